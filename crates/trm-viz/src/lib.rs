@@ -1,0 +1,1 @@
+//! Pictures of puzzles, the recursion and learning curves.

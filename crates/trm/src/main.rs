@@ -1,0 +1,31 @@
+//! `trm`: the command-line front end. Argument parsing and printing only; the work lives in
+//! the `trm-data`, `trm-model` and `trm-viz` crates.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+
+/// Tiny Recursive Models: build puzzle datasets, train, evaluate, solve and render.
+#[derive(Parser)]
+#[command(name = "trm", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build or inspect datasets in the official layout.
+    Data(commands::data::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Data(args) => commands::data::run(args),
+    };
+    if let Err(err) = result {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
