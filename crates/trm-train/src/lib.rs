@@ -1,0 +1,1 @@
+//! Training: the loop of reference section 3.
