@@ -3,6 +3,12 @@
 //! - [`sudoku`]: parse, print, solve (exact, bitmask), generate and augment Sudoku.
 //! - [`dataset`]: the official on-disk layout (`train/`, `test/`, `dataset.json`,
 //!   `all__*.npy`, `identifiers.json`) read and written.
+//! - [`dihedral`]: the 8 grid symmetries, one definition for every task.
+//! - [`maze`]: parse, print, solve (BFS), generate (Maze-Hard) and build maze datasets.
+//! - [`arc`]: read ARC tasks, encode, augment, build ARC datasets and evaluate predictions.
 
+pub mod arc;
 pub mod dataset;
+pub mod dihedral;
+pub mod maze;
 pub mod sudoku;

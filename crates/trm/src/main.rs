@@ -17,12 +17,18 @@ struct Cli {
 enum Command {
     /// Build or inspect datasets in the official layout.
     Data(commands::data::Args),
+    /// Draw a Sudoku, a maze or an ARC task as PNG or SVG.
+    Render(commands::render::Args),
+    /// Draw the learning curves of a run's metrics.jsonl.
+    Plot(commands::plot::Args),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Data(args) => commands::data::run(args),
+        Command::Render(args) => commands::render::run(args),
+        Command::Plot(args) => commands::plot::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

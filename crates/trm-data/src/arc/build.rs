@@ -1,0 +1,199 @@
+//! ARC datasets in the official layout (reference 4.4; official `dataset/build_arc_dataset.py`).
+//!
+//! - Subsets named as test sets send their demonstration pairs to `train` and their test
+//!   pairs to `test`; every other subset sends all its pairs to `train`.
+//! - Each original task is a group: the task itself, then its accepted augmentations
+//!   (dihedral + colour permutation, duplicates rejected), each a puzzle with its own
+//!   identifier. The same name has the same identifier in both splits.
+//! - Training examples are translated at random on the canvas except one example per
+//!   puzzle, which stays at the top-left corner; test examples are never translated.
+//! - `identifiers.json` lists the puzzle names (`<blank>` at 0); `test_puzzles.json` holds
+//!   the test-set tasks as `{name: task}`, test outputs included (dummy `[[0]]` if unknown).
+//!
+//! Differences from the official script, none affecting the format: tasks are processed in
+//! id order instead of a shuffled order, and each task draws from its own ChaCha8 stream
+//! keyed by `(seed, task id)`, so a task's augmentations do not depend on which other tasks
+//! are in the build.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use anyhow::{ensure, Context, Result};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::augment::{augmentations, Augmentation};
+use super::encode::{encode_grid, max_offset, SEQ_LEN, VOCAB_SIZE};
+use super::{Pair, Subset, Task};
+use crate::dataset::{write_dir_atomically, Dataset, SplitBuilder, TokenSpec, BLANK_IDENTIFIER};
+
+/// Name of the file holding the evaluated tasks.
+pub const TEST_PUZZLES_FILE: &str = "test_puzzles.json";
+
+/// Settings of an ARC build.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArcBuildConfig {
+    /// Subsets whose test pairs form the test split (usually one, e.g. `evaluation`).
+    pub test_sets: Vec<String>,
+    /// Augmentations wanted per task (official 1000).
+    pub num_aug: usize,
+    pub seed: u64,
+}
+
+impl Default for ArcBuildConfig {
+    fn default() -> Self {
+        ArcBuildConfig { test_sets: vec!["evaluation".to_string()], num_aug: 1000, seed: 42 }
+    }
+}
+
+/// An ARC dataset in memory, ready to write or to use directly.
+pub struct ArcDataset {
+    pub dataset: Dataset,
+    /// `test_puzzles.json`: the test-set tasks by name.
+    pub test_puzzles: BTreeMap<String, Task>,
+    pub report: ArcBuildReport,
+}
+
+/// What a build did, for printing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ArcBuildReport {
+    /// Per subset: name, tasks, demonstration pairs, test pairs, whether it is a test set.
+    pub subsets: Vec<(String, usize, usize, usize, bool)>,
+    /// Tasks that got fewer augmentations than asked: (task id, augmentations accepted).
+    pub short_groups: Vec<(String, usize)>,
+    /// Test-set task ids that also appear in a training subset (their test pairs leak into `train`).
+    pub leaked: Vec<String>,
+}
+
+/// The token layout of ARC datasets, for `num_ids` puzzle identifiers.
+pub fn token_spec(num_ids: u32) -> TokenSpec {
+    TokenSpec { pad_id: 0, ignore_label_id: Some(0), blank_identifier_id: 0, vocab_size: VOCAB_SIZE, num_puzzle_identifiers: num_ids }
+}
+
+/// 64-bit FNV-1a: a stable hash for seeding per-task random streams.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+/// The random stream of one task for one purpose.
+fn task_rng(seed: u64, task_id: &str, purpose: &[u8; 8]) -> ChaCha8Rng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&fnv1a(task_id).to_le_bytes());
+    key[16..24].copy_from_slice(purpose);
+    key[24..].copy_from_slice(b"trm-arc!");
+    ChaCha8Rng::from_seed(key)
+}
+
+/// One original task with its accepted augmentations.
+struct Group<'a> {
+    task: &'a Task,
+    augs: Vec<Augmentation>,
+    is_test: bool,
+}
+
+/// Builds an ARC dataset from `subsets` (read with [`Subset::read_all`]).
+pub fn build_arc_dataset(subsets: &[Subset], config: &ArcBuildConfig) -> Result<ArcDataset> {
+    for name in &config.test_sets {
+        ensure!(
+            subsets.iter().any(|s| &s.name == name),
+            "test set {name:?} is none of the subsets given ({}); name a subset with NAME=PATH or use its folder name",
+            subsets.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    let mut report = ArcBuildReport::default();
+    let mut groups = Vec::new();
+    let mut test_puzzles = BTreeMap::new();
+    for subset in subsets {
+        let is_test = config.test_sets.contains(&subset.name);
+        let demos = subset.tasks.iter().map(|t| t.train.len()).sum();
+        let tests = subset.tasks.iter().map(|t| t.test.len()).sum();
+        report.subsets.push((subset.name.clone(), subset.tasks.len(), demos, tests, is_test));
+        for task in &subset.tasks {
+            if is_test {
+                ensure!(
+                    test_puzzles.insert(task.id.clone(), task.clone()).is_none(),
+                    "task {} is in two test sets; test_puzzles.json needs unique names",
+                    task.id
+                );
+            }
+            let augs = augmentations(task, config.num_aug, &mut task_rng(config.seed, &task.id, b"augment!"));
+            if augs.len() < config.num_aug + 1 {
+                report.short_groups.push((task.id.clone(), augs.len() - 1));
+            }
+            groups.push(Group { task, augs, is_test });
+        }
+    }
+    let train_ids: std::collections::HashSet<&str> =
+        groups.iter().filter(|g| !g.is_test).map(|g| g.task.id.as_str()).collect();
+    report.leaked = test_puzzles.keys().filter(|id| train_ids.contains(id.as_str())).cloned().collect();
+
+    // Identifiers in order of first appearance: train split first, then test (as officially).
+    let mut identifiers = vec![BLANK_IDENTIFIER.to_string()];
+    let mut identifier_of: HashMap<String, i32> = HashMap::new();
+    let order = groups.iter().filter(|g| has_train_pairs(g)).chain(groups.iter().filter(|g| g.is_test));
+    for group in order {
+        for aug in &group.augs {
+            let name = aug.name(&group.task.id);
+            if !identifier_of.contains_key(&name) {
+                identifier_of.insert(name.clone(), identifiers.len() as i32);
+                identifiers.push(name);
+            }
+        }
+    }
+    ensure!(identifiers.len() < i32::MAX as usize, "too many puzzle identifiers ({})", identifiers.len());
+    let spec = token_spec(identifiers.len() as u32);
+
+    let mut train = SplitBuilder::new(SEQ_LEN);
+    for group in groups.iter().filter(|g| has_train_pairs(g)) {
+        let mut rng = task_rng(config.seed, &group.task.id, b"translat");
+        for aug in &group.augs {
+            let pairs: Vec<&Pair> = if group.is_test { group.task.train.iter().collect() } else { group.task.pairs().collect() };
+            let fixed = rng.random_range(0..pairs.len());
+            for (i, pair) in pairs.into_iter().enumerate() {
+                let (input, output) = (aug.apply(&pair.input), aug.apply(&pair.output));
+                let (max_r, max_c) = max_offset(&input, &output);
+                let (r, c) = if i == fixed { (0, 0) } else { (rng.random_range(0..=max_r), rng.random_range(0..=max_c)) };
+                train.push_example(&encode_grid(&input, r, c), &encode_grid(&output, r, c))?;
+            }
+            train.finish_puzzle(identifier_of[&aug.name(&group.task.id)])?;
+        }
+        train.finish_group()?;
+    }
+    let mut test = SplitBuilder::new(SEQ_LEN);
+    for group in groups.iter().filter(|g| g.is_test) {
+        for aug in &group.augs {
+            for pair in &group.task.test {
+                let (input, output) = (aug.apply(&pair.input), aug.apply(&pair.output));
+                test.push_example(&encode_grid(&input, 0, 0), &encode_grid(&output, 0, 0))?;
+            }
+            test.finish_puzzle(identifier_of[&aug.name(&group.task.id)])?;
+        }
+        test.finish_group()?;
+    }
+    let train = (train.num_groups() > 0).then(|| train.finish(spec)).transpose()?;
+    let test = (test.num_groups() > 0).then(|| test.finish(spec)).transpose()?;
+    let dataset = Dataset { train, test, identifiers };
+    Ok(ArcDataset { dataset, test_puzzles, report })
+}
+
+/// Whether a group contributes to the train split (a test-set task without demonstrations does not).
+fn has_train_pairs(group: &Group) -> bool {
+    if group.is_test {
+        !group.task.train.is_empty()
+    } else {
+        group.task.pairs().next().is_some()
+    }
+}
+
+impl ArcDataset {
+    /// Writes the dataset and `test_puzzles.json` to `dir` atomically.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        write_dir_atomically(dir, |tmp| {
+            self.dataset.write_into(tmp)?;
+            let path = tmp.join(TEST_PUZZLES_FILE);
+            let text = serde_json::to_string(&self.test_puzzles)?;
+            std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))
+        })
+    }
+}

@@ -1,0 +1,183 @@
+//! ARC-AGI tasks (ARC-AGI-1, ARC-AGI-2, ConceptARC; reference section 4.4, 5.3).
+//!
+//! - [`Grid`], [`Pair`], [`Task`]: the task JSON, read and checked ([`read`]).
+//! - [`encode`]: a grid on the 30x30 token canvas with its EOS border, and the crop back.
+//! - [`augment`]: dihedral + colour permutation augmentations and their names.
+//! - [`build`]: the official ARC dataset layout with `test_puzzles.json`.
+//! - [`evaluate`]: crop, de-augment, vote, pass@K and `submission.json`.
+
+pub mod augment;
+pub mod build;
+pub mod encode;
+pub mod evaluate;
+pub mod read;
+
+use anyhow::{ensure, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::dihedral::Dihedral;
+
+pub use augment::Augmentation;
+pub use read::{read_tasks, Subset};
+
+/// Largest grid side; also the side of the token canvas.
+pub const MAX_GRID: usize = 30;
+/// Number of colours (0 = black .. 9 = maroon).
+pub const NUM_COLORS: u8 = 10;
+
+/// A grid of colours 0..=9, row-major. Task grids are 1x1 to 30x30; a grid cropped from a
+/// prediction may be empty.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Grid {
+    rows: usize,
+    cols: usize,
+    cells: Vec<u8>,
+}
+
+impl Grid {
+    /// A grid from row-major cells; checks the cell count and the colours.
+    pub fn new(rows: usize, cols: usize, cells: Vec<u8>) -> Result<Grid> {
+        ensure!(cells.len() == rows * cols, "a {rows}x{cols} grid needs {} cells, got {}", rows * cols, cells.len());
+        if let Some(i) = cells.iter().position(|&c| c >= NUM_COLORS) {
+            anyhow::bail!("row {}, column {}: colour {} is outside 0-9", i / cols + 1, i % cols + 1, cells[i]);
+        }
+        Ok(Grid { rows, cols, cells })
+    }
+
+    /// A grid from a list of rows (the JSON shape). All rows must have the same length.
+    pub fn from_rows(rows: &[Vec<u8>]) -> Result<Grid> {
+        let cols = rows.first().map_or(0, |r| r.len());
+        for (r, row) in rows.iter().enumerate() {
+            ensure!(row.len() == cols, "row {} has {} cells but row 1 has {cols} (ragged rows)", r + 1, row.len());
+        }
+        Grid::new(rows.len(), cols, rows.concat())
+    }
+
+    /// The empty grid (what the crop of a prediction without any colour gives).
+    pub fn empty() -> Grid {
+        Grid { rows: 0, cols: 0, cells: Vec::new() }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    pub fn cells(&self) -> &[u8] {
+        &self.cells
+    }
+
+    pub fn get(&self, row: usize, col: usize) -> u8 {
+        self.cells[row * self.cols + col]
+    }
+
+    pub fn to_rows(&self) -> Vec<Vec<u8>> {
+        if self.cols == 0 {
+            return vec![Vec::new(); self.rows];
+        }
+        self.cells.chunks(self.cols).map(|r| r.to_vec()).collect()
+    }
+
+    /// Checks the ARC size limits: 1x1 to 30x30.
+    pub fn check_task_size(&self) -> Result<()> {
+        ensure!(
+            (1..=MAX_GRID).contains(&self.rows) && (1..=MAX_GRID).contains(&self.cols),
+            "grid is {}x{}; ARC grids are 1x1 to {MAX_GRID}x{MAX_GRID}",
+            self.rows,
+            self.cols
+        );
+        Ok(())
+    }
+
+    /// The grid under dihedral transform `t`.
+    pub fn transformed(&self, t: Dihedral) -> Grid {
+        let (rows, cols) = t.output_shape(self.rows, self.cols);
+        Grid { rows, cols, cells: t.apply(&self.cells, self.rows, self.cols) }
+    }
+
+    /// Every colour `c` replaced by `map[c]`.
+    pub fn recolored(&self, map: &[u8; NUM_COLORS as usize]) -> Grid {
+        Grid { rows: self.rows, cols: self.cols, cells: self.cells.iter().map(|&c| map[c as usize]).collect() }
+    }
+}
+
+impl Serialize for Grid {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.to_rows().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Grid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Grid, D::Error> {
+        let rows = Vec::<Vec<u8>>::deserialize(d)?;
+        Grid::from_rows(&rows).map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::fmt::Display for Grid {
+    /// One line per row, one digit per cell.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for row in self.to_rows() {
+            let line: String = row.iter().map(|&c| char::from(b'0' + c)).collect();
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A demonstration or test pair.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pair {
+    pub input: Grid,
+    pub output: Grid,
+}
+
+/// One ARC task: demonstration pairs and test pairs. Serialises to the task JSON
+/// (`{"train": [...], "test": [...]}`), the form of `test_puzzles.json` entries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    /// File stem or Kaggle key, e.g. `00576224`.
+    #[serde(skip)]
+    pub id: String,
+    pub train: Vec<Pair>,
+    pub test: Vec<Pair>,
+    /// False when the test outputs were not given (hidden test set); they are then the
+    /// official dummy `[[0]]`, and scores against them mean nothing.
+    #[serde(skip, default = "solutions_known_default")]
+    pub solutions_known: bool,
+}
+
+fn solutions_known_default() -> bool {
+    true
+}
+
+/// The official placeholder for an unknown test output.
+pub fn dummy_output() -> Grid {
+    Grid { rows: 1, cols: 1, cells: vec![0] }
+}
+
+impl Task {
+    /// All pairs, demonstrations first.
+    pub fn pairs(&self) -> impl Iterator<Item = &Pair> {
+        self.train.iter().chain(&self.test)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_json_round_trip_and_errors() {
+        let g: Grid = serde_json::from_str("[[1,2,3],[4,5,6]]").unwrap();
+        assert_eq!((g.rows(), g.cols(), g.get(1, 2)), (2, 3, 6));
+        assert_eq!(serde_json::to_string(&g).unwrap(), "[[1,2,3],[4,5,6]]");
+        let ragged = Grid::from_rows(&[vec![1, 2], vec![3]]).unwrap_err().to_string();
+        assert!(ragged.contains("row 2 has 1 cells but row 1 has 2"), "{ragged}");
+        let colour = Grid::from_rows(&[vec![1, 12]]).unwrap_err().to_string();
+        assert!(colour.contains("row 1, column 2: colour 12"), "{colour}");
+    }
+}

@@ -1,0 +1,555 @@
+//! Fused CPU kernels with their gradients, for the hot ops of the block: parameter-free
+//! RMSNorm over any axis, softmax over the last axis, SwiGLU (`silu(gate) * up` of a tensor
+//! holding `[gate | up]`), the head split with RoPE, and softplus (for BCE with logits).
+//!
+//! Each public function takes the fused path on a CPU f32 tensor and falls back to plain
+//! candle ops elsewhere (CUDA, Metal, other dtypes), so every device computes the same math.
+//! candle's own fused `rms_norm`, `softmax_last_dim` and `rope` have no backward pass, which
+//! the one-cycle-with-gradient of the recursion needs.
+
+use std::sync::Arc;
+
+use candle_core::backend::BackendStorage;
+use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor, D};
+
+fn f32_contiguous<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+    let CpuStorage::F32(v) = s else {
+        bail!("{op}: expected f32, got {:?}", s.dtype())
+    };
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&v[a..b]),
+        None => bail!("{op}: input must be contiguous"),
+    }
+}
+
+fn fused(x: &Tensor) -> bool {
+    x.device().is_cpu() && x.dtype() == DType::F32
+}
+
+/// Splits `dims` around axis `dim` into (outer, n, inner).
+fn split_dims(dims: &[usize], dim: usize) -> (usize, usize, usize) {
+    (dims[..dim].iter().product(), dims[dim], dims[dim + 1..].iter().product())
+}
+
+// ---------------------------------------------------------------------------------------
+// RMSNorm
+
+/// Parameter-free RMSNorm over axis `dim`: `x / sqrt(mean(x^2 over dim) + eps)` (official
+/// `rms_norm`, computed in f32). `dim` is the last axis for the channel norm and the token
+/// axis for the first sub-layer of the `mlp_t` block.
+pub fn rms_norm(x: &Tensor, dim: usize, eps: f64) -> Result<Tensor> {
+    if fused(x) {
+        x.contiguous()?.apply_op1(RmsNorm { dim, eps })
+    } else {
+        let dt = x.dtype();
+        let xf = x.to_dtype(DType::F32)?;
+        let r = (xf.sqr()?.mean_keepdim(dim)? + eps)?.sqrt()?.recip()?;
+        xf.broadcast_mul(&r)?.to_dtype(dt)
+    }
+}
+
+struct RmsNorm {
+    dim: usize,
+    eps: f64,
+}
+
+impl CustomOp1 for RmsNorm {
+    fn name(&self) -> &'static str {
+        "trm-rms-norm"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let src = f32_contiguous(s, l, self.name())?;
+        let (outer, n, inner) = split_dims(l.dims(), self.dim);
+        let eps = self.eps as f32;
+        let mut dst = vec![0f32; src.len()];
+        if inner == 1 {
+            for (xs, ys) in src.chunks_exact(n).zip(dst.chunks_exact_mut(n)) {
+                let ss: f32 = xs.iter().map(|v| v * v).sum();
+                let r = 1.0 / (ss / n as f32 + eps).sqrt();
+                for (y, x) in ys.iter_mut().zip(xs) {
+                    *y = x * r;
+                }
+            }
+        } else {
+            let mut r = vec![0f32; inner];
+            for o in 0..outer {
+                let xs = &src[o * n * inner..(o + 1) * n * inner];
+                let ys = &mut dst[o * n * inner..(o + 1) * n * inner];
+                r.fill(0.0);
+                for row in xs.chunks_exact(inner) {
+                    for (acc, v) in r.iter_mut().zip(row) {
+                        *acc += v * v;
+                    }
+                }
+                for acc in r.iter_mut() {
+                    *acc = 1.0 / (*acc / n as f32 + eps).sqrt();
+                }
+                for (yrow, xrow) in ys.chunks_exact_mut(inner).zip(xs.chunks_exact(inner)) {
+                    for ((y, x), rr) in yrow.iter_mut().zip(xrow).zip(&r) {
+                        *y = x * rr;
+                    }
+                }
+            }
+        }
+        Ok((CpuStorage::F32(dst), l.shape().clone()))
+    }
+
+    fn bwd(&self, arg: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        // y = x r, r = (mean x^2 + eps)^-1/2  =>  dx = r (g - y mean(g y)).
+        if fused(arg) && fused(grad) {
+            let dx = arg.apply_op2_no_bwd(&grad.contiguous()?, &RmsNormBwd { dim: self.dim, eps: self.eps })?;
+            return Ok(Some(dx));
+        }
+        let r = (arg.sqr()?.mean_keepdim(self.dim)? + self.eps)?.sqrt()?.recip()?;
+        let gy = (grad * res)?.mean_keepdim(self.dim)?;
+        Ok(Some((grad - res.broadcast_mul(&gy)?)?.broadcast_mul(&r)?))
+    }
+}
+
+struct RmsNormBwd {
+    dim: usize,
+    eps: f64,
+}
+
+impl CustomOp2 for RmsNormBwd {
+    fn name(&self) -> &'static str {
+        "trm-rms-norm-bwd"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let xs = f32_contiguous(s1, l1, self.name())?;
+        let gs = f32_contiguous(s2, l2, self.name())?;
+        let (outer, n, inner) = split_dims(l1.dims(), self.dim);
+        let eps = self.eps as f32;
+        let nf = n as f32;
+        let mut dst = vec![0f32; xs.len()];
+        let mut r = vec![0f32; inner];
+        let mut m = vec![0f32; inner];
+        for o in 0..outer {
+            let span = o * n * inner..(o + 1) * n * inner;
+            let (x, g, d) = (&xs[span.clone()], &gs[span.clone()], &mut dst[span]);
+            r.fill(0.0);
+            m.fill(0.0);
+            for k in 0..n {
+                for j in 0..inner {
+                    let v = x[k * inner + j];
+                    r[j] += v * v;
+                    m[j] += g[k * inner + j] * v;
+                }
+            }
+            for j in 0..inner {
+                r[j] = 1.0 / (r[j] / nf + eps).sqrt();
+                // mean(g y) = r mean(g x)
+                m[j] = r[j] * m[j] / nf;
+            }
+            for k in 0..n {
+                for j in 0..inner {
+                    let i = k * inner + j;
+                    d[i] = r[j] * (g[i] - x[i] * r[j] * m[j]);
+                }
+            }
+        }
+        Ok((CpuStorage::F32(dst), l1.shape().clone()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Softmax
+
+/// Softmax over the last axis (attention probabilities).
+pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
+    if fused(x) {
+        x.contiguous()?.apply_op1(SoftmaxLastDim)
+    } else {
+        let max = x.max_keepdim(D::Minus1)?;
+        let e = x.broadcast_sub(&max)?.exp()?;
+        e.broadcast_div(&e.sum_keepdim(D::Minus1)?)
+    }
+}
+
+struct SoftmaxLastDim;
+
+impl CustomOp1 for SoftmaxLastDim {
+    fn name(&self) -> &'static str {
+        "trm-softmax-last-dim"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let src = f32_contiguous(s, l, self.name())?;
+        let n = *l.dims().last().unwrap_or(&1);
+        let mut dst = vec![0f32; src.len()];
+        for (xs, ys) in src.chunks_exact(n).zip(dst.chunks_exact_mut(n)) {
+            let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut sum = 0f32;
+            for (y, x) in ys.iter_mut().zip(xs) {
+                *y = (x - max).exp();
+                sum += *y;
+            }
+            let inv = 1.0 / sum;
+            for y in ys.iter_mut() {
+                *y *= inv;
+            }
+        }
+        Ok((CpuStorage::F32(dst), l.shape().clone()))
+    }
+
+    fn bwd(&self, _arg: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        // dx = p (g - sum(g p))
+        let gs = (grad * res)?.sum_keepdim(D::Minus1)?;
+        Ok(Some((res * grad.broadcast_sub(&gs)?)?))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// SwiGLU activation
+
+/// `silu(gate) * up` for a tensor whose axis `dim` holds `[gate | up]` (first half gate, as
+/// the official `gate_up_proj(x).chunk(2, dim=-1)`); the result has half the size on `dim`.
+pub fn swiglu(x: &Tensor, dim: usize) -> Result<Tensor> {
+    let width = x.dim(dim)?;
+    if width % 2 != 0 {
+        bail!("swiglu: axis {dim} of {:?} is odd", x.shape());
+    }
+    if fused(x) {
+        x.contiguous()?.apply_op1(SwiGlu { dim })
+    } else {
+        let half = width / 2;
+        let g = x.narrow(dim, 0, half)?;
+        let u = x.narrow(dim, half, half)?;
+        g.silu()? * u
+    }
+}
+
+struct SwiGlu {
+    dim: usize,
+}
+
+impl CustomOp1 for SwiGlu {
+    fn name(&self) -> &'static str {
+        "trm-swiglu"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let src = f32_contiguous(s, l, self.name())?;
+        let (outer, n, rest) = split_dims(l.dims(), self.dim);
+        let inner = n / 2 * rest;
+        let mut dst = vec![0f32; outer * inner];
+        for (xs, ys) in src.chunks_exact(2 * inner).zip(dst.chunks_exact_mut(inner)) {
+            let (g, u) = xs.split_at(inner);
+            for ((y, g), u) in ys.iter_mut().zip(g).zip(u) {
+                *y = g / (1.0 + (-g).exp()) * u;
+            }
+        }
+        let mut dims = l.dims().to_vec();
+        dims[self.dim] /= 2;
+        Ok((CpuStorage::F32(dst), Shape::from(dims)))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        if fused(arg) && fused(grad) {
+            return Ok(Some(arg.apply_op2_no_bwd(&grad.contiguous()?, &SwiGluBwd { dim: self.dim })?));
+        }
+        let half = arg.dim(self.dim)? / 2;
+        let g = arg.narrow(self.dim, 0, half)?;
+        let u = arg.narrow(self.dim, half, half)?;
+        let sig = (g.neg()?.exp()? + 1.0)?.recip()?;
+        let silu = (&g * &sig)?;
+        let dsilu = (&sig * ((&g * (1.0 - &sig)?)? + 1.0)?)?;
+        let dg = ((grad * u)? * dsilu)?;
+        let du = (grad * silu)?;
+        Ok(Some(Tensor::cat(&[dg, du], self.dim)?))
+    }
+}
+
+struct SwiGluBwd {
+    dim: usize,
+}
+
+impl CustomOp2 for SwiGluBwd {
+    fn name(&self) -> &'static str {
+        "trm-swiglu-bwd"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let xs = f32_contiguous(s1, l1, self.name())?;
+        let gs = f32_contiguous(s2, l2, self.name())?;
+        let (_, n, rest) = split_dims(l1.dims(), self.dim);
+        let inner = n / 2 * rest;
+        let mut dst = vec![0f32; xs.len()];
+        for ((x, go), d) in xs.chunks_exact(2 * inner).zip(gs.chunks_exact(inner)).zip(dst.chunks_exact_mut(2 * inner)) {
+            let (g, u) = x.split_at(inner);
+            let (dg, du) = d.split_at_mut(inner);
+            for j in 0..inner {
+                let sig = 1.0 / (1.0 + (-g[j]).exp());
+                let silu = g[j] * sig;
+                dg[j] = go[j] * u[j] * sig * (1.0 + g[j] * (1.0 - sig));
+                du[j] = go[j] * silu;
+            }
+        }
+        Ok((CpuStorage::F32(dst), l1.shape().clone()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Head split with RoPE
+
+/// Rotary tables `[S, head_dim]` in the official half-split layout (angles repeated twice),
+/// kept on the device for the fallback path and on the host for the fused kernel.
+#[derive(Clone)]
+pub struct RopeTables {
+    pub cos: Tensor,
+    pub sin: Tensor,
+    cos_host: Arc<Vec<f32>>,
+    sin_host: Arc<Vec<f32>>,
+    head_dim: usize,
+}
+
+impl RopeTables {
+    /// Official `RotaryEmbedding(dim, max_position_embeddings, base)`: `inv_freq[i] =
+    /// 1 / base^(2i/dim)`, angle = position * inv_freq, computed in f32 as official.
+    pub fn new(head_dim: usize, positions: usize, base: f64, device: &candle_core::Device) -> Result<Self> {
+        let half = head_dim / 2;
+        let inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / (base as f32).powf((2 * i) as f32 / head_dim as f32)).collect();
+        let mut cos = Vec::with_capacity(positions * head_dim);
+        let mut sin = Vec::with_capacity(positions * head_dim);
+        for p in 0..positions {
+            let angles: Vec<f32> = inv_freq.iter().map(|f| p as f32 * f).collect();
+            for _ in 0..2 {
+                cos.extend(angles.iter().map(|a| (*a as f64).cos() as f32));
+                sin.extend(angles.iter().map(|a| (*a as f64).sin() as f32));
+            }
+        }
+        Ok(Self {
+            cos: Tensor::from_slice(&cos, (positions, head_dim), device)?,
+            sin: Tensor::from_slice(&sin, (positions, head_dim), device)?,
+            cos_host: Arc::new(cos),
+            sin_host: Arc::new(sin),
+            head_dim,
+        })
+    }
+}
+
+/// `[B, S, H, hd]` (any strides, last axis contiguous, e.g. a slice of the qkv projection)
+/// to `[B, H, S, hd]` contiguous, with the rotary embedding (`x cos + rotate_half(x) sin`)
+/// when `rope` is given, times `scale` (the attention's 1/sqrt(hd) folded into q).
+pub fn to_heads(x: &Tensor, rope: Option<&RopeTables>, scale: f64) -> Result<Tensor> {
+    let (_, s, _, hd) = x.dims4()?;
+    if let Some(r) = rope {
+        if r.head_dim != hd || r.cos.dim(0)? < s {
+            bail!("to_heads: rope tables {:?} do not fit {:?}", r.cos.shape(), x.shape());
+        }
+    }
+    if fused(x) {
+        let x = if x.stride()[3] == 1 { x.clone() } else { x.contiguous()? };
+        x.apply_op1(ToHeads { rope: rope.cloned(), scale: scale as f32, inverse: false })
+    } else {
+        let y = match rope {
+            Some(r) => {
+                let half = hd / 2;
+                let rot = Tensor::cat(&[x.narrow(3, half, half)?.neg()?, x.narrow(3, 0, half)?], 3)?;
+                let cos = r.cos.narrow(0, 0, s)?.unsqueeze(1)?;
+                let sin = r.sin.narrow(0, 0, s)?.unsqueeze(1)?;
+                (x.broadcast_mul(&cos)? + rot.broadcast_mul(&sin)?)?
+            }
+            None => x.clone(),
+        };
+        (y * scale)?.transpose(1, 2)?.contiguous()
+    }
+}
+
+struct ToHeads {
+    rope: Option<RopeTables>,
+    scale: f32,
+    /// Apply the transposed rotation (the backward pass): sin negated. Exact because the
+    /// official tables repeat each angle in both halves.
+    inverse: bool,
+}
+
+impl CustomOp1 for ToHeads {
+    fn name(&self) -> &'static str {
+        "trm-to-heads"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let CpuStorage::F32(src) = s else {
+            bail!("{}: expected f32", self.name())
+        };
+        let dims = l.dims();
+        let (b, sl, h, hd) = (dims[0], dims[1], dims[2], dims[3]);
+        let st = l.stride();
+        if st[3] != 1 {
+            bail!("{}: last axis must be contiguous", self.name());
+        }
+        let off = l.start_offset();
+        let half = hd / 2;
+        let sign = if self.inverse { -1.0f32 } else { 1.0 };
+        let scale = self.scale;
+        let mut dst = vec![0f32; b * h * sl * hd];
+        for bi in 0..b {
+            for hi in 0..h {
+                for si in 0..sl {
+                    let xs = &src[off + bi * st[0] + si * st[1] + hi * st[2]..][..hd];
+                    let ys = &mut dst[((bi * h + hi) * sl + si) * hd..][..hd];
+                    match &self.rope {
+                        Some(r) => {
+                            let c = &r.cos_host[si * hd..(si + 1) * hd];
+                            let sn = &r.sin_host[si * hd..(si + 1) * hd];
+                            for i in 0..half {
+                                ys[i] = scale * (xs[i] * c[i] - sign * xs[i + half] * sn[i]);
+                                ys[i + half] = scale * (xs[i + half] * c[i + half] + sign * xs[i] * sn[i + half]);
+                            }
+                        }
+                        None => {
+                            for (y, x) in ys.iter_mut().zip(xs) {
+                                *y = scale * x;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok((CpuStorage::F32(dst), Shape::from((b, h, sl, hd))))
+    }
+
+    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        // The op is linear: its transpose is the inverse rotation, heads moved back.
+        let g = grad.contiguous()?.transpose(1, 2)?;
+        let back = g.apply_op1_no_bwd(&ToHeads { rope: self.rope.clone(), scale: self.scale, inverse: !self.inverse })?;
+        Ok(Some(back.transpose(1, 2)?))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Softplus
+
+/// `ln(1 + e^x)`, stable; its gradient is exactly `sigmoid(x)` (so BCE-with-logits written as
+/// `softplus(v) - v t` has the official gradient `sigmoid(v) - t` everywhere, also at 0).
+pub fn softplus(x: &Tensor) -> Result<Tensor> {
+    if fused(x) {
+        x.contiguous()?.apply_op1(Softplus)
+    } else {
+        x.relu()? + (x.abs()?.neg()?.exp()? + 1.0)?.log()?
+    }
+}
+
+struct Softplus;
+
+impl CustomOp1 for Softplus {
+    fn name(&self) -> &'static str {
+        "trm-softplus"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let src = f32_contiguous(s, l, self.name())?;
+        let dst = src.iter().map(|&x| x.max(0.0) + (-x.abs()).exp().ln_1p()).collect();
+        Ok((CpuStorage::F32(dst), l.shape().clone()))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        let sig = (arg.neg()?.exp()? + 1.0)?.recip()?;
+        Ok(Some((grad * sig)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+    }
+
+    fn rand(shape: &[usize], seed: u64) -> Tensor {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let n = shape.iter().product();
+        let v = crate::init::trunc_normal(&mut rng, n, 1.0);
+        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    }
+
+    /// Fused forward and backward agree with the plain candle ops (run through f64, which
+    /// takes the fallback path).
+    fn check_against_fallback(f: impl Fn(&Tensor) -> Result<Tensor>, x: &Tensor, w: &Tensor) {
+        let xv = Var::from_tensor(x).unwrap();
+        let y = f(&xv).unwrap();
+        let g = (&y * w).unwrap().sum_all().unwrap().backward().unwrap();
+        let gx = g.get(&xv).unwrap().clone();
+        let x64 = Var::from_tensor(&x.to_dtype(DType::F64).unwrap()).unwrap();
+        let y64 = f(&x64).unwrap();
+        let g64 = (&y64 * w.to_dtype(DType::F64).unwrap()).unwrap().sum_all().unwrap().backward().unwrap();
+        let gx64 = g64.get(&x64).unwrap().to_dtype(DType::F32).unwrap();
+        assert!(max_diff(&y, &y64.to_dtype(DType::F32).unwrap()) < 1e-5);
+        assert!(max_diff(&gx, &gx64) < 1e-4, "grad diff {}", max_diff(&gx, &gx64));
+    }
+
+    #[test]
+    fn rms_norm_over_last_and_middle_axis() {
+        let x = rand(&[2, 5, 7], 1);
+        let v = x.to_vec3::<f32>().unwrap();
+        let y = rms_norm(&x, 2, 1e-5).unwrap().to_vec3::<f32>().unwrap();
+        let row = &v[1][3];
+        let r = 1.0 / (row.iter().map(|a| a * a).sum::<f32>() / 7.0 + 1e-5).sqrt();
+        assert!((y[1][3][4] - row[4] * r).abs() < 1e-6);
+        let y = rms_norm(&x, 1, 1e-5).unwrap().to_vec3::<f32>().unwrap();
+        let col: Vec<f32> = (0..5).map(|k| v[1][k][2]).collect();
+        let r = 1.0 / (col.iter().map(|a| a * a).sum::<f32>() / 5.0 + 1e-5).sqrt();
+        assert!((y[1][3][2] - col[3] * r).abs() < 1e-6);
+        let w = rand(&[2, 5, 7], 2);
+        check_against_fallback(|t| rms_norm(t, 2, 1e-5), &x, &w);
+        check_against_fallback(|t| rms_norm(t, 1, 1e-5), &x, &w);
+    }
+
+    #[test]
+    fn softmax_swiglu_softplus_match_fallback() {
+        let x = rand(&[3, 4, 6], 3);
+        let w = rand(&[3, 4, 6], 4);
+        check_against_fallback(softmax_last_dim, &x, &w);
+        let w = rand(&[3, 4, 3], 5);
+        check_against_fallback(|t| swiglu(t, 2), &x, &w);
+        let w = rand(&[3, 2, 6], 6);
+        check_against_fallback(|t| swiglu(t, 1), &x, &w);
+        let x = rand(&[9], 7);
+        let w = rand(&[9], 8);
+        check_against_fallback(softplus, &x, &w);
+    }
+
+    #[test]
+    fn rope_is_the_half_split_rotation() {
+        let hd = 4;
+        let rope = RopeTables::new(hd, 3, 10000.0, &Device::Cpu).unwrap();
+        // one head, position 2: angles 2 * [1, 1/100]
+        let x = Tensor::from_vec(vec![1f32, 2., 3., 4.], (1, 1, 1, 4), &Device::Cpu).unwrap();
+        let x = x.broadcast_as((1, 3, 1, 4)).unwrap().contiguous().unwrap();
+        let y = to_heads(&x, Some(&rope), 1.0).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let (a0, a1) = (2.0f64, 2.0f64 / 100.0);
+        let want = [
+            1.0 * a0.cos() - 3.0 * a0.sin(),
+            2.0 * a1.cos() - 4.0 * a1.sin(),
+            3.0 * a0.cos() + 1.0 * a0.sin(),
+            4.0 * a1.cos() + 2.0 * a1.sin(),
+        ];
+        for (i, w) in want.iter().enumerate() {
+            assert!((y[8 + i] as f64 - w).abs() < 1e-5, "{i}: {} vs {w}", y[8 + i]);
+        }
+        // fused vs fallback with gradient, strided input (a slice of a wider tensor)
+        let wide = rand(&[2, 3, 5, hd], 9);
+        let w = rand(&[2, 2, 3, hd], 10);
+        let rope64 = RopeTables::new(hd, 3, 10000.0, &Device::Cpu).unwrap();
+        let xv = Var::from_tensor(&wide).unwrap();
+        let y = to_heads(&xv.narrow(2, 1, 2).unwrap(), Some(&rope), 0.5).unwrap();
+        let gx = (&y * &w).unwrap().sum_all().unwrap().backward().unwrap().get(&xv).unwrap().clone();
+        let x64 = Var::from_tensor(&wide.to_dtype(DType::F64).unwrap()).unwrap();
+        let r64 = RopeTables {
+            cos: rope64.cos.to_dtype(DType::F64).unwrap(),
+            sin: rope64.sin.to_dtype(DType::F64).unwrap(),
+            ..rope64.clone()
+        };
+        let y64 = to_heads(&x64.narrow(2, 1, 2).unwrap(), Some(&r64), 0.5).unwrap();
+        let g64 = (&y64 * w.to_dtype(DType::F64).unwrap()).unwrap().sum_all().unwrap().backward().unwrap();
+        let gx64 = g64.get(&x64).unwrap().to_dtype(DType::F32).unwrap();
+        assert!(max_diff(&y, &y64.to_dtype(DType::F32).unwrap()) < 1e-5);
+        assert!(max_diff(&gx, &gx64) < 1e-5);
+    }
+}

@@ -1,0 +1,54 @@
+//! Exponential moving average of the trainable weights (reference section 3.5).
+//!
+//! After every optimizer step `shadow = (1 - rate) * param + rate * shadow`, with no bias
+//! correction and no warm-up. Only trainable parameters are averaged: the puzzle-embedding
+//! table and the fixed initial states keep their live values. The shadow is what evaluation
+//! uses and what `model.safetensors` holds.
+
+use anyhow::Result;
+use candle_core::{Tensor, Var};
+use std::collections::BTreeMap;
+
+pub struct Ema {
+    pub rate: f64,
+    pub shadow: BTreeMap<String, Tensor>,
+}
+
+impl Ema {
+    /// Starts the shadow at the current parameter values.
+    pub fn new(rate: f64, params: &[(String, Var)]) -> Result<Self> {
+        let shadow = params.iter().map(|(n, v)| Ok((n.clone(), v.as_tensor().copy()?))).collect::<Result<_>>()?;
+        Ok(Self { rate, shadow })
+    }
+
+    pub fn update(&mut self, params: &[(String, Var)]) -> Result<()> {
+        for (name, var) in params {
+            if let Some(s) = self.shadow.get_mut(name) {
+                let live = var.as_tensor().detach();
+                *s = ((live * (1.0 - self.rate))? + (s.clone() * self.rate)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn shadow_moves_by_one_minus_rate_toward_the_parameter() -> Result<()> {
+        let p = Var::from_vec(vec![0.0f32, 10.0], 2, &Device::Cpu)?;
+        let params = vec![("w".to_string(), p.clone())];
+        let mut ema = Ema::new(0.9, &params)?;
+        p.set(&Tensor::new(&[1.0f32, 0.0], &Device::Cpu)?)?;
+        ema.update(&params)?;
+        let s = ema.shadow["w"].to_vec1::<f32>()?;
+        assert!((s[0] - 0.1).abs() < 1e-6 && (s[1] - 9.0).abs() < 1e-5, "{s:?}");
+        ema.update(&params)?;
+        let s = ema.shadow["w"].to_vec1::<f32>()?;
+        assert!((s[0] - 0.19).abs() < 1e-6 && (s[1] - 8.1).abs() < 1e-5, "{s:?}");
+        Ok(())
+    }
+}

@@ -1,0 +1,175 @@
+//! Evaluation on a test split (reference 5.1, 5.2): every batch from a fresh carry, all
+//! supervision steps, predictions and metrics from the last one.
+//!
+//! Beyond the official loop: `max_steps` may exceed the training `halt_max_steps`
+//! (test-time recursion: the carry simply goes on), `halt` stops each example at the first
+//! step whose q_halt logit is positive (what adaptive halting would spend), and the exact
+//! accuracy after every step is recorded (accuracy against test-time compute).
+
+use anyhow::{ensure, Result};
+use serde::Serialize;
+use trm_data::dataset::Split;
+use trm_model::{Batch, Model, IGNORE_LABEL_ID};
+
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    pub batch_size: usize,
+    /// Evaluate the first `max_examples` test examples (0: all).
+    pub max_examples: usize,
+    /// Supervision steps (None: the model's `halt_max_steps`).
+    pub max_steps: Option<usize>,
+    /// Stop each example when q_halt > 0.
+    pub halt: bool,
+}
+
+/// Metrics of one evaluation. Accuracies are fractions of `count` examples.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EvalReport {
+    pub count: usize,
+    pub token_accuracy: f64,
+    pub exact_accuracy: f64,
+    pub q_halt_accuracy: f64,
+    pub mean_steps: f64,
+    /// Exact accuracy if every example stopped after step k (k = 1..max_steps).
+    pub exact_accuracy_per_step: Vec<f64>,
+}
+
+/// The model's answer to one example.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    pub tokens: Vec<u32>,
+    /// sigmoid(q_halt) at the step the answer was taken.
+    pub confidence: f64,
+    pub steps: usize,
+    pub exact: bool,
+}
+
+/// Builds the batch of examples `rows` of `split` (labels equal to the split's
+/// `ignore_label_id` become -100, as the official loader does).
+pub fn collate(split: &Split, rows: &[usize], puzzles: &[usize]) -> Result<Batch> {
+    let seq = split.meta.seq_len;
+    let ignore = split.meta.ignore_label_id.map(|v| v as i32);
+    let mut inputs = Vec::with_capacity(rows.len() * seq);
+    let mut labels = Vec::with_capacity(rows.len() * seq);
+    for &r in rows {
+        let (x, y) = split.example(r);
+        inputs.extend(x.iter().map(|&v| v as i32));
+        labels.extend(y.iter().map(|&v| if Some(v as i32) == ignore { IGNORE_LABEL_ID } else { v as i32 }));
+    }
+    let ids = puzzles.iter().map(|&p| split.puzzle_identifiers[p]).collect();
+    Batch::new(inputs, labels, ids, seq)
+}
+
+/// For each example, the puzzle it belongs to.
+pub fn example_puzzles(split: &Split) -> Vec<usize> {
+    let mut out = Vec::with_capacity(split.num_examples());
+    for p in 0..split.num_puzzles() {
+        out.extend(std::iter::repeat_n(p, split.puzzle_examples(p).len()));
+    }
+    out
+}
+
+/// Evaluates `model` on `split`; `on_batch(done, total)` reports progress.
+pub fn evaluate(model: &Model, split: &Split, opts: &EvalOptions, mut on_batch: impl FnMut(usize, usize)) -> Result<(EvalReport, Vec<Prediction>)> {
+    ensure!(opts.batch_size > 0, "evaluation batch size must be at least 1");
+    let total = match opts.max_examples {
+        0 => split.num_examples(),
+        n => n.min(split.num_examples()),
+    };
+    let puzzles = example_puzzles(split);
+    let mut report = EvalReport::default();
+    let mut predictions = Vec::with_capacity(total);
+    let mut start = 0;
+    while start < total {
+        let rows: Vec<usize> = (start..(start + opts.batch_size).min(total)).collect();
+        let batch = collate(split, &rows, &puzzles[rows[0]..rows[0] + rows.len()])?;
+        let (batch_preds, per_step) = predict_batch(model, &batch, opts.max_steps, opts.halt)?;
+        if report.exact_accuracy_per_step.len() < per_step.len() {
+            report.exact_accuracy_per_step.resize(per_step.len(), 0.0);
+        }
+        for (acc, n) in report.exact_accuracy_per_step.iter_mut().zip(&per_step) {
+            *acc += *n as f64;
+        }
+        for (r, p) in batch_preds.into_iter().enumerate() {
+            let labels = &batch.labels[r * batch.seq_len..(r + 1) * batch.seq_len];
+            let (valid, correct) = score(&p.tokens, labels);
+            if valid > 0 {
+                report.count += 1;
+                report.token_accuracy += correct as f64 / valid as f64;
+                report.exact_accuracy += p.exact as u8 as f64;
+                report.q_halt_accuracy += ((p.confidence >= 0.5) == p.exact) as u8 as f64;
+                report.mean_steps += p.steps as f64;
+            }
+            predictions.push(p);
+        }
+        start += rows.len();
+        on_batch(start, total);
+    }
+    let n = report.count.max(1) as f64;
+    report.token_accuracy /= n;
+    report.exact_accuracy /= n;
+    report.q_halt_accuracy /= n;
+    report.mean_steps /= n;
+    for a in &mut report.exact_accuracy_per_step {
+        *a /= n;
+    }
+    Ok((report, predictions))
+}
+
+/// (valid labels, correctly predicted valid labels) of one row.
+fn score(tokens: &[u32], labels: &[i32]) -> (usize, usize) {
+    let mut valid = 0;
+    let mut correct = 0;
+    for (&t, &l) in tokens.iter().zip(labels) {
+        if l != IGNORE_LABEL_ID {
+            valid += 1;
+            correct += (t as i32 == l) as usize;
+        }
+    }
+    (valid, correct)
+}
+
+/// Runs one batch for `max_steps` supervision steps from a fresh carry. Returns each row's
+/// answer (at the last step, or at its first q_halt > 0 with `halt`) and, per step, the
+/// number of rows (with valid labels) whose answer at that step is exactly right.
+pub fn predict_batch(model: &Model, batch: &Batch, max_steps: Option<usize>, halt: bool) -> Result<(Vec<Prediction>, Vec<usize>)> {
+    let steps = max_steps.unwrap_or(model.config().halt_max_steps);
+    ensure!(steps >= 1, "at least one supervision step is needed");
+    let b = batch.batch_size();
+    let seq = batch.seq_len;
+    let mut carry = model.initial_carry(b)?;
+    let mut answers: Vec<Option<Prediction>> = vec![None; b];
+    let mut exact_per_step = Vec::with_capacity(steps);
+    for step in 1..=steps {
+        let out = model.eval_step(&mut carry, batch)?;
+        // Keep going past the training horizon: a slot is restarted only when marked halted.
+        carry.halted.fill(false);
+        let tokens = argmax_tokens(&out.logits)?;
+        let q: Vec<f32> = out.q_halt_logits.to_vec1()?;
+        let mut exact_now = 0;
+        for r in 0..b {
+            let row = &tokens[r * seq..(r + 1) * seq];
+            let labels = &batch.labels[r * seq..(r + 1) * seq];
+            let (valid, correct) = score(row, labels);
+            let exact = valid == correct;
+            if valid > 0 && exact {
+                exact_now += 1;
+            }
+            let done = answers[r].is_some();
+            if !done && (step == steps || (halt && q[r] > 0.0)) {
+                answers[r] = Some(Prediction { tokens: row.to_vec(), confidence: sigmoid(q[r] as f64), steps: step, exact });
+            }
+        }
+        exact_per_step.push(exact_now);
+    }
+    Ok((answers.into_iter().map(|a| a.expect("every row answered at the last step")).collect(), exact_per_step))
+}
+
+/// Argmax over the last axis of `[B, seq, vocab]` logits (first maximum on ties).
+pub fn argmax_tokens(logits: &candle_core::Tensor) -> Result<Vec<u32>> {
+    Ok(logits.argmax(candle_core::D::Minus1)?.flatten_all()?.to_vec1::<u32>()?)
+}
+
+fn sigmoid(v: f64) -> f64 {
+    1.0 / (1.0 + (-v).exp())
+}

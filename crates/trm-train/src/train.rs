@@ -1,0 +1,565 @@
+//! The training loop (reference section 3), readable top to bottom.
+//!
+//! One optimizer step per supervision step: the ACT carry of B slots persists across
+//! batches; halted slots take the next batch's row and restart, running slots keep their
+//! example (3.1). The loss over all slots, divided by the global batch size, is
+//! back-propagated; Adam-atan2 updates the dense weights, sign-SGD the puzzle-embedding rows
+//! of the batch, the EMA follows. Every `eval_interval` epochs the EMA weights are
+//! evaluated on the test split, saved as `model.safetensors`, and a checkpoint is written.
+//!
+//! A run folder holds `config.toml` (fully resolved), `metrics.jsonl`, `model.safetensors`,
+//! `checkpoints/step_N.safetensors` (last two kept) and, for generated data, `data/`.
+//! A checkpoint holds everything needed to continue exactly: weights, EMA, Adam moments,
+//! the puzzle table, the carry, the sampler position and the exploration RNG.
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::config::RunConfig;
+use crate::ema::Ema;
+use crate::eval::{self, EvalOptions, EvalReport};
+use crate::optim::{self, AdamAtan2, SignSgd};
+use crate::sampler;
+use anyhow::{bail, ensure, Context, Result};
+use candle_core::{DType, Device, Tensor};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use trm_data::dataset::{Dataset, Split};
+use trm_model::{act_loss, Batch, Carry, Model};
+
+pub const CONFIG_FILE: &str = "config.toml";
+pub const METRICS_FILE: &str = "metrics.jsonl";
+pub const MODEL_FILE: &str = "model.safetensors";
+pub const CHECKPOINT_DIR: &str = "checkpoints";
+/// Checkpoints kept in a run folder (the newest ones).
+const KEEP_CHECKPOINTS: usize = 2;
+
+/// One line of `metrics.jsonl`. Training lines have `split = "train"`; evaluation lines
+/// `split = "eval"` and the evaluation metrics.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricsLine {
+    pub split: &'static str,
+    pub step: u64,
+    pub epoch: f64,
+    pub elapsed_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lm_loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub q_halt_loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub q_continue_loss: Option<f64>,
+    pub accuracy: f64,
+    pub exact_accuracy: f64,
+    pub q_halt_accuracy: f64,
+    pub steps: f64,
+    pub count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub examples_per_s: Option<f64>,
+}
+
+/// What the loop tells its caller (the CLI draws a progress bar from these).
+pub enum Event<'a> {
+    Started { total_steps: u64, start_step: u64, num_params: usize, train_examples: usize, test_examples: usize },
+    Step(&'a MetricsLine),
+    EvalProgress { done: usize, total: usize },
+    Eval(&'a MetricsLine),
+    Checkpoint(&'a Path),
+}
+
+/// The run being trained: model, optimizers, EMA, carry, sampler position, RNG.
+pub struct Trainer {
+    pub config: RunConfig,
+    pub run_dir: PathBuf,
+    pub model: Model,
+    train: Split,
+    test: Option<Split>,
+    adam: AdamAtan2,
+    sign_sgd: SignSgd,
+    ema: Option<Ema>,
+    carry: Carry,
+    /// Optimizer steps done.
+    step: u64,
+    total_steps: u64,
+    /// Sampler position: the iteration in progress (from 1) and its next batch.
+    iteration: u64,
+    batch_in_iteration: usize,
+    /// Halting exploration draws.
+    explore_rng: ChaCha8Rng,
+    /// Wall time of the run before this process (resumed runs).
+    elapsed_before: f64,
+    started: Instant,
+}
+
+/// Where the data of a run lives: the configured path, or `RUN/data` for generated data.
+pub fn data_dir(config: &RunConfig, run_dir: &Path) -> PathBuf {
+    if config.data.path.as_os_str().is_empty() {
+        run_dir.join("data")
+    } else {
+        config.data.path.clone()
+    }
+}
+
+/// Builds the dataset of `[data.generate]` into `dir` unless it is already there.
+pub fn ensure_generated_data(config: &RunConfig, dir: &Path) -> Result<()> {
+    let Some(g) = &config.data.generate else { return Ok(()) };
+    if dir.join("train").join("dataset.json").exists() {
+        return Ok(());
+    }
+    use trm_data::sudoku::build::{build_dataset, BuildConfig};
+    let mut build = BuildConfig::generated(g.size, g.train, g.test);
+    build.aug = g.aug;
+    build.seed = g.seed;
+    build.filter.minimal = g.minimal;
+    let dataset = build_dataset(&build).context("generating the training data")?;
+    dataset.write(dir)
+}
+
+impl Trainer {
+    /// Starts a new run in `run_dir` (created; must not already hold a run).
+    pub fn create(config: RunConfig, run_dir: &Path, device: &Device) -> Result<Self> {
+        config.validate()?;
+        ensure!(
+            !run_dir.join(CONFIG_FILE).exists(),
+            "{} already holds a run; continue it with --resume {0} or choose another --out",
+            run_dir.display()
+        );
+        std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+        let dir = data_dir(&config, run_dir);
+        ensure_generated_data(&config, &dir)?;
+        let dataset = Dataset::load(&dir)?;
+        let train = dataset.train.with_context(|| format!("{}: the dataset has no train split", dir.display()))?;
+        let meta = &train.meta;
+        let arch = config.arch.clone().with_dataset(meta.vocab_size as usize, meta.seq_len as usize, meta.num_puzzle_identifiers as usize);
+        let mut config = config;
+        config.arch = arch;
+        config.validate()?;
+        let model = Model::new(config.arch.clone(), device, config.train.seed)?;
+        checkpoint::write_atomically(&run_dir.join(CONFIG_FILE), config.to_toml()?.as_bytes())?;
+        let _ = std::fs::remove_file(run_dir.join(METRICS_FILE));
+        Self::assemble(config, run_dir, model, train, dataset.test)
+    }
+
+    fn assemble(config: RunConfig, run_dir: &Path, model: Model, train: Split, test: Option<Split>) -> Result<Self> {
+        let t = &config.train;
+        let total_steps = sampler::total_steps(t.epochs, train.meta.total_groups as usize, train.meta.mean_puzzle_examples, t.global_batch_size);
+        ensure!(
+            total_steps > 0 && train.num_examples() >= t.global_batch_size,
+            "the training split has {} examples in {} groups: too few for global_batch_size {} (lower it with --set global_batch_size=N)",
+            train.num_examples(),
+            train.meta.total_groups,
+            t.global_batch_size
+        );
+        let ema = if t.ema { Some(Ema::new(t.ema_rate, model.trainable())?) } else { None };
+        let carry = model.initial_carry(t.global_batch_size)?;
+        Ok(Self {
+            adam: AdamAtan2::new((t.beta1, t.beta2), t.weight_decay),
+            sign_sgd: SignSgd { weight_decay: t.puzzle_emb_weight_decay },
+            explore_rng: exploration_rng(t.seed),
+            ema,
+            carry,
+            step: 0,
+            total_steps,
+            iteration: 1,
+            batch_in_iteration: 0,
+            elapsed_before: 0.0,
+            started: Instant::now(),
+            run_dir: run_dir.to_path_buf(),
+            model,
+            train,
+            test,
+            config,
+        })
+    }
+
+    /// Continues the run in `run_dir` from its newest complete checkpoint. `expected`, when
+    /// given, must equal the run's configuration unless `force`.
+    pub fn resume(run_dir: &Path, expected: Option<&RunConfig>, force: bool, device: &Device) -> Result<Self> {
+        let config = RunConfig::from_file(&run_dir.join(CONFIG_FILE)).with_context(|| format!("{} is not a run folder", run_dir.display()))?;
+        if let Some(want) = expected {
+            let mut want = want.clone();
+            want.arch = want.arch.with_dataset(config.arch.vocab_size, config.arch.seq_len, config.arch.num_puzzle_identifiers);
+            if want != config && !force {
+                bail!(
+                    "the configuration given differs from the run's ({}); resume without --preset/--config/--set, or add --force to continue with the new one",
+                    run_dir.join(CONFIG_FILE).display()
+                );
+            }
+        }
+        let dir = data_dir(&config, run_dir);
+        let dataset = Dataset::load(&dir)?;
+        let train = dataset.train.with_context(|| format!("{}: the dataset has no train split", dir.display()))?;
+        let model = Model::new(config.arch.clone(), device, config.train.seed)?;
+        let mut trainer = Self::assemble(config, run_dir, model, train, dataset.test)?;
+        let checkpoints = checkpoint::list(&run_dir.join(CHECKPOINT_DIR))?;
+        let Some((_, path)) = checkpoints.last() else {
+            bail!("{}: no checkpoint to resume from (none was written before the run stopped); start it again", run_dir.display());
+        };
+        let ck = Checkpoint::load(path, device)?;
+        trainer.restore(&ck).with_context(|| format!("restoring {}", path.display()))?;
+        truncate_metrics(&run_dir.join(METRICS_FILE), trainer.step)?;
+        Ok(trainer)
+    }
+
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    pub fn total_steps(&self) -> u64 {
+        self.total_steps
+    }
+
+    fn elapsed(&self) -> f64 {
+        self.elapsed_before + self.started.elapsed().as_secs_f64()
+    }
+
+    fn epoch(&self) -> f64 {
+        let examples_per_epoch = self.train.meta.total_groups as f64 * self.train.meta.mean_puzzle_examples;
+        self.step as f64 * self.config.train.global_batch_size as f64 / examples_per_epoch.max(1.0)
+    }
+
+    /// Trains to the end (or until `stop_after` more steps, for tests), evaluating and
+    /// checkpointing every `eval_interval` epochs.
+    pub fn run(&mut self, stop_after: Option<u64>, mut on_event: impl FnMut(Event)) -> Result<()> {
+        let t = self.config.train.clone();
+        let total_iters = (t.epochs / t.eval_interval) as u64;
+        on_event(Event::Started {
+            total_steps: self.total_steps,
+            start_step: self.step,
+            num_params: self.model.num_params(),
+            train_examples: self.train.num_examples(),
+            test_examples: self.test.as_ref().map_or(0, Split::num_examples),
+        });
+        let stop_at = stop_after.map(|n| self.step + n);
+        let mut window = Window::default();
+        let mut window_start = Instant::now();
+        while self.iteration <= total_iters {
+            let batches = sampler::iteration_batches(&self.train, t.seed, self.iteration, t.eval_interval, t.global_batch_size);
+            while self.batch_in_iteration < batches.len() && self.step < self.total_steps {
+                if stop_at == Some(self.step) {
+                    return Ok(());
+                }
+                let b = &batches[self.batch_in_iteration];
+                let batch = eval::collate(&self.train, &b.examples, &b.puzzles)?;
+                let stats = self.train_batch(&batch)?;
+                self.batch_in_iteration += 1;
+                window.add(&stats);
+                if self.step % t.log_interval == 0 {
+                    let line = window.line(self, window_start.elapsed().as_secs_f64());
+                    self.append_metrics(&line)?;
+                    on_event(Event::Step(&line));
+                    window = Window::default();
+                    window_start = Instant::now();
+                }
+            }
+            let finished_iteration = self.iteration;
+            self.iteration += 1;
+            self.batch_in_iteration = 0;
+            let last = finished_iteration == total_iters || self.step >= self.total_steps;
+            if finished_iteration - 1 >= t.min_eval_interval as u64 || last {
+                self.evaluate_and_save(&mut on_event)?;
+            }
+            if self.step >= self.total_steps {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// One supervision step on `batch` and one update of every optimizer (reference 3.1).
+    fn train_batch(&mut self, batch: &Batch) -> Result<StepStats> {
+        let t = &self.config.train;
+        let out = self.model.train_step(&mut self.carry, batch, &mut self.explore_rng)?;
+        let loss = act_loss(self.config.arch.loss_type, &out, &self.carry)?;
+        let total: f64 = loss.total.to_dtype(DType::F64)?.to_scalar()?;
+        if !total.is_finite() {
+            let last = checkpoint::list(&self.run_dir.join(CHECKPOINT_DIR))?.last().map(|(_, p)| p.display().to_string());
+            bail!(
+                "the loss became {total} at step {}; last good checkpoint: {}. Try a lower learning rate (--set lr=...) or a longer warm-up (--set lr_warmup_steps=...), then resume or restart",
+                self.step + 1,
+                last.unwrap_or_else(|| "none yet".into())
+            );
+        }
+        let grads = (&loss.total / t.global_batch_size as f64)?.backward()?;
+        self.step += 1;
+        let lr = optim::learning_rate(t.lr, self.step, t.lr_warmup_steps, self.total_steps, t.lr_min_ratio);
+        let mut dense = BTreeMap::new();
+        for (name, var) in self.model.trainable() {
+            if let Some(g) = grads.get(var) {
+                dense.insert(name.clone(), g.to_dtype(DType::F32)?);
+            }
+        }
+        if let Some(max_norm) = t.grad_clip {
+            clip_global_norm(&mut dense, max_norm)?;
+        }
+        self.adam.step(self.model.trainable(), &dense, lr)?;
+        if let (Some(rows), Some(table)) = (&out.puzzle_rows, self.model.puzzle_table()) {
+            if let Some(g) = grads.get(&rows.local) {
+                let emb_lr = optim::learning_rate(t.puzzle_emb_lr, self.step, t.lr_warmup_steps, self.total_steps, t.lr_min_ratio);
+                self.sign_sgd.step(table.as_tensor(), &rows.ids, g, emb_lr)?;
+            }
+        }
+        if let Some(ema) = &mut self.ema {
+            ema.update(self.model.trainable())?;
+        }
+        Ok(StepStats { lr, lm_loss: loss.lm_loss, q_halt_loss: loss.q_halt_loss, q_continue_loss: loss.q_continue_loss, metrics: loss.metrics, rows: batch.batch_size() })
+    }
+
+    /// Evaluates the EMA weights (the live ones without EMA), saves them as the model and
+    /// writes a checkpoint.
+    fn evaluate_and_save(&mut self, on_event: &mut impl FnMut(Event)) -> Result<()> {
+        let report = self.with_eval_weights(|trainer| {
+            trainer.model.save_safetensors(&trainer.run_dir.join(MODEL_FILE))?;
+            match &trainer.test {
+                Some(test) => {
+                    let opts = trainer.eval_options();
+                    let (report, _) = eval::evaluate(&trainer.model, test, &opts, |done, total| on_event(Event::EvalProgress { done, total }))?;
+                    Ok(Some(report))
+                }
+                None => Ok(None),
+            }
+        })?;
+        if let Some(report) = report {
+            let line = self.eval_line(&report);
+            self.append_metrics(&line)?;
+            on_event(Event::Eval(&line));
+        }
+        let path = self.save_checkpoint()?;
+        on_event(Event::Checkpoint(&path));
+        Ok(())
+    }
+
+    pub fn eval_options(&self) -> EvalOptions {
+        let t = &self.config.train;
+        EvalOptions {
+            batch_size: if t.eval_batch_size > 0 { t.eval_batch_size } else { t.global_batch_size },
+            max_examples: t.eval_max_examples,
+            max_steps: None,
+            halt: false,
+        }
+    }
+
+    fn eval_line(&self, r: &EvalReport) -> MetricsLine {
+        MetricsLine {
+            split: "eval",
+            step: self.step,
+            epoch: self.epoch(),
+            elapsed_s: self.elapsed(),
+            lr: None,
+            lm_loss: None,
+            q_halt_loss: None,
+            q_continue_loss: None,
+            accuracy: r.token_accuracy,
+            exact_accuracy: r.exact_accuracy,
+            q_halt_accuracy: r.q_halt_accuracy,
+            steps: r.mean_steps,
+            count: r.count,
+            examples_per_s: None,
+        }
+    }
+
+    /// Runs `f` with the EMA weights in the model, then puts the live weights back exactly.
+    fn with_eval_weights<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let Some(ema) = &self.ema else { return f(self) };
+        let mut live = Vec::new();
+        for (name, var) in self.model.trainable() {
+            live.push(var.as_tensor().copy()?);
+            var.set(&ema.shadow[name])?;
+        }
+        let result = f(self);
+        for ((_, var), saved) in self.model.trainable().iter().zip(live) {
+            var.set(&saved)?;
+        }
+        result
+    }
+
+    fn append_metrics(&self, line: &MetricsLine) -> Result<()> {
+        let path = self.run_dir.join(METRICS_FILE);
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).with_context(|| format!("opening {}", path.display()))?;
+        writeln!(f, "{}", serde_json::to_string(line)?)?;
+        Ok(())
+    }
+
+    /// Writes `checkpoints/step_N.safetensors` atomically and keeps the newest two.
+    pub fn save_checkpoint(&self) -> Result<PathBuf> {
+        let mut tensors = BTreeMap::new();
+        for (name, var) in self.model.trainable() {
+            tensors.insert(format!("param.{name}"), var.as_tensor().clone());
+            if let Some(m) = self.adam.m.get(name) {
+                tensors.insert(format!("adam.m.{name}"), Tensor::from_slice(m, m.len(), &Device::Cpu)?);
+                tensors.insert(format!("adam.v.{name}"), Tensor::from_slice(&self.adam.v[name], m.len(), &Device::Cpu)?);
+            }
+        }
+        if let Some(ema) = &self.ema {
+            for (name, t) in &ema.shadow {
+                tensors.insert(format!("ema.{name}"), t.clone());
+            }
+        }
+        if let Some(table) = self.model.puzzle_table() {
+            tensors.insert("buffer.puzzle_emb.weights".into(), table.as_tensor().clone());
+        }
+        let c = &self.carry;
+        let (b, seq) = (c.batch_size(), c.current.seq_len);
+        tensors.insert("carry.z_H".into(), c.z_h.clone());
+        tensors.insert("carry.z_L".into(), c.z_l.clone());
+        tensors.insert("carry.steps".into(), Tensor::from_vec(c.steps.clone(), b, &Device::Cpu)?);
+        tensors.insert("carry.halted".into(), Tensor::from_vec(c.halted.iter().map(|&h| h as u8).collect::<Vec<u8>>(), b, &Device::Cpu)?);
+        tensors.insert("carry.inputs".into(), Tensor::from_vec(c.current.inputs.iter().map(|&v| v as i64).collect::<Vec<i64>>(), (b, seq), &Device::Cpu)?);
+        tensors.insert("carry.labels".into(), Tensor::from_vec(c.current.labels.iter().map(|&v| v as i64).collect::<Vec<i64>>(), (b, seq), &Device::Cpu)?);
+        tensors.insert("carry.puzzle_identifiers".into(), Tensor::from_vec(c.current.puzzle_identifiers.iter().map(|&v| v as i64).collect::<Vec<i64>>(), b, &Device::Cpu)?);
+        let state = serde_json::json!({
+            "step": self.step,
+            "iteration": self.iteration,
+            "batch_in_iteration": self.batch_in_iteration,
+            "adam_step": self.adam.step,
+            "explore_rng_word_pos": self.explore_rng.get_word_pos().to_string(),
+            "elapsed_s": self.elapsed(),
+            "config": self.config.to_toml()?,
+        });
+        let dir = self.run_dir.join(CHECKPOINT_DIR);
+        let path = checkpoint::path_for_step(&dir, self.step);
+        Checkpoint { tensors, state }.save(&path)?;
+        checkpoint::prune(&dir, KEEP_CHECKPOINTS)?;
+        Ok(path)
+    }
+
+    fn restore(&mut self, ck: &Checkpoint) -> Result<()> {
+        let state = &ck.state;
+        let int = |key: &str| -> Result<u64> { state[key].as_u64().with_context(|| format!("checkpoint state has no {key}")) };
+        let saved_config = state["config"].as_str().context("checkpoint state has no config")?;
+        ensure!(RunConfig::from_toml(saved_config)? == self.config, "the checkpoint was written with another configuration than the run's config.toml");
+        for (name, var) in self.model.trainable() {
+            let t = ck.tensor(&format!("param.{name}"))?;
+            ensure!(t.dims() == var.dims(), "checkpoint param.{name} has shape {:?}, the model {:?}", t.dims(), var.dims());
+            var.set(&t.to_dtype(var.dtype())?)?;
+            if let Ok(m) = ck.tensor(&format!("adam.m.{name}")) {
+                self.adam.m.insert(name.clone(), optim::flat(m)?);
+                self.adam.v.insert(name.clone(), optim::flat(ck.tensor(&format!("adam.v.{name}"))?)?);
+            }
+        }
+        if let Some(ema) = &mut self.ema {
+            for (name, shadow) in ema.shadow.iter_mut() {
+                *shadow = ck.tensor(&format!("ema.{name}"))?.clone();
+            }
+        }
+        if let Some(table) = self.model.puzzle_table() {
+            table.set(ck.tensor("buffer.puzzle_emb.weights")?)?;
+        }
+        let host_i64 = |name: &str| -> Result<Vec<i64>> { Ok(ck.tensor(name)?.flatten_all()?.to_vec1::<i64>()?) };
+        self.carry.z_h = ck.tensor("carry.z_H")?.clone();
+        self.carry.z_l = ck.tensor("carry.z_L")?.clone();
+        self.carry.steps = ck.tensor("carry.steps")?.to_vec1::<u32>()?;
+        self.carry.halted = ck.tensor("carry.halted")?.to_vec1::<u8>()?.into_iter().map(|h| h != 0).collect();
+        self.carry.current.inputs = host_i64("carry.inputs")?.into_iter().map(|v| v as i32).collect();
+        self.carry.current.labels = host_i64("carry.labels")?.into_iter().map(|v| v as i32).collect();
+        self.carry.current.puzzle_identifiers = host_i64("carry.puzzle_identifiers")?.into_iter().map(|v| v as i32).collect();
+        self.step = int("step")?;
+        self.iteration = int("iteration")?;
+        self.batch_in_iteration = int("batch_in_iteration")? as usize;
+        self.adam.step = int("adam_step")?;
+        let word_pos: u128 = state["explore_rng_word_pos"].as_str().context("checkpoint state has no RNG position")?.parse()?;
+        self.explore_rng.set_word_pos(word_pos);
+        self.elapsed_before = state["elapsed_s"].as_f64().unwrap_or(0.0);
+        self.started = Instant::now();
+        Ok(())
+    }
+}
+
+/// The halting-exploration generator of a run: its own stream of the run's seed.
+fn exploration_rng(seed: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(7);
+    rng
+}
+
+/// Scales every gradient so that their joint L2 norm is at most `max_norm`.
+fn clip_global_norm(grads: &mut BTreeMap<String, Tensor>, max_norm: f64) -> Result<()> {
+    let mut sq = 0.0f64;
+    for g in grads.values() {
+        sq += g.sqr()?.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+    }
+    let norm = sq.sqrt();
+    if norm > max_norm {
+        let scale = max_norm / (norm + 1e-6);
+        for g in grads.values_mut() {
+            *g = (g.clone() * scale)?;
+        }
+    }
+    Ok(())
+}
+
+/// Drops lines of `metrics.jsonl` logged after `step` (written after the checkpoint a
+/// resumed run restarts from), so the file reads as one uninterrupted run.
+fn truncate_metrics(path: &Path, step: u64) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["step"].as_u64()).is_some_and(|s| s <= step))
+        .collect();
+    let mut out = kept.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    checkpoint::write_atomically(path, out.as_bytes())
+}
+
+struct StepStats {
+    lr: f64,
+    lm_loss: f64,
+    q_halt_loss: f64,
+    q_continue_loss: Option<f64>,
+    metrics: trm_model::Metrics,
+    rows: usize,
+}
+
+/// Training metrics accumulated between two log lines (official reduction: losses divided
+/// by the global batch size, the rest by the count of halted rows).
+#[derive(Default)]
+struct Window {
+    steps: u64,
+    lr: f64,
+    lm_loss: f64,
+    q_halt_loss: f64,
+    q_continue_loss: Option<f64>,
+    metrics: trm_model::Metrics,
+    rows: usize,
+}
+
+impl Window {
+    fn add(&mut self, s: &StepStats) {
+        self.steps += 1;
+        self.lr = s.lr;
+        self.lm_loss += s.lm_loss / s.rows as f64;
+        self.q_halt_loss += s.q_halt_loss / s.rows as f64;
+        if let Some(c) = s.q_continue_loss {
+            *self.q_continue_loss.get_or_insert(0.0) += c / s.rows as f64;
+        }
+        self.metrics.add(&s.metrics);
+        self.rows += s.rows;
+    }
+
+    fn line(&self, trainer: &Trainer, seconds: f64) -> MetricsLine {
+        let n = self.steps.max(1) as f64;
+        let count = self.metrics.count.max(1) as f64;
+        MetricsLine {
+            split: "train",
+            step: trainer.step,
+            epoch: trainer.epoch(),
+            elapsed_s: trainer.elapsed(),
+            lr: Some(self.lr),
+            lm_loss: Some(self.lm_loss / n),
+            q_halt_loss: Some(self.q_halt_loss / n),
+            q_continue_loss: self.q_continue_loss.map(|c| c / n),
+            accuracy: self.metrics.accuracy / count,
+            exact_accuracy: self.metrics.exact_accuracy / count,
+            q_halt_accuracy: self.metrics.q_halt_accuracy / count,
+            steps: self.metrics.steps / count,
+            count: self.metrics.count,
+            examples_per_s: Some(self.rows as f64 / seconds.max(1e-9)),
+        }
+    }
+}

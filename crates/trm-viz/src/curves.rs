@@ -1,0 +1,160 @@
+//! Learning curves of a run and the accuracy-versus-supervision-steps curve.
+
+use anyhow::{ensure, Result};
+
+use crate::chart::{Chart, Series};
+use crate::color::{self, SERIES};
+use crate::metrics::{Metrics, XAxis};
+use crate::scene::{Anchor, Scene};
+
+const PANEL_W: f32 = 380.0;
+const PANEL_H: f32 = 250.0;
+const COLUMNS: usize = 3;
+const MARGIN: f32 = 16.0;
+const SECTION: f32 = 30.0;
+
+/// A readable title for a metric key.
+pub fn metric_title(key: &str) -> String {
+    match key {
+        "lm_loss" => "LM loss".into(),
+        "q_halt_loss" => "Q-halt loss".into(),
+        "q_continue_loss" => "Q-continue loss".into(),
+        "accuracy" => "token accuracy".into(),
+        "exact_accuracy" => "exact accuracy".into(),
+        "q_halt_accuracy" => "Q-halt accuracy".into(),
+        "steps" => "mean halting steps".into(),
+        "lr" => "learning rate".into(),
+        "examples_per_s" => "examples / s".into(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// The metrics shown against time too: a loss, the exact accuracy and the halting steps.
+fn time_metrics(names: &[String]) -> Vec<String> {
+    let pick = |preferred: &str, contains: &str| {
+        names.iter().find(|n| *n == preferred).or_else(|| names.iter().find(|n| n.contains(contains))).cloned()
+    };
+    [pick("lm_loss", "loss"), pick("exact_accuracy", "exact"), pick("steps", "steps")].into_iter().flatten().collect()
+}
+
+/// Seconds shown in s, min or h, by the largest value.
+fn time_unit(max_s: f64) -> (f64, &'static str) {
+    if max_s < 180.0 {
+        (1.0, "elapsed (s)")
+    } else if max_s < 3.0 * 3600.0 {
+        (60.0, "elapsed (min)")
+    } else {
+        (3600.0, "elapsed (h)")
+    }
+}
+
+fn panel(metrics: &Metrics, metric: &str, x: XAxis, groups: &[String]) -> Chart {
+    let series: Vec<Series> = groups
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| {
+            let points = metrics.series(g, metric, x);
+            (!points.is_empty()).then(|| Series {
+                name: g.clone(),
+                markers: points.len() <= 60 && g != "train",
+                points,
+                color: SERIES[i % SERIES.len()],
+            })
+        })
+        .collect();
+    let values = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let log_y = metric.contains("loss") && lo > 0.0 && hi / lo > 50.0;
+    let mut chart = Chart { title: metric_title(metric), series, log_y, ..Chart::default() };
+    match x {
+        XAxis::Step => chart.x_label = "step".into(),
+        XAxis::Elapsed => {
+            let max_t = chart.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(0.0, f64::max);
+            let (unit, label) = time_unit(max_t);
+            chart.x_unit = Some(unit);
+            chart.x_label = label.into();
+        }
+    }
+    chart
+}
+
+/// Every numeric metric of the run against the training step, then loss, exact accuracy and
+/// mean halting steps against elapsed time (when the lines have `elapsed_s`). Each group
+/// (train, eval, ...) is one line per panel.
+pub fn learning_curves(metrics: &Metrics, title: &str) -> Result<Scene> {
+    let names = metrics.metrics();
+    ensure!(!names.is_empty(), "no numeric metrics to plot");
+    let groups = metrics.groups();
+    let by_step: Vec<Chart> = names.iter().map(|m| panel(metrics, m, XAxis::Step, &groups)).collect();
+    let by_time: Vec<Chart> = if metrics.has_elapsed() {
+        time_metrics(&names).iter().map(|m| panel(metrics, m, XAxis::Elapsed, &groups)).filter(|c| !c.series.is_empty()).collect()
+    } else {
+        Vec::new()
+    };
+    let columns = COLUMNS.min(by_step.len().max(by_time.len()));
+    let rows = |n: usize| n.div_ceil(columns);
+    let section_h = |n: usize| if n == 0 { 0.0 } else { SECTION + rows(n) as f32 * PANEL_H };
+    let width = 2.0 * MARGIN + columns as f32 * PANEL_W;
+    let height = 2.0 * MARGIN + 26.0 + section_h(by_step.len()) + section_h(by_time.len());
+    let mut scene = Scene::new(width, height);
+    scene.text(MARGIN, MARGIN + 17.0, title, 17.0, color::TEXT, Anchor::Start);
+    let mut y = MARGIN + 26.0;
+    for (heading, charts) in [("against training step", &by_step), ("against time since the start", &by_time)] {
+        if charts.is_empty() {
+            continue;
+        }
+        scene.text(MARGIN, y + SECTION - 9.0, heading, 13.0, color::MUTED, Anchor::Start);
+        y += SECTION;
+        for (i, chart) in charts.iter().enumerate() {
+            let (cx, cy) = (MARGIN + (i % columns) as f32 * PANEL_W, y + (i / columns) as f32 * PANEL_H);
+            chart.draw(&mut scene, cx + 4.0, cy + 4.0, PANEL_W - 14.0, PANEL_H - 12.0);
+        }
+        y += rows(charts.len()) as f32 * PANEL_H;
+    }
+    Ok(scene)
+}
+
+/// Exact accuracy after each supervision step at test time (`points`: step 1..N, accuracy),
+/// the curve of `trm eval --per-step`. `trained_steps` (the training N_sup) is marked with a
+/// dashed line, so running past it shows whether more test-time steps help.
+pub fn accuracy_vs_steps(points: &[(usize, f64)], trained_steps: Option<usize>) -> Result<Scene> {
+    ensure!(!points.is_empty(), "no (step, accuracy) points to plot");
+    let best = points.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0))).unwrap();
+    let chart = Chart {
+        title: format!("exact accuracy vs supervision steps (best {:.4} at step {})", best.1, best.0),
+        x_label: "supervision steps at test time".into(),
+        y_label: "exact accuracy".into(),
+        series: vec![Series {
+            name: "exact accuracy".into(),
+            points: points.iter().map(|&(s, a)| (s as f64, a)).collect(),
+            color: SERIES[0],
+            markers: true,
+        }],
+        x_lines: trained_steps.map(|n| (n as f64, format!("trained N_sup = {n}"))).into_iter().collect(),
+        x_integer: true,
+        ..Chart::default()
+    };
+    Ok(chart.to_scene(640.0, 400.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_time_panels_and_units() {
+        let names: Vec<String> = ["loss", "accuracy", "exact_accuracy", "steps"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(time_metrics(&names), vec!["loss", "exact_accuracy", "steps"]);
+        assert_eq!(time_unit(100.0).0, 1.0);
+        assert_eq!(time_unit(1000.0).0, 60.0);
+        assert_eq!(time_unit(36_000.0).0, 3600.0);
+        assert_eq!(metric_title("steps"), "mean halting steps");
+        assert_eq!(metric_title("eval_foo"), "eval foo");
+    }
+
+    #[test]
+    fn refuses_empty_input() {
+        assert!(learning_curves(&Metrics::default(), "x").is_err());
+        assert!(accuracy_vs_steps(&[], None).is_err());
+    }
+}

@@ -1,0 +1,111 @@
+//! `trm data arc`: build an ARC-AGI dataset in the official layout.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{ensure, Context, Result};
+use trm_data::arc::build::{build_arc_dataset, ArcBuildConfig};
+use trm_data::arc::Subset;
+
+/// Builds the official ARC layout (reference 4.4): demonstration pairs of every subset and
+/// test pairs of non-test subsets go to train; test pairs of the --test-set subsets go to
+/// test. Each task becomes a group of itself plus up to --aug augmentations (dihedral
+/// transform and colour permutation keeping black, duplicates rejected), each its own
+/// puzzle identifier named `<task>|||t<t>|||<colour map>`. Grids sit on a 30x30 canvas with
+/// an EOS row and column, colours +2; training examples are translated at random (one per
+/// puzzle stays at the corner). Writes identifiers.json and test_puzzles.json as officially,
+/// atomically.
+///
+/// Task sources (--tasks, repeatable), each `NAME=PATH` or `PATH`:
+///   a directory of task files (searched recursively; id = file stem), one task file, or a
+///   Kaggle `<prefix>_challenges.json` (its `<prefix>_solutions.json` sibling supplies test
+///   outputs; without it they are the dummy [[0]]). Without NAME the subset is named after
+///   the directory (`.../evaluation` -> evaluation), the Kaggle file
+///   (`arc-agi_evaluation_challenges.json` -> evaluation) or the task file's stem. Sources
+///   with the same NAME are merged into one subset.
+///
+/// Example (ARC-AGI-1 + ConceptARC, as the official arc1concept-aug-1000):
+///   trm data arc --out data/arc1concept-aug-1000 --test-set evaluation \
+///     --tasks training=ARC-AGI/data/training evaluation=ARC-AGI/data/evaluation \
+///             concept=ConceptARC/corpus
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct ArcArgs {
+    /// Output folder (replaced if it holds a dataset; other non-empty folders are refused).
+    #[arg(long)]
+    out: PathBuf,
+    /// Task sources: NAME=PATH or PATH (see above).
+    #[arg(long, required = true, num_args = 1.., value_name = "[NAME=]PATH")]
+    tasks: Vec<String>,
+    /// Subset whose test pairs form the test split (repeatable).
+    #[arg(long, required = true, value_name = "NAME")]
+    test_set: Vec<String>,
+    /// Augmentations per task (official 1000; 0 = none).
+    #[arg(long, default_value_t = 1000)]
+    aug: usize,
+    /// Seed of augmentation and translation: same seed, same bytes.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Keep only the first N tasks (by id) of every subset, for small CPU-sized datasets.
+    #[arg(long, value_name = "N")]
+    max_tasks: Option<usize>,
+}
+
+pub fn arc(args: ArcArgs) -> Result<()> {
+    let start = Instant::now();
+    let mut subsets = Subset::read_all(&args.tasks)?;
+    if let Some(n) = args.max_tasks {
+        ensure!(n > 0, "--max-tasks must be positive");
+        for subset in &mut subsets {
+            subset.tasks.truncate(n);
+        }
+    }
+    let config = ArcBuildConfig { test_sets: args.test_set.clone(), num_aug: args.aug, seed: args.seed };
+    let built = build_arc_dataset(&subsets, &config)?;
+    built.write(&args.out).with_context(|| format!("{}: cannot write the ARC dataset", args.out.display()))?;
+
+    let report = &built.report;
+    println!("| subset | tasks | demo pairs | test pairs | test pairs go to |");
+    println!("|---|---:|---:|---:|---|");
+    for (name, tasks, demos, tests, is_test) in &report.subsets {
+        println!("| {name} | {tasks} | {demos} | {tests} | {} |", if *is_test { "test" } else { "train" });
+    }
+    println!();
+    println!("| split | groups | puzzles | examples | mean examples/puzzle |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, split) in built.dataset.splits() {
+        println!(
+            "| {name} | {} | {} | {} | {:.3} |",
+            split.num_groups(),
+            split.num_puzzles(),
+            split.num_examples(),
+            split.meta.mean_puzzle_examples
+        );
+    }
+    println!();
+    println!(
+        "wrote {}: {} puzzle identifiers (with <blank>), {} test puzzles, seed {}, took {:.1} s",
+        args.out.display(),
+        built.dataset.identifiers.len(),
+        built.test_puzzles.len(),
+        args.seed,
+        start.elapsed().as_secs_f64()
+    );
+    if !report.short_groups.is_empty() {
+        let examples: Vec<String> = report.short_groups.iter().take(5).map(|(id, n)| format!("{id} ({n})")).collect();
+        println!(
+            "note: {} tasks have fewer than {} distinct augmentations, e.g. {}",
+            report.short_groups.len(),
+            args.aug,
+            examples.join(", ")
+        );
+    }
+    if !report.leaked.is_empty() {
+        eprintln!(
+            "warning: {} test-set tasks also appear in a training subset, so their test pairs are in train: {}",
+            report.leaked.len(),
+            report.leaked.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(())
+}

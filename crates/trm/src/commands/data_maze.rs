@@ -1,0 +1,238 @@
+//! `trm data maze` (build a maze dataset) and `trm data bench-maze` (BFS and generator speed).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, ensure, Context, Result};
+use trm_data::maze::build::write_maze_dataset;
+use trm_data::maze::csv::{read_csv, write_csv};
+use trm_data::maze::generate::{default_min_path, generate, maze_wall_key, GenerationStats, GeneratorConfig};
+use trm_data::maze::{MazePair, MazeSolver};
+
+/// Each split comes from an official CSV file (`source,question,answer,rating`, 900-character
+/// mazes in `# SGo`; spaces are open cells and are never stripped) or is generated with the
+/// Maze-Hard recipe: 30-50% random walls, up to 100 start/goal draws per wall layout, keep the
+/// first pair whose shortest path has at least --min-path cells, no wall layout in both splits.
+/// A split with no source is not written. Tokens: 0 PAD, 1 '#', 2 ' ', 3 'S', 4 'G', 5 'o'
+/// (vocab 6). The output is written atomically.
+///
+/// Example: trm data maze --out data/maze-30x30 --generate-train 1000 --generate-test 1000
+#[derive(clap::Args)]
+pub struct MazeArgs {
+    /// Output folder (replaced if it holds a dataset; other non-empty folders are refused).
+    #[arg(long)]
+    out: PathBuf,
+    /// Training mazes: official CSV file.
+    #[arg(long, value_name = "FILE", conflicts_with = "generate_train")]
+    train_csv: Option<PathBuf>,
+    /// Test mazes: official CSV file.
+    #[arg(long, value_name = "FILE", conflicts_with = "generate_test")]
+    test_csv: Option<PathBuf>,
+    /// Generate N training mazes.
+    #[arg(long, value_name = "N")]
+    generate_train: Option<usize>,
+    /// Generate N test mazes (wall layouts distinct from every training maze).
+    #[arg(long, value_name = "N")]
+    generate_test: Option<usize>,
+    /// Size of generated mazes: N (N x N) or RxC [default: the CSV mazes' size, else 30].
+    #[arg(long, value_name = "N|RxC")]
+    size: Option<String>,
+    /// Generated mazes: least shortest-path length in cells, start and goal included
+    /// [default: 111 for 30x30 (Maze-Hard: longer than 110), scaled with the side].
+    #[arg(long, value_name = "CELLS")]
+    min_path: Option<usize>,
+    /// Add the 8 dihedral transforms of every training maze (official --aug; test never).
+    #[arg(long)]
+    aug: bool,
+    /// Seed of the generator: same seed, same bytes (whatever --threads).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Generator threads [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Also write the mazes as official CSV files DIR/train.csv and DIR/test.csv.
+    #[arg(long, value_name = "DIR")]
+    save_csv: Option<PathBuf>,
+}
+
+/// Prints a Markdown table of BFS speed (one core, path backtracking included) and of the
+/// Maze-Hard generator's speed (one core and all threads) on freshly generated mazes.
+///
+/// Example: trm data bench-maze --size 30 --count 1000
+#[derive(clap::Args)]
+pub struct BenchMazeArgs {
+    /// Maze size: N or RxC.
+    #[arg(long, default_value = "30")]
+    size: String,
+    /// Mazes to generate (and then solve).
+    #[arg(long, default_value_t = 1000)]
+    count: usize,
+    /// Path-length filter [default: as `trm data maze`].
+    #[arg(long, value_name = "CELLS")]
+    min_path: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Threads of the parallel generator run [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Least seconds of BFS timing.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+}
+
+/// Parses `N` or `RxC`.
+fn parse_size(text: &str) -> Result<(usize, usize)> {
+    let parse = |s: &str| s.trim().parse::<usize>().with_context(|| format!("--size {text:?}: expected N or RxC, e.g. 30 or 12x20"));
+    let (rows, cols) = match text.split_once(['x', 'X']) {
+        Some((r, c)) => (parse(r)?, parse(c)?),
+        None => {
+            let n = parse(text)?;
+            (n, n)
+        }
+    };
+    ensure!(rows >= 1 && cols >= 1 && rows * cols >= 2, "--size {text:?}: a maze needs at least 2 cells");
+    Ok((rows, cols))
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn generator_config(size: (usize, usize), min_path: Option<usize>) -> GeneratorConfig {
+    let mut config = GeneratorConfig::new(size.0, size.1);
+    config.min_path = min_path.unwrap_or_else(|| default_min_path(size.0, size.1));
+    config
+}
+
+pub fn maze(args: MazeArgs) -> Result<()> {
+    let start = Instant::now();
+    let read = |path: &Option<PathBuf>| path.as_ref().map(|p| read_csv(p)).transpose();
+    let (mut train, mut test) = (read(&args.train_csv)?, read(&args.test_csv)?);
+    if train.is_none() && test.is_none() && args.generate_train.is_none() && args.generate_test.is_none() {
+        bail!("nothing to build: give --train-csv/--generate-train and/or --test-csv/--generate-test");
+    }
+    let csv_size = train.iter().chain(&test).flatten().map(|p| (p.question.rows(), p.question.cols())).next();
+    let size = match (&args.size, csv_size) {
+        (Some(text), Some(csv)) => {
+            let size = parse_size(text)?;
+            ensure!(size == csv, "--size {text} differs from the CSV mazes ({}x{}); one dataset holds one size", csv.0, csv.1);
+            size
+        }
+        (Some(text), None) => parse_size(text)?,
+        (None, Some(csv)) => csv,
+        (None, None) => (30, 30),
+    };
+    if args.generate_train.is_some() || args.generate_test.is_some() {
+        let config = generator_config(size, args.min_path);
+        let threads = args.threads.unwrap_or_else(default_threads);
+        let mut used: HashSet<Vec<u64>> = train.iter().chain(&test).flatten().map(|p| maze_wall_key(&p.question)).collect();
+        let mut stats = GenerationStats::default();
+        for (count, stream, slot) in [(args.generate_train, 0, &mut train), (args.generate_test, 1, &mut test)] {
+            if let Some(count) = count {
+                let (mazes, s) = generate(&config, count, args.seed, stream, threads, &mut used)?;
+                stats += s;
+                *slot = Some(mazes);
+            }
+        }
+        println!(
+            "generated {}x{} mazes (min path {} cells, seed {}): {} wall layouts tried, {} BFS searches, {} duplicate layouts skipped",
+            size.0, size.1, config.min_path, args.seed, stats.layouts, stats.searches, stats.duplicates
+        );
+    }
+    if let Some(dir) = &args.save_csv {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
+        let source = format!("trm data maze --seed {}", args.seed);
+        for (name, pairs) in [("train", &train), ("test", &test)] {
+            if let Some(pairs) = pairs {
+                write_csv(&dir.join(format!("{name}.csv")), pairs, &source)?;
+            }
+        }
+    }
+    let dataset = write_maze_dataset(&args.out, train.as_deref(), test.as_deref(), args.aug)
+        .with_context(|| format!("{}: cannot build the maze dataset", args.out.display()))?;
+    println!("wrote {} ({}x{}, vocab 6, seq_len {})", args.out.display(), size.0, size.1, size.0 * size.1);
+    println!("| split | mazes | puzzles | examples | path cells min / mean / max |");
+    println!("|---|---:|---:|---:|---|");
+    for ((name, split), pairs) in dataset.splits().zip([&train, &test].into_iter().flatten()) {
+        println!(
+            "| {name} | {} | {} | {} | {} |",
+            split.num_groups(),
+            split.num_puzzles(),
+            split.num_examples(),
+            path_summary(pairs)
+        );
+    }
+    println!("took {:.1} s", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn path_summary(pairs: &[MazePair]) -> String {
+    let lens: Vec<usize> = pairs.iter().map(|p| p.path_len()).collect();
+    match (lens.iter().min(), lens.iter().max()) {
+        (Some(min), Some(max)) => format!("{min} / {:.1} / {max}", lens.iter().sum::<usize>() as f64 / lens.len() as f64),
+        _ => "-".to_string(),
+    }
+}
+
+pub fn bench_maze(args: BenchMazeArgs) -> Result<()> {
+    let size = parse_size(&args.size)?;
+    let config = generator_config(size, args.min_path);
+    let threads = args.threads.unwrap_or_else(default_threads);
+    ensure!(args.count > 0, "--count must be positive");
+
+    let t = Instant::now();
+    let (mazes, one) = generate(&config, args.count, args.seed, 0, 1, &mut HashSet::new())?;
+    let one_core = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let (again, _) = generate(&config, args.count, args.seed, 0, threads, &mut HashSet::new())?;
+    let all_cores = t.elapsed().as_secs_f64();
+    ensure!(again == mazes, "the generator gave different mazes with {threads} threads than with 1");
+
+    let problems: Vec<(Vec<bool>, usize, usize)> = mazes
+        .iter()
+        .map(|p| {
+            let (s, g) = p.question.endpoints().expect("generated mazes are valid");
+            (p.question.passable(), s, g)
+        })
+        .collect();
+    let mut solver = MazeSolver::new();
+    let (mut solved, mut cells) = (0u64, 0u64);
+    let t = Instant::now();
+    while t.elapsed().as_secs_f64() < args.seconds {
+        for (passable, s, g) in &problems {
+            let path = solver.shortest_path(passable, size.0, size.1, *s, *g).expect("generated mazes have a path");
+            cells += path.len() as u64;
+        }
+        solved += problems.len() as u64;
+    }
+    let bfs = t.elapsed().as_secs_f64();
+    ensure!(cells > 0, "no maze solved");
+
+    println!("Maze {}x{}, min path {} cells, {} mazes, seed {}:", size.0, size.1, config.min_path, args.count, args.seed);
+    println!();
+    println!("| measurement | threads | result |");
+    println!("|---|---:|---|");
+    println!(
+        "| BFS shortest path (with backtracking) | 1 | {:.0} mazes/s ({:.2} us/maze) |",
+        solved as f64 / bfs,
+        bfs * 1e6 / solved as f64
+    );
+    println!(
+        "| generation | 1 | {:.1} mazes/s ({} layouts, {:.0} layouts/s, acceptance {:.3}%, {:.2} BFS per layout) |",
+        args.count as f64 / one_core,
+        one.layouts,
+        one.layouts as f64 / one_core,
+        100.0 * one.accepted as f64 / one.layouts as f64,
+        one.searches as f64 / one.layouts as f64
+    );
+    println!(
+        "| generation | {threads} | {:.1} mazes/s ({:.1} s for {} mazes, same mazes as 1 thread) |",
+        args.count as f64 / all_cores,
+        all_cores,
+        args.count
+    );
+    println!();
+    println!("path cells min / mean / max: {}", path_summary(&mazes));
+    Ok(())
+}
