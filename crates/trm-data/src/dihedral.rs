@@ -142,6 +142,31 @@ mod tests {
     }
 
     #[test]
+    fn inverses_undo_every_transform_on_non_square_grids() {
+        for (rows, cols) in [(1, 4), (3, 5), (5, 2), (4, 4)] {
+            let grid: Vec<u32> = (0..(rows * cols) as u32).collect();
+            for t in Dihedral::ALL {
+                let out = t.apply(&grid, rows, cols);
+                let (or, oc) = t.output_shape(rows, cols);
+                assert_eq!(or * oc, grid.len());
+                assert_eq!(t.inverse().apply(&out, or, oc), grid, "{t} on {rows}x{cols}");
+                assert_eq!(t.inverse().inverse(), t);
+                // Each output cell follows the table of reference 4.5.
+                for i in 0..or {
+                    for j in 0..oc {
+                        let (r, c) = t.source(rows, cols, i, j);
+                        assert_eq!(out[i * oc + j], grid[r * cols + c]);
+                    }
+                }
+            }
+            // The 8 transforms of a grid with distinct cells are 8 distinct grids.
+            let images: std::collections::HashSet<_> =
+                Dihedral::ALL.iter().map(|t| (t.output_shape(rows, cols), t.apply(&grid, rows, cols))).collect();
+            assert_eq!(images.len(), if rows == 1 || cols == 1 { 4 } else { 8 });
+        }
+    }
+
+    #[test]
     fn destination_inverts_source() {
         for t in Dihedral::ALL {
             let (or, oc) = t.output_shape(4, 7);

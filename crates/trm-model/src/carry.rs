@@ -18,22 +18,50 @@ pub struct Batch {
 
 impl Batch {
     /// Checks that the three arrays agree in shape.
-    pub fn new(inputs: Vec<i32>, labels: Vec<i32>, puzzle_identifiers: Vec<i32>, seq_len: usize) -> Result<Self> {
-        let b = Self { inputs, labels, puzzle_identifiers, seq_len };
+    pub fn new(
+        inputs: Vec<i32>,
+        labels: Vec<i32>,
+        puzzle_identifiers: Vec<i32>,
+        seq_len: usize,
+    ) -> Result<Self> {
+        let b = Self {
+            inputs,
+            labels,
+            puzzle_identifiers,
+            seq_len,
+        };
         b.check_shape()?;
         Ok(b)
     }
 
     /// From tensors of any integer dtype (`[B, seq]`, `[B, seq]`, `[B]`).
-    pub fn from_tensors(inputs: &Tensor, labels: &Tensor, puzzle_identifiers: &Tensor) -> Result<Self> {
-        let (_, seq) = inputs.dims2().context("batch inputs must be [B, seq_len]")?;
+    pub fn from_tensors(
+        inputs: &Tensor,
+        labels: &Tensor,
+        puzzle_identifiers: &Tensor,
+    ) -> Result<Self> {
+        let (_, seq) = inputs
+            .dims2()
+            .context("batch inputs must be [B, seq_len]")?;
         let host = |t: &Tensor, what: &str| -> Result<Vec<i32>> {
-            let v: Vec<i64> = t.to_dtype(DType::I64)?.flatten_all()?.to_vec1().with_context(|| format!("batch {what}"))?;
+            let v: Vec<i64> = t
+                .to_dtype(DType::I64)?
+                .flatten_all()?
+                .to_vec1()
+                .with_context(|| format!("batch {what}"))?;
             v.into_iter()
-                .map(|x| i32::try_from(x).with_context(|| format!("batch {what}: value {x} does not fit i32")))
+                .map(|x| {
+                    i32::try_from(x)
+                        .with_context(|| format!("batch {what}: value {x} does not fit i32"))
+                })
                 .collect()
         };
-        Self::new(host(inputs, "inputs")?, host(labels, "labels")?, host(puzzle_identifiers, "puzzle_identifiers")?, seq)
+        Self::new(
+            host(inputs, "inputs")?,
+            host(labels, "labels")?,
+            host(puzzle_identifiers, "puzzle_identifiers")?,
+            seq,
+        )
     }
 
     /// An all-zero batch with every label ignored (the content of a fresh carry).
@@ -65,16 +93,38 @@ impl Batch {
     }
 
     /// Checks shape and value ranges against a model.
-    pub fn validate(&self, seq_len: usize, vocab_size: usize, num_puzzle_identifiers: usize) -> Result<()> {
+    pub fn validate(
+        &self,
+        seq_len: usize,
+        vocab_size: usize,
+        num_puzzle_identifiers: usize,
+    ) -> Result<()> {
         self.check_shape()?;
         if self.seq_len != seq_len {
-            bail!("batch seq_len is {} but the model has seq_len {seq_len}", self.seq_len);
+            bail!(
+                "batch seq_len is {} but the model has seq_len {seq_len}",
+                self.seq_len
+            );
         }
         let v = vocab_size as i32;
-        if let Some((i, x)) = self.inputs.iter().enumerate().find(|(_, &x)| x < 0 || x >= v) {
-            bail!("batch input {x} at row {}, position {} is outside the vocabulary 0..{v}", i / seq_len, i % seq_len);
+        if let Some((i, x)) = self
+            .inputs
+            .iter()
+            .enumerate()
+            .find(|(_, &x)| x < 0 || x >= v)
+        {
+            bail!(
+                "batch input {x} at row {}, position {} is outside the vocabulary 0..{v}",
+                i / seq_len,
+                i % seq_len
+            );
         }
-        if let Some((i, x)) = self.labels.iter().enumerate().find(|(_, &x)| x != IGNORE_LABEL_ID && (x < 0 || x >= v)) {
+        if let Some((i, x)) = self
+            .labels
+            .iter()
+            .enumerate()
+            .find(|(_, &x)| x != IGNORE_LABEL_ID && (x < 0 || x >= v))
+        {
             bail!(
                 "batch label {x} at row {}, position {} is neither -100 nor inside the vocabulary 0..{v}",
                 i / seq_len,
@@ -83,8 +133,15 @@ impl Batch {
         }
         let n = num_puzzle_identifiers as i32;
         if n > 0 {
-            if let Some((i, x)) = self.puzzle_identifiers.iter().enumerate().find(|(_, &x)| x < 0 || x >= n) {
-                bail!("puzzle identifier {x} of row {i} is outside 0..{n} (num_puzzle_identifiers)");
+            if let Some((i, x)) = self
+                .puzzle_identifiers
+                .iter()
+                .enumerate()
+                .find(|(_, &x)| x < 0 || x >= n)
+            {
+                bail!(
+                    "puzzle identifier {x} of row {i} is outside 0..{n} (num_puzzle_identifiers)"
+                );
             }
         }
         Ok(())
@@ -93,8 +150,10 @@ impl Batch {
     /// Copies row `src_row` of `src` into row `dst_row` of `self`.
     pub fn copy_row_from(&mut self, dst_row: usize, src: &Batch, src_row: usize) {
         let s = self.seq_len;
-        self.inputs[dst_row * s..(dst_row + 1) * s].copy_from_slice(&src.inputs[src_row * s..(src_row + 1) * s]);
-        self.labels[dst_row * s..(dst_row + 1) * s].copy_from_slice(&src.labels[src_row * s..(src_row + 1) * s]);
+        self.inputs[dst_row * s..(dst_row + 1) * s]
+            .copy_from_slice(&src.inputs[src_row * s..(src_row + 1) * s]);
+        self.labels[dst_row * s..(dst_row + 1) * s]
+            .copy_from_slice(&src.labels[src_row * s..(src_row + 1) * s]);
         self.puzzle_identifiers[dst_row] = src.puzzle_identifiers[src_row];
     }
 }

@@ -44,7 +44,9 @@ pub(crate) fn linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
         let rows = x.elem_count() / in_dim;
         let mut out_dims = dims.to_vec();
         *out_dims.last_mut().unwrap() = out_dim;
-        x.reshape((rows, in_dim))?.matmul(&w.t()?)?.reshape(out_dims)
+        x.reshape((rows, in_dim))?
+            .matmul(&w.t()?)?
+            .reshape(out_dims)
     } else if dims.len() == 3 {
         x.matmul(&w.t()?.broadcast_as((dims[0], in_dim, out_dim))?)
     } else {
@@ -97,7 +99,12 @@ pub(crate) fn block(ctx: &BlockContext, w: &BlockWeights, h: &Tensor) -> Result<
 }
 
 /// A reasoning module (`L_level` / `H_level`): `hidden + injection`, then every block.
-pub(crate) fn level(ctx: &BlockContext, layers: &[BlockWeights], hidden: &Tensor, injection: &Tensor) -> Result<Tensor> {
+pub(crate) fn level(
+    ctx: &BlockContext,
+    layers: &[BlockWeights],
+    hidden: &Tensor,
+    injection: &Tensor,
+) -> Result<Tensor> {
     let mut h = (hidden + injection)?;
     for w in layers {
         h = block(ctx, w, &h)?;

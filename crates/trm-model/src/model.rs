@@ -25,6 +25,11 @@ use crate::init::{swiglu_intermediate, trunc_normal};
 use crate::layers::{level, linear, BlockContext, BlockWeights, Mixer};
 use crate::ops::RopeTables;
 
+/// 1/sqrt(2) as written in the official code (keeps the forward variance of token +
+/// learned position); the literal, not `FRAC_1_SQRT_2`, to match it bit for bit.
+#[allow(clippy::approx_constant)]
+const LEARNED_POS_SCALE: f64 = 0.707106781;
+
 /// Official state-dict names of the tensors outside the blocks.
 pub mod names {
     pub const H_INIT: &str = "H_init";
@@ -75,11 +80,38 @@ pub fn tensor_specs(cfg: &ModelConfig) -> Vec<TensorSpec> {
     let d = cfg.hidden_size;
     let s = cfg.total_len();
     let mut out = Vec::new();
-    let mut push = |name: String, shape: Vec<usize>, role: Role, init: Init| out.push(TensorSpec { name, shape, role, init });
-    push(names::EMBED_TOKENS.into(), vec![cfg.vocab_size, d], Role::Param, lecun(d));
-    push(names::LM_HEAD.into(), vec![cfg.vocab_size, d], Role::Param, lecun(d));
-    push(names::Q_HEAD_WEIGHT.into(), vec![2, d], Role::Param, Init::Fill(0.0));
-    push(names::Q_HEAD_BIAS.into(), vec![2], Role::Param, Init::Fill(-5.0));
+    let mut push = |name: String, shape: Vec<usize>, role: Role, init: Init| {
+        out.push(TensorSpec {
+            name,
+            shape,
+            role,
+            init,
+        })
+    };
+    push(
+        names::EMBED_TOKENS.into(),
+        vec![cfg.vocab_size, d],
+        Role::Param,
+        lecun(d),
+    );
+    push(
+        names::LM_HEAD.into(),
+        vec![cfg.vocab_size, d],
+        Role::Param,
+        lecun(d),
+    );
+    push(
+        names::Q_HEAD_WEIGHT.into(),
+        vec![2, d],
+        Role::Param,
+        Init::Fill(0.0),
+    );
+    push(
+        names::Q_HEAD_BIAS.into(),
+        vec![2],
+        Role::Param,
+        Init::Fill(-5.0),
+    );
     if cfg.pos_encodings == PosEncoding::Learned {
         push(names::EMBED_POS.into(), vec![s, d], Role::Param, lecun(d));
     }
@@ -94,21 +126,66 @@ pub fn tensor_specs(cfg: &ModelConfig) -> Vec<TensorSpec> {
         for i in 0..layers {
             let p = format!("{level_name}.layers.{i}.");
             if cfg.mlp_t {
-                push(format!("{p}mlp_t.gate_up_proj.weight"), vec![2 * inter_t, s], Role::Param, lecun(s));
-                push(format!("{p}mlp_t.down_proj.weight"), vec![s, inter_t], Role::Param, lecun(inter_t));
+                push(
+                    format!("{p}mlp_t.gate_up_proj.weight"),
+                    vec![2 * inter_t, s],
+                    Role::Param,
+                    lecun(s),
+                );
+                push(
+                    format!("{p}mlp_t.down_proj.weight"),
+                    vec![s, inter_t],
+                    Role::Param,
+                    lecun(inter_t),
+                );
             } else {
-                push(format!("{p}self_attn.qkv_proj.weight"), vec![3 * nh * hd, d], Role::Param, lecun(d));
-                push(format!("{p}self_attn.o_proj.weight"), vec![d, nh * hd], Role::Param, lecun(nh * hd));
+                push(
+                    format!("{p}self_attn.qkv_proj.weight"),
+                    vec![3 * nh * hd, d],
+                    Role::Param,
+                    lecun(d),
+                );
+                push(
+                    format!("{p}self_attn.o_proj.weight"),
+                    vec![d, nh * hd],
+                    Role::Param,
+                    lecun(nh * hd),
+                );
             }
-            push(format!("{p}mlp.gate_up_proj.weight"), vec![2 * inter, d], Role::Param, lecun(d));
-            push(format!("{p}mlp.down_proj.weight"), vec![d, inter], Role::Param, lecun(inter));
+            push(
+                format!("{p}mlp.gate_up_proj.weight"),
+                vec![2 * inter, d],
+                Role::Param,
+                lecun(d),
+            );
+            push(
+                format!("{p}mlp.down_proj.weight"),
+                vec![d, inter],
+                Role::Param,
+                lecun(inter),
+            );
         }
     }
     if cfg.puzzle_emb_ndim > 0 {
-        push(names::PUZZLE_EMB.into(), vec![cfg.num_puzzle_identifiers, cfg.puzzle_emb_ndim], Role::Buffer, Init::TruncNormal(0.0));
+        push(
+            names::PUZZLE_EMB.into(),
+            vec![cfg.num_puzzle_identifiers, cfg.puzzle_emb_ndim],
+            Role::Buffer,
+            Init::TruncNormal(0.0),
+        );
     }
-    push(names::H_INIT.into(), vec![d], Role::Buffer, Init::TruncNormal(1.0));
-    push(names::L_INIT.into(), vec![d], Role::Buffer, Init::TruncNormal(1.0));
+    push(
+        names::H_INIT.into(),
+        vec![d],
+        Role::Buffer,
+        Init::TruncNormal(1.0),
+    );
+    push(
+        names::L_INIT.into(),
+        vec![d],
+        Role::Buffer,
+        Init::TruncNormal(1.0),
+    );
     out
 }
 
@@ -186,8 +263,16 @@ impl Model {
     }
 
     /// Builds the model from a complete, checked state (official names, f32, right shapes).
-    pub(crate) fn assemble(config: ModelConfig, device: &Device, mut state: HashMap<String, Tensor>) -> Result<Self> {
-        let mut take = |name: &str| state.remove(name).with_context(|| format!("internal: tensor {name} missing"));
+    pub(crate) fn assemble(
+        config: ModelConfig,
+        device: &Device,
+        mut state: HashMap<String, Tensor>,
+    ) -> Result<Self> {
+        let mut take = |name: &str| {
+            state
+                .remove(name)
+                .with_context(|| format!("internal: tensor {name} missing"))
+        };
         let mut params = Vec::new();
         let mut puzzle_emb = None;
         let mut h_init = None;
@@ -202,12 +287,19 @@ impl Model {
             }
         }
         let rope = match (config.mlp_t, config.pos_encodings) {
-            (false, PosEncoding::Rope) => {
-                Some(RopeTables::new(config.head_dim(), config.total_len(), config.rope_theta, device)?)
-            }
+            (false, PosEncoding::Rope) => Some(RopeTables::new(
+                config.head_dim(),
+                config.total_len(),
+                config.rope_theta,
+                device,
+            )?),
             _ => None,
         };
-        let index = params.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect();
+        let index = params
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.clone(), i))
+            .collect();
         Ok(Self {
             config,
             device: device.clone(),
@@ -312,7 +404,8 @@ impl Model {
         };
         Net {
             embed_tokens: t(names::EMBED_TOKENS),
-            embed_pos: (self.config.pos_encodings == PosEncoding::Learned).then(|| t(names::EMBED_POS)),
+            embed_pos: (self.config.pos_encodings == PosEncoding::Learned)
+                .then(|| t(names::EMBED_POS)),
             lm_head: t(names::LM_HEAD),
             q_weight: t(names::Q_HEAD_WEIGHT),
             q_bias: t(names::Q_HEAD_BIAS),
@@ -339,26 +432,38 @@ impl Model {
         let cfg = &self.config;
         let (b, seq) = inputs.dims2()?;
         let d = cfg.hidden_size;
-        let mut e = net.embed_tokens.index_select(&inputs.flatten_all()?, 0)?.reshape((b, seq, d))?;
+        let mut e = net
+            .embed_tokens
+            .index_select(&inputs.flatten_all()?, 0)?
+            .reshape((b, seq, d))?;
         if let Some(rows) = puzzle {
             let p = cfg.prefix_len();
             let pad = p * d - cfg.puzzle_emb_ndim;
             let rows = if pad > 0 {
-                Tensor::cat(&[rows, &Tensor::zeros((b, pad), DType::F32, &self.device)?], 1)?
+                Tensor::cat(
+                    &[rows, &Tensor::zeros((b, pad), DType::F32, &self.device)?],
+                    1,
+                )?
             } else {
                 rows.clone()
             };
             e = Tensor::cat(&[&rows.reshape((b, p, d))?, &e], 1)?;
         }
         if let Some(pos) = &net.embed_pos {
-            // scale by 1/sqrt(2) to keep the forward variance (official constant)
-            e = (e.broadcast_add(pos)? * 0.707106781)?;
+            e = (e.broadcast_add(pos)? * LEARNED_POS_SCALE)?;
         }
         Ok((e * (d as f64).sqrt())?)
     }
 
     /// One TRM latent recursion: n updates `z_L <- net(z_L, z_H + x)`, then `z_H <- net(z_H, z_L)`.
-    fn trm_recursion(&self, ctx: &BlockContext, net: &Net, x: &Tensor, z_h: Tensor, mut z_l: Tensor) -> Result<(Tensor, Tensor)> {
+    fn trm_recursion(
+        &self,
+        ctx: &BlockContext,
+        net: &Net,
+        x: &Tensor,
+        z_h: Tensor,
+        mut z_l: Tensor,
+    ) -> Result<(Tensor, Tensor)> {
         for _ in 0..self.config.l_cycles {
             z_l = level(ctx, &net.l_level, &z_l, &(&z_h + x)?)?;
         }
@@ -369,7 +474,14 @@ impl Model {
     /// Deep recursion (reference 1.6, HRM 2). `grad` holds the weights of the step that
     /// carries gradient (recorded `Var`s in training, detached in evaluation); every earlier
     /// update runs on detached weights and a detached x, so autograd records nothing there.
-    fn deep_recursion(&self, grad: &Net, nograd: &Net, x: &Tensor, z_h: Tensor, z_l: Tensor) -> Result<(Tensor, Tensor)> {
+    fn deep_recursion(
+        &self,
+        grad: &Net,
+        nograd: &Net,
+        x: &Tensor,
+        z_h: Tensor,
+        z_l: Tensor,
+    ) -> Result<(Tensor, Tensor)> {
         let ctx = self.block_context();
         let cfg = &self.config;
         let x0 = x.detach();
@@ -406,13 +518,18 @@ impl Model {
     fn heads(&self, net: &Net, z_h: &Tensor) -> Result<(Tensor, Tensor)> {
         let p = self.config.prefix_len();
         let logits = linear(&z_h.narrow(1, p, self.config.seq_len)?, &net.lm_head)?;
-        let q = linear(&z_h.narrow(1, 0, 1)?.squeeze(1)?, &net.q_weight)?.broadcast_add(&net.q_bias)?;
+        let q =
+            linear(&z_h.narrow(1, 0, 1)?.squeeze(1)?, &net.q_weight)?.broadcast_add(&net.q_bias)?;
         Ok((logits, q))
     }
 
     /// Restarts the flagged slots from the broadcast H_init / L_init.
     fn reset_states(&self, carry: &Carry, reset: &[bool]) -> Result<(Tensor, Tensor)> {
-        let (b, s, d) = (reset.len(), self.config.total_len(), self.config.hidden_size);
+        let (b, s, d) = (
+            reset.len(),
+            self.config.total_len(),
+            self.config.hidden_size,
+        );
         if carry.z_h.dims() != [b, s, d] || carry.z_l.dims() != [b, s, d] {
             bail!(
                 "carry states are {:?} / {:?}, expected [{b}, {s}, {d}]; build the carry with Model::initial_carry",
@@ -430,7 +547,10 @@ impl Model {
         }
         let mask: Vec<u8> = reset.iter().map(|&r| r as u8).collect();
         let mask = Tensor::from_vec(mask, (b, 1, 1), &self.device)?.broadcast_as((b, s, d))?;
-        Ok((mask.where_cond(&h0, &carry.z_h)?, mask.where_cond(&l0, &carry.z_l)?))
+        Ok((
+            mask.where_cond(&h0, &carry.z_h)?,
+            mask.where_cond(&l0, &carry.z_l)?,
+        ))
     }
 
     /// One supervision step in training mode: halted slots take their row of `batch` and
@@ -438,7 +558,12 @@ impl Model {
     /// `steps >= halt_max_steps`, or q_halt > 0 (TRM) / q_halt > q_continue (HRM), and with
     /// probability `halt_exploration_prob` a minimum of Uniform{2..halt_max_steps} steps.
     /// With Q-continue (HRM) the extra no-grad pass from the new carry gives the target.
-    pub fn train_step<R: Rng>(&self, carry: &mut Carry, batch: &Batch, rng: &mut R) -> Result<StepOutput> {
+    pub fn train_step<R: Rng>(
+        &self,
+        carry: &mut Carry,
+        batch: &Batch,
+        rng: &mut R,
+    ) -> Result<StepOutput> {
         self.step(carry, batch, Some(rng as &mut dyn RngCore))
     }
 
@@ -448,11 +573,19 @@ impl Model {
         self.step(carry, batch, None)
     }
 
-    fn step(&self, carry: &mut Carry, batch: &Batch, rng: Option<&mut dyn RngCore>) -> Result<StepOutput> {
+    fn step(
+        &self,
+        carry: &mut Carry,
+        batch: &Batch,
+        rng: Option<&mut dyn RngCore>,
+    ) -> Result<StepOutput> {
         let cfg = &self.config;
         let b = carry.batch_size();
         if batch.batch_size() != b {
-            bail!("batch has {} rows but the carry has {b} slots", batch.batch_size());
+            bail!(
+                "batch has {} rows but the carry has {b} slots",
+                batch.batch_size()
+            );
         }
         batch.validate(cfg.seq_len, cfg.vocab_size, cfg.num_puzzle_identifiers)?;
         let training = rng.is_some();
@@ -469,7 +602,8 @@ impl Model {
 
         let inputs: Vec<u32> = carry.current.inputs.iter().map(|&v| v as u32).collect();
         let inputs = Tensor::from_vec(inputs, (b, cfg.seq_len), &self.device)?;
-        let (puzzle, puzzle_rows) = self.gather_puzzle_rows(&carry.current.puzzle_identifiers, training)?;
+        let (puzzle, puzzle_rows) =
+            self.gather_puzzle_rows(&carry.current.puzzle_identifiers, training)?;
 
         let grad_net = self.net(training);
         let nograd_net = self.net(false);
@@ -493,7 +627,11 @@ impl Model {
                 let qh: Vec<f32> = q_halt.to_vec1()?;
                 let qc: Vec<f32> = q_continue.to_vec1()?;
                 for i in 0..b {
-                    halted[i] |= if cfg.uses_q_continue() { qh[i] > qc[i] } else { qh[i] > 0.0 };
+                    halted[i] |= if cfg.uses_q_continue() {
+                        qh[i] > qc[i]
+                    } else {
+                        qh[i] > 0.0
+                    };
                     let explore = rng.random::<f64>() < cfg.halt_exploration_prob;
                     let min_steps = rng.random_range(2..=max_steps);
                     let min_steps = if explore { min_steps } else { 0 };
@@ -502,7 +640,13 @@ impl Model {
                 if cfg.uses_q_continue() {
                     // Extra no-grad pass from the new carry on the same data (no replay
                     // buffer, no target network).
-                    let (z_h, _) = self.deep_recursion(&nograd_net, &nograd_net, &x.detach(), carry.z_h.clone(), carry.z_l.clone())?;
+                    let (z_h, _) = self.deep_recursion(
+                        &nograd_net,
+                        &nograd_net,
+                        &x.detach(),
+                        carry.z_h.clone(),
+                        carry.z_l.clone(),
+                    )?;
                     let (_, next_q) = self.heads(&nograd_net, &z_h)?;
                     let next: Vec<f32> = next_q.flatten_all()?.to_vec1()?;
                     let target: Vec<f32> = (0..b)
@@ -517,12 +661,22 @@ impl Model {
             }
         }
         carry.halted = halted;
-        Ok(StepOutput { logits, q_halt_logits: q_halt, q_continue_logits: q_continue, target_q_continue, puzzle_rows })
+        Ok(StepOutput {
+            logits,
+            q_halt_logits: q_halt,
+            q_continue_logits: q_continue,
+            target_q_continue,
+            puzzle_rows,
+        })
     }
 
     /// The batch's puzzle-embedding rows: detached in evaluation, a fresh local `Var` in
     /// training (official `CastedSparseEmbedding`).
-    fn gather_puzzle_rows(&self, ids: &[i32], training: bool) -> Result<(Option<Tensor>, Option<PuzzleRows>)> {
+    fn gather_puzzle_rows(
+        &self,
+        ids: &[i32],
+        training: bool,
+    ) -> Result<(Option<Tensor>, Option<PuzzleRows>)> {
         let Some(table) = &self.puzzle_emb else {
             return Ok((None, None));
         };
@@ -531,7 +685,10 @@ impl Model {
         let rows = table.as_detached_tensor().index_select(&idx, 0)?;
         if training {
             let local = Var::from_tensor(&rows)?;
-            Ok((Some(local.as_tensor().clone()), Some(PuzzleRows { local, ids })))
+            Ok((
+                Some(local.as_tensor().clone()),
+                Some(PuzzleRows { local, ids }),
+            ))
         } else {
             Ok((Some(rows), None))
         }
@@ -540,7 +697,11 @@ impl Model {
     /// Evaluation of one batch from a fresh carry (reference 5.1): calls [`Self::eval_step`]
     /// until every slot halts (exactly `halt_max_steps` calls) and hands each step's output
     /// and carry to `on_step(step, ..)` (step counts from 1). Returns the final carry.
-    pub fn eval_run(&self, batch: &Batch, mut on_step: impl FnMut(usize, &StepOutput, &Carry) -> Result<()>) -> Result<Carry> {
+    pub fn eval_run(
+        &self,
+        batch: &Batch,
+        mut on_step: impl FnMut(usize, &StepOutput, &Carry) -> Result<()>,
+    ) -> Result<Carry> {
         let mut carry = self.initial_carry(batch.batch_size())?;
         let mut step = 0;
         loop {

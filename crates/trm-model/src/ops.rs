@@ -10,7 +10,9 @@
 use std::sync::Arc;
 
 use candle_core::backend::BackendStorage;
-use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor, D};
+use candle_core::{
+    bail, CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor, D,
+};
 
 fn f32_contiguous<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
     let CpuStorage::F32(v) = s else {
@@ -28,7 +30,11 @@ fn fused(x: &Tensor) -> bool {
 
 /// Splits `dims` around axis `dim` into (outer, n, inner).
 fn split_dims(dims: &[usize], dim: usize) -> (usize, usize, usize) {
-    (dims[..dim].iter().product(), dims[dim], dims[dim + 1..].iter().product())
+    (
+        dims[..dim].iter().product(),
+        dims[dim],
+        dims[dim + 1..].iter().product(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -98,10 +104,18 @@ impl CustomOp1 for RmsNorm {
     fn bwd(&self, arg: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         // y = x r, r = (mean x^2 + eps)^-1/2  =>  dx = r (g - y mean(g y)).
         if fused(arg) && fused(grad) {
-            let dx = arg.apply_op2_no_bwd(&grad.contiguous()?, &RmsNormBwd { dim: self.dim, eps: self.eps })?;
+            let dx = arg.apply_op2_no_bwd(
+                &grad.contiguous()?,
+                &RmsNormBwd {
+                    dim: self.dim,
+                    eps: self.eps,
+                },
+            )?;
             return Ok(Some(dx));
         }
-        let r = (arg.sqr()?.mean_keepdim(self.dim)? + self.eps)?.sqrt()?.recip()?;
+        let r = (arg.sqr()?.mean_keepdim(self.dim)? + self.eps)?
+            .sqrt()?
+            .recip()?;
         let gy = (grad * res)?.mean_keepdim(self.dim)?;
         Ok(Some((grad - res.broadcast_mul(&gy)?)?.broadcast_mul(&r)?))
     }
@@ -117,7 +131,13 @@ impl CustomOp2 for RmsNormBwd {
         "trm-rms-norm-bwd"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let xs = f32_contiguous(s1, l1, self.name())?;
         let gs = f32_contiguous(s2, l2, self.name())?;
         let (outer, n, inner) = split_dims(l1.dims(), self.dim);
@@ -248,7 +268,10 @@ impl CustomOp1 for SwiGlu {
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         if fused(arg) && fused(grad) {
-            return Ok(Some(arg.apply_op2_no_bwd(&grad.contiguous()?, &SwiGluBwd { dim: self.dim })?));
+            return Ok(Some(arg.apply_op2_no_bwd(
+                &grad.contiguous()?,
+                &SwiGluBwd { dim: self.dim },
+            )?));
         }
         let half = arg.dim(self.dim)? / 2;
         let g = arg.narrow(self.dim, 0, half)?;
@@ -271,13 +294,23 @@ impl CustomOp2 for SwiGluBwd {
         "trm-swiglu-bwd"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let xs = f32_contiguous(s1, l1, self.name())?;
         let gs = f32_contiguous(s2, l2, self.name())?;
         let (_, n, rest) = split_dims(l1.dims(), self.dim);
         let inner = n / 2 * rest;
         let mut dst = vec![0f32; xs.len()];
-        for ((x, go), d) in xs.chunks_exact(2 * inner).zip(gs.chunks_exact(inner)).zip(dst.chunks_exact_mut(2 * inner)) {
+        for ((x, go), d) in xs
+            .chunks_exact(2 * inner)
+            .zip(gs.chunks_exact(inner))
+            .zip(dst.chunks_exact_mut(2 * inner))
+        {
             let (g, u) = x.split_at(inner);
             let (dg, du) = d.split_at_mut(inner);
             for j in 0..inner {
@@ -308,9 +341,16 @@ pub struct RopeTables {
 impl RopeTables {
     /// Official `RotaryEmbedding(dim, max_position_embeddings, base)`: `inv_freq[i] =
     /// 1 / base^(2i/dim)`, angle = position * inv_freq, computed in f32 as official.
-    pub fn new(head_dim: usize, positions: usize, base: f64, device: &candle_core::Device) -> Result<Self> {
+    pub fn new(
+        head_dim: usize,
+        positions: usize,
+        base: f64,
+        device: &candle_core::Device,
+    ) -> Result<Self> {
         let half = head_dim / 2;
-        let inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / (base as f32).powf((2 * i) as f32 / head_dim as f32)).collect();
+        let inv_freq: Vec<f32> = (0..half)
+            .map(|i| 1.0 / (base as f32).powf((2 * i) as f32 / head_dim as f32))
+            .collect();
         let mut cos = Vec::with_capacity(positions * head_dim);
         let mut sin = Vec::with_capacity(positions * head_dim);
         for p in 0..positions {
@@ -337,17 +377,30 @@ pub fn to_heads(x: &Tensor, rope: Option<&RopeTables>, scale: f64) -> Result<Ten
     let (_, s, _, hd) = x.dims4()?;
     if let Some(r) = rope {
         if r.head_dim != hd || r.cos.dim(0)? < s {
-            bail!("to_heads: rope tables {:?} do not fit {:?}", r.cos.shape(), x.shape());
+            bail!(
+                "to_heads: rope tables {:?} do not fit {:?}",
+                r.cos.shape(),
+                x.shape()
+            );
         }
     }
     if fused(x) {
-        let x = if x.stride()[3] == 1 { x.clone() } else { x.contiguous()? };
-        x.apply_op1(ToHeads { rope: rope.cloned(), scale: scale as f32, inverse: false })
+        let x = if x.stride()[3] == 1 {
+            x.clone()
+        } else {
+            x.contiguous()?
+        };
+        x.apply_op1(ToHeads {
+            rope: rope.cloned(),
+            scale: scale as f32,
+            inverse: false,
+        })
     } else {
         let y = match rope {
             Some(r) => {
                 let half = hd / 2;
-                let rot = Tensor::cat(&[x.narrow(3, half, half)?.neg()?, x.narrow(3, 0, half)?], 3)?;
+                let rot =
+                    Tensor::cat(&[x.narrow(3, half, half)?.neg()?, x.narrow(3, 0, half)?], 3)?;
                 let cos = r.cos.narrow(0, 0, s)?.unsqueeze(1)?;
                 let sin = r.sin.narrow(0, 0, s)?.unsqueeze(1)?;
                 (x.broadcast_mul(&cos)? + rot.broadcast_mul(&sin)?)?
@@ -397,7 +450,8 @@ impl CustomOp1 for ToHeads {
                             let sn = &r.sin_host[si * hd..(si + 1) * hd];
                             for i in 0..half {
                                 ys[i] = scale * (xs[i] * c[i] - sign * xs[i + half] * sn[i]);
-                                ys[i + half] = scale * (xs[i + half] * c[i + half] + sign * xs[i] * sn[i + half]);
+                                ys[i + half] = scale
+                                    * (xs[i + half] * c[i + half] + sign * xs[i] * sn[i + half]);
                             }
                         }
                         None => {
@@ -415,7 +469,11 @@ impl CustomOp1 for ToHeads {
     fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         // The op is linear: its transpose is the inverse rotation, heads moved back.
         let g = grad.contiguous()?.transpose(1, 2)?;
-        let back = g.apply_op1_no_bwd(&ToHeads { rope: self.rope.clone(), scale: self.scale, inverse: !self.inverse })?;
+        let back = g.apply_op1_no_bwd(&ToHeads {
+            rope: self.rope.clone(),
+            scale: self.scale,
+            inverse: !self.inverse,
+        })?;
         Ok(Some(back.transpose(1, 2)?))
     }
 }
@@ -442,7 +500,10 @@ impl CustomOp1 for Softplus {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let src = f32_contiguous(s, l, self.name())?;
-        let dst = src.iter().map(|&x| x.max(0.0) + (-x.abs()).exp().ln_1p()).collect();
+        let dst = src
+            .iter()
+            .map(|&x| x.max(0.0) + (-x.abs()).exp().ln_1p())
+            .collect();
         Ok((CpuStorage::F32(dst), l.shape().clone()))
     }
 
@@ -458,7 +519,16 @@ mod tests {
     use candle_core::{Device, Var};
 
     fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
     }
 
     fn rand(shape: &[usize], seed: u64) -> Tensor {
@@ -478,10 +548,19 @@ mod tests {
         let gx = g.get(&xv).unwrap().clone();
         let x64 = Var::from_tensor(&x.to_dtype(DType::F64).unwrap()).unwrap();
         let y64 = f(&x64).unwrap();
-        let g64 = (&y64 * w.to_dtype(DType::F64).unwrap()).unwrap().sum_all().unwrap().backward().unwrap();
+        let g64 = (&y64 * w.to_dtype(DType::F64).unwrap())
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
         let gx64 = g64.get(&x64).unwrap().to_dtype(DType::F32).unwrap();
         assert!(max_diff(&y, &y64.to_dtype(DType::F32).unwrap()) < 1e-5);
-        assert!(max_diff(&gx, &gx64) < 1e-4, "grad diff {}", max_diff(&gx, &gx64));
+        assert!(
+            max_diff(&gx, &gx64) < 1e-4,
+            "grad diff {}",
+            max_diff(&gx, &gx64)
+        );
     }
 
     #[test]
@@ -522,7 +601,12 @@ mod tests {
         // one head, position 2: angles 2 * [1, 1/100]
         let x = Tensor::from_vec(vec![1f32, 2., 3., 4.], (1, 1, 1, 4), &Device::Cpu).unwrap();
         let x = x.broadcast_as((1, 3, 1, 4)).unwrap().contiguous().unwrap();
-        let y = to_heads(&x, Some(&rope), 1.0).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let y = to_heads(&x, Some(&rope), 1.0)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
         let (a0, a1) = (2.0f64, 2.0f64 / 100.0);
         let want = [
             1.0 * a0.cos() - 3.0 * a0.sin(),
@@ -531,7 +615,11 @@ mod tests {
             4.0 * a1.cos() + 2.0 * a1.sin(),
         ];
         for (i, w) in want.iter().enumerate() {
-            assert!((y[8 + i] as f64 - w).abs() < 1e-5, "{i}: {} vs {w}", y[8 + i]);
+            assert!(
+                (y[8 + i] as f64 - w).abs() < 1e-5,
+                "{i}: {} vs {w}",
+                y[8 + i]
+            );
         }
         // fused vs fallback with gradient, strided input (a slice of a wider tensor)
         let wide = rand(&[2, 3, 5, hd], 9);
@@ -539,7 +627,15 @@ mod tests {
         let rope64 = RopeTables::new(hd, 3, 10000.0, &Device::Cpu).unwrap();
         let xv = Var::from_tensor(&wide).unwrap();
         let y = to_heads(&xv.narrow(2, 1, 2).unwrap(), Some(&rope), 0.5).unwrap();
-        let gx = (&y * &w).unwrap().sum_all().unwrap().backward().unwrap().get(&xv).unwrap().clone();
+        let gx = (&y * &w)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap()
+            .get(&xv)
+            .unwrap()
+            .clone();
         let x64 = Var::from_tensor(&wide.to_dtype(DType::F64).unwrap()).unwrap();
         let r64 = RopeTables {
             cos: rope64.cos.to_dtype(DType::F64).unwrap(),
@@ -547,7 +643,12 @@ mod tests {
             ..rope64.clone()
         };
         let y64 = to_heads(&x64.narrow(2, 1, 2).unwrap(), Some(&r64), 0.5).unwrap();
-        let g64 = (&y64 * w.to_dtype(DType::F64).unwrap()).unwrap().sum_all().unwrap().backward().unwrap();
+        let g64 = (&y64 * w.to_dtype(DType::F64).unwrap())
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
         let gx64 = g64.get(&x64).unwrap().to_dtype(DType::F32).unwrap();
         assert!(max_diff(&y, &y64.to_dtype(DType::F32).unwrap()) < 1e-5);
         assert!(max_diff(&gx, &gx64) < 1e-5);

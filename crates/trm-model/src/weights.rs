@@ -55,11 +55,18 @@ pub fn read_state_file(path: &Path) -> Result<Vec<(String, Tensor)>> {
         .and_then(|mut f| f.read_exact(&mut magic))
         .with_context(|| format!("reading {}", path.display()))?;
     if &magic == b"PK\x03\x04" {
-        candle_core::pickle::read_all(path)
-            .with_context(|| format!("reading PyTorch checkpoint {} (torch.save zip of a state dict)", path.display()))
+        candle_core::pickle::read_all(path).with_context(|| {
+            format!(
+                "reading PyTorch checkpoint {} (torch.save zip of a state dict)",
+                path.display()
+            )
+        })
     } else {
         let map = candle_core::safetensors::load(path, &Device::Cpu).with_context(|| {
-            format!("reading {}: neither a safetensors file nor a PyTorch zip checkpoint", path.display())
+            format!(
+                "reading {}: neither a safetensors file nor a PyTorch zip checkpoint",
+                path.display()
+            )
         })?;
         Ok(map.into_iter().collect())
     }
@@ -95,11 +102,16 @@ pub(crate) fn resolve_state(
     let expected: HashSet<&str> = specs.iter().map(|s| s.name.as_str()).collect();
     for spec in &specs {
         let Some((key, t)) = by_name.get(&spec.name) else {
-            bail!("missing tensor {} (expected shape {:?})", spec.name, spec.shape);
+            bail!(
+                "missing tensor {} (expected shape {:?})",
+                spec.name,
+                spec.shape
+            );
         };
         let mut t = t.to_dtype(DType::F32)?;
         if t.dims() != spec.shape.as_slice() {
-            let rows_only = spec.name == names::PUZZLE_EMB && t.rank() == 2 && t.dim(1)? == spec.shape[1];
+            let rows_only =
+                spec.name == names::PUZZLE_EMB && t.rank() == 2 && t.dim(1)? == spec.shape[1];
             match (rows_only, opts.puzzle_rows) {
                 (true, PuzzleRowsPolicy::MeanReset) => {
                     report.notes.push(format!(
@@ -122,7 +134,11 @@ pub(crate) fn resolve_state(
         }
         state.insert(spec.name.clone(), t.to_device(device)?.contiguous()?);
     }
-    let mut unexpected: Vec<String> = by_name.into_iter().filter(|(n, _)| !expected.contains(n.as_str())).map(|(_, (k, _))| k).collect();
+    let mut unexpected: Vec<String> = by_name
+        .into_iter()
+        .filter(|(n, _)| !expected.contains(n.as_str()))
+        .map(|(_, (k, _))| k)
+        .collect();
     unexpected.sort();
     report.unexpected = unexpected;
     Ok((state, report))
@@ -130,21 +146,36 @@ pub(crate) fn resolve_state(
 
 impl Model {
     /// A model built from a complete state (official names, any float dtype).
-    pub fn from_state(cfg: ModelConfig, device: &Device, tensors: Vec<(String, Tensor)>, opts: &LoadOptions) -> Result<(Self, LoadReport)> {
+    pub fn from_state(
+        cfg: ModelConfig,
+        device: &Device,
+        tensors: Vec<(String, Tensor)>,
+        opts: &LoadOptions,
+    ) -> Result<(Self, LoadReport)> {
         cfg.validate()?;
         let (state, report) = resolve_state(&cfg, device, tensors, opts)?;
         Ok((Self::assemble(cfg, device, state)?, report))
     }
 
     /// A model built from a safetensors file or an official PyTorch checkpoint.
-    pub fn from_file(cfg: ModelConfig, device: &Device, path: &Path, opts: &LoadOptions) -> Result<(Self, LoadReport)> {
+    pub fn from_file(
+        cfg: ModelConfig,
+        device: &Device,
+        path: &Path,
+        opts: &LoadOptions,
+    ) -> Result<(Self, LoadReport)> {
         let tensors = read_state_file(path)?;
-        Self::from_state(cfg, device, tensors, opts).with_context(|| format!("loading weights from {}", path.display()))
+        Self::from_state(cfg, device, tensors, opts)
+            .with_context(|| format!("loading weights from {}", path.display()))
     }
 
     /// Replaces every weight and buffer in place (`Var::set`, so handles held by an
     /// optimizer stay valid). Nothing changes when an error is returned.
-    pub fn load_state(&mut self, tensors: Vec<(String, Tensor)>, opts: &LoadOptions) -> Result<LoadReport> {
+    pub fn load_state(
+        &mut self,
+        tensors: Vec<(String, Tensor)>,
+        opts: &LoadOptions,
+    ) -> Result<LoadReport> {
         let (mut state, report) = resolve_state(self.config(), self.device(), tensors, opts)?;
         for (name, var) in self.trainable() {
             var.set(&state[name])?;
@@ -161,7 +192,8 @@ impl Model {
     /// [`Self::load_state`] from a file.
     pub fn load_file(&mut self, path: &Path, opts: &LoadOptions) -> Result<LoadReport> {
         let tensors = read_state_file(path)?;
-        self.load_state(tensors, opts).with_context(|| format!("loading weights from {}", path.display()))
+        self.load_state(tensors, opts)
+            .with_context(|| format!("loading weights from {}", path.display()))
     }
 
     /// Every persistent tensor under its official name (unprefixed), official order.
@@ -172,8 +204,14 @@ impl Model {
                 let t = match spec.name.as_str() {
                     names::H_INIT => self.h_init().clone(),
                     names::L_INIT => self.l_init().clone(),
-                    names::PUZZLE_EMB => self.puzzle_table().expect("puzzle table exists when specified").as_detached_tensor(),
-                    n => self.param(n).expect("every parameter spec has a Var").as_detached_tensor(),
+                    names::PUZZLE_EMB => self
+                        .puzzle_table()
+                        .expect("puzzle table exists when specified")
+                        .as_detached_tensor(),
+                    n => self
+                        .param(n)
+                        .expect("every parameter spec has a Var")
+                        .as_detached_tensor(),
                 };
                 (spec.name, t)
             })
@@ -183,6 +221,7 @@ impl Model {
     /// Writes [`Self::state`] as safetensors (f32, official names).
     pub fn save_safetensors(&self, path: &Path) -> Result<()> {
         let map: HashMap<String, Tensor> = self.state().into_iter().collect();
-        candle_core::safetensors::save(&map, path).with_context(|| format!("writing {}", path.display()))
+        candle_core::safetensors::save(&map, path)
+            .with_context(|| format!("writing {}", path.display()))
     }
 }

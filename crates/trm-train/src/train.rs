@@ -179,15 +179,21 @@ impl Trainer {
     /// Continues the run in `run_dir` from its newest complete checkpoint. `expected`, when
     /// given, must equal the run's configuration unless `force`.
     pub fn resume(run_dir: &Path, expected: Option<&RunConfig>, force: bool, device: &Device) -> Result<Self> {
-        let config = RunConfig::from_file(&run_dir.join(CONFIG_FILE)).with_context(|| format!("{} is not a run folder", run_dir.display()))?;
+        let mut config = RunConfig::from_file(&run_dir.join(CONFIG_FILE)).with_context(|| format!("{} is not a run folder", run_dir.display()))?;
+        let mut changed = false;
         if let Some(want) = expected {
             let mut want = want.clone();
             want.arch = want.arch.with_dataset(config.arch.vocab_size, config.arch.seq_len, config.arch.num_puzzle_identifiers);
-            if want != config && !force {
-                bail!(
-                    "the configuration given differs from the run's ({}); resume without --preset/--config/--set, or add --force to continue with the new one",
-                    run_dir.join(CONFIG_FILE).display()
-                );
+            if want != config {
+                if !force {
+                    bail!(
+                        "the configuration given differs from the run's ({}); resume without --preset/--config/--set, or add --force to continue with the new one",
+                        run_dir.join(CONFIG_FILE).display()
+                    );
+                }
+                ensure!(want.arch == config.arch, "--force cannot change the model ([arch]) of a run; start a new run instead");
+                config = want;
+                changed = true;
             }
         }
         let dir = data_dir(&config, run_dir);
@@ -200,7 +206,10 @@ impl Trainer {
             bail!("{}: no checkpoint to resume from (none was written before the run stopped); start it again", run_dir.display());
         };
         let ck = Checkpoint::load(path, device)?;
-        trainer.restore(&ck).with_context(|| format!("restoring {}", path.display()))?;
+        trainer.restore(&ck, !changed).with_context(|| format!("restoring {}", path.display()))?;
+        if changed {
+            checkpoint::write_atomically(&run_dir.join(CONFIG_FILE), trainer.config.to_toml()?.as_bytes())?;
+        }
         truncate_metrics(&run_dir.join(METRICS_FILE), trainer.step)?;
         Ok(trainer)
     }
@@ -427,11 +436,15 @@ impl Trainer {
         Ok(path)
     }
 
-    fn restore(&mut self, ck: &Checkpoint) -> Result<()> {
+    /// Loads the state of `ck`; with `same_config`, the checkpoint must have been written
+    /// under the run's configuration.
+    fn restore(&mut self, ck: &Checkpoint, same_config: bool) -> Result<()> {
         let state = &ck.state;
         let int = |key: &str| -> Result<u64> { state[key].as_u64().with_context(|| format!("checkpoint state has no {key}")) };
         let saved_config = state["config"].as_str().context("checkpoint state has no config")?;
-        ensure!(RunConfig::from_toml(saved_config)? == self.config, "the checkpoint was written with another configuration than the run's config.toml");
+        if same_config {
+            ensure!(RunConfig::from_toml(saved_config)? == self.config, "the checkpoint was written with another configuration than the run's config.toml");
+        }
         for (name, var) in self.model.trainable() {
             let t = ck.tensor(&format!("param.{name}"))?;
             ensure!(t.dims() == var.dims(), "checkpoint param.{name} has shape {:?}, the model {:?}", t.dims(), var.dims());

@@ -1,8 +1,9 @@
 //! Writes the example pictures shown in the README (docs/images/ by default):
 //! `cargo run -p trm-viz --example gallery -- [OUT_DIR]`.
 //!
-//! The Sudoku and the ARC task are real puzzles; the step strip, the maze, the learning curves
-//! and the per-step curve are synthetic (no trained model is needed), made with a fixed seed.
+//! The Sudoku, the maze (trm-data's Maze-Hard generator) and the ARC task are real puzzles;
+//! the model's steps, the learning curves and the per-step curve are synthetic (no trained
+//! model is needed), made with a fixed seed.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -54,57 +55,11 @@ fn sudoku_steps(puzzle: &Grid, solution: &Grid, n: usize, rng: &mut Rng) -> Vec<
         .collect()
 }
 
-/// A 30x30 maze (recursive backtracker on a 14x14 lattice) with its shortest path drawn.
-fn maze_with_path(rng: &mut Rng) -> Grid {
-    let n = 30;
-    let mut g = Grid::filled(n, n, 1).unwrap();
-    let mut stack = vec![(1usize, 1usize)];
-    g.set(1, 1, 2);
-    while let Some(&(r, c)) = stack.last() {
-        let mut next = Vec::new();
-        for (dr, dc) in [(-2i32, 0i32), (2, 0), (0, -2), (0, 2)] {
-            let (nr, nc) = (r as i32 + dr, c as i32 + dc);
-            if nr >= 1 && nc >= 1 && nr < 28 && nc < 28 && g.get(nr as usize, nc as usize) == 1 {
-                next.push((nr as usize, nc as usize));
-            }
-        }
-        if next.is_empty() {
-            stack.pop();
-            continue;
-        }
-        let (nr, nc) = next[rng.below(next.len())];
-        g.set((r + nr) / 2, (c + nc) / 2, 2);
-        g.set(nr, nc, 2);
-        stack.push((nr, nc));
-    }
-    // Open a few extra walls so there are loops, as in Maze-Hard.
-    for _ in 0..40 {
-        let (r, c) = (1 + rng.below(27), 1 + rng.below(27));
-        if (r + c) % 2 == 1 {
-            g.set(r, c, 2);
-        }
-    }
-    let (start, goal) = ((1, 1), (27, 27));
-    g.set(start.0, start.1, 3);
-    g.set(goal.0, goal.1, 4);
-    // Breadth-first search from the start, then walk back from the goal.
-    let mut prev = vec![usize::MAX; n * n];
-    let mut queue = std::collections::VecDeque::from([start.0 * n + start.1]);
-    prev[start.0 * n + start.1] = start.0 * n + start.1;
-    while let Some(i) = queue.pop_front() {
-        for j in [i - n, i + n, i - 1, i + 1] {
-            if g.cells()[j] != 1 && prev[j] == usize::MAX {
-                prev[j] = i;
-                queue.push_back(j);
-            }
-        }
-    }
-    let mut i = prev[goal.0 * n + goal.1];
-    while i != start.0 * n + start.1 {
-        g.set(i / n, i % n, 5);
-        i = prev[i];
-    }
-    g
+/// A Maze-Hard-like 30x30 maze from trm-data's generator, with its shortest path drawn.
+fn maze_with_path(seed: u64) -> Result<Grid> {
+    use trm_data::maze::generate::{generate, GeneratorConfig};
+    let (mazes, _) = generate(&GeneratorConfig::new(30, 30), 1, seed, 0, 1, &mut Default::default())?;
+    Ok(Grid::from(&mazes[0].answer))
 }
 
 /// A metrics.jsonl shaped like a TRM Sudoku run: training lines every 100 steps and an
@@ -157,12 +112,12 @@ fn main() -> Result<()> {
     let mut rng = Rng(0x5EED_1234_ABCD_0001);
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/arc");
 
-    let puzzle = sudoku::parse(PUZZLE)?;
-    let solution = sudoku::parse(SOLUTION)?;
+    let puzzle = Grid::from(&trm_data::sudoku::Grid::parse(PUZZLE)?);
+    let solution = Grid::from(&trm_data::sudoku::Grid::parse(SOLUTION)?);
     let steps = sudoku_steps(&puzzle, &solution, 6, &mut rng);
-    // The Sudoku after step 3, its mistakes (by the rules alone) highlighted.
-    let marks = sudoku::mistakes(&puzzle, &steps[2])?;
-    save("sudoku.png", sudoku::picture(&puzzle, Some(&steps[2]), Some(&marks))?)?;
+    // The answer after step 4, its cells that differ from the solution shaded red.
+    let marks = Marks::wrong(&steps[3], &solution);
+    save("sudoku.png", sudoku::picture(&puzzle, Some(&steps[3]), Some(&marks))?)?;
     save("sudoku-solved.svg", sudoku::picture(&puzzle, Some(&solution), None)?)?;
     let opts = StripOptions {
         input: Some(puzzle.clone()),
@@ -173,10 +128,10 @@ fn main() -> Result<()> {
     };
     save("strip.png", step_strip(Kind::Sudoku, &steps, &opts)?)?;
 
-    let maze = maze_with_path(&mut rng);
+    let maze = maze_with_path(7)?;
     save("maze.png", maze::picture(&maze, None)?)?;
 
-    let task = arc::parse_task(&std::fs::read_to_string(fixtures.join("1e0a9b12.json"))?)?;
+    let task = arc::Task::from(&trm_data::arc::read_tasks(&fixtures.join("1e0a9b12.json"))?[0]);
     let truth = task.test[0].output.clone().unwrap();
     let mut wrong = truth.clone();
     wrong.set(truth.rows() - 1, 0, 0);
@@ -189,7 +144,5 @@ fn main() -> Result<()> {
         (1..=32).map(|n| (n, 0.87 * (1.0 - (-(n as f64) / 3.5).exp()) - 0.002 * (n as f64 - 16.0).max(0.0))).collect();
     save("per-step.png", curves::accuracy_vs_steps(&per_step, Some(16))?)?;
 
-    // Marks API example for the lead: the strip marks against the truth, the picture by rules.
-    let _ = Marks::wrong(&steps[0], &solution);
     Ok(())
 }

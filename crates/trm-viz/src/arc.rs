@@ -3,6 +3,7 @@
 
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
+use trm_data::arc::read::parse_grid;
 
 use crate::cells::{self, Kind, Overlay};
 use crate::color::{self, Color};
@@ -17,62 +18,12 @@ pub struct Pair {
     pub output: Option<Grid>,
 }
 
-/// An ARC task: demonstration pairs and test pairs, grids of colours 0..=9.
+/// An ARC task: demonstration pairs and test pairs, grids of colours 0..=9. Read tasks with
+/// `trm_data::arc::read_tasks` and convert with `Task::from`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Task {
     pub train: Vec<Pair>,
     pub test: Vec<Pair>,
-}
-
-fn grid_from_json(v: &Value, place: &str) -> Result<Grid> {
-    let rows = v.as_array().with_context(|| format!("{place}: expected a grid (a list of rows)"))?;
-    ensure!(!rows.is_empty(), "{place}: the grid has no rows");
-    let mut out = Vec::with_capacity(rows.len());
-    for (r, row) in rows.iter().enumerate() {
-        let row = row.as_array().with_context(|| format!("{place}, row {}: expected a list of colours", r + 1))?;
-        let mut cells = Vec::with_capacity(row.len());
-        for (c, x) in row.iter().enumerate() {
-            match x.as_u64() {
-                Some(v) if v <= 9 => cells.push(v as u8),
-                _ => bail!("{place}, row {}, column {}: {x} is not a colour 0-9", r + 1, c + 1),
-            }
-        }
-        ensure!(!cells.is_empty(), "{place}, row {}: the row is empty", r + 1);
-        out.push(cells);
-    }
-    Grid::from_rows(&out).with_context(|| format!("{place}: ragged grid"))
-}
-
-fn pairs_from_json(task: &Value, key: &str) -> Result<Vec<Pair>> {
-    let list = match task.get(key) {
-        Some(v) => v.as_array().with_context(|| format!("\"{key}\": expected a list of pairs"))?,
-        None => bail!("no \"{key}\" list; an ARC task looks like {{\"train\": [...], \"test\": [...]}}"),
-    };
-    list.iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let place = format!("{key} pair {}", i + 1);
-            let input = grid_from_json(p.get("input").with_context(|| format!("{place}: no \"input\""))?, &format!("{place} input"))?;
-            let output = match p.get("output") {
-                Some(v) => Some(grid_from_json(v, &format!("{place} output"))?),
-                None if key == "test" => None,
-                None => bail!("{place}: no \"output\" (demonstration pairs need one)"),
-            };
-            Ok(Pair { input, output })
-        })
-        .collect()
-}
-
-/// Reads a task in the ARC-AGI file format (`{"train": [...], "test": [...]}`; test outputs may
-/// be missing). Errors name the pair, row and column.
-pub fn parse_task(json: &str) -> Result<Task> {
-    task_from_json(&serde_json::from_str(json).context("not valid JSON")?)
-}
-
-/// [`parse_task`] on parsed JSON.
-pub fn task_from_json(v: &Value) -> Result<Task> {
-    ensure!(v.is_object(), "expected a JSON object with \"train\" and \"test\"");
-    Ok(Task { train: pairs_from_json(v, "train")?, test: pairs_from_json(v, "test")? })
 }
 
 /// Reads attempts: one list per test input, in any of these forms:
@@ -113,7 +64,11 @@ pub fn parse_attempts(json: &str, task_id: Option<&str>) -> Result<Vec<Vec<Grid>
                 Value::Array(xs) => xs.iter().enumerate().map(|(j, x)| (format!("{place} attempt {}", j + 1), x)).collect(),
                 _ => bail!("{place}: expected attempts (an object like {{\"attempt_1\": grid}} or a list of grids)"),
             };
-            candidates.into_iter().filter(|(_, x)| !x.is_null()).map(|(place, x)| grid_from_json(x, &place)).collect()
+            candidates
+                .into_iter()
+                .filter(|(_, x)| !x.is_null())
+                .map(|(place, x)| Ok(Grid::from(&parse_grid(x).with_context(|| place)?)))
+                .collect()
         })
         .collect()
 }
@@ -273,22 +228,6 @@ pub fn task_picture(task: &Task, attempts: &[Vec<Grid>], title: Option<&str>) ->
 mod tests {
     use super::*;
 
-    const TASK: &str = r#"{"train": [{"input": [[1, 0], [0, 0]], "output": [[1, 1], [1, 1]]}],
-                          "test": [{"input": [[0, 2], [0, 0]], "output": [[2, 2], [2, 2]]}, {"input": [[3]]}]}"#;
-
-    #[test]
-    fn parses_tasks_and_names_bad_cells() {
-        let t = parse_task(TASK).unwrap();
-        assert_eq!((t.train.len(), t.test.len()), (1, 2));
-        assert_eq!(t.test[0].output.as_ref().unwrap().get(0, 0), 2);
-        assert!(t.test[1].output.is_none());
-        let err = parse_task(r#"{"train": [{"input": [[1, 12]], "output": [[1]]}], "test": []}"#).unwrap_err();
-        assert!(format!("{err:#}").contains("train pair 1 input, row 1, column 2"), "{err:#}");
-        let err = parse_task(r#"{"train": [{"input": [[1]]}], "test": []}"#).unwrap_err();
-        assert!(err.to_string().contains("no \"output\""));
-        assert!(parse_task(r#"{"test": []}"#).unwrap_err().to_string().contains("\"train\""));
-    }
-
     #[test]
     fn reads_every_attempts_layout() {
         let g = Grid::from_rows(&[vec![2u8, 2]]).unwrap();
@@ -302,7 +241,7 @@ mod tests {
         assert_eq!(parse_attempts(r#"{"only": [[[[2, 2]]]]}"#, Some("xyz")).unwrap()[0][0], g);
         assert_eq!(parse_attempts("[[[[2, 2]], [[1]]]]", None).unwrap()[0].len(), 2);
         assert_eq!(parse_attempts("[[[2, 2]]]", None).unwrap(), vec![vec![g]]);
-        let err = parse_attempts("[[[[2, 12]]]]", None).unwrap_err().to_string();
-        assert!(err.contains("test input 1 attempt 1, row 1, column 2"), "{err}");
+        let err = format!("{:#}", parse_attempts("[[[[2, 12]]]]", None).unwrap_err());
+        assert!(err.contains("test input 1 attempt 1") && err.contains("row 1, column 2"), "{err}");
     }
 }

@@ -13,6 +13,9 @@
 //! | [`Kind::Arc`] | colours 0..=9 (task JSON, cropped predictions) |
 //! | [`Kind::ArcTokens`] | 0 pad, 1 end of grid, `c + 2` colour `c` (the 30x30 canvas) |
 //!
+//! Puzzles read by `trm-data` convert with `Grid::from` (Sudoku and maze grids to tokens, ARC
+//! grids to colours) and `arc::Task::from`.
+//!
 //! Pictures: [`sudoku::picture`], [`maze::picture`], [`arc::task_picture`],
 //! [`strip::step_strip`], [`curves::learning_curves`], [`curves::accuracy_vs_steps`].
 
@@ -21,6 +24,7 @@ mod cells;
 pub mod chart;
 pub mod color;
 pub mod curves;
+mod data;
 pub mod font;
 pub mod grid;
 pub mod maze;

@@ -1,37 +1,10 @@
 //! Sudoku pictures: givens dark, filled-in digits blue, wrong or changed cells highlighted.
 
-use anyhow::{bail, ensure, Result};
+use anyhow::{ensure, Result};
 
 use crate::cells::{self, box_shape, Kind, Overlay};
 use crate::grid::{Grid, Mark, Marks};
 use crate::scene::Scene;
-
-/// Reads a puzzle or solution written as digits with `.`, `0` or `_` for blanks, either on
-/// one line (81 or 16 characters) or as rows; whitespace is ignored. Returns official tokens
-/// (1 blank, `d + 1` for digit `d`).
-pub fn parse(text: &str) -> Result<Grid> {
-    let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let n = match chars.len() {
-        81 => 9,
-        16 => 4,
-        len => bail!("expected 81 cells (9x9) or 16 cells (4x4), found {len}; write digits with . or 0 for blanks"),
-    };
-    let mut tokens = Vec::with_capacity(chars.len());
-    for (i, &ch) in chars.iter().enumerate() {
-        let (r, c) = (i / n + 1, i % n + 1);
-        let token = match ch {
-            '.' | '0' | '_' => 1,
-            '1'..='9' => {
-                let d = ch as u8 - b'0';
-                ensure!(d as usize <= n, "digit {d} at row {r}, column {c} is larger than {n} (a {n}x{n} Sudoku)");
-                d + 1
-            }
-            _ => bail!("character {ch:?} at row {r}, column {c} is not a digit or a blank (. 0 _)"),
-        };
-        tokens.push(token);
-    }
-    Grid::new(n, n, tokens)
-}
 
 /// Cells of `answer` that cannot be part of the solution of `puzzle`: blank, different from a
 /// given, or repeating a digit in their row, column or box. Needs no known solution.
@@ -90,29 +63,28 @@ pub fn picture(puzzle: &Grid, answer: Option<&Grid>, marks: Option<&Marks>) -> R
 mod tests {
     use super::*;
 
-    const PUZZLE: &str = "1.3.\n..1.\n.1..\n4.2.";
+    fn grid(text: &str) -> Grid {
+        Grid::from(&trm_data::sudoku::Grid::parse(text).unwrap())
+    }
+
+    const PUZZLE: &str = "1.3...1..1..4.2.";
     const SOLUTION: &str = "1234341221434321";
 
     #[test]
-    fn parses_both_sizes_and_names_bad_cells() {
-        let g = parse(PUZZLE).unwrap();
-        assert_eq!((g.rows(), g.get(0, 0), g.get(0, 1), g.get(3, 2)), (4, 2, 1, 3));
-        assert_eq!(parse(&"0".repeat(81)).unwrap().rows(), 9);
-        let err = parse("1.3.\n..1.\n.1..\n4.x.").unwrap_err().to_string();
-        assert!(err.contains("row 4, column 3"), "{err}");
-        assert!(parse("5...............").unwrap_err().to_string().contains("larger than 4"));
-        assert!(parse("123").unwrap_err().to_string().contains("found 3"));
+    fn mistakes_finds_clashes_blanks_and_changed_givens() {
+        let p = grid(PUZZLE);
+        assert_eq!(mistakes(&p, &grid(SOLUTION)).unwrap().count_wrong(), 0);
+        // Swap two digits in row 1: both now clash in their columns.
+        let m = mistakes(&p, &grid("1243341221434321")).unwrap();
+        assert!(m.get(0, 2).wrong && m.get(0, 3).wrong && !m.get(1, 0).wrong);
+        assert_eq!(mistakes(&p, &grid("1.34341221434321")).unwrap().count_wrong(), 1);
+        assert!(mistakes(&p, &grid(&"0".repeat(81))).is_err());
     }
 
     #[test]
-    fn mistakes_finds_clashes_blanks_and_changed_givens() {
-        let p = parse(PUZZLE).unwrap();
-        assert_eq!(mistakes(&p, &parse(SOLUTION).unwrap()).unwrap().count_wrong(), 0);
-        // Swap two digits in row 1: both now clash in their columns.
-        let bad = parse("1243341221434321").unwrap();
-        let m = mistakes(&p, &bad).unwrap();
-        assert!(m.get(0, 2).wrong && m.get(0, 3).wrong && !m.get(1, 0).wrong);
-        let blank = parse("1.34341221434321").unwrap();
-        assert_eq!(mistakes(&p, &blank).unwrap().count_wrong(), 1);
+    fn picture_has_the_layout_size() {
+        let s = picture(&grid(PUZZLE), None, None).unwrap();
+        assert_eq!(s.width, 12 + 3 + 4 * 48 + 1 + 3 + 1 + 3 + 12);
+        assert!(picture(&grid(PUZZLE), Some(&grid(&"0".repeat(81))), None).is_err());
     }
 }

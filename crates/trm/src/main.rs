@@ -15,6 +15,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train a small Sudoku model on this machine and watch it solve a held-out puzzle.
+    Demo(commands::demo::Args),
+    /// Train a model (presets or a config file), or resume a run.
+    Train(commands::train::Args),
+    /// Evaluate a trained model on a test split.
+    Eval(commands::eval::Args),
     /// Build or inspect datasets in the official layout.
     Data(commands::data::Args),
     /// Draw a Sudoku, a maze or an ARC task as PNG or SVG.
@@ -26,6 +32,9 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => commands::demo::run(args),
+        Command::Train(args) => commands::train::run(args),
+        Command::Eval(args) => commands::eval::run(args),
         Command::Data(args) => commands::data::run(args),
         Command::Render(args) => commands::render::run(args),
         Command::Plot(args) => commands::plot::run(args),

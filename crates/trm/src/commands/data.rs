@@ -190,7 +190,14 @@ fn inspect(a: InspectArgs) -> Result<()> {
         }
         for i in shown_examples(split, a.examples) {
             let (inp, lab) = split.example(i);
-            println!("\n  example {i} (identifier {}):", split.puzzle_identifiers[puzzle_of(split, i)]);
+            let puzzle = puzzle_of(split, i);
+            let group = split.group_indices.partition_point(|&start| start as usize <= puzzle) - 1;
+            let copy = puzzle - split.group_puzzles(group).start;
+            println!(
+                "\n  example {i}: group {group}, puzzle {puzzle} ({}), identifier {}",
+                if copy == 0 { "original".to_string() } else { format!("augmented copy {copy}") },
+                split.puzzle_identifiers[puzzle]
+            );
             for line in render_example(m, inp, lab).lines() {
                 println!("    {line}");
             }

@@ -1,0 +1,122 @@
+//! `trm demo`: the main job on a built-in default. Trains the `sudoku4` preset (4x4 Sudoku,
+//! data generated on the spot), evaluates it on held-out minimal puzzles, and shows one
+//! of them solved step by step.
+
+use anyhow::{Context, Result};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use trm_data::sudoku::Grid;
+use trm_model::Batch;
+use trm_train::config::RunConfig;
+use trm_train::eval::{argmax_tokens, collate, evaluate, EvalOptions};
+use trm_train::train::{Trainer, CONFIG_FILE};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Run folder (a previous demo run there is replaced).
+    #[arg(long, default_value = "runs/demo")]
+    out: PathBuf,
+    /// Override a setting of the sudoku4 preset, e.g. epochs=100. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Which held-out puzzle to show (index in the test split).
+    #[arg(long, default_value_t = 0)]
+    show: usize,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let cfg = RunConfig::preset("sudoku4")?.apply_overrides(&args.overrides)?;
+    if args.out.join(CONFIG_FILE).exists() {
+        eprintln!("replacing the previous demo run in {}", args.out.display());
+        std::fs::remove_dir_all(&args.out).with_context(|| format!("removing {}", args.out.display()))?;
+    }
+    eprintln!("Training a Tiny Recursive Model on 4x4 Sudoku (preset sudoku4) in {}", args.out.display());
+    eprintln!("The data (train puzzles, held-out minimal test puzzles) is generated first.");
+    let mut trainer = Trainer::create(cfg, &args.out, &candle_core::Device::Cpu)?;
+    super::train::train_with_progress(&mut trainer, None)?;
+
+    let dataset = trm_data::dataset::Dataset::load(&trm_train::train::data_dir(&trainer.config, &args.out))?;
+    let test = dataset.test.context("the demo dataset has no test split")?;
+    let ema_model = trm_model::Model::from_file(trainer.config.arch.clone(), &candle_core::Device::Cpu, &args.out.join(trm_train::train::MODEL_FILE), &Default::default())?.0;
+    let opts = EvalOptions { batch_size: 256, max_examples: 0, max_steps: None, halt: false };
+    let (report, _) = evaluate(&ema_model, &test, &opts, |_, _| {})?;
+    println!(
+        "\nHeld-out puzzles: {} of {} solved exactly ({:.1}%), token accuracy {:.1}%",
+        (report.exact_accuracy * report.count as f64).round(),
+        report.count,
+        100.0 * report.exact_accuracy,
+        100.0 * report.token_accuracy
+    );
+    let index = args.show.min(test.num_examples() - 1);
+    let puzzles = trm_train::eval::example_puzzles(&test);
+    let batch = collate(&test, &[index], &puzzles[index..index + 1])?;
+    println!("\nHeld-out puzzle {index}, the answer after each supervision step (changed cells marked):\n");
+    print_sudoku_steps(&ema_model, &batch)?;
+    println!("Run folder: {} (metrics.jsonl, model.safetensors, checkpoints/)", args.out.display());
+    Ok(())
+}
+
+/// Runs every supervision step on a one-row Sudoku batch and prints the answer after each,
+/// marking the cells that changed since the previous step.
+pub fn print_sudoku_steps(model: &trm_model::Model, batch: &Batch) -> Result<()> {
+    let tty = std::io::stdout().is_terminal();
+    let puzzle = Grid::from_tokens(&batch.inputs.iter().map(|&v| v as u8).collect::<Vec<u8>>())?;
+    let solution = Grid::from_tokens(&batch.labels.iter().map(|&v| v as u8).collect::<Vec<u8>>()).ok();
+    println!("puzzle:\n{}", puzzle.render());
+    let mut previous: Option<Vec<u32>> = None;
+    for (k, out) in model.eval_all_steps(batch)?.iter().enumerate() {
+        let tokens = argmax_tokens(&out.logits)?;
+        let q = out.q_halt_logits.to_vec1::<f32>()?[0];
+        let answer: Vec<u8> = tokens.iter().map(|&t| t as u8).collect();
+        let solved = solution.as_ref().map(|s| s.to_tokens() == answer);
+        println!(
+            "step {}: q_halt {:+.2} (halt confidence {:.2}){}",
+            k + 1,
+            q,
+            1.0 / (1.0 + (-q as f64).exp()),
+            match solved {
+                Some(true) => " - solved",
+                Some(false) => "",
+                None => "",
+            }
+        );
+        println!("{}", render_marked(&puzzle, &tokens, previous.as_deref(), tty));
+        previous = Some(tokens);
+    }
+    Ok(())
+}
+
+/// The answer grid with cells changed since `previous` in colour (terminal) or followed by
+/// `*`; given cells are printed plain.
+pub fn render_marked(puzzle: &Grid, tokens: &[u32], previous: Option<&[u32]>, colour: bool) -> String {
+    let n = puzzle.size();
+    let b = puzzle.box_size();
+    let mut out = String::new();
+    for r in 0..n {
+        if r > 0 && r % b == 0 {
+            out.push_str(&"-".repeat(n * 3 + (n / b - 1) * 2));
+            out.push('\n');
+        }
+        for c in 0..n {
+            if c > 0 && c % b == 0 {
+                out.push_str("| ");
+            }
+            let i = r * n + c;
+            let digit = tokens[i].saturating_sub(1);
+            let text = if digit == 0 || digit as usize > n { ".".to_string() } else { digit.to_string() };
+            let changed = previous.is_some_and(|p| p[i] != tokens[i]);
+            let given = puzzle.cells()[i] != 0;
+            if changed && colour {
+                out.push_str(&format!("\x1b[1;33m{text}\x1b[0m  "));
+            } else if changed {
+                out.push_str(&format!("{text}* "));
+            } else if given && colour {
+                out.push_str(&format!("\x1b[2m{text}\x1b[0m  "));
+            } else {
+                out.push_str(&format!("{text}  "));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,135 @@
+//! `trm eval`: evaluate a trained model on a dataset's test split.
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use trm_data::dataset::{Dataset, Split};
+use trm_model::{LoadOptions, Model, ModelConfig};
+use trm_train::config::RunConfig;
+use trm_train::eval::{evaluate, EvalOptions, EvalReport};
+use trm_train::train::{data_dir, CONFIG_FILE, MODEL_FILE};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A run folder written by `trm train` (uses its config.toml and model.safetensors).
+    #[arg(long, value_name = "RUN", required_unless_present = "checkpoint")]
+    model: Option<PathBuf>,
+    /// Weights to evaluate instead: safetensors or an official PyTorch checkpoint (needs --config).
+    #[arg(long, requires = "config")]
+    checkpoint: Option<PathBuf>,
+    /// Model configuration for --checkpoint: our run config (TOML) or an official arch JSON.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Dataset folder (default: the run's own data).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Supervision steps per example (default: the training value; more is test-time recursion).
+    #[arg(long)]
+    max_steps: Option<usize>,
+    /// Stop each example when q_halt > 0 and report the mean steps used.
+    #[arg(long)]
+    halt: bool,
+    /// Print the exact accuracy after every supervision step 1..N.
+    #[arg(long)]
+    per_step: bool,
+    /// Evaluate only the first N test examples.
+    #[arg(long, default_value_t = 0)]
+    limit: usize,
+    #[arg(long, default_value_t = 256)]
+    batch_size: usize,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let device = super::device(&args.device)?;
+    let (model, test) = load_model_and_test(args.model.as_deref(), args.checkpoint.as_deref(), args.config.as_deref(), args.data.as_deref(), &device)?;
+    let opts = EvalOptions { batch_size: args.batch_size, max_examples: args.limit, max_steps: args.max_steps, halt: args.halt };
+    let (report, _) = evaluate(&model, &test, &opts, |done, total| {
+        if !args.json {
+            eprint!("\revaluating {done}/{total}");
+        }
+    })?;
+    if !args.json {
+        eprintln!();
+    }
+    print_report(&report, args.json, args.per_step);
+    Ok(())
+}
+
+/// The model of a run folder (or weights + config) and the test split to evaluate it on.
+pub fn load_model_and_test(run: Option<&Path>, weights: Option<&Path>, config: Option<&Path>, data: Option<&Path>, device: &candle_core::Device) -> Result<(Model, Split)> {
+    let (arch, weights, default_data) = match (run, weights) {
+        (Some(run), None) => {
+            let cfg = RunConfig::from_file(&run.join(CONFIG_FILE)).with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
+            let w = run.join(MODEL_FILE);
+            if !w.exists() {
+                bail!("{}: no model yet (it is written at the first evaluation); wait for it or resume the run", w.display());
+            }
+            (Some(cfg.arch.clone()), w, Some(data_dir(&cfg, run)))
+        }
+        (None, Some(w)) => {
+            let path = config.context("--checkpoint needs --config")?;
+            let arch = read_arch(path)?;
+            (Some(arch), w.to_path_buf(), None)
+        }
+        _ => bail!("give either --model RUN or --checkpoint FILE --config FILE"),
+    };
+    let data = data.map(Path::to_path_buf).or(default_data).context("--data DIR is needed to evaluate a checkpoint")?;
+    let dataset = Dataset::load(&data)?;
+    let test = dataset.test.with_context(|| format!("{}: the dataset has no test split", data.display()))?;
+    let m = &test.meta;
+    let arch = arch.expect("set above").with_dataset(m.vocab_size as usize, m.seq_len as usize, m.num_puzzle_identifiers as usize);
+    let (model, report) = Model::from_file(arch, device, &weights, &LoadOptions::default()).with_context(|| format!("loading {}", weights.display()))?;
+    if !report.unexpected.is_empty() {
+        eprintln!("note: {} tensors of {} were not used: {}", report.unexpected.len(), weights.display(), report.unexpected.join(", "));
+    }
+    Ok((model, test))
+}
+
+/// A model configuration from our run config (TOML) or an official JSON.
+fn read_arch(path: &Path) -> Result<ModelConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "json") {
+        let (cfg, ignored) = ModelConfig::from_official_json(&text).with_context(|| format!("config {}", path.display()))?;
+        if !ignored.is_empty() {
+            eprintln!("note: keys of {} not used by the model: {}", path.display(), ignored.join(", "));
+        }
+        return Ok(cfg);
+    }
+    match RunConfig::from_toml(&text) {
+        Ok(run) => Ok(run.arch),
+        Err(_) => ModelConfig::from_toml_str(&text).with_context(|| format!("config {}: neither a run config nor a model config", path.display())),
+    }
+}
+
+pub fn print_report(r: &EvalReport, as_json: bool, per_step: bool) {
+    if as_json {
+        let mut obj = json!({
+            "exact_accuracy": r.exact_accuracy,
+            "token_accuracy": r.token_accuracy,
+            "q_halt_accuracy": r.q_halt_accuracy,
+            "count": r.count,
+            "mean_steps": r.mean_steps,
+        });
+        if per_step {
+            obj["exact_accuracy_per_step"] = json!(r.exact_accuracy_per_step);
+        }
+        println!("{obj}");
+        return;
+    }
+    println!("examples         {}", r.count);
+    println!("exact accuracy   {:.4}", r.exact_accuracy);
+    println!("token accuracy   {:.4}", r.token_accuracy);
+    println!("q_halt accuracy  {:.4}", r.q_halt_accuracy);
+    println!("mean steps       {:.2}", r.mean_steps);
+    if per_step {
+        println!("\nstep  exact accuracy");
+        for (k, a) in r.exact_accuracy_per_step.iter().enumerate() {
+            println!("{:>4}  {a:.4}", k + 1);
+        }
+    }
+}
