@@ -125,15 +125,33 @@ impl Split {
             .with_context(|| format!("{}: cannot read dataset metadata", meta_path.display()))?;
         let mut meta: Metadata = serde_json::from_str(&text)
             .with_context(|| format!("{}: not a valid dataset.json", meta_path.display()))?;
-        ensure!(meta.seq_len > 0, "{}: seq_len must be positive", meta_path.display());
-        ensure!(!meta.sets.is_empty(), "{}: `sets` is empty", meta_path.display());
+        ensure!(
+            meta.seq_len > 0,
+            "{}: seq_len must be positive",
+            meta_path.display()
+        );
+        ensure!(
+            !meta.sets.is_empty(),
+            "{}: `sets` is empty",
+            meta_path.display()
+        );
 
-        let mut split = SplitBuilder::new(meta.seq_len);
-        for set in &meta.sets {
-            let part = load_set(dir, set, &meta)?;
-            split.append_split(&part);
-        }
-        let Split { inputs, labels, puzzle_identifiers, puzzle_indices, group_indices, .. } = split.into_raw();
+        let Split {
+            inputs,
+            labels,
+            puzzle_identifiers,
+            puzzle_indices,
+            group_indices,
+            ..
+        } = if meta.sets.len() == 1 {
+            load_set(dir, &meta.sets[0], &meta)?
+        } else {
+            let mut split = SplitBuilder::new(meta.seq_len);
+            for set in &meta.sets {
+                split.append_split(&load_set(dir, set, &meta)?);
+            }
+            split.into_raw()
+        };
         let num_groups = group_indices.len() - 1;
         ensure!(
             meta.total_groups == num_groups,
@@ -145,24 +163,47 @@ impl Split {
         if meta.total_puzzles == 0 {
             meta.total_puzzles = num_groups;
         }
-        Ok(Split { meta, inputs, labels, puzzle_identifiers, puzzle_indices, group_indices })
+        Ok(Split {
+            meta,
+            inputs,
+            labels,
+            puzzle_identifiers,
+            puzzle_indices,
+            group_indices,
+        })
     }
 
     /// Writes the split into `dir` (created if missing). Not atomic by itself: use
     /// [`Dataset::write`] or [`write_dir_atomically`].
     pub fn write(&self, dir: &Path) -> Result<()> {
-        fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
+        fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create folder", dir.display()))?;
         let seq = self.meta.seq_len as u64;
         let n = self.num_examples() as u64;
         let file = |field: &str| dir.join(format!("{SET_NAME}__{field}.npy"));
         write_npy(&file("inputs"), &[n, seq], &self.inputs)?;
         write_npy(&file("labels"), &[n, seq], &self.labels)?;
-        write_npy(&file("puzzle_identifiers"), &[self.puzzle_identifiers.len() as u64], &self.puzzle_identifiers)?;
-        write_npy(&file("puzzle_indices"), &[self.puzzle_indices.len() as u64], &self.puzzle_indices)?;
-        write_npy(&file("group_indices"), &[self.group_indices.len() as u64], &self.group_indices)?;
+        write_npy(
+            &file("puzzle_identifiers"),
+            &[self.puzzle_identifiers.len() as u64],
+            &self.puzzle_identifiers,
+        )?;
+        write_npy(
+            &file("puzzle_indices"),
+            &[self.puzzle_indices.len() as u64],
+            &self.puzzle_indices,
+        )?;
+        write_npy(
+            &file("group_indices"),
+            &[self.group_indices.len() as u64],
+            &self.group_indices,
+        )?;
         let mut meta = self.meta.clone();
         meta.sets = vec![SET_NAME.to_string()];
-        write_synced(&dir.join(METADATA_FILE), serde_json::to_string_pretty(&meta)?.as_bytes())
+        write_synced(
+            &dir.join(METADATA_FILE),
+            serde_json::to_string_pretty(&meta)?.as_bytes(),
+        )
     }
 }
 
@@ -181,8 +222,9 @@ impl Dataset {
         ensure!(dir.is_dir(), "{}: no such dataset folder", dir.display());
         let id_path = dir.join(IDENTIFIERS_FILE);
         let identifiers: Vec<String> = match fs::read_to_string(&id_path) {
-            Ok(text) => serde_json::from_str(&text)
-                .with_context(|| format!("{}: expected a JSON list of strings", id_path.display()))?,
+            Ok(text) => serde_json::from_str(&text).with_context(|| {
+                format!("{}: expected a JSON list of strings", id_path.display())
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e).with_context(|| format!("{}: cannot read", id_path.display())),
         };
@@ -194,13 +236,19 @@ impl Dataset {
                 Ok(None)
             }
         };
-        let dataset = Dataset { train: load("train")?, test: load("test")?, identifiers };
+        let dataset = Dataset {
+            train: load("train")?,
+            test: load("test")?,
+            identifiers,
+        };
         ensure!(
             dataset.train.is_some() || dataset.test.is_some(),
             "{}: neither train/{METADATA_FILE} nor test/{METADATA_FILE} exists; is this a dataset folder?",
             dir.display()
         );
-        dataset.check().with_context(|| format!("{}: inconsistent dataset", dir.display()))?;
+        dataset
+            .check()
+            .with_context(|| format!("{}: inconsistent dataset", dir.display()))?;
         Ok(dataset)
     }
 
@@ -253,7 +301,10 @@ impl Dataset {
         for (name, split) in self.splits() {
             split.write(&dir.join(name))?;
         }
-        write_synced(&dir.join(IDENTIFIERS_FILE), serde_json::to_string(&self.identifiers)?.as_bytes())
+        write_synced(
+            &dir.join(IDENTIFIERS_FILE),
+            serde_json::to_string(&self.identifiers)?.as_bytes(),
+        )
     }
 }
 
@@ -305,7 +356,10 @@ impl SplitBuilder {
             label.len(),
             self.seq_len
         );
-        ensure!(self.examples_len() < i32::MAX as usize, "more than 2^31 examples");
+        ensure!(
+            self.examples_len() < i32::MAX as usize,
+            "more than 2^31 examples"
+        );
         self.inputs.extend_from_slice(input);
         self.labels.extend_from_slice(label);
         Ok(())
@@ -314,7 +368,10 @@ impl SplitBuilder {
     /// Closes the puzzle being built (its examples are those pushed since the last puzzle).
     pub fn finish_puzzle(&mut self, identifier: i32) -> Result<()> {
         let end = self.examples_len() as i32;
-        ensure!(end > *self.puzzle_indices.last().unwrap(), "a puzzle needs at least one example");
+        ensure!(
+            end > *self.puzzle_indices.last().unwrap(),
+            "a puzzle needs at least one example"
+        );
         ensure!(identifier >= 0, "negative puzzle identifier {identifier}");
         self.puzzle_identifiers.push(identifier);
         self.puzzle_indices.push(end);
@@ -328,13 +385,20 @@ impl SplitBuilder {
             "finish_group with examples not yet closed by finish_puzzle"
         );
         let end = self.puzzle_identifiers.len() as i32;
-        ensure!(end > *self.group_indices.last().unwrap(), "a group needs at least one puzzle");
+        ensure!(
+            end > *self.group_indices.last().unwrap(),
+            "a group needs at least one puzzle"
+        );
         self.group_indices.push(end);
         Ok(())
     }
 
     /// Adds a puzzle of single-example puzzles as a group: the official Sudoku/Maze shape.
-    pub fn push_group<'a>(&mut self, identifier: i32, examples: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> Result<()> {
+    pub fn push_group<'a>(
+        &mut self,
+        identifier: i32,
+        examples: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+    ) -> Result<()> {
         for (input, label) in examples {
             self.push_example(input, label)?;
             self.finish_puzzle(identifier)?;
@@ -344,12 +408,18 @@ impl SplitBuilder {
 
     /// Appends all groups of another split (its identifiers kept as they are).
     fn append_split(&mut self, other: &Split) {
-        let (e0, p0) = (self.examples_len() as i32, self.puzzle_identifiers.len() as i32);
+        let (e0, p0) = (
+            self.examples_len() as i32,
+            self.puzzle_identifiers.len() as i32,
+        );
         self.inputs.extend_from_slice(&other.inputs);
         self.labels.extend_from_slice(&other.labels);
-        self.puzzle_identifiers.extend_from_slice(&other.puzzle_identifiers);
-        self.puzzle_indices.extend(other.puzzle_indices[1..].iter().map(|i| i + e0));
-        self.group_indices.extend(other.group_indices[1..].iter().map(|i| i + p0));
+        self.puzzle_identifiers
+            .extend_from_slice(&other.puzzle_identifiers);
+        self.puzzle_indices
+            .extend(other.puzzle_indices[1..].iter().map(|i| i + e0));
+        self.group_indices
+            .extend(other.group_indices[1..].iter().map(|i| i + p0));
     }
 
     fn into_raw(self) -> Split {
@@ -399,7 +469,11 @@ impl SplitBuilder {
             seq_len: split.meta.seq_len,
             num_puzzle_identifiers: spec.num_puzzle_identifiers,
             total_groups: split.num_groups(),
-            mean_puzzle_examples: if puzzles == 0 { 0.0 } else { examples as f64 / puzzles as f64 },
+            mean_puzzle_examples: if puzzles == 0 {
+                0.0
+            } else {
+                examples as f64 / puzzles as f64
+            },
             total_puzzles: puzzles,
             sets: vec![SET_NAME.to_string()],
         };
@@ -425,7 +499,10 @@ fn check_tokens(tokens: &[u8], meta: &Metadata, what: &str) -> Result<()> {
 }
 
 fn check_identifiers(ids: &[i32], meta: &Metadata) -> Result<()> {
-    if let Some(p) = ids.iter().position(|&i| i < 0 || i as u32 >= meta.num_puzzle_identifiers) {
+    if let Some(p) = ids
+        .iter()
+        .position(|&i| i < 0 || i as u32 >= meta.num_puzzle_identifiers)
+    {
         bail!(
             "puzzle {p} has identifier {} outside 0..{} (num_puzzle_identifiers)",
             ids[p],
@@ -439,7 +516,12 @@ fn check_identifiers(ids: &[i32], meta: &Metadata) -> Result<()> {
 fn check_offsets(offsets: &[i32], end: usize, what: &str) -> Result<()> {
     ensure!(offsets.first() == Some(&0), "must start with 0");
     if let Some(i) = offsets.windows(2).position(|w| w[1] < w[0]) {
-        bail!("decreases at index {} ({} -> {})", i + 1, offsets[i], offsets[i + 1]);
+        bail!(
+            "decreases at index {} ({} -> {})",
+            i + 1,
+            offsets[i],
+            offsets[i + 1]
+        );
     }
     ensure!(
         *offsets.last().unwrap() as usize == end,
@@ -473,7 +555,11 @@ fn load_set(dir: &Path, set: &str, meta: &Metadata) -> Result<Split> {
     let vec1 = |field: &str| -> Result<Vec<i32>> {
         let p = path(field);
         let (v, shape) = read_npy::<i32>(&p)?;
-        ensure!(shape.len() == 1, "{}: shape {shape:?}, expected one dimension", p.display());
+        ensure!(
+            shape.len() == 1,
+            "{}: shape {shape:?}, expected one dimension",
+            p.display()
+        );
         Ok(v)
     };
     let puzzle_identifiers = vec1("puzzle_identifiers")?;
@@ -487,9 +573,12 @@ fn load_set(dir: &Path, set: &str, meta: &Metadata) -> Result<Split> {
         puzzle_indices.len(),
         num_puzzles + 1
     );
-    check_offsets(&puzzle_indices, n, "examples").with_context(|| path("puzzle_indices").display().to_string())?;
-    check_offsets(&group_indices, num_puzzles, "puzzles").with_context(|| path("group_indices").display().to_string())?;
-    check_identifiers(&puzzle_identifiers, meta).with_context(|| path("puzzle_identifiers").display().to_string())?;
+    check_offsets(&puzzle_indices, n, "examples")
+        .with_context(|| path("puzzle_indices").display().to_string())?;
+    check_offsets(&group_indices, num_puzzles, "puzzles")
+        .with_context(|| path("group_indices").display().to_string())?;
+    check_identifiers(&puzzle_identifiers, meta)
+        .with_context(|| path("puzzle_identifiers").display().to_string())?;
 
     let mut split = SplitBuilder::new(seq).into_raw();
     split.inputs = inputs;
@@ -504,11 +593,23 @@ fn load_set(dir: &Path, set: &str, meta: &Metadata) -> Result<Split> {
 /// every value fits.
 pub trait NpyElement: Copy + npyz::Serialize + npyz::AutoSerialize {
     fn from_i128(v: i128) -> Option<Self>;
+
+    /// Converts raw `uint8` data (no copy when `Self` is `u8`).
+    fn from_bytes(bytes: Vec<u8>) -> Vec<Self> {
+        bytes
+            .into_iter()
+            .map(|b| Self::from_i128(b as i128).expect("every element type holds 0..=255"))
+            .collect()
+    }
 }
 
 impl NpyElement for u8 {
     fn from_i128(v: i128) -> Option<Self> {
         u8::try_from(v).ok()
+    }
+
+    fn from_bytes(bytes: Vec<u8>) -> Vec<u8> {
+        bytes
     }
 }
 
@@ -527,7 +628,11 @@ pub fn read_npy<T: NpyElement>(path: &Path) -> Result<(Vec<T>, Vec<u64>)> {
     let shape = header.shape().to_vec();
     let len = shape.iter().product::<u64>() as usize;
     let npyz::DType::Plain(ty) = header.dtype() else {
-        bail!("{}: dtype {} is not an integer type", path.display(), header.dtype().descr());
+        bail!(
+            "{}: dtype {} is not an integer type",
+            path.display(),
+            header.dtype().descr()
+        );
     };
     let values: Vec<i128> = match (ty.type_char(), ty.size_field()) {
         // Fast path for the official uint8 arrays: the payload is the raw bytes.
@@ -540,10 +645,7 @@ pub fn read_npy<T: NpyElement>(path: &Path) -> Result<(Vec<T>, Vec<u64>)> {
                 path.display(),
                 bytes.len()
             );
-            if let Some(out) = bytes.iter().map(|&b| T::from_i128(b as i128)).collect::<Option<Vec<T>>>() {
-                return Ok((reorder(out, &shape, header.order()), shape));
-            }
-            bytes.into_iter().map(i128::from).collect()
+            return Ok((reorder(T::from_bytes(bytes), &shape, header.order()), shape));
         }
         (TypeChar::Uint, 2) => widen::<u16>(header, reader, path)?,
         (TypeChar::Uint, 4) => widen::<u32>(header, reader, path)?,
@@ -559,7 +661,11 @@ pub fn read_npy<T: NpyElement>(path: &Path) -> Result<(Vec<T>, Vec<u64>)> {
         .enumerate()
         .map(|(i, &v)| {
             T::from_i128(v).with_context(|| {
-                format!("{}: value {v} at flat index {i} does not fit in {}", path.display(), std::any::type_name::<T>())
+                format!(
+                    "{}: value {v} at flat index {i} does not fit in {}",
+                    path.display(),
+                    std::any::type_name::<T>()
+                )
             })
         })
         .collect::<Result<Vec<T>>>()?;
@@ -575,7 +681,12 @@ where
     let order = header.order();
     let v: Vec<S> = npyz::NpyFile::with_header(header, reader)
         .into_vec()
-        .with_context(|| format!("{}: cannot read npy data (truncated or corrupt file)", path.display()))?;
+        .with_context(|| {
+            format!(
+                "{}: cannot read npy data (truncated or corrupt file)",
+                path.display()
+            )
+        })?;
     let v: Vec<i128> = v.into_iter().map(Into::into).collect();
     Ok(reorder(v, &shape, order))
 }
@@ -610,7 +721,9 @@ pub fn write_npy<T: npyz::AutoSerialize>(path: &Path, shape: &[u64], data: &[T])
         writer.push(x).with_context(ctx)?;
     }
     writer.finish().with_context(ctx)?;
-    File::open(path).and_then(|f| f.sync_all()).with_context(ctx)
+    File::open(path)
+        .and_then(|f| f.sync_all())
+        .with_context(ctx)
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -621,7 +734,9 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|f| f.sync_all()).with_context(|| format!("{}: cannot sync folder", dir.display()))
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("{}: cannot sync folder", dir.display()))
 }
 
 /// True when `dir` looks like a dataset written before (so it may be replaced).
@@ -645,7 +760,11 @@ pub fn write_dir_atomically(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>) 
         _ => PathBuf::from("."),
     };
     let replace_old = if dir.exists() {
-        ensure!(dir.is_dir(), "{}: exists and is not a folder", dir.display());
+        ensure!(
+            dir.is_dir(),
+            "{}: exists and is not a folder",
+            dir.display()
+        );
         let empty = fs::read_dir(dir)?.next().is_none();
         ensure!(
             empty || is_dataset_dir(dir),
@@ -654,33 +773,43 @@ pub fn write_dir_atomically(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>) 
         );
         true
     } else {
-        fs::create_dir_all(&parent).with_context(|| format!("{}: cannot create folder", parent.display()))?;
+        fs::create_dir_all(&parent)
+            .with_context(|| format!("{}: cannot create folder", parent.display()))?;
         false
     };
     let stamp = format!(
         "{}-{}",
         std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
     );
     let tmp = parent.join(format!(".{name}.tmp-{stamp}"));
-    fs::create_dir(&tmp).with_context(|| format!("{}: cannot create temporary folder", tmp.display()))?;
+    fs::create_dir(&tmp)
+        .with_context(|| format!("{}: cannot create temporary folder", tmp.display()))?;
     let result = fill(&tmp).and_then(|()| {
         for entry in walk_dirs(&tmp)? {
             sync_dir(&entry)?;
         }
         let old = parent.join(format!(".{name}.old-{stamp}"));
         if replace_old {
-            fs::rename(dir, &old).with_context(|| format!("{}: cannot move the old dataset aside", dir.display()))?;
+            fs::rename(dir, &old)
+                .with_context(|| format!("{}: cannot move the old dataset aside", dir.display()))?;
         }
         if let Err(e) = fs::rename(&tmp, dir) {
             if replace_old {
                 let _ = fs::rename(&old, dir);
             }
-            return Err(e).with_context(|| format!("{}: cannot move the new dataset into place", dir.display()));
+            return Err(e).with_context(|| {
+                format!("{}: cannot move the new dataset into place", dir.display())
+            });
         }
         sync_dir(&parent)?;
         if replace_old {
-            fs::remove_dir_all(&old).with_context(|| format!("{}: cannot remove the replaced dataset", old.display()))?;
+            fs::remove_dir_all(&old).with_context(|| {
+                format!("{}: cannot remove the replaced dataset", old.display())
+            })?;
         }
         Ok(())
     });
@@ -708,7 +837,13 @@ mod tests {
     use super::*;
 
     fn spec() -> TokenSpec {
-        TokenSpec { pad_id: 0, ignore_label_id: Some(0), blank_identifier_id: 0, vocab_size: 5, num_puzzle_identifiers: 3 }
+        TokenSpec {
+            pad_id: 0,
+            ignore_label_id: Some(0),
+            blank_identifier_id: 0,
+            vocab_size: 5,
+            num_puzzle_identifiers: 3,
+        }
     }
 
     fn sample() -> Split {
@@ -719,7 +854,8 @@ mod tests {
         b.push_example(&[0, 1, 2], &[3, 3, 3]).unwrap();
         b.finish_puzzle(2).unwrap();
         b.finish_group().unwrap();
-        b.push_group(2, [(&[1u8, 1, 1][..], &[2u8, 2, 2][..])]).unwrap();
+        b.push_group(2, [(&[1u8, 1, 1][..], &[2u8, 2, 2][..])])
+            .unwrap();
         b.finish(spec()).unwrap()
     }
 
@@ -729,7 +865,10 @@ mod tests {
         assert_eq!(s.puzzle_indices, vec![0, 2, 3, 4]);
         assert_eq!(s.group_indices, vec![0, 2, 3]);
         assert_eq!(s.puzzle_identifiers, vec![1, 2, 2]);
-        assert_eq!((s.num_examples(), s.num_puzzles(), s.num_groups()), (4, 3, 2));
+        assert_eq!(
+            (s.num_examples(), s.num_puzzles(), s.num_groups()),
+            (4, 3, 2)
+        );
         assert_eq!(s.meta.total_groups, 2);
         assert_eq!(s.meta.total_puzzles, 3);
         assert!((s.meta.mean_puzzle_examples - 4.0 / 3.0).abs() < 1e-12);
@@ -747,10 +886,18 @@ mod tests {
         assert!(b.finish_group().is_err(), "open puzzle");
         b.finish_puzzle(7).unwrap();
         b.finish_group().unwrap();
-        assert!(b.finish(spec()).unwrap_err().to_string().contains("identifier 7"));
+        assert!(b
+            .finish(spec())
+            .unwrap_err()
+            .to_string()
+            .contains("identifier 7"));
         let mut b = SplitBuilder::new(1);
         b.push_group(0, [(&[9u8][..], &[1u8][..])]).unwrap();
-        assert!(b.finish(spec()).unwrap_err().to_string().contains("vocab_size"));
+        assert!(b
+            .finish(spec())
+            .unwrap_err()
+            .to_string()
+            .contains("vocab_size"));
     }
 
     #[test]
@@ -768,10 +915,17 @@ mod tests {
         assert_eq!(Dataset::load(&dir).unwrap(), ds);
 
         // Rewriting replaces the old dataset; nothing temporary is left beside it.
-        let ds2 = Dataset { train: None, test: Some(sample()), identifiers: ds.identifiers.clone() };
+        let ds2 = Dataset {
+            train: None,
+            test: Some(sample()),
+            identifiers: ds.identifiers.clone(),
+        };
         ds2.write(&dir).unwrap();
         assert_eq!(Dataset::load(&dir).unwrap(), ds2);
-        let names: Vec<_> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("ds")]);
 
         // A failing fill leaves the old dataset untouched.
@@ -788,7 +942,11 @@ mod tests {
     fn refuses_to_replace_a_foreign_folder() {
         let tmp = tempfile::tempdir().unwrap();
         fs::write(tmp.path().join("notes.txt"), b"keep me").unwrap();
-        let ds = Dataset { train: Some(sample()), test: None, identifiers: vec![] };
+        let ds = Dataset {
+            train: Some(sample()),
+            test: None,
+            identifiers: vec![],
+        };
         let err = ds.write(tmp.path()).unwrap_err().to_string();
         assert!(err.contains("refusing"), "{err}");
         assert!(tmp.path().join("notes.txt").exists());
@@ -801,10 +959,16 @@ mod tests {
         let bytes = fs::read(tmp.path().join("all__inputs.npy")).unwrap();
         assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
         let header = String::from_utf8_lossy(&bytes[10..]);
-        assert!(header.starts_with("{'descr': '|u1', 'fortran_order': False, 'shape': (4, 3, ), }"), "{header}");
+        assert!(
+            header.starts_with("{'descr': '|u1', 'fortran_order': False, 'shape': (4, 3, ), }"),
+            "{header}"
+        );
         let bytes = fs::read(tmp.path().join("all__group_indices.npy")).unwrap();
         let header = String::from_utf8_lossy(&bytes[10..]);
-        assert!(header.starts_with("{'descr': '<i4', 'fortran_order': False, 'shape': (3,"), "{header}");
+        assert!(
+            header.starts_with("{'descr': '<i4', 'fortran_order': False, 'shape': (3,"),
+            "{header}"
+        );
     }
 
     #[test]
@@ -814,9 +978,15 @@ mod tests {
         write_npy(&p, &[3], &[0i64, 5, 7]).unwrap();
         assert_eq!(read_npy::<i32>(&p).unwrap(), (vec![0, 5, 7], vec![3]));
         write_npy(&p, &[2], &[1i64 << 40, 0]).unwrap();
-        assert!(read_npy::<i32>(&p).unwrap_err().to_string().contains("does not fit"));
+        assert!(read_npy::<i32>(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("does not fit"));
         write_npy(&p, &[2], &[1.5f32, 0.0]).unwrap();
-        assert!(read_npy::<i32>(&p).unwrap_err().to_string().contains("not an integer"));
+        assert!(read_npy::<i32>(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("not an integer"));
         let mut w = npyz::WriteOptions::new()
             .default_dtype()
             .shape(&[2, 3])
@@ -828,7 +998,10 @@ mod tests {
             w.push(&x).unwrap();
         }
         w.finish().unwrap();
-        assert_eq!(read_npy::<u8>(&p).unwrap(), (vec![1, 2, 3, 4, 5, 6], vec![2, 3]));
+        assert_eq!(
+            read_npy::<u8>(&p).unwrap(),
+            (vec![1, 2, 3, 4, 5, 6], vec![2, 3])
+        );
     }
 
     #[test]
@@ -836,9 +1009,17 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let s = sample();
         s.write(tmp.path()).unwrap();
-        write_npy(&tmp.path().join("all__puzzle_indices.npy"), &[4], &[0i32, 3, 2, 4]).unwrap();
+        write_npy(
+            &tmp.path().join("all__puzzle_indices.npy"),
+            &[4],
+            &[0i32, 3, 2, 4],
+        )
+        .unwrap();
         let err = format!("{:#}", Split::load(tmp.path()).unwrap_err());
-        assert!(err.contains("all__puzzle_indices.npy") && err.contains("decreases"), "{err}");
+        assert!(
+            err.contains("all__puzzle_indices.npy") && err.contains("decreases"),
+            "{err}"
+        );
 
         s.write(tmp.path()).unwrap();
         write_npy(&tmp.path().join("all__labels.npy"), &[4, 2], &[1u8; 8]).unwrap();
@@ -852,10 +1033,15 @@ mod tests {
 
         s.write(tmp.path()).unwrap();
         let meta = tmp.path().join(METADATA_FILE);
-        let text = fs::read_to_string(&meta).unwrap().replace("\"total_groups\": 2", "\"total_groups\": 5");
+        let text = fs::read_to_string(&meta)
+            .unwrap()
+            .replace("\"total_groups\": 2", "\"total_groups\": 5");
         fs::write(&meta, text).unwrap();
         let err = format!("{:#}", Split::load(tmp.path()).unwrap_err());
-        assert!(err.contains("dataset.json") && err.contains("total_groups"), "{err}");
+        assert!(
+            err.contains("dataset.json") && err.contains("total_groups"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -863,8 +1049,18 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let s = sample();
         s.write(tmp.path()).unwrap();
-        for field in ["inputs", "labels", "puzzle_identifiers", "puzzle_indices", "group_indices"] {
-            fs::copy(tmp.path().join(format!("all__{field}.npy")), tmp.path().join(format!("b__{field}.npy"))).unwrap();
+        for field in [
+            "inputs",
+            "labels",
+            "puzzle_identifiers",
+            "puzzle_indices",
+            "group_indices",
+        ] {
+            fs::copy(
+                tmp.path().join(format!("all__{field}.npy")),
+                tmp.path().join(format!("b__{field}.npy")),
+            )
+            .unwrap();
         }
         let meta = serde_json::json!({
             "pad_id": 0, "ignore_label_id": 0, "blank_identifier_id": 0, "vocab_size": 5, "seq_len": 3,

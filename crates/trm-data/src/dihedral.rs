@@ -13,16 +13,8 @@ pub struct Dihedral(u8);
 impl Dihedral {
     pub const IDENTITY: Dihedral = Dihedral(0);
     /// All 8 transforms in id order (the order of maze augmentation).
-    pub const ALL: [Dihedral; 8] = [
-        Dihedral(0),
-        Dihedral(1),
-        Dihedral(2),
-        Dihedral(3),
-        Dihedral(4),
-        Dihedral(5),
-        Dihedral(6),
-        Dihedral(7),
-    ];
+    pub const ALL: [Dihedral; 8] =
+        [Dihedral(0), Dihedral(1), Dihedral(2), Dihedral(3), Dihedral(4), Dihedral(5), Dihedral(6), Dihedral(7)];
     const NAMES: [&'static str; 8] = [
         "identity",
         "rotate 90 ccw",

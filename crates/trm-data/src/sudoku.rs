@@ -32,6 +32,9 @@ pub mod tokens {
     }
 }
 
+/// Two equal digits in one unit: `(digit, (row, col), (row, col))`, 0-based.
+pub type Conflict = (u8, (usize, usize), (usize, usize));
+
 /// A Sudoku grid of side 4 or 9; cell values are 0 (blank) or a digit `1..=size`, row by row.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Grid {
@@ -43,7 +46,10 @@ impl Grid {
     /// An empty grid. Panics on a size other than 4 or 9 (use [`check_size`] on user input).
     pub fn empty(size: usize) -> Grid {
         check_size(size).expect("valid Sudoku size");
-        Grid { size: size as u8, cells: [0; MAX_CELLS] }
+        Grid {
+            size: size as u8,
+            cells: [0; MAX_CELLS],
+        }
     }
 
     /// A grid from cell values (0 blank, 1..=size digits); the length gives the size.
@@ -51,7 +57,13 @@ impl Grid {
         let size = size_for_cells(cells.len())?;
         let mut grid = Grid::empty(size);
         for (i, &v) in cells.iter().enumerate() {
-            ensure!(v as usize <= size, "cell {} (row {}, column {}) has value {v}, above {size}", i, i / size + 1, i % size + 1);
+            ensure!(
+                v as usize <= size,
+                "cell {} (row {}, column {}) has value {v}, above {size}",
+                i,
+                i / size + 1,
+                i % size + 1
+            );
             grid.cells[i] = v;
         }
         Ok(grid)
@@ -126,7 +138,11 @@ impl Grid {
     }
 
     pub fn set(&mut self, row: usize, col: usize, value: u8) {
-        assert!(value as usize <= self.size(), "value {value} above size {}", self.size());
+        assert!(
+            value as usize <= self.size(),
+            "value {value} above size {}",
+            self.size()
+        );
         let n = self.size();
         self.cells[row * n + col] = value;
     }
@@ -142,7 +158,7 @@ impl Grid {
 
     /// The first pair of equal digits sharing a row, column or box, as
     /// `(digit, (row, col), (row, col))` with 0-based coordinates.
-    pub fn conflict(&self) -> Option<(u8, (usize, usize), (usize, usize))> {
+    pub fn conflict(&self) -> Option<Conflict> {
         let (n, b) = (self.size(), self.box_size());
         let mut seen: [[Option<usize>; 10]; 27] = [[None; 10]; 27];
         for i in 0..self.num_cells() {
@@ -180,12 +196,19 @@ impl Grid {
         solution.size == self.size
             && solution.is_complete()
             && solution.conflict().is_none()
-            && self.cells().iter().zip(solution.cells()).all(|(&p, &s)| p == 0 || p == s)
+            && self
+                .cells()
+                .iter()
+                .zip(solution.cells())
+                .all(|(&p, &s)| p == 0 || p == s)
     }
 
     /// The one-line form with `blank` for empty cells.
     pub fn to_line(&self, blank: char) -> String {
-        self.cells().iter().map(|&v| if v == 0 { blank } else { (b'0' + v) as char }).collect()
+        self.cells()
+            .iter()
+            .map(|&v| if v == 0 { blank } else { (b'0' + v) as char })
+            .collect()
     }
 
     /// A multi-line picture for the terminal, boxes separated by `|` and `-+-` rules.
@@ -193,7 +216,13 @@ impl Grid {
         let (n, b) = (self.size(), self.box_size());
         // Box columns are "d d d " wide, plus one space after the `|` for inner ones.
         let rule: String = (0..b)
-            .map(|i| "-".repeat(if i == 0 || i == b - 1 { 2 * b } else { 2 * b + 1 }))
+            .map(|i| {
+                "-".repeat(if i == 0 || i == b - 1 {
+                    2 * b
+                } else {
+                    2 * b + 1
+                })
+            })
             .collect::<Vec<_>>()
             .join("+");
         let mut out = String::new();
@@ -240,7 +269,10 @@ impl std::str::FromStr for Grid {
 
 /// Accepts 4 and 9, the sizes with a square box whose digits are single characters.
 pub fn check_size(size: usize) -> Result<()> {
-    ensure!(SIZES.contains(&size), "Sudoku size {size} is not supported; use 4 or 9");
+    ensure!(
+        SIZES.contains(&size),
+        "Sudoku size {size} is not supported; use 4 or 9"
+    );
     Ok(())
 }
 
@@ -265,9 +297,19 @@ fn size_for_cells(cells: usize) -> Result<usize> {
 pub fn render_side_by_side(grids: &[(&str, &Grid)]) -> String {
     let pictures: Vec<Vec<String>> = grids
         .iter()
-        .map(|(title, g)| std::iter::once(title.to_string()).chain(g.render().lines().map(String::from)).collect())
+        .map(|(title, g)| {
+            std::iter::once(title.to_string())
+                .chain(g.render().lines().map(String::from))
+                .collect()
+        })
         .collect();
-    let width = pictures.iter().flatten().map(|l| l.chars().count()).max().unwrap_or(0) + 4;
+    let width = pictures
+        .iter()
+        .flatten()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 4;
     let rows = pictures.iter().map(Vec::len).max().unwrap_or(0);
     let mut out = String::new();
     for i in 0..rows {
@@ -286,7 +328,8 @@ pub fn render_side_by_side(grids: &[(&str, &Grid)]) -> String {
 mod tests {
     use super::*;
 
-    const PUZZLE: &str = "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3..";
+    const PUZZLE: &str =
+        "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3..";
 
     #[test]
     fn parses_and_prints_both_sizes() {
@@ -302,7 +345,10 @@ mod tests {
 
     #[test]
     fn parse_errors_name_the_problem() {
-        assert!(Grid::parse("123").unwrap_err().to_string().contains("3 characters"));
+        assert!(Grid::parse("123")
+            .unwrap_err()
+            .to_string()
+            .contains("3 characters"));
         let err = Grid::parse("1.5..4......2..1").unwrap_err().to_string();
         assert!(err.contains("'5'") && err.contains("position 3"), "{err}");
         assert!(Grid::parse(&PUZZLE.replacen('.', "x", 1)).is_err());
@@ -326,7 +372,10 @@ mod tests {
         g.set(0, 0, 3); // row 1 already has a 3 in column 3
         assert_eq!(g.conflict(), Some((3, (0, 0), (0, 2))));
         let err = g.check_consistent().unwrap_err().to_string();
-        assert!(err.contains("digit 3 twice") && err.contains("row 1, column 1"), "{err}");
+        assert!(
+            err.contains("digit 3 twice") && err.contains("row 1, column 1"),
+            "{err}"
+        );
         let boxed = Grid::parse("1...01..........").unwrap();
         assert_eq!(boxed.conflict(), Some((1, (0, 0), (1, 1))));
     }
@@ -334,7 +383,10 @@ mod tests {
     #[test]
     fn renders_boxes() {
         let g = Grid::parse("1.3..4......2..1").unwrap();
-        assert_eq!(g.render(), "1 . | 3 .\n. 4 | . .\n----+----\n. . | . .\n2 . | . 1\n");
+        assert_eq!(
+            g.render(),
+            "1 . | 3 .\n. 4 | . .\n----+----\n. . | . .\n2 . | . 1\n"
+        );
         let pic = Grid::parse(PUZZLE).unwrap().render();
         assert_eq!(pic.lines().count(), 11);
         assert_eq!(pic.lines().nth(3).unwrap(), "------+-------+------");

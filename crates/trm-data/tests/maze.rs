@@ -107,7 +107,10 @@ fn dataset_layout_matches_the_official_builder() {
     assert_eq!(tr.group_indices, vec![0, 8, 16, 24]);
     assert!(tr.puzzle_identifiers.iter().all(|&i| i == 0));
     let m = &tr.meta;
-    assert_eq!((m.vocab_size, m.seq_len, m.num_puzzle_identifiers, m.pad_id, m.ignore_label_id), (6, 36, 1, 0, Some(0)));
+    assert_eq!(
+        (m.vocab_size, m.seq_len, m.num_puzzle_identifiers, m.pad_id, m.ignore_label_id),
+        (6, 36, 1, 0, Some(0))
+    );
     assert_eq!((m.total_groups, m.total_puzzles, m.mean_puzzle_examples), (3, 3, 1.0));
     for (g, pair) in train.iter().enumerate() {
         for (k, t) in Dihedral::ALL.iter().enumerate() {

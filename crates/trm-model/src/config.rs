@@ -205,6 +205,13 @@ impl ModelConfig {
                 ignored.push(key.clone());
             }
         }
+        // Official: any other value than rope / learned means no positional encoding.
+        if let Some(serde_json::Value::String(p)) = known.get("pos_encodings") {
+            if !["rope", "learned", "none"].contains(&p.as_str()) {
+                ignored.push(format!("pos_encodings = {p:?} (read as none, as official)"));
+                known.insert("pos_encodings".into(), "none".into());
+            }
+        }
         if !known.contains_key("loss_type") {
             if let Some(lt) = map.get("loss").and_then(|l| l.get("loss_type")) {
                 known.insert("loss_type".into(), lt.clone());
@@ -402,6 +409,11 @@ mod tests {
         assert_eq!(cfg.prefix_len(), 16);
         assert_eq!(cfg.total_len(), 97);
         assert_eq!(cfg.rms_norm_eps, 1e-5);
+        let (cfg, ignored) =
+            ModelConfig::from_official_json(&VECTOR_JSON.replace("\"none\"", "\"sinusoidal\""))
+                .unwrap();
+        assert_eq!(cfg.pos_encodings, PosEncoding::None);
+        assert!(ignored.iter().any(|k| k.contains("sinusoidal")));
     }
 
     #[test]

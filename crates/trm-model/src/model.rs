@@ -587,7 +587,13 @@ impl Model {
                 batch.batch_size()
             );
         }
-        batch.validate(cfg.seq_len, cfg.vocab_size, cfg.num_puzzle_identifiers)?;
+        // Identifiers index the puzzle table only when there is one.
+        let ids = if cfg.puzzle_emb_ndim > 0 {
+            cfg.num_puzzle_identifiers
+        } else {
+            0
+        };
+        batch.validate(cfg.seq_len, cfg.vocab_size, ids)?;
         let training = rng.is_some();
 
         // Halted slots take the new row and restart; running slots keep data and state.

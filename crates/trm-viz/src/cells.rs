@@ -26,6 +26,7 @@ const SUDOKU_THIN: Color = Color::hex(0xBBBBBB);
 const GIVEN_INK: Color = Color::hex(0x111111);
 const FILLED_INK: Color = Color::hex(0x1F5FBF);
 const ARC_LINES: Color = Color::hex(0x555555);
+const MAZE_FRAME: Color = Color::hex(0x8A9099);
 const MAZE_COLORS: [Color; 6] = [
     color::PAD,
     Color::hex(0x2B3440), // wall
@@ -84,8 +85,11 @@ pub(crate) fn layout(kind: Kind, rows: usize, cols: usize, cell: f32) -> Layout 
             Layout { xs, ys, cell, width, height, boxes: (rows, cols) }
         }
         Kind::Maze => {
-            let (ys, height) = offsets(rows, cell, 0.0, |_| 0.0);
-            let (xs, width) = offsets(cols, cell, 0.0, |_| 0.0);
+            // No lines between cells (walls are cells); a thin frame shows the maze's edge,
+            // since Maze-Hard mazes have no border wall.
+            let frame = if cell >= 6.0 { 2.0 } else { 1.0 };
+            let (ys, height) = offsets(rows, cell, frame, |_| 0.0);
+            let (xs, width) = offsets(cols, cell, frame, |_| 0.0);
             Layout { xs, ys, cell, width, height, boxes: (rows, cols) }
         }
     }
@@ -134,6 +138,7 @@ pub(crate) fn draw(scene: &mut Scene, x0: f32, y0: f32, kind: Kind, grid: &Grid,
         Kind::Arc | Kind::ArcTokens if lay.width > cell * grid.cols() as f32 => {
             scene.fill_rect(x0, y0, lay.width, lay.height, ARC_LINES);
         }
+        Kind::Maze => scene.fill_rect(x0, y0, lay.width, lay.height, MAZE_FRAME),
         _ => {}
     }
     for r in 0..grid.rows() {

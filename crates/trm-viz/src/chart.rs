@@ -65,8 +65,13 @@ pub fn tick_label(v: f64, step: f64) -> String {
     if a >= 1e4 && step >= 1e3 {
         return format!("{}k", tick_label(v / 1e3, step / 1e3));
     }
-    if a < 1e-3 {
-        return format!("{v:.0e}");
+    if step < 1e-3 {
+        // Exponent form with as many mantissa digits as the step needs: 1.5e-3, 8e-5.
+        let digits = (a.log10().floor() - step.log10().floor()).max(0.0) as usize;
+        let s = format!("{v:.digits$e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let mantissa = if mantissa.contains('.') { mantissa.trim_end_matches('0').trim_end_matches('.') } else { mantissa };
+        return format!("{mantissa}e{exp}");
     }
     let decimals = (-step.log10().floor()).clamp(0.0, 6.0) as usize;
     format!("{v:.decimals$}")
@@ -175,7 +180,7 @@ impl Chart {
             (t, labels, lo, hi)
         } else {
             let (lo, hi) = if y_hi - y_lo < 1e-12 * y_hi.abs().max(1.0) {
-                let pad = (y_hi.abs() * 0.1).max(1e-3);
+                let pad = if y_hi == 0.0 { 1.0 } else { y_hi.abs() * 0.1 };
                 (y_lo - pad, y_hi + pad)
             } else {
                 (y_lo, y_hi)
@@ -266,6 +271,9 @@ mod tests {
         assert_eq!(tick_label(0.25, 0.05), "0.25");
         assert_eq!(tick_label(3.0, 1.0), "3");
         assert_eq!(tick_label(1e-4, 2e-5), "1e-4");
+        assert_eq!(tick_label(8e-5, 2e-5), "8e-5");
+        assert_eq!(tick_label(1.5e-3, 5e-4), "1.5e-3");
+        assert_eq!(tick_label(0.002, 0.001), "0.002");
         assert_eq!(log_ticks(0.01, 10.0), vec![0.01, 0.1, 1.0, 10.0]);
         assert_eq!(log_ticks(0.1, 1.0).len(), 4);
     }

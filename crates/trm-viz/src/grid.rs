@@ -81,6 +81,31 @@ impl Grid {
         Grid { rows: self.rows, cols: self.cols, cells: self.cells.iter().map(|&v| f(v)).collect() }
     }
 
+    /// The `rows x cols` window starting at `(r0, c0)`, clipped to the grid (at least 1x1).
+    pub fn crop(&self, r0: usize, c0: usize, rows: usize, cols: usize) -> Grid {
+        let r0 = r0.min(self.rows - 1);
+        let c0 = c0.min(self.cols - 1);
+        let rows = rows.clamp(1, self.rows - r0);
+        let cols = cols.clamp(1, self.cols - c0);
+        let cells = (r0..r0 + rows).flat_map(|r| self.row(r)[c0..c0 + cols].iter().copied()).collect();
+        Grid { rows, cols, cells }
+    }
+
+    /// The smallest rectangle `(r0, c0, rows, cols)` holding every cell not equal to `pad`,
+    /// or `None` when all cells are `pad`.
+    pub fn bounds_without(&self, pad: u8) -> Option<(usize, usize, usize, usize)> {
+        let mut b: Option<(usize, usize, usize, usize)> = None;
+        for r in 0..self.rows {
+            for c in 0..self.cols {
+                if self.get(r, c) != pad {
+                    let (r0, c0, r1, c1) = b.unwrap_or((r, c, r, c));
+                    b = Some((r0.min(r), c0.min(c), r1.max(r), c1.max(c)));
+                }
+            }
+        }
+        b.map(|(r0, c0, r1, c1)| (r0, c0, r1 - r0 + 1, c1 - c0 + 1))
+    }
+
     pub fn same_shape(&self, other: &Grid) -> bool {
         self.rows == other.rows && self.cols == other.cols
     }
@@ -189,6 +214,15 @@ mod tests {
         assert_eq!(Grid::square(&[0; 81]).unwrap().rows(), 9);
         assert!(Grid::square(&[0; 80]).is_err());
         assert!(Grid::new(2, 2, vec![0; 3]).is_err());
+    }
+
+    #[test]
+    fn crops_to_the_content() {
+        let g = Grid::from_rows(&[vec![0, 0, 0], vec![0, 5, 1], vec![0, 0, 0]]).unwrap();
+        assert_eq!(g.bounds_without(0), Some((1, 1, 1, 2)));
+        assert_eq!(g.crop(1, 1, 1, 2).cells(), &[5, 1]);
+        assert_eq!(g.crop(2, 2, 9, 9).cells(), &[0]);
+        assert_eq!(Grid::filled(2, 2, 0).unwrap().bounds_without(0), None);
     }
 
     #[test]

@@ -25,8 +25,8 @@ mod tests {
     fn cell_size_fits_the_maze() {
         let maze = trm_data::maze::Maze::parse_lines("####\n#SoG\n####\n").unwrap();
         let s = picture(&Grid::from(&maze), None).unwrap();
-        assert_eq!((s.width, s.height), (20 + 4 * 32, 20 + 3 * 32));
+        assert_eq!((s.width, s.height), (20 + 4 + 4 * 32, 20 + 4 + 3 * 32));
         let big = Grid::filled(30, 30, 1).unwrap();
-        assert_eq!(picture(&big, None).unwrap().width, 20 + 30 * 20);
+        assert_eq!(picture(&big, None).unwrap().width, 20 + 4 + 30 * 20);
     }
 }

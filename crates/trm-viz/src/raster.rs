@@ -84,8 +84,26 @@ pub(crate) fn rgba(scene: &Scene) -> Vec<u8> {
     out
 }
 
+/// PNG bytes: RGB when every pixel is opaque (the usual case), else RGBA; strongest
+/// compression with adaptive filtering, since pictures are small and kept in docs.
 pub(crate) fn png(scene: &Scene) -> Result<Vec<u8>> {
-    draw(scene).encode_png().map_err(|e| anyhow!("PNG encoding failed: {e}"))
+    let rgba = rgba(scene);
+    let opaque = rgba.chunks_exact(4).all(|p| p[3] == 255);
+    let (color, data) = if opaque {
+        (png::ColorType::Rgb, rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect())
+    } else {
+        (png::ColorType::Rgba, rgba)
+    };
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, scene.width, scene.height);
+    enc.set_color(color);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_compression(png::Compression::Best);
+    enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
+    let mut writer = enc.write_header().map_err(|e| anyhow!("PNG encoding failed: {e}"))?;
+    writer.write_image_data(&data).map_err(|e| anyhow!("PNG encoding failed: {e}"))?;
+    writer.finish().map_err(|e| anyhow!("PNG encoding failed: {e}"))?;
+    Ok(out)
 }
 
 #[cfg(test)]

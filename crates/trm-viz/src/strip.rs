@@ -39,23 +39,43 @@ struct Panel<'a> {
 }
 
 /// A strip of `steps` (grids of `kind`, e.g. the model's answer after each supervision step).
+/// [`Kind::ArcTokens`] canvases are cropped to the rectangle that any grid of the strip uses.
 pub fn step_strip(kind: Kind, steps: &[Grid], opts: &StripOptions) -> Result<Scene> {
     ensure!(!steps.is_empty(), "a step strip needs at least one step");
     if let Some(labels) = &opts.labels {
         ensure!(labels.len() == steps.len(), "{} labels for {} steps", labels.len(), steps.len());
     }
+    // ARC token canvases are mostly padding: show only the rectangle any of them uses.
+    let cropped: Option<(Vec<Grid>, Option<Grid>, Option<Grid>)> = match kind {
+        Kind::ArcTokens => {
+            let all = steps.iter().chain(&opts.input).chain(&opts.truth);
+            let b = all.filter_map(|g| g.bounds_without(0)).reduce(|a, b| {
+                let (r0, c0) = (a.0.min(b.0), a.1.min(b.1));
+                (r0, c0, (a.0 + a.2).max(b.0 + b.2) - r0, (a.1 + a.3).max(b.1 + b.3) - c0)
+            });
+            b.map(|(r0, c0, h, w)| {
+                let crop = |g: &Grid| g.crop(r0, c0, h, w);
+                (steps.iter().map(crop).collect(), opts.input.as_ref().map(crop), opts.truth.as_ref().map(crop))
+            })
+        }
+        _ => None,
+    };
+    let (steps, input, truth) = match &cropped {
+        Some((s, i, t)) => (s.as_slice(), i.as_ref(), t.as_ref()),
+        None => (steps, opts.input.as_ref(), opts.truth.as_ref()),
+    };
     let mut panels = Vec::new();
-    if let Some(input) = &opts.input {
+    if let Some(input) = input {
         panels.push(Panel { grid: input, label: "input".into(), stats: String::new(), marks: None });
     }
     for (i, step) in steps.iter().enumerate() {
         let previous = match i {
-            0 if matches!(kind, Kind::Sudoku | Kind::Maze) => opts.input.as_ref(),
+            0 if matches!(kind, Kind::Sudoku | Kind::Maze) => input,
             0 => None,
             _ => Some(&steps[i - 1]),
         };
         let changed = previous.map(|p| Marks::changed(p, step));
-        let wrong = opts.truth.as_ref().map(|t| Marks::wrong(step, t));
+        let wrong = truth.map(|t| Marks::wrong(step, t));
         let mut stats = Vec::new();
         if let Some(c) = &changed {
             stats.push(format!("{} changed", c.count_changed()));
@@ -73,14 +93,14 @@ pub fn step_strip(kind: Kind, steps: &[Grid], opts: &StripOptions) -> Result<Sce
         let label = opts.labels.as_ref().map_or_else(|| format!("step {}", i + 1), |l| l[i].clone());
         panels.push(Panel { grid: step, label, stats: stats.join(" · "), marks });
     }
-    if let Some(truth) = &opts.truth {
+    if let Some(truth) = truth {
         panels.push(Panel { grid: truth, label: "truth".into(), stats: String::new(), marks: None });
     }
 
     let max_side = panels.iter().map(|p| p.grid.rows().max(p.grid.cols())).max().unwrap_or(1);
     let cell = match kind {
         Kind::Sudoku => cells::fit_cell(max_side, max_side, 180.0, 12.0, 32.0),
-        _ => cells::fit_cell(max_side, max_side, 150.0, 3.0, 22.0),
+        _ => cells::fit_cell(max_side, max_side, 200.0, 3.0, 22.0),
     };
     let layouts: Vec<_> = panels.iter().map(|p| cells::layout(kind, p.grid.rows(), p.grid.cols(), cell)).collect();
     let panel_w = panels
@@ -99,7 +119,7 @@ pub fn step_strip(kind: Kind, steps: &[Grid], opts: &StripOptions) -> Result<Sce
     if let Some(title) = &opts.title {
         scene.text(MARGIN, MARGIN + 16.0, title.as_str(), 16.0, color::TEXT, Anchor::Start);
     }
-    let givens = if kind == Kind::Sudoku { opts.input.as_ref() } else { None };
+    let givens = if kind == Kind::Sudoku { input } else { None };
     for (i, (p, lay)) in panels.iter().zip(&layouts).enumerate() {
         let x = MARGIN + (i % columns) as f32 * (panel_w + GAP);
         let y = MARGIN + title_h + (i / columns) as f32 * (panel_h + GAP);
@@ -112,4 +132,22 @@ pub fn step_strip(kind: Kind, steps: &[Grid], opts: &StripOptions) -> Result<Sce
         }
     }
     Ok(scene)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arc_token_canvases_are_cropped_to_their_content() {
+        let mut canvas = vec![0u8; 900];
+        canvas[..3].copy_from_slice(&[2, 3, 1]);
+        canvas[30..33].copy_from_slice(&[1, 1, 1]);
+        let g = Grid::square(&canvas).unwrap();
+        let scene = step_strip(Kind::ArcTokens, &[g.clone(), g], &StripOptions::default()).unwrap();
+        // Two panels of 2x3 cells of 22 px, not two 30x30 canvases.
+        assert!(scene.width < 250, "{}", scene.width);
+        let full = step_strip(Kind::Arc, &[Grid::filled(30, 30, 0).unwrap()], &StripOptions::default()).unwrap();
+        assert!(full.width > 200);
+    }
 }

@@ -86,15 +86,17 @@ fn maze_cells_path_and_marks() {
     marks.set(0, 3, Mark { changed: false, wrong: true });
     marks.set(2, 1, Mark { changed: true, wrong: false });
     let (pm, svg) = render(&maze::picture(&grid, Some(&marks)).unwrap());
-    assert_eq!((pm.width(), pm.height()), (10 + 4 * 32 + 10, 10 + 4 * 32 + 10));
-    let centre = |r: u32, c: u32| rgb(&pm, 10 + 32 * c + 16, 10 + 32 * r + 16);
+    // 10 margin, 2 frame, 4 cells of 32, 2 frame, 10 margin.
+    assert_eq!((pm.width(), pm.height()), (10 + 2 + 4 * 32 + 2 + 10, 10 + 2 + 4 * 32 + 2 + 10));
+    assert_eq!(rgb(&pm, 11, 50), Color::hex(0x8A9099), "frame");
+    let centre = |r: u32, c: u32| rgb(&pm, 12 + 32 * c + 16, 12 + 32 * r + 16);
     assert_eq!(centre(0, 0), Color::hex(0x2B3440), "wall");
     assert_eq!(centre(1, 1), Color::hex(0x2ECC40), "start");
     assert_eq!(centre(1, 2), Color::hex(0x0074D9), "path");
     assert_eq!(centre(2, 2), Color::hex(0xFF4136), "goal");
     assert_eq!(centre(2, 3), Color::WHITE, "open");
     assert_eq!(centre(2, 1), Color::WHITE, "changed cell keeps its colour inside the frame");
-    assert_eq!(rgb(&pm, 10 + 32 + 2, 10 + 64 + 16), color::CHANGED, "changed frame");
+    assert_eq!(rgb(&pm, 12 + 32 + 2, 12 + 64 + 16), color::CHANGED, "changed frame");
     assert_eq!(centre(0, 3), Color::WHITE, "wrong wall crossed in white ink");
     assert!(svg.contains("#2ecc40") && svg.contains("#0074d9"));
 }

@@ -7,16 +7,25 @@ use std::process::{Command, Output};
 use trm_data::dataset::Dataset;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn trm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trm")).args(args).output().expect("run trm")
+    Command::new(env!("CARGO_BIN_EXE_trm"))
+        .args(args)
+        .output()
+        .expect("run trm")
 }
 
 fn ok(args: &[&str]) -> String {
     let out = trm(args);
-    assert!(out.status.success(), "trm {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "trm {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -42,8 +51,14 @@ fn csv_rows(name: &str) -> Vec<(String, String)> {
 /// Independent check of a solution: every row, column and box holds each digit once, and
 /// every given of the question is kept.
 fn is_true_solution(question: &str, answer: &str) -> bool {
-    let q: Vec<u32> = question.chars().map(|c| c.to_digit(10).unwrap_or(0)).collect();
-    let a: Vec<u32> = answer.chars().map(|c| c.to_digit(10).unwrap_or(0)).collect();
+    let q: Vec<u32> = question
+        .chars()
+        .map(|c| c.to_digit(10).unwrap_or(0))
+        .collect();
+    let a: Vec<u32> = answer
+        .chars()
+        .map(|c| c.to_digit(10).unwrap_or(0))
+        .collect();
     let n = if a.len() == 81 { 9 } else { 4 };
     let b = if n == 9 { 3 } else { 2 };
     let full: Vec<u32> = (1..=n as u32).collect();
@@ -54,25 +69,51 @@ fn is_true_solution(question: &str, answer: &str) -> bool {
     };
     (0..n).all(|r| sorted((0..n).map(|c| r * n + c).collect()))
         && (0..n).all(|c| sorted((0..n).map(|r| r * n + c).collect()))
-        && (0..n).all(|bx| sorted((0..n).map(|i| (bx / b * b + i / b) * n + bx % b * b + i % b).collect()))
+        && (0..n).all(|bx| {
+            sorted(
+                (0..n)
+                    .map(|i| (bx / b * b + i / b) * n + bx % b * b + i % b)
+                    .collect(),
+            )
+        })
         && q.iter().zip(&a).all(|(&g, &s)| g == 0 || g == s)
 }
 
 fn decode(tokens: &[u8]) -> String {
-    tokens.iter().map(|&t| if t == 1 { '.' } else { (b'0' + t - 1) as char }).collect()
+    tokens
+        .iter()
+        .map(|&t| if t == 1 { '.' } else { (b'0' + t - 1) as char })
+        .collect()
 }
 
 /// Test split written from a CSV: official layout, labels = the true solutions.
 fn check_test_split_from_csv(csv: &str, size: usize) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("d");
-    let stdout = ok(&["data", "sudoku", "--test-csv", fixture(csv).to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let stdout = ok(&[
+        "data",
+        "sudoku",
+        "--test-csv",
+        fixture(csv).to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(stdout.contains("test: 12 groups"), "{stdout}");
-    for f in ["dataset.json", "all__inputs.npy", "all__labels.npy", "all__puzzle_identifiers.npy", "all__puzzle_indices.npy", "all__group_indices.npy"] {
+    for f in [
+        "dataset.json",
+        "all__inputs.npy",
+        "all__labels.npy",
+        "all__puzzle_identifiers.npy",
+        "all__puzzle_indices.npy",
+        "all__group_indices.npy",
+    ] {
         assert!(out.join("test").join(f).is_file(), "{f}");
     }
     assert!(out.join("identifiers.json").is_file());
-    assert!(!out.join("train").exists(), "no train source, no train split");
+    assert!(
+        !out.join("train").exists(),
+        "no train source, no train split"
+    );
     let ds = Dataset::load(&out).unwrap();
     let test = ds.test.unwrap();
     assert_eq!(test.meta.seq_len, size * size);
@@ -99,10 +140,22 @@ fn test_csv_9x9_gives_true_solutions() {
 
 #[test]
 fn bare_puzzles_are_labelled_by_the_solver() {
-    for (bare, csv) in [("sudoku9_bare.txt", "sudoku9.csv"), ("sudoku4_bare.txt", "sudoku4.csv")] {
+    for (bare, csv) in [
+        ("sudoku9_bare.txt", "sudoku9.csv"),
+        ("sudoku4_bare.txt", "sudoku4.csv"),
+    ] {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("d");
-        ok(&["data", "sudoku", "--train-csv", fixture(bare).to_str().unwrap(), "--aug", "2", "--out", out.to_str().unwrap()]);
+        ok(&[
+            "data",
+            "sudoku",
+            "--train-csv",
+            fixture(bare).to_str().unwrap(),
+            "--aug",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         let train = Dataset::load(&out).unwrap().train.unwrap();
         assert_eq!(train.num_groups(), 12);
         assert_eq!(train.num_examples(), 36);
@@ -124,20 +177,64 @@ fn malformed_csv_names_the_line_and_writes_nothing() {
     let rows = csv_rows("sudoku9.csv");
     let cases = [
         (format!("{},{}\n", rows[0].0, rows[0].1), "line 3", "fields"),
-        (format!("x,{}7,{},0\n", rows[0].0, rows[0].1), "line 3", "82 characters"),
-        (format!("x,{},{},0\n", rows[0].0.replacen('.', "5", 1).replacen('.', "5", 1), rows[0].1), "line 3", "conflicting givens"),
-        (format!("x,{},{},0\n", ".".repeat(81), rows[0].1), "line 3", "more than one solution"),
-        (format!("x,{},{},0\n", rows[0].0, rows[1].1), "line 3", "inconsistent"),
+        (
+            format!("x,{}7,{},0\n", rows[0].0, rows[0].1),
+            "line 3",
+            "82 characters",
+        ),
+        (
+            format!(
+                "x,{},{},0\n",
+                rows[0].0.replacen('.', "5", 1).replacen('.', "5", 1),
+                rows[0].1
+            ),
+            "line 3",
+            "conflicting givens",
+        ),
+        (
+            format!("x,{},{},0\n", ".".repeat(81), rows[0].1),
+            "line 3",
+            "more than one solution",
+        ),
+        (
+            format!("x,{},{},0\n", rows[0].0, rows[1].1),
+            "line 3",
+            "inconsistent",
+        ),
     ];
     for (bad_row, line, what) in cases {
         let csv = tmp.path().join("bad.csv");
-        fs::write(&csv, format!("source,question,answer,rating\nx,{},{},0\n{bad_row}", rows[1].0, rows[1].1)).unwrap();
+        fs::write(
+            &csv,
+            format!(
+                "source,question,answer,rating\nx,{},{},0\n{bad_row}",
+                rows[1].0, rows[1].1
+            ),
+        )
+        .unwrap();
         let out = tmp.path().join("out");
-        let err = fails(&["data", "sudoku", "--test-csv", csv.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-        assert!(err.contains("bad.csv") && err.contains(line) && err.contains(what), "{err}");
+        let err = fails(&[
+            "data",
+            "sudoku",
+            "--test-csv",
+            csv.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(
+            err.contains("bad.csv") && err.contains(line) && err.contains(what),
+            "{err}"
+        );
         assert!(!out.exists(), "no output after an error");
-        let left: Vec<_> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(left, vec![std::ffi::OsString::from("bad.csv")], "no temporary folder left");
+        let left: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            left,
+            vec![std::ffi::OsString::from("bad.csv")],
+            "no temporary folder left"
+        );
     }
 }
 
@@ -147,8 +244,21 @@ fn same_seed_same_bytes() {
     let build = |name: &str, seed: &str| {
         let out = tmp.path().join(name);
         ok(&[
-            "data", "sudoku", "--size", "4", "--generate-train", "40", "--generate-test", "10", "--aug", "3",
-            "--minimal", "--seed", seed, "--out", out.to_str().unwrap(),
+            "data",
+            "sudoku",
+            "--size",
+            "4",
+            "--generate-train",
+            "40",
+            "--generate-test",
+            "10",
+            "--aug",
+            "3",
+            "--minimal",
+            "--seed",
+            seed,
+            "--out",
+            out.to_str().unwrap(),
         ]);
         let mut files = Vec::new();
         for split in ["train", "test"] {
@@ -171,8 +281,18 @@ fn generated_9x9_meets_the_filters() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("d");
     ok(&[
-        "data", "sudoku", "--generate-test", "5", "--min-guesses", "1", "--min-givens", "24", "--max-givens", "30",
-        "--out", out.to_str().unwrap(),
+        "data",
+        "sudoku",
+        "--generate-test",
+        "5",
+        "--min-guesses",
+        "1",
+        "--min-givens",
+        "24",
+        "--max-givens",
+        "30",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     let test = Dataset::load(&out).unwrap().test.unwrap();
     for i in 0..5 {
@@ -190,10 +310,24 @@ fn generated_9x9_meets_the_filters() {
 fn refuses_to_overwrite_a_folder_that_is_not_a_dataset() {
     let tmp = tempfile::tempdir().unwrap();
     fs::write(tmp.path().join("keep.txt"), "x").unwrap();
-    let err = fails(&["data", "sudoku", "--generate-test", "2", "--size", "4", "--out", tmp.path().to_str().unwrap()]);
+    let err = fails(&[
+        "data",
+        "sudoku",
+        "--generate-test",
+        "2",
+        "--size",
+        "4",
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ]);
     assert!(err.contains("refusing"), "{err}");
     assert!(tmp.path().join("keep.txt").exists());
-    let err = fails(&["data", "sudoku", "--out", tmp.path().join("x").to_str().unwrap()]);
+    let err = fails(&[
+        "data",
+        "sudoku",
+        "--out",
+        tmp.path().join("x").to_str().unwrap(),
+    ]);
     assert!(err.contains("nothing to build"), "{err}");
 }
 
@@ -201,13 +335,44 @@ fn refuses_to_overwrite_a_folder_that_is_not_a_dataset() {
 fn inspect_and_bench_print_tables_and_grids() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("d");
-    ok(&["data", "sudoku", "--train-csv", fixture("sudoku4.csv").to_str().unwrap(), "--aug", "1", "--out", out.to_str().unwrap()]);
+    ok(&[
+        "data",
+        "sudoku",
+        "--train-csv",
+        fixture("sudoku4.csv").to_str().unwrap(),
+        "--aug",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let text = ok(&["data", "inspect", out.to_str().unwrap()]);
-    assert!(text.contains("[train] 12 groups, 24 puzzles, 24 examples"), "{text}");
-    assert!(text.contains("4x4 Sudoku: 24 of 24 labels solve their inputs"), "{text}");
+    assert!(
+        text.contains("[train] 12 groups, 24 puzzles, 24 examples"),
+        "{text}"
+    );
+    assert!(
+        text.contains("4x4 Sudoku: 24 of 24 labels solve their inputs"),
+        "{text}"
+    );
     assert!(text.contains("augmented copy 1"), "{text}");
     assert!(text.contains("----+----"), "{text}");
-    let table = ok(&["data", "bench-sudoku", "--min-time-ms", "1", fixture("sudoku9_bare.txt").to_str().unwrap()]);
-    assert!(table.lines().next().unwrap().starts_with("| file | puzzles | solved"), "{table}");
-    assert!(table.contains("| sudoku9_bare.txt | 12 | 12 | 12 |"), "{table}");
+    let table = ok(&[
+        "data",
+        "bench-sudoku",
+        "--min-time-ms",
+        "1",
+        fixture("sudoku9_bare.txt").to_str().unwrap(),
+    ]);
+    assert!(
+        table
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("| file | puzzles | solved"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| sudoku9_bare.txt | 12 | 12 | 12 |"),
+        "{table}"
+    );
 }

@@ -27,7 +27,8 @@ pub struct Augmentation {
 }
 
 impl Augmentation {
-    pub const IDENTITY: Augmentation = Augmentation { dihedral: Dihedral::IDENTITY, colors: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] };
+    pub const IDENTITY: Augmentation =
+        Augmentation { dihedral: Dihedral::IDENTITY, colors: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] };
 
     /// Draws the official way: a transform id uniform in 0..8, then a uniform permutation
     /// of colours 1..=9 (0 stays black).

@@ -67,7 +67,13 @@ pub struct ArcBuildReport {
 
 /// The token layout of ARC datasets, for `num_ids` puzzle identifiers.
 pub fn token_spec(num_ids: u32) -> TokenSpec {
-    TokenSpec { pad_id: 0, ignore_label_id: Some(0), blank_identifier_id: 0, vocab_size: VOCAB_SIZE, num_puzzle_identifiers: num_ids }
+    TokenSpec {
+        pad_id: 0,
+        ignore_label_id: Some(0),
+        blank_identifier_id: 0,
+        vocab_size: VOCAB_SIZE,
+        num_puzzle_identifiers: num_ids,
+    }
 }
 
 /// 64-bit FNV-1a: a stable hash for seeding per-task random streams.
@@ -148,12 +154,14 @@ pub fn build_arc_dataset(subsets: &[Subset], config: &ArcBuildConfig) -> Result<
     for group in groups.iter().filter(|g| has_train_pairs(g)) {
         let mut rng = task_rng(config.seed, &group.task.id, b"translat");
         for aug in &group.augs {
-            let pairs: Vec<&Pair> = if group.is_test { group.task.train.iter().collect() } else { group.task.pairs().collect() };
+            let pairs: Vec<&Pair> =
+                if group.is_test { group.task.train.iter().collect() } else { group.task.pairs().collect() };
             let fixed = rng.random_range(0..pairs.len());
             for (i, pair) in pairs.into_iter().enumerate() {
                 let (input, output) = (aug.apply(&pair.input), aug.apply(&pair.output));
                 let (max_r, max_c) = max_offset(&input, &output);
-                let (r, c) = if i == fixed { (0, 0) } else { (rng.random_range(0..=max_r), rng.random_range(0..=max_c)) };
+                let (r, c) =
+                    if i == fixed { (0, 0) } else { (rng.random_range(0..=max_r), rng.random_range(0..=max_c)) };
                 train.push_example(&encode_grid(&input, r, c), &encode_grid(&output, r, c))?;
             }
             train.finish_puzzle(identifier_of[&aug.name(&group.task.id)])?;

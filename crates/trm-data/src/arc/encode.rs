@@ -62,7 +62,8 @@ pub fn crop(tokens: &[u8]) -> Grid {
         }
     }
     let (rows, cols) = best;
-    let cells = (0..rows).flat_map(|r| tokens[r * MAX_GRID..r * MAX_GRID + cols].iter().map(|&t| t - COLOR_OFFSET)).collect();
+    let cells =
+        (0..rows).flat_map(|r| tokens[r * MAX_GRID..r * MAX_GRID + cols].iter().map(|&t| t - COLOR_OFFSET)).collect();
     Grid::new(rows, cols, cells).expect("cropped cells are colours")
 }
 

@@ -25,7 +25,7 @@ use super::build::TEST_PUZZLES_FILE;
 use super::encode::{crop, SEQ_LEN};
 use super::read::read_test_puzzles;
 use super::{dummy_output, Grid, Task};
-use crate::dataset::{IDENTIFIERS_FILE, Metadata};
+use crate::dataset::{Metadata, IDENTIFIERS_FILE};
 
 /// The K of the official pass@K report.
 pub const PASS_KS: [usize; 6] = [1, 2, 5, 10, 100, 1000];
@@ -108,8 +108,8 @@ impl ArcEvaluator {
     pub fn load(dir: &Path) -> Result<ArcEvaluator> {
         let id_path = dir.join(IDENTIFIERS_FILE);
         let text = std::fs::read_to_string(&id_path).with_context(|| format!("{}: cannot read", id_path.display()))?;
-        let identifiers: Vec<String> =
-            serde_json::from_str(&text).with_context(|| format!("{}: expected a JSON list of names", id_path.display()))?;
+        let identifiers: Vec<String> = serde_json::from_str(&text)
+            .with_context(|| format!("{}: expected a JSON list of names", id_path.display()))?;
         let puzzles_path = dir.join(TEST_PUZZLES_FILE);
         ensure!(
             puzzles_path.is_file(),
@@ -119,7 +119,8 @@ impl ArcEvaluator {
         let mut evaluator = ArcEvaluator::new(identifiers, read_test_puzzles(&puzzles_path)?);
         let meta_path = dir.join("test").join(crate::dataset::METADATA_FILE);
         if let Ok(text) = std::fs::read_to_string(&meta_path) {
-            let meta: Metadata = serde_json::from_str(&text).with_context(|| format!("{}: invalid", meta_path.display()))?;
+            let meta: Metadata =
+                serde_json::from_str(&text).with_context(|| format!("{}: invalid", meta_path.display()))?;
             evaluator.blank_identifier = meta.blank_identifier_id;
         }
         Ok(evaluator)
@@ -213,7 +214,11 @@ impl ArcEvaluator {
         }
         let tasks = self.test_puzzles.len();
         ArcScores {
-            pass_at: pass_ks.iter().zip(totals).map(|(&k, t)| (k, if tasks == 0 { 0.0 } else { t / tasks as f64 })).collect(),
+            pass_at: pass_ks
+                .iter()
+                .zip(totals)
+                .map(|(&k, t)| (k, if tasks == 0 { 0.0 } else { t / tasks as f64 }))
+                .collect(),
             per_task,
             tasks,
             test_inputs,

@@ -47,7 +47,11 @@ impl Subset {
                     existing.tasks.extend(subset.tasks);
                     existing.tasks.sort_by(|a, b| a.id.cmp(&b.id));
                     if let Some(w) = existing.tasks.windows(2).find(|w| w[0].id == w[1].id) {
-                        bail!("subset {:?}: task {} appears twice; give the paths different names (NAME=PATH)", existing.name, w[0].id);
+                        bail!(
+                            "subset {:?}: task {} appears twice; give the paths different names (NAME=PATH)",
+                            existing.name,
+                            w[0].id
+                        );
                     }
                 }
                 None => subsets.push(subset),
@@ -75,7 +79,8 @@ pub fn split_subset_spec(spec: &str) -> (String, PathBuf) {
 /// `evaluation`), a Kaggle file's middle part (`arc-agi_evaluation_challenges.json` ->
 /// `evaluation`), or a single task file's stem.
 pub fn default_subset_name(path: &Path) -> String {
-    let stem = path.file_stem().or_else(|| path.file_name()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem =
+        path.file_stem().or_else(|| path.file_name()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     if path.is_dir() {
         return path
             .canonicalize()
@@ -153,7 +158,8 @@ fn read_kaggle(path: &Path, value: &Value) -> Result<Vec<Task>> {
         bail!("{}: expected an ARC task or a Kaggle challenges object {{task_id: task}}", path.display());
     };
     let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let solutions_path = name.contains("challenges").then(|| path.with_file_name(name.replacen("challenges", "solutions", 1)));
+    let solutions_path =
+        name.contains("challenges").then(|| path.with_file_name(name.replacen("challenges", "solutions", 1)));
     let solutions = match &solutions_path {
         Some(p) if p.is_file() => Some(read_json(p)?),
         _ => None,
@@ -163,18 +169,25 @@ fn read_kaggle(path: &Path, value: &Value) -> Result<Vec<Task>> {
         let outputs = match &solutions {
             Some(sol) => {
                 let sol_path = solutions_path.as_ref().unwrap();
-                let grids = sol.get(id).with_context(|| format!("{}: no solutions for task {id}", sol_path.display()))?;
-                let grids = grids.as_array().with_context(|| format!("{}: task {id}: expected a list of grids", sol_path.display()))?;
+                let grids =
+                    sol.get(id).with_context(|| format!("{}: no solutions for task {id}", sol_path.display()))?;
+                let grids = grids
+                    .as_array()
+                    .with_context(|| format!("{}: task {id}: expected a list of grids", sol_path.display()))?;
                 let parsed = grids
                     .iter()
                     .enumerate()
-                    .map(|(i, g)| parse_grid(g).with_context(|| format!("{}: task {id}: test pair {} output", sol_path.display(), i + 1)))
+                    .map(|(i, g)| {
+                        parse_grid(g)
+                            .with_context(|| format!("{}: task {id}: test pair {} output", sol_path.display(), i + 1))
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 Some(parsed)
             }
             None => None,
         };
-        let task = parse_task(id, task_value, outputs.as_deref()).with_context(|| format!("{}: task {id}", path.display()))?;
+        let task =
+            parse_task(id, task_value, outputs.as_deref()).with_context(|| format!("{}: task {id}", path.display()))?;
         tasks.push(task);
     }
     Ok(tasks)

@@ -27,12 +27,7 @@ pub const TOKEN_SPEC: TokenSpec = TokenSpec {
 /// non-square maze would change shape. Either split may be absent, not both.
 pub fn build_maze_dataset(train: Option<&[MazePair]>, test: Option<&[MazePair]>, augment: bool) -> Result<Dataset> {
     ensure!(train.is_some() || test.is_some(), "a maze dataset needs a train or a test split");
-    let shape = train
-        .into_iter()
-        .chain(test)
-        .flatten()
-        .map(|p| (p.question.rows(), p.question.cols()))
-        .next();
+    let shape = train.into_iter().chain(test).flatten().map(|p| (p.question.rows(), p.question.cols())).next();
     let Some((rows, cols)) = shape else {
         anyhow::bail!("no mazes to write");
     };
@@ -79,7 +74,12 @@ pub fn build_maze_dataset(train: Option<&[MazePair]>, test: Option<&[MazePair]>,
 }
 
 /// Builds a maze dataset and writes it to `dir` atomically.
-pub fn write_maze_dataset(dir: &Path, train: Option<&[MazePair]>, test: Option<&[MazePair]>, augment: bool) -> Result<Dataset> {
+pub fn write_maze_dataset(
+    dir: &Path,
+    train: Option<&[MazePair]>,
+    test: Option<&[MazePair]>,
+    augment: bool,
+) -> Result<Dataset> {
     let dataset = build_maze_dataset(train, test, augment)?;
     dataset.write(dir)?;
     Ok(dataset)

@@ -33,12 +33,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<MazePair>> {
     let mut pairs = Vec::with_capacity(records.len() - 1);
     for (line, fields) in &records[1..] {
         let pair = (|| {
-            ensure!(
-                fields.len() == header.len(),
-                "{} fields but the header has {}",
-                fields.len(),
-                header.len()
-            );
+            ensure!(fields.len() == header.len(), "{} fields but the header has {}", fields.len(), header.len());
             let (q, a) = (&fields[q_col], &fields[a_col]);
             let len = q.chars().count();
             let n = *side.get_or_insert_with(|| (len as f64).sqrt().round() as usize);

@@ -57,11 +57,25 @@ impl GeneratorConfig {
 
     fn check(&self) -> Result<()> {
         let cells = self.rows * self.cols;
-        ensure!(self.rows >= 1 && self.cols >= 1 && cells >= 2, "a maze needs at least 2 cells, got {}x{}", self.rows, self.cols);
-        ensure!(self.rows <= 4096 && self.cols <= 4096, "maze sides are limited to 4096, got {}x{}", self.rows, self.cols);
+        ensure!(
+            self.rows >= 1 && self.cols >= 1 && cells >= 2,
+            "a maze needs at least 2 cells, got {}x{}",
+            self.rows,
+            self.cols
+        );
+        ensure!(
+            self.rows <= 4096 && self.cols <= 4096,
+            "maze sides are limited to 4096, got {}x{}",
+            self.rows,
+            self.cols
+        );
         let (lo, hi) = self.wall_fraction;
         ensure!(0.0 <= lo && lo <= hi && hi < 1.0, "wall fraction range {lo}..{hi} must satisfy 0 <= low <= high < 1");
-        ensure!(self.min_path >= 2, "--min-path counts start and goal, so it must be at least 2, got {}", self.min_path);
+        ensure!(
+            self.min_path >= 2,
+            "--min-path counts start and goal, so it must be at least 2, got {}",
+            self.min_path
+        );
         let max_free = cells - self.wall_counts().0;
         ensure!(
             self.min_path <= max_free,

@@ -78,12 +78,7 @@ impl Maze {
     /// A maze from its cells; `cells.len()` must be `rows * cols`.
     pub fn new(rows: usize, cols: usize, cells: Vec<Cell>) -> Result<Maze> {
         ensure!(rows > 0 && cols > 0, "a maze needs at least one row and one column");
-        ensure!(
-            cells.len() == rows * cols,
-            "a {rows}x{cols} maze needs {} cells, got {}",
-            rows * cols,
-            cells.len()
-        );
+        ensure!(cells.len() == rows * cols, "a {rows}x{cols} maze needs {} cells, got {}", rows * cols, cells.len());
         Ok(Maze { rows, cols, cells })
     }
 
@@ -138,7 +133,10 @@ impl Maze {
         let cells = tokens
             .iter()
             .enumerate()
-            .map(|(i, &t)| Cell::from_token(t).ok_or_else(|| anyhow::anyhow!("token {t} at position {i} is not a maze cell (1..=5)")))
+            .map(|(i, &t)| {
+                Cell::from_token(t)
+                    .ok_or_else(|| anyhow::anyhow!("token {t} at position {i} is not a maze cell (1..=5)"))
+            })
             .collect::<Result<Vec<_>>>()?;
         Maze::new(rows, cols, cells)
     }

@@ -21,7 +21,14 @@ impl MazeSolver {
     /// BFS from `start` over `passable` cells of a `rows x cols` grid, stopping once `goal`
     /// is reached (pass `None` to reach everything). Returns the distance map (steps;
     /// [`UNREACHED`] where not reached). Neighbours are visited up, down, left, right.
-    pub fn distances(&mut self, passable: &[bool], rows: usize, cols: usize, start: usize, goal: Option<usize>) -> &[u32] {
+    pub fn distances(
+        &mut self,
+        passable: &[bool],
+        rows: usize,
+        cols: usize,
+        start: usize,
+        goal: Option<usize>,
+    ) -> &[u32] {
         let n = rows * cols;
         assert_eq!(passable.len(), n, "passability map must have rows * cols cells");
         self.dist.clear();
@@ -67,7 +74,14 @@ impl MazeSolver {
     /// `None` if `goal` cannot be reached. Among equally short paths the result is fixed:
     /// walking back from the goal, the first neighbour (up, down, left, right) one step
     /// closer to the start is taken.
-    pub fn shortest_path(&mut self, passable: &[bool], rows: usize, cols: usize, start: usize, goal: usize) -> Option<Vec<usize>> {
+    pub fn shortest_path(
+        &mut self,
+        passable: &[bool],
+        rows: usize,
+        cols: usize,
+        start: usize,
+        goal: usize,
+    ) -> Option<Vec<usize>> {
         self.distances(passable, rows, cols, start, Some(goal));
         let length = self.dist[goal];
         if length == UNREACHED {

@@ -28,24 +28,36 @@ pub struct BenchRow {
 /// `min_time` so that small files are measured too.
 pub fn bench_file(path: &Path, min_time: Duration) -> Result<BenchRow> {
     let puzzles: Vec<Grid> = read_records(path)?.into_iter().map(|r| r.puzzle).collect();
-    let (solve_per_sec, firsts) = timed(&puzzles, min_time, |p| solver::solve(p));
+    let (solve_per_sec, firsts) = timed(&puzzles, min_time, solver::solve);
     let mut solved = 0;
     let mut guesses = 0u64;
     for (p, first) in puzzles.iter().zip(&firsts) {
         if let Some((solution, g)) = first {
-            ensure!(p.is_solved_by(solution), "{}: wrong solution {solution} for {p}", path.display());
+            ensure!(
+                p.is_solved_by(solution),
+                "{}: wrong solution {solution} for {p}",
+                path.display()
+            );
             solved += 1;
             guesses += g;
         }
     }
-    let (unique_check_per_sec, counts) = timed(&puzzles, min_time, |p| solver::analyse(p).solutions);
+    let (unique_check_per_sec, counts) =
+        timed(&puzzles, min_time, |p| solver::analyse(p).solutions);
     Ok(BenchRow {
-        file: path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        file: path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
         puzzles: puzzles.len(),
         solved,
         unique: counts.iter().filter(|&&c| c == 1).count(),
         solve_per_sec,
-        mean_guesses: if solved == 0 { 0.0 } else { guesses as f64 / solved as f64 },
+        mean_guesses: if solved == 0 {
+            0.0
+        } else {
+            guesses as f64 / solved as f64
+        },
         unique_check_per_sec,
     })
 }

@@ -8,9 +8,10 @@
 
 use std::collections::HashSet;
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use rand::seq::SliceRandom;
-use rand::Rng;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use super::{check_size, solver, Grid};
 
@@ -52,11 +53,17 @@ impl Filter {
         let cells = self.size * self.size;
         let (lo, hi) = self.givens_range();
         if lo > hi || hi > cells {
-            bail!("givens range {lo}..={hi} is empty or above the {cells} cells of a {0}x{0} grid", self.size);
+            bail!(
+                "givens range {lo}..={hi} is empty or above the {cells} cells of a {0}x{0} grid",
+                self.size
+            );
         }
         if let Some(max) = self.max_guesses {
             if max < self.min_guesses {
-                bail!("max guesses {max} is below min guesses {}", self.min_guesses);
+                bail!(
+                    "max guesses {max} is below min guesses {}",
+                    self.min_guesses
+                );
             }
         }
         Ok(())
@@ -156,36 +163,102 @@ fn attempt(filter: &Filter, rng: &mut impl Rng) -> Option<Generated> {
     if guesses < filter.min_guesses || filter.max_guesses.is_some_and(|m| guesses > m) {
         return None;
     }
-    Some(Generated { puzzle, solution, guesses })
+    Some(Generated {
+        puzzle,
+        solution,
+        guesses,
+    })
+}
+
+/// Draws from `rng` until a puzzle meets the filter and `accept` agrees; `Err(attempts)`
+/// after `max_attempts` misses.
+fn draw(
+    filter: &Filter,
+    rng: &mut ChaCha8Rng,
+    accept: impl Fn(&Grid) -> bool,
+) -> Result<Generated, usize> {
+    for _ in 0..filter.max_attempts {
+        if let Some(g) = attempt(filter, rng) {
+            if accept(&g.puzzle) {
+                return Ok(g);
+            }
+        }
+    }
+    Err(filter.max_attempts)
 }
 
 /// Generates `count` distinct puzzles meeting `filter`, none of them in `exclude` (e.g. the
-/// puzzles of the other split). Same rng state, same puzzles.
-pub fn generate(count: usize, filter: &Filter, exclude: &HashSet<Grid>, rng: &mut impl Rng) -> Result<Vec<Generated>> {
+/// puzzles of the other split). Same rng state, same puzzles, whatever the number of threads:
+/// puzzle `i` is drawn from its own generator seeded from `rng`, all cores drawing at once;
+/// a puzzle that repeats an earlier one (or an excluded one) is then redrawn, in order, from
+/// the same generator.
+pub fn generate(
+    count: usize,
+    filter: &Filter,
+    exclude: &HashSet<Grid>,
+    rng: &mut impl Rng,
+) -> Result<Vec<Generated>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    generate_on(threads, count, filter, exclude, rng)
+}
+
+fn generate_on(
+    threads: usize,
+    count: usize,
+    filter: &Filter,
+    exclude: &HashSet<Grid>,
+    rng: &mut impl Rng,
+) -> Result<Vec<Generated>> {
     filter.check()?;
+    let mut rngs: Vec<ChaCha8Rng> = (0..count)
+        .map(|_| ChaCha8Rng::seed_from_u64(rng.random()))
+        .collect();
+    let give_up = |done: usize, attempts: usize| {
+        anyhow!(
+            "generated {done} of {count} puzzles ({}), then {attempts} attempts in a row gave no new puzzle \
+             meeting the filters; relax --min-guesses / --min-givens / --max-givens or ask for fewer puzzles \
+             (small grids have few distinct puzzles)",
+            filter.describe(),
+        )
+    };
+    // Draw in parallel (puzzles dealt round-robin to the threads), ignoring repeats.
+    let threads = threads.clamp(1, count.max(1));
+    let mut hands: Vec<Vec<(usize, &mut ChaCha8Rng)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, r) in rngs.iter_mut().enumerate() {
+        hands[i % threads].push((i, r));
+    }
+    let mut drawn: Vec<Option<Result<Generated, usize>>> = vec![None; count];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = hands
+            .into_iter()
+            .map(|hand| {
+                scope.spawn(move || {
+                    hand.into_iter()
+                        .map(|(i, r)| (i, draw(filter, r, |p| !exclude.contains(p))))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for (i, found) in h.join().expect("generator thread panicked") {
+                drawn[i] = Some(found);
+            }
+        }
+    });
+    // Resolve repeats in order.
     let mut seen: HashSet<Grid> = HashSet::with_capacity(count);
     let mut out = Vec::with_capacity(count);
-    while out.len() < count {
-        let mut attempts = 0;
-        let found = loop {
-            if attempts == filter.max_attempts {
-                bail!(
-                    "generated {} of {count} puzzles ({}), then {attempts} attempts in a row gave no new puzzle \
-                     meeting the filters; relax --min-guesses / --min-givens / --max-givens or ask for fewer puzzles \
-                     (small grids have few distinct puzzles)",
-                    out.len(),
-                    filter.describe(),
-                );
-            }
-            attempts += 1;
-            if let Some(g) = attempt(filter, rng) {
-                if !seen.contains(&g.puzzle) && !exclude.contains(&g.puzzle) {
-                    break g;
-                }
-            }
+    for (i, first) in drawn.into_iter().enumerate() {
+        let g = match first.expect("every puzzle was drawn") {
+            Ok(g) if !seen.contains(&g.puzzle) => g,
+            Ok(_) => draw(filter, &mut rngs[i], |p| {
+                !seen.contains(p) && !exclude.contains(p)
+            })
+            .map_err(|attempts| give_up(out.len(), attempts))?,
+            Err(attempts) => return Err(give_up(out.len(), attempts)),
         };
-        seen.insert(found.puzzle);
-        out.push(found);
+        seen.insert(g.puzzle);
+        out.push(g);
     }
     Ok(out)
 }
@@ -200,7 +273,10 @@ mod tests {
     fn minimal_puzzles_are_unique_and_minimal() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         for size in [4, 9] {
-            let filter = Filter { minimal: true, ..Filter::new(size) };
+            let filter = Filter {
+                minimal: true,
+                ..Filter::new(size)
+            };
             for g in generate(5, &filter, &HashSet::new(), &mut rng).unwrap() {
                 assert!(g.puzzle.is_solved_by(&g.solution));
                 assert!(solver::has_unique_solution(&g.puzzle));
@@ -212,12 +288,23 @@ mod tests {
     #[test]
     fn respects_givens_and_difficulty() {
         let mut rng = ChaCha8Rng::seed_from_u64(6);
-        let filter = Filter { min_givens: Some(30), max_givens: Some(34), ..Filter::new(9) };
+        let filter = Filter {
+            min_givens: Some(30),
+            max_givens: Some(34),
+            ..Filter::new(9)
+        };
         for g in generate(5, &filter, &HashSet::new(), &mut rng).unwrap() {
-            assert!((30..=34).contains(&g.puzzle.givens()), "{}", g.puzzle.givens());
+            assert!(
+                (30..=34).contains(&g.puzzle.givens()),
+                "{}",
+                g.puzzle.givens()
+            );
             assert!(solver::has_unique_solution(&g.puzzle));
         }
-        let filter = Filter { min_guesses: 1, ..Filter::new(9) };
+        let filter = Filter {
+            min_guesses: 1,
+            ..Filter::new(9)
+        };
         for g in generate(3, &filter, &HashSet::new(), &mut rng).unwrap() {
             assert!(g.guesses >= 1);
             assert_eq!(solver::analyse(&g.puzzle).guesses, g.guesses);
@@ -227,21 +314,60 @@ mod tests {
     #[test]
     fn same_seed_same_puzzles_and_exclusion_works() {
         let filter = Filter::new(4);
-        let a = generate(20, &filter, &HashSet::new(), &mut ChaCha8Rng::seed_from_u64(9)).unwrap();
-        let b = generate(20, &filter, &HashSet::new(), &mut ChaCha8Rng::seed_from_u64(9)).unwrap();
+        let a = generate(
+            20,
+            &filter,
+            &HashSet::new(),
+            &mut ChaCha8Rng::seed_from_u64(9),
+        )
+        .unwrap();
+        let b = generate(
+            20,
+            &filter,
+            &HashSet::new(),
+            &mut ChaCha8Rng::seed_from_u64(9),
+        )
+        .unwrap();
         assert_eq!(a, b);
         let distinct: HashSet<Grid> = a.iter().map(|g| g.puzzle).collect();
         assert_eq!(distinct.len(), 20);
+        for threads in [1, 3] {
+            assert_eq!(
+                generate_on(
+                    threads,
+                    20,
+                    &filter,
+                    &HashSet::new(),
+                    &mut ChaCha8Rng::seed_from_u64(9)
+                )
+                .unwrap(),
+                a
+            );
+        }
         let c = generate(20, &filter, &distinct, &mut ChaCha8Rng::seed_from_u64(9)).unwrap();
         assert!(c.iter().all(|g| !distinct.contains(&g.puzzle)));
     }
 
     #[test]
     fn impossible_filters_fail_with_advice() {
-        let filter = Filter { min_guesses: 50, max_attempts: 20, ..Filter::new(4) };
-        let err = generate(1, &filter, &HashSet::new(), &mut ChaCha8Rng::seed_from_u64(1)).unwrap_err().to_string();
+        let filter = Filter {
+            min_guesses: 50,
+            max_attempts: 20,
+            ..Filter::new(4)
+        };
+        let err = generate(
+            1,
+            &filter,
+            &HashSet::new(),
+            &mut ChaCha8Rng::seed_from_u64(1),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("relax"), "{err}");
-        let bad = Filter { min_givens: Some(20), ..Filter::new(4) };
+        let bad = Filter {
+            min_givens: Some(20),
+            ..Filter::new(4)
+        };
         assert!(generate(1, &bad, &HashSet::new(), &mut ChaCha8Rng::seed_from_u64(1)).is_err());
     }
 }

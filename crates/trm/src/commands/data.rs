@@ -21,6 +21,15 @@ pub struct Args {
 enum DataCommand {
     /// Build a Sudoku dataset (4x4 or 9x9) in the official layout from puzzle files and/or
     /// generated puzzles.
+    ///
+    /// Puzzle files are either the Sudoku-Extreme CSV (a header with `question` and optional
+    /// `answer`: source,question,answer,rating) or one bare 81- or 16-character puzzle per line
+    /// (`.` or `0` blanks, `#` comments); puzzles without an answer are labelled by the solver.
+    /// Each split comes from a file or is generated; a split with no source is not written (a
+    /// test-only dataset is evaluated against a model trained on another dataset of the same
+    /// size). Output is written atomically: after any error nothing is left at --out.
+    ///
+    /// Example: trm data sudoku --generate-train 1000 --generate-test 200 --aug 1000 --min-guesses 5 --out data/sudoku
     Sudoku(SudokuArgs),
     /// Print a dataset's metadata, counts and a few decoded examples.
     Inspect(InspectArgs),
@@ -46,12 +55,6 @@ pub fn run(args: Args) -> Result<()> {
     }
 }
 
-/// Puzzle files are either the Sudoku-Extreme CSV (header with `question`, optional
-/// `answer`: `source,question,answer,rating`) or one bare 81/16-character puzzle per line
-/// (`.` or `0` blanks, `#` comments); puzzles without an answer are labelled by the solver.
-/// Each split comes from a file or is generated; a split with no source is not written
-/// (a test-only dataset can be evaluated against a model trained on another dataset of the
-/// same size). The output is written atomically: on any error nothing is left at --out.
 #[derive(clap::Args)]
 struct SudokuArgs {
     /// Output folder (replaced if it holds a dataset; other non-empty folders are refused).

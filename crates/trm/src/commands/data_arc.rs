@@ -7,29 +7,32 @@ use anyhow::{ensure, Context, Result};
 use trm_data::arc::build::{build_arc_dataset, ArcBuildConfig};
 use trm_data::arc::Subset;
 
-/// Builds the official ARC layout (reference 4.4): demonstration pairs of every subset and
-/// test pairs of non-test subsets go to train; test pairs of the --test-set subsets go to
-/// test. Each task becomes a group of itself plus up to --aug augmentations (dihedral
-/// transform and colour permutation keeping black, duplicates rejected), each its own
-/// puzzle identifier named `<task>|||t<t>|||<colour map>`. Grids sit on a 30x30 canvas with
-/// an EOS row and column, colours +2; training examples are translated at random (one per
-/// puzzle stays at the corner). Writes identifiers.json and test_puzzles.json as officially,
-/// atomically.
-///
-/// Task sources (--tasks, repeatable), each `NAME=PATH` or `PATH`:
-///   a directory of task files (searched recursively; id = file stem), one task file, or a
-///   Kaggle `<prefix>_challenges.json` (its `<prefix>_solutions.json` sibling supplies test
-///   outputs; without it they are the dummy [[0]]). Without NAME the subset is named after
-///   the directory (`.../evaluation` -> evaluation), the Kaggle file
-///   (`arc-agi_evaluation_challenges.json` -> evaluation) or the task file's stem. Sources
-///   with the same NAME are merged into one subset.
-///
-/// Example (ARC-AGI-1 + ConceptARC, as the official arc1concept-aug-1000):
-///   trm data arc --out data/arc1concept-aug-1000 --test-set evaluation \
-///     --tasks training=ARC-AGI/data/training evaluation=ARC-AGI/data/evaluation \
-///             concept=ConceptARC/corpus
+/// Shown after the options of `trm data arc --help` (the variant's doc line is the summary).
+const ARC_HELP: &str = "\
+Builds the official ARC layout (reference 4.4): demonstration pairs of every subset and
+test pairs of non-test subsets go to train; test pairs of the --test-set subsets go to
+test. Each task becomes a group of itself plus up to --aug augmentations (dihedral
+transform and colour permutation keeping black, duplicates rejected), each its own
+puzzle identifier named `<task>|||t<t>|||<colour map>`. Grids sit on a 30x30 canvas with
+an EOS row and column, colours +2; training examples are translated at random (one per
+puzzle stays at the corner). Writes identifiers.json and test_puzzles.json as officially,
+atomically.
+
+Task sources (--tasks, repeatable), each `NAME=PATH` or `PATH`:
+  a directory of task files (searched recursively; id = file stem), one task file, or a
+  Kaggle `<prefix>_challenges.json` (its `<prefix>_solutions.json` sibling supplies test
+  outputs; without it they are the dummy [[0]]). Without NAME the subset is named after
+  the directory (`.../evaluation` -> evaluation), the Kaggle file
+  (`arc-agi_evaluation_challenges.json` -> evaluation) or the task file's stem. Sources
+  with the same NAME are merged into one subset.
+
+Example (ARC-AGI-1 + ConceptARC, as the official arc1concept-aug-1000):
+  trm data arc --out data/arc1concept-aug-1000 --test-set evaluation \\
+    --tasks training=ARC-AGI/data/training evaluation=ARC-AGI/data/evaluation \\
+            concept=ConceptARC/corpus";
+
 #[derive(clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(after_help = ARC_HELP)]
 pub struct ArcArgs {
     /// Output folder (replaced if it holds a dataset; other non-empty folders are refused).
     #[arg(long)]

@@ -10,15 +10,19 @@ use trm_data::maze::csv::{read_csv, write_csv};
 use trm_data::maze::generate::{default_min_path, generate, maze_wall_key, GenerationStats, GeneratorConfig};
 use trm_data::maze::{MazePair, MazeSolver};
 
-/// Each split comes from an official CSV file (`source,question,answer,rating`, 900-character
-/// mazes in `# SGo`; spaces are open cells and are never stripped) or is generated with the
-/// Maze-Hard recipe: 30-50% random walls, up to 100 start/goal draws per wall layout, keep the
-/// first pair whose shortest path has at least --min-path cells, no wall layout in both splits.
-/// A split with no source is not written. Tokens: 0 PAD, 1 '#', 2 ' ', 3 'S', 4 'G', 5 'o'
-/// (vocab 6). The output is written atomically.
-///
-/// Example: trm data maze --out data/maze-30x30 --generate-train 1000 --generate-test 1000
+/// Shown after the options of the command's `--help`.
+const MAZE_HELP: &str = "\
+Each split comes from an official CSV file (`source,question,answer,rating`, 900-character
+mazes in `# SGo`; spaces are open cells and are never stripped) or is generated with the
+Maze-Hard recipe: 30-50% random walls, up to 100 start/goal draws per wall layout, keep the
+first pair whose shortest path has at least --min-path cells, no wall layout in both splits.
+A split with no source is not written. Tokens: 0 PAD, 1 '#', 2 ' ', 3 'S', 4 'G', 5 'o'
+(vocab 6). The output is written atomically.
+
+Example: trm data maze --out data/maze-30x30 --generate-train 1000 --generate-test 1000";
+
 #[derive(clap::Args)]
+#[command(after_help = MAZE_HELP)]
 pub struct MazeArgs {
     /// Output folder (replaced if it holds a dataset; other non-empty folders are refused).
     #[arg(long)]
@@ -57,11 +61,15 @@ pub struct MazeArgs {
     save_csv: Option<PathBuf>,
 }
 
-/// Prints a Markdown table of BFS speed (one core, path backtracking included) and of the
-/// Maze-Hard generator's speed (one core and all threads) on freshly generated mazes.
-///
-/// Example: trm data bench-maze --size 30 --count 1000
+/// Shown after the options of the command's `--help`.
+const BENCH_MAZE_HELP: &str = "\
+Prints a Markdown table of BFS speed (one core, path backtracking included) and of the
+Maze-Hard generator's speed (one core and all threads) on freshly generated mazes.
+
+Example: trm data bench-maze --size 30 --count 1000";
+
 #[derive(clap::Args)]
+#[command(after_help = BENCH_MAZE_HELP)]
 pub struct BenchMazeArgs {
     /// Maze size: N or RxC.
     #[arg(long, default_value = "30")]
@@ -84,7 +92,9 @@ pub struct BenchMazeArgs {
 
 /// Parses `N` or `RxC`.
 fn parse_size(text: &str) -> Result<(usize, usize)> {
-    let parse = |s: &str| s.trim().parse::<usize>().with_context(|| format!("--size {text:?}: expected N or RxC, e.g. 30 or 12x20"));
+    let parse = |s: &str| {
+        s.trim().parse::<usize>().with_context(|| format!("--size {text:?}: expected N or RxC, e.g. 30 or 12x20"))
+    };
     let (rows, cols) = match text.split_once(['x', 'X']) {
         Some((r, c)) => (parse(r)?, parse(c)?),
         None => {
@@ -117,7 +127,12 @@ pub fn maze(args: MazeArgs) -> Result<()> {
     let size = match (&args.size, csv_size) {
         (Some(text), Some(csv)) => {
             let size = parse_size(text)?;
-            ensure!(size == csv, "--size {text} differs from the CSV mazes ({}x{}); one dataset holds one size", csv.0, csv.1);
+            ensure!(
+                size == csv,
+                "--size {text} differs from the CSV mazes ({}x{}); one dataset holds one size",
+                csv.0,
+                csv.1
+            );
             size
         }
         (Some(text), None) => parse_size(text)?,
@@ -127,7 +142,8 @@ pub fn maze(args: MazeArgs) -> Result<()> {
     if args.generate_train.is_some() || args.generate_test.is_some() {
         let config = generator_config(size, args.min_path);
         let threads = args.threads.unwrap_or_else(default_threads);
-        let mut used: HashSet<Vec<u64>> = train.iter().chain(&test).flatten().map(|p| maze_wall_key(&p.question)).collect();
+        let mut used: HashSet<Vec<u64>> =
+            train.iter().chain(&test).flatten().map(|p| maze_wall_key(&p.question)).collect();
         let mut stats = GenerationStats::default();
         for (count, stream, slot) in [(args.generate_train, 0, &mut train), (args.generate_test, 1, &mut test)] {
             if let Some(count) = count {
@@ -171,7 +187,9 @@ pub fn maze(args: MazeArgs) -> Result<()> {
 fn path_summary(pairs: &[MazePair]) -> String {
     let lens: Vec<usize> = pairs.iter().map(|p| p.path_len()).collect();
     match (lens.iter().min(), lens.iter().max()) {
-        (Some(min), Some(max)) => format!("{min} / {:.1} / {max}", lens.iter().sum::<usize>() as f64 / lens.len() as f64),
+        (Some(min), Some(max)) => {
+            format!("{min} / {:.1} / {max}", lens.iter().sum::<usize>() as f64 / lens.len() as f64)
+        }
         _ => "-".to_string(),
     }
 }
@@ -210,7 +228,10 @@ pub fn bench_maze(args: BenchMazeArgs) -> Result<()> {
     let bfs = t.elapsed().as_secs_f64();
     ensure!(cells > 0, "no maze solved");
 
-    println!("Maze {}x{}, min path {} cells, {} mazes, seed {}:", size.0, size.1, config.min_path, args.count, args.seed);
+    println!(
+        "Maze {}x{}, min path {} cells, {} mazes, seed {}:",
+        size.0, size.1, config.min_path, args.count, args.seed
+    );
     println!();
     println!("| measurement | threads | result |");
     println!("|---|---:|---|");

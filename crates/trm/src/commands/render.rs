@@ -4,9 +4,10 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Subcommand;
-use trm_viz::{arc, maze, sudoku, Scene};
+use trm_data::maze::Maze;
+use trm_viz::{arc, maze, sudoku, Grid, Scene};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -34,6 +35,9 @@ enum RenderCommand {
         /// Maze text with `# SGo` (wall, open, start, goal, path): one line of a square number
         /// of characters (900 = 30x30) or one line per row; `-` for standard input.
         file: String,
+        /// Draw the shortest path (breadth-first search) over a maze given without one.
+        #[arg(long)]
+        solve: bool,
         /// Output picture, `.png` or `.svg`.
         #[arg(long, short)]
         out: PathBuf,
@@ -41,14 +45,14 @@ enum RenderCommand {
     /// An ARC task: every pair (input -> output) in the standard palette, and with --attempts
     /// the attempts beside the truth of each test input, marked correct or wrong.
     Arc {
-        /// Task JSON (`{"train": [...], "test": [...]}`), or a challenges file holding many
-        /// tasks with --task-id.
+        /// Task JSON (`{"train": [...], "test": [...]}`), or a Kaggle challenges file (its
+        /// `_solutions` sibling is read when present) with --task-id.
         task: PathBuf,
         /// Attempts JSON: ARC Prize submission (`[{"attempt_1": grid, "attempt_2": grid}]`,
         /// or `{"<task id>": [...]}`), or a list of attempt lists per test input.
         #[arg(long)]
         attempts: Option<PathBuf>,
-        /// Task id inside a multi-task file (default: the task file's name without `.json`).
+        /// Task id inside a challenges file (not needed for a single-task file).
         #[arg(long)]
         task_id: Option<String>,
         /// Output picture, `.png` or `.svg`.
@@ -73,6 +77,29 @@ fn text_or_file(arg: &str) -> Result<(String, String)> {
     Ok((arg.to_string(), format!("\"{arg}\"")))
 }
 
+/// A Sudoku from text or a file (`what` names it in errors). Whitespace is ignored, so a grid
+/// written as rows reads like the one-line form.
+fn read_sudoku(arg: &str, what: &str) -> Result<Grid> {
+    let (text, name) = text_or_file(arg)?;
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let grid = trm_data::sudoku::Grid::parse(&compact).with_context(|| format!("{what} {name}"))?;
+    Ok(Grid::from(&grid))
+}
+
+/// A maze on one line (a square number of characters, as in the dataset CSV) or as rows.
+fn parse_maze(text: &str) -> Result<Maze> {
+    let body = text.trim_end_matches(['\n', '\r']);
+    if body.contains('\n') {
+        return Maze::parse_lines(body);
+    }
+    let n = body.chars().count();
+    let side = (n as f64).sqrt().round() as usize;
+    if side * side != n {
+        bail!("a maze on one line needs a square number of characters (900 for 30x30), found {n}; or write one line per row");
+    }
+    Maze::parse_flat(body, side, side)
+}
+
 fn read_file(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))
 }
@@ -87,13 +114,11 @@ pub fn run(args: Args) -> Result<()> {
     match args.command {
         RenderCommand::Sudoku { puzzle, solution, out } => {
             trm_viz::Format::from_path(&out)?;
-            let (text, name) = text_or_file(&puzzle)?;
-            let puzzle = sudoku::parse(&text).with_context(|| format!("puzzle {name}"))?;
+            let puzzle = read_sudoku(&puzzle, "puzzle")?;
             let (answer, marks) = match solution {
                 Some(s) => {
-                    let (text, name) = text_or_file(&s)?;
-                    let answer = sudoku::parse(&text).with_context(|| format!("solution {name}"))?;
-                    let marks = sudoku::mistakes(&puzzle, &answer).with_context(|| format!("solution {name}"))?;
+                    let answer = read_sudoku(&s, "solution")?;
+                    let marks = sudoku::mistakes(&puzzle, &answer).context("solution and puzzle differ in size")?;
                     match marks.count_wrong() {
                         0 => println!("the solution is valid and keeps every given"),
                         n => println!("{n} cells of the solution break a rule or a given (shaded red)"),
@@ -105,50 +130,37 @@ pub fn run(args: Args) -> Result<()> {
             let scene = sudoku::picture(&puzzle, answer.as_ref(), marks.as_ref())?;
             save(&scene, &out, "Sudoku")
         }
-        RenderCommand::Maze { file, out } => {
+        RenderCommand::Maze { file, solve, out } => {
             trm_viz::Format::from_path(&out)?;
-            let (text, name) = if file == "-" {
-                text_or_file("-")?
-            } else {
-                (read_file(Path::new(&file))?, file.clone())
-            };
-            let grid = maze::parse(&text).with_context(|| format!("{name}: not a maze"))?;
+            let (text, name) = if file == "-" { text_or_file("-")? } else { (read_file(Path::new(&file))?, file.clone()) };
+            let mut maze = parse_maze(&text).with_context(|| format!("{name}: not a maze"))?;
+            if solve {
+                maze = maze.solve().with_context(|| format!("{name}: cannot draw the shortest path"))?;
+            }
+            let grid = Grid::from(&maze);
             save(&maze::picture(&grid, None)?, &out, &format!("maze of {}x{} cells", grid.rows(), grid.cols()))
         }
         RenderCommand::Arc { task, attempts, task_id, out } => {
             trm_viz::Format::from_path(&out)?;
-            let stem = task.file_stem().map(|s| s.to_string_lossy().into_owned());
-            let id = task_id.or(stem);
-            let json: serde_json::Value = serde_json::from_str(&read_file(&task)?)
-                .with_context(|| format!("{}: not valid JSON", task.display()))?;
-            let json = match (&json, json.get("train")) {
-                (serde_json::Value::Object(map), None) => {
-                    let id = id.as_deref().unwrap_or_default();
-                    map.get(id).with_context(|| {
-                        format!(
-                            "{}: no \"train\" key and no task \"{id}\" among its {} entries; pass --task-id for a multi-task file",
-                            task.display(),
-                            map.len()
-                        )
-                    })?
-                }
-                _ => &json,
+            let tasks = trm_data::arc::read_tasks(&task)?;
+            let found = match &task_id {
+                Some(id) => tasks.iter().find(|t| &t.id == id),
+                None if tasks.len() == 1 => tasks.first(),
+                None => bail!("{}: holds {} tasks; pick one with --task-id", task.display(), tasks.len()),
             };
-            let parsed = arc::task_from_json(json).with_context(|| format!("{}: not an ARC task", task.display()))?;
+            let Some(found) = found else {
+                bail!("{}: no task \"{}\" among its {} tasks", task.display(), task_id.unwrap_or_default(), tasks.len())
+            };
+            let parsed = arc::Task::from(found);
             let tries = match &attempts {
-                Some(path) => arc::parse_attempts(&read_file(path)?, id.as_deref())
+                Some(path) => arc::parse_attempts(&read_file(path)?, Some(&found.id))
                     .with_context(|| format!("{}: bad attempts", path.display()))?,
                 None => Vec::new(),
             };
-            if tries.len() > parsed.test.len() {
-                anyhow::bail!(
-                    "{}: attempts for {} test inputs, but the task has {}",
-                    attempts.unwrap().display(),
-                    tries.len(),
-                    parsed.test.len()
-                );
+            if let (Some(path), true) = (&attempts, tries.len() > parsed.test.len()) {
+                bail!("{}: attempts for {} test inputs, but the task has {}", path.display(), tries.len(), parsed.test.len());
             }
-            let scene = arc::task_picture(&parsed, &tries, id.as_deref())?;
+            let scene = arc::task_picture(&parsed, &tries, Some(&found.id))?;
             save(&scene, &out, &format!("ARC task, {} train + {} test pairs", parsed.train.len(), parsed.test.len()))
         }
     }
