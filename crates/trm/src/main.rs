@@ -30,6 +30,12 @@ enum Command {
 }
 
 fn main() {
+    // Behave like other Unix tools when the reader goes away (`trm data inspect D | head`):
+    // end quietly instead of panicking on a broken pipe.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => commands::demo::run(args),
