@@ -23,6 +23,8 @@ enum Command {
     Eval(commands::eval::Args),
     /// Build or inspect datasets in the official layout.
     Data(commands::data::Args),
+    /// Solve puzzles with a trained model, step by step if asked.
+    Solve(commands::solve::Args),
     /// Draw a Sudoku, a maze or an ARC task as PNG or SVG.
     Render(commands::render::Args),
     /// Draw the learning curves of a run's metrics.jsonl.
@@ -42,6 +44,7 @@ fn main() {
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Data(args) => commands::data::run(args),
+        Command::Solve(args) => commands::solve::run(args),
         Command::Render(args) => commands::render::run(args),
         Command::Plot(args) => commands::plot::run(args),
     };

@@ -32,6 +32,9 @@ pub struct Args {
     /// Print the exact accuracy after every supervision step 1..N.
     #[arg(long)]
     per_step: bool,
+    /// With --per-step: also draw exact accuracy against supervision steps (PNG or SVG).
+    #[arg(long, value_name = "FILE", requires = "per_step")]
+    plot: Option<PathBuf>,
     /// Evaluate only the first N test examples.
     #[arg(long, default_value_t = 0)]
     limit: usize,
@@ -57,6 +60,13 @@ pub fn run(args: Args) -> Result<()> {
         eprintln!();
     }
     print_report(&report, args.json, args.per_step);
+    if let Some(path) = &args.plot {
+        let points: Vec<(usize, f64)> = report.exact_accuracy_per_step.iter().enumerate().map(|(k, &a)| (k + 1, a)).collect();
+        // Mark the training N_sup only when the curve goes past it (at the right edge it says nothing).
+        let trained = model.config().halt_max_steps;
+        trm_viz::curves::accuracy_vs_steps(&points, (points.len() > trained).then_some(trained))?.save(path)?;
+        eprintln!("wrote {}", path.display());
+    }
     Ok(())
 }
 

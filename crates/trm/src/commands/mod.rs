@@ -7,6 +7,7 @@ pub mod demo;
 pub mod eval;
 pub mod plot;
 pub mod render;
+pub mod solve;
 pub mod train;
 
 /// The compute device named on the command line: `cpu`, `cuda` or `cuda:N`.

@@ -1,0 +1,329 @@
+//! `trm solve`: a trained model answers puzzles given on the command line, on stdin or in a
+//! file; each answer is checked against the Sudoku rules and the givens, and can be compared
+//! with the exact solver (`--classic`).
+
+use anyhow::{bail, ensure, Context, Result};
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use trm_data::dataset::{Metadata, METADATA_FILE};
+use trm_data::sudoku::{build, render_side_by_side, solver, tokens, Grid};
+use trm_model::{Batch, LoadOptions, Model, IGNORE_LABEL_ID};
+use trm_train::config::RunConfig;
+use trm_train::eval::{argmax_tokens, predict_batch};
+use trm_train::train::{data_dir, CONFIG_FILE, MODEL_FILE};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    kind: Kind,
+}
+
+#[derive(clap::Subcommand)]
+enum Kind {
+    /// Solve 4x4 or 9x9 Sudoku puzzles with a model trained on that size.
+    Sudoku(SudokuArgs),
+}
+
+#[derive(clap::Args)]
+struct SudokuArgs {
+    /// A run folder written by `trm train` on Sudoku (its config.toml and model.safetensors).
+    #[arg(long, value_name = "RUN")]
+    model: PathBuf,
+    /// One puzzle (16 or 81 characters, `.` or `0` for a blank), `-` to read puzzles from
+    /// stdin, or a file of puzzles (one per line, or the Sudoku-Extreme CSV).
+    #[arg(value_name = "PUZZLE")]
+    puzzle: String,
+    /// Print the answer after every supervision step, marking the cells that changed.
+    #[arg(long)]
+    steps: bool,
+    /// Supervision steps (default: the training value; more is test-time recursion).
+    #[arg(long)]
+    max_steps: Option<usize>,
+    /// Stop at the first step whose q_halt logit is positive.
+    #[arg(long)]
+    halt: bool,
+    /// Also solve with the exact solver and print the time each took.
+    #[arg(long)]
+    classic: bool,
+    /// Puzzles the model answers at once.
+    #[arg(long, default_value_t = 256)]
+    batch_size: usize,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    match args.kind {
+        Kind::Sudoku(a) => solve_sudoku(a),
+    }
+}
+
+/// A puzzle with the name errors and reports give it.
+struct Named {
+    name: String,
+    puzzle: Grid,
+}
+
+/// The model's answer to one puzzle.
+struct Answer {
+    tokens: Vec<u32>,
+    /// sigmoid(q_halt) at the step the answer was taken.
+    confidence: f64,
+    steps: usize,
+    /// Model time for this puzzle (its share of the batch).
+    time: Duration,
+}
+
+fn solve_sudoku(args: SudokuArgs) -> Result<()> {
+    ensure!(args.batch_size > 0, "--batch-size must be at least 1");
+    ensure!(args.max_steps != Some(0), "--max-steps must be at least 1");
+    let puzzles = read_puzzles(&args.puzzle)?;
+    let device = super::device(&args.device)?;
+    let model = load_run_model(&args.model, &device)?;
+    for p in &puzzles {
+        check_model_fits(&model, &args.model, p)?;
+    }
+    let steps = args.max_steps.unwrap_or(model.config().halt_max_steps);
+
+    let answers = if args.steps {
+        let colour = std::io::stdout().is_terminal();
+        let mut out = Vec::with_capacity(puzzles.len());
+        for p in &puzzles {
+            println!("== {} ==\npuzzle:\n{}", p.name, p.puzzle.render());
+            let answer = answer_with_steps(&model, &p.puzzle, steps, args.halt, colour)?;
+            report(p, &answer, args.classic, false, 1);
+            out.push(answer);
+        }
+        out
+    } else {
+        let mut out = Vec::with_capacity(puzzles.len());
+        for chunk in puzzles.chunks(args.batch_size) {
+            let grids: Vec<Grid> = chunk.iter().map(|p| p.puzzle).collect();
+            let start = Instant::now();
+            let (preds, _) = predict_batch(&model, &sudoku_batch(&grids)?, Some(steps), args.halt)?;
+            let share = start.elapsed() / chunk.len() as u32;
+            for (p, pred) in chunk.iter().zip(preds) {
+                let answer = Answer { tokens: pred.tokens, confidence: pred.confidence, steps: pred.steps, time: share };
+                println!("== {} ==", p.name);
+                report(p, &answer, args.classic, true, chunk.len());
+                out.push(answer);
+            }
+        }
+        out
+    };
+
+    if puzzles.len() > 1 {
+        let solved = puzzles
+            .iter()
+            .zip(&answers)
+            .filter(|(p, a)| p.puzzle.is_solved_by(&answer_grid(&a.tokens, p.puzzle.size())))
+            .count();
+        let model_time: Duration = answers.iter().map(|a| a.time).sum();
+        println!("{} puzzles: {solved} solved by the model (valid and consistent with the givens); model time {}", puzzles.len(), ms(model_time));
+    }
+    Ok(())
+}
+
+/// Prints one puzzle's result: the answer (grids side by side unless the steps were shown),
+/// whether it solves the puzzle, the steps and q-halt confidence, and with `classic` the
+/// exact solver's result and both times.
+fn report(p: &Named, answer: &Answer, classic: bool, show_grids: bool, batch_len: usize) {
+    let grid = answer_grid(&answer.tokens, p.puzzle.size());
+    if show_grids {
+        print!("{}", render_side_by_side(&[("puzzle", &p.puzzle), ("model answer", &grid)]));
+    }
+    println!("answer      {}", grid.to_line('.'));
+    println!("check       {}", verdict(&p.puzzle, &grid));
+    println!("steps       {} (q_halt confidence {:.3})", answer.steps, answer.confidence);
+    if classic {
+        let start = Instant::now();
+        let solved = solver::solve(&p.puzzle);
+        let solver_time = start.elapsed();
+        match solved {
+            Some((solution, guesses)) => println!(
+                "classic     {} ({guesses} guesses); the model's answer is {}",
+                solution.to_line('.'),
+                if solution == grid { "the same" } else { "different" }
+            ),
+            None => println!("classic     no solution exists"),
+        }
+        let share = if batch_len > 1 { format!(" (its share of a batch of {batch_len})") } else { String::new() };
+        println!("time        model {}{share}, exact solver {}", ms(answer.time), ms(solver_time));
+    }
+    println!();
+}
+
+/// Runs the supervision steps on one puzzle, printing the answer after each with the cells
+/// changed since the previous step marked; stops as `trm eval` does (last step, or the first
+/// q_halt > 0 with `halt`).
+fn answer_with_steps(model: &Model, puzzle: &Grid, steps: usize, halt: bool, colour: bool) -> Result<Answer> {
+    let batch = sudoku_batch(&[*puzzle])?;
+    let start = Instant::now();
+    let mut carry = model.initial_carry(1)?;
+    let mut previous: Option<Vec<u32>> = None;
+    for step in 1..=steps {
+        let out = model.eval_step(&mut carry, &batch)?;
+        // Go on past the training horizon, as trm_train::eval::predict_batch does.
+        carry.halted.fill(false);
+        let tokens = argmax_tokens(&out.logits)?;
+        let q = out.q_halt_logits.to_vec1::<f32>()?[0] as f64;
+        let confidence = 1.0 / (1.0 + (-q).exp());
+        println!("step {step}: q_halt {q:+.2} (halt confidence {confidence:.2})");
+        println!("{}", super::demo::render_marked(puzzle, &tokens, previous.as_deref(), colour));
+        if step == steps || (halt && q > 0.0) {
+            return Ok(Answer { tokens, confidence, steps: step, time: start.elapsed() });
+        }
+        previous = Some(tokens);
+    }
+    unreachable!("steps >= 1 is checked by the caller")
+}
+
+/// The puzzles named by the PUZZLE argument, each checked for consistent givens.
+fn read_puzzles(arg: &str) -> Result<Vec<Named>> {
+    let (source, records) = if arg == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("reading puzzles from stdin")?;
+        ("stdin".to_string(), build::parse_records(&text).context("stdin")?)
+    } else if Path::new(arg).is_file() {
+        (arg.to_string(), build::read_records(Path::new(arg))?)
+    } else {
+        let puzzle = Grid::parse(arg).with_context(|| format!("puzzle {arg:?} (not a file either)"))?;
+        puzzle.check_consistent().with_context(|| format!("puzzle {arg}: conflicting givens"))?;
+        return Ok(vec![Named { name: format!("puzzle {}", puzzle.to_line('.')), puzzle }]);
+    };
+    for r in &records {
+        r.puzzle
+            .check_consistent()
+            .with_context(|| format!("{source} line {}: puzzle {} has conflicting givens", r.line, r.puzzle.to_line('.')))?;
+    }
+    let n = records.len();
+    Ok(records
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| Named { name: format!("puzzle {} of {n} ({source} line {})", i + 1, r.line), puzzle: r.puzzle })
+        .collect())
+}
+
+/// The model of a run folder; the vocabulary, sequence length and puzzle identifiers come
+/// from the run's dataset metadata, as in training.
+fn load_run_model(run: &Path, device: &candle_core::Device) -> Result<Model> {
+    let cfg = RunConfig::from_file(&run.join(CONFIG_FILE)).with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
+    let weights = run.join(MODEL_FILE);
+    if !weights.exists() {
+        bail!("{}: no model yet (it is written at the first evaluation); wait for it or resume the run", weights.display());
+    }
+    let meta = read_metadata(&data_dir(&cfg, run))?;
+    let arch = cfg.arch.clone().with_dataset(meta.vocab_size as usize, meta.seq_len, meta.num_puzzle_identifiers as usize);
+    let (model, _) = Model::from_file(arch, device, &weights, &LoadOptions::default()).with_context(|| format!("loading {}", weights.display()))?;
+    Ok(model)
+}
+
+/// The metadata of the run's test split, or of its train split when there is no test split.
+fn read_metadata(data: &Path) -> Result<Metadata> {
+    for split in ["test", "train"] {
+        let path = data.join(split).join(METADATA_FILE);
+        if path.exists() {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            return serde_json::from_str(&text).with_context(|| format!("{}: not a valid dataset.json", path.display()));
+        }
+    }
+    bail!(
+        "{}: the run's dataset (test/{METADATA_FILE} or train/{METADATA_FILE}) is missing; it gives the model's vocabulary and sequence length",
+        data.display()
+    )
+}
+
+/// Refuses a puzzle whose size the model was not trained on, and models whose puzzle
+/// embedding has one row per training puzzle (no row to use for a new puzzle).
+fn check_model_fits(model: &Model, run: &Path, p: &Named) -> Result<()> {
+    let c = model.config();
+    let n = p.puzzle.size();
+    let (vocab, seq) = (tokens::vocab_size(n) as usize, n * n);
+    if c.vocab_size != vocab || c.seq_len != seq {
+        let what = match (c.seq_len, c.vocab_size) {
+            (16, 6) => "a 4x4 Sudoku model".to_string(),
+            (81, 11) => "a 9x9 Sudoku model".to_string(),
+            _ => "not a Sudoku model".to_string(),
+        };
+        bail!(
+            "{}: a {n}x{n} Sudoku needs a model with seq_len {seq} and vocab_size {vocab}, but {} has seq_len {} and vocab_size {} ({what}); use a run trained on {n}x{n} Sudoku",
+            p.name,
+            run.display(),
+            c.seq_len,
+            c.vocab_size
+        );
+    }
+    if c.puzzle_emb_ndim > 0 && c.num_puzzle_identifiers != 1 {
+        bail!(
+            "{}: the model has {} puzzle identifiers (one per training puzzle, as for ARC); a Sudoku model has one, used for every puzzle",
+            run.display(),
+            c.num_puzzle_identifiers
+        );
+    }
+    Ok(())
+}
+
+/// A batch of same-size puzzles in the official tokens, puzzle identifier 0, no labels.
+fn sudoku_batch(puzzles: &[Grid]) -> Result<Batch> {
+    let seq = puzzles.first().context("no puzzles")?.num_cells();
+    let inputs: Vec<i32> = puzzles.iter().flat_map(|p| p.to_tokens()).map(i32::from).collect();
+    let labels = vec![IGNORE_LABEL_ID; inputs.len()];
+    Batch::new(inputs, labels, vec![0; puzzles.len()], seq)
+}
+
+/// The answer tokens as a grid; tokens that are not digits (pad, blank) become blank cells.
+fn answer_grid(tokens: &[u32], size: usize) -> Grid {
+    let cells: Vec<u8> = tokens.iter().map(|&t| if (2..=size as u32 + 1).contains(&t) { (t - 1) as u8 } else { 0 }).collect();
+    Grid::from_cells(&cells).expect("cell values are within 0..=size")
+}
+
+/// Whether `answer` solves `puzzle`, and if not, why.
+fn verdict(puzzle: &Grid, answer: &Grid) -> String {
+    if puzzle.is_solved_by(answer) {
+        return format!("valid solution (complete, no conflicts, keeps the {} givens)", puzzle.givens());
+    }
+    let mut why = Vec::new();
+    let blanks = answer.num_cells() - answer.givens();
+    if blanks > 0 {
+        why.push(format!("{blanks} cells without a digit"));
+    }
+    if let Some((d, (r1, c1), (r2, c2))) = answer.conflict() {
+        why.push(format!("digit {d} twice in a unit (row {}, column {} and row {}, column {})", r1 + 1, c1 + 1, r2 + 1, c2 + 1));
+    }
+    let changed = puzzle.cells().iter().zip(answer.cells()).filter(|(&p, &a)| p != 0 && a != p).count();
+    if changed > 0 {
+        why.push(format!("{changed} givens changed"));
+    }
+    format!("NOT a solution: {}", why.join("; "))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_names_what_is_wrong() {
+        let puzzle = Grid::parse("1...............").unwrap();
+        let good = Grid::parse("1234341221434321").unwrap();
+        assert!(verdict(&puzzle, &good).starts_with("valid solution"));
+        let other_given = Grid::parse("2143341212344321").unwrap();
+        assert!(verdict(&puzzle, &other_given).contains("1 givens changed"), "{}", verdict(&puzzle, &other_given));
+        let holes = Grid::parse("12343412214343..").unwrap();
+        assert!(verdict(&puzzle, &holes).contains("2 cells without a digit"));
+    }
+
+    #[test]
+    fn answer_tokens_decode_with_non_digits_blank() {
+        let mut t = vec![2u32; 16];
+        t[0] = 0;
+        t[1] = 1;
+        t[2] = 5;
+        let g = answer_grid(&t, 4);
+        assert_eq!(&g.cells()[..4], &[0, 0, 4, 1]);
+    }
+}

@@ -1,0 +1,107 @@
+//! `trm solve sudoku` and `trm eval --per-step --plot`, run as a user runs them, on a tiny
+//! 4x4 model trained here (it need not be accurate, only loadable).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn trm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trm")).args(args).output().expect("run trm")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = trm(args);
+    assert!(out.status.success(), "trm {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = trm(args);
+    assert!(!out.status.success(), "trm {args:?} should fail");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn train_tiny(run: &Path) {
+    let run = run.to_str().unwrap();
+    ok(&[
+        "train", "--preset", "sudoku4", "--out", run, "--set", "epochs=2", "--set", "eval_interval=2",
+        "--set", "data.generate.train=200", "--set", "data.generate.test=20", "--set", "hidden_size=16",
+        "--set", "puzzle_emb_ndim=16",
+    ]);
+}
+
+/// The one-line answers printed for each puzzle.
+fn answers(stdout: &str) -> Vec<&str> {
+    stdout.lines().filter_map(|l| l.strip_prefix("answer")).map(str::trim).collect()
+}
+
+#[test]
+fn solve_sudoku_through_the_binary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    train_tiny(&run);
+    let model = run.to_str().unwrap();
+
+    // One valid puzzle: an answer grid, the check, steps and confidence, the classic solver.
+    let out = ok(&["solve", "sudoku", "--model", model, "1.3..2.....4....", "--classic", "--max-steps", "3"]);
+    let a = answers(&out);
+    assert_eq!(a.len(), 1, "{out}");
+    assert_eq!(a[0].chars().count(), 16, "{out}");
+    assert!(out.contains("check "), "{out}");
+    assert!(out.contains("steps       3 (q_halt confidence"), "{out}");
+    assert!(out.contains("classic     1432324123144123"), "{out}");
+    assert!(out.contains("exact solver"), "{out}");
+
+    // --steps prints every step up to --max-steps (no colour: stdout is a pipe).
+    let out = ok(&["solve", "sudoku", "--model", model, "1.3..2.....4....", "--steps", "--max-steps", "4"]);
+    for k in 1..=4 {
+        assert!(out.contains(&format!("step {k}: q_halt")), "{out}");
+    }
+    assert!(!out.contains("step 5:"), "{out}");
+    assert!(!out.contains('\x1b'), "{out}");
+
+    // Invalid puzzles: non-zero exit and an error naming the puzzle and the problem.
+    let err = fails(&["solve", "sudoku", "--model", model, "1.3..2.....4..x."]);
+    assert!(err.contains("character 'x' at position 15"), "{err}");
+    let err = fails(&["solve", "sudoku", "--model", model, "11.............."]);
+    assert!(err.contains("conflicting givens") && err.contains("digit 1 twice"), "{err}");
+    let err = fails(&["solve", "sudoku", "--model", model, "1.3..2.....4..."]);
+    assert!(err.contains("15 characters"), "{err}");
+    // A 9x9 puzzle for a 4x4 model.
+    let big = format!("1{}", ".".repeat(80));
+    let err = fails(&["solve", "sudoku", "--model", model, &big]);
+    assert!(err.contains("9x9 Sudoku needs a model with seq_len 81") && err.contains("4x4 Sudoku model"), "{err}");
+
+    // A file of puzzles (comments skipped): one answer each, and a summary.
+    let file = tmp.path().join("puzzles.txt");
+    std::fs::write(&file, "1.3..2.....4....\n# a comment\n..2.....3.......\n.1..4...........\n").unwrap();
+    let out = ok(&["solve", "sudoku", "--model", model, file.to_str().unwrap(), "--batch-size", "2"]);
+    assert_eq!(answers(&out).len(), 3, "{out}");
+    assert!(out.contains("puzzle 2 of 3") && out.contains("line 3"), "{out}");
+    assert!(out.contains("3 puzzles:"), "{out}");
+    // A bad line in a file is named by its line.
+    std::fs::write(&file, "1.3..2.....4....\n..22............\n").unwrap();
+    let err = fails(&["solve", "sudoku", "--model", model, file.to_str().unwrap()]);
+    assert!(err.contains("line 2") && err.contains("conflicting givens"), "{err}");
+
+    // Puzzles on stdin.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trm"))
+        .args(["solve", "sudoku", "--model", model, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"1.3..2.....4....\n..2.....3.......\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(answers(&String::from_utf8(out.stdout).unwrap()).len(), 2);
+
+    // eval --per-step --plot draws the accuracy-vs-steps PNG.
+    let png = tmp.path().join("steps.png");
+    let out = ok(&["eval", "--model", model, "--per-step", "--max-steps", "10", "--plot", png.to_str().unwrap()]);
+    assert!(out.contains("step  exact accuracy"), "{out}");
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    assert!(bytes.len() > 1000);
+    assert!(!fails(&["eval", "--model", model, "--plot", png.to_str().unwrap()]).is_empty());
+}
