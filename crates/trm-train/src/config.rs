@@ -96,7 +96,11 @@ impl RunConfig {
             "hrm-arc1" => HRM_ARC1,
             other => bail!("unknown preset {other:?}; the presets are: {}", PRESETS.join(", ")),
         };
-        Self::from_toml(text).with_context(|| format!("preset {name}"))
+        let mut cfg = Self::from_toml(text).with_context(|| format!("preset {name}"))?;
+        if cfg.arch.arch == trm_model::Arch::Hrm {
+            cfg.train.ema = false;
+        }
+        Ok(cfg)
     }
 
     pub fn from_toml(text: &str) -> Result<Self> {
@@ -301,9 +305,10 @@ const SUDOKU_ATT: &str = concat!(trm_arch!("pos_encodings = \"rope\"\n", "6"), t
 const MAZE_ATT: &str = concat!(trm_arch!("pos_encodings = \"rope\"\n", "4"), train_sudoku_maze!(), "\n[data]\npath = \"data/maze-30x30-hard-1k\"\n");
 const ARC1: &str = concat!(trm_arch!("pos_encodings = \"rope\"\n", "4"), train_arc!(), "\n[data]\npath = \"data/arc1concept-aug-1000\"\n");
 const ARC2: &str = concat!(trm_arch!("pos_encodings = \"rope\"\n", "4"), train_arc!(), "\n[data]\npath = \"data/arc2concept-aug-1000\"\n");
-const HRM_SUDOKU: &str = concat!(
-    hrm_arch!(),
-    r#"
+/// HRM's Sudoku and Maze recipe (no EMA in the HRM repository).
+macro_rules! train_hrm_sudoku_maze {
+    () => {
+        r#"
 [train]
 global_batch_size = 768
 epochs = 20000
@@ -320,59 +325,14 @@ ema = false
 ema_rate = 0.999
 seed = 0
 log_interval = 50
-
-[data]
-path = "data/sudoku-extreme-1k-aug-1000"
 "#
-);
-const HRM_MAZE: &str = concat!(
-    hrm_arch!(),
-    r#"
-[train]
-global_batch_size = 768
-epochs = 20000
-eval_interval = 2000
-lr = 1e-4
-lr_min_ratio = 1.0
-lr_warmup_steps = 2000
-beta1 = 0.9
-beta2 = 0.95
-weight_decay = 1.0
-puzzle_emb_lr = 1e-4
-puzzle_emb_weight_decay = 1.0
-ema = false
-ema_rate = 0.999
-seed = 0
-log_interval = 50
+    };
+}
 
-[data]
-path = "data/maze-30x30-hard-1k"
-"#
-);
-const HRM_ARC1: &str = concat!(
-    hrm_arch!(),
-    r#"
-[train]
-global_batch_size = 768
-epochs = 100000
-eval_interval = 10000
-lr = 1e-4
-lr_min_ratio = 1.0
-lr_warmup_steps = 2000
-beta1 = 0.9
-beta2 = 0.95
-weight_decay = 0.1
-puzzle_emb_lr = 1e-2
-puzzle_emb_weight_decay = 0.1
-ema = false
-ema_rate = 0.999
-seed = 0
-log_interval = 50
-
-[data]
-path = "data/arc1concept-aug-1000"
-"#
-);
+const HRM_SUDOKU: &str = concat!(hrm_arch!(), train_hrm_sudoku_maze!(), "\n[data]\npath = \"data/sudoku-extreme-1k-aug-1000\"\n");
+const HRM_MAZE: &str = concat!(hrm_arch!(), train_hrm_sudoku_maze!(), "\n[data]\npath = \"data/maze-30x30-hard-1k\"\n");
+/// HRM's ARC recipe: TRM's ARC hyper-parameters without EMA (applied in `RunConfig::preset`).
+const HRM_ARC1: &str = concat!(hrm_arch!(), train_arc!(), "\n[data]\npath = \"data/arc1concept-aug-1000\"\n");
 
 /// 4x4 Sudoku on the CPU: generates its own data, reaches >= 99% exact accuracy on held-out
 /// minimal puzzles in minutes on 2 cores. The token-mixing `mlp_t` network learns this fixed
@@ -451,7 +411,7 @@ loss_type = "stablemax_cross_entropy"
 global_batch_size = 128
 epochs = 100
 eval_interval = 10
-lr = 1e-3
+lr = 2e-3
 lr_min_ratio = 1.0
 lr_warmup_steps = 200
 beta1 = 0.9
@@ -497,7 +457,7 @@ mod tests {
         assert_eq!((mlp.train.weight_decay, mlp.train.puzzle_emb_lr, mlp.train.epochs), (1.0, 1e-4, 50000));
         let arc = RunConfig::preset("arc1").unwrap();
         assert_eq!((arc.arch.l_cycles, arc.train.weight_decay, arc.train.puzzle_emb_lr), (4, 0.1, 1e-2));
-        assert!(!RunConfig::preset("hrm-sudoku").unwrap().train.ema);
+        assert!(!RunConfig::preset("hrm-sudoku").unwrap().train.ema && !RunConfig::preset("hrm-arc1").unwrap().train.ema);
     }
 
     #[test]
