@@ -47,6 +47,10 @@ pub struct TrainParams {
     pub grad_clip: Option<f64>,
     /// Optimizer steps between lines of metrics.jsonl.
     pub log_interval: u64,
+    /// Also write a checkpoint every this many optimizer steps (0: only at evaluations, as
+    /// official). Long runs lose at most this many steps when killed.
+    #[serde(default)]
+    pub checkpoint_interval: u64,
     /// Evaluate on at most this many test examples (0: all).
     #[serde(default)]
     pub eval_max_examples: usize,
@@ -182,7 +186,7 @@ fn resolve_key(tree: &toml::Value, key: &str) -> Result<Vec<String>> {
             let known_arch = trm_model::config::CONFIG_KEYS.contains(&key);
             if known_arch {
                 Ok(vec!["arch".into(), key.into()])
-            } else if ["grad_clip", "min_eval_interval", "eval_max_examples", "eval_batch_size"].contains(&key) {
+            } else if ["grad_clip", "min_eval_interval", "eval_max_examples", "eval_batch_size", "checkpoint_interval"].contains(&key) {
                 Ok(vec!["train".into(), key.into()])
             } else {
                 bail!("--set {key}: no such setting; see `trm train --print-config` for every key")
@@ -390,14 +394,14 @@ seed = 1
 const SUDOKU9_CPU: &str = r#"
 [arch]
 arch = "trm"
-hidden_size = 128
+hidden_size = 64
 expansion = 4
-num_heads = 4
+num_heads = 2
 H_cycles = 2
-L_cycles = 3
+L_cycles = 2
 H_layers = 0
 L_layers = 2
-puzzle_emb_ndim = 128
+puzzle_emb_ndim = 64
 puzzle_emb_len = 1
 pos_encodings = "none"
 mlp_t = true
@@ -408,9 +412,9 @@ no_ACT_continue = true
 loss_type = "stablemax_cross_entropy"
 
 [train]
-global_batch_size = 128
-epochs = 100
-eval_interval = 10
+global_batch_size = 64
+epochs = 50
+eval_interval = 5
 lr = 2e-3
 lr_min_ratio = 1.0
 lr_warmup_steps = 200
@@ -423,7 +427,7 @@ ema = true
 ema_rate = 0.999
 seed = 0
 log_interval = 20
-eval_max_examples = 512
+eval_max_examples = 500
 
 [data]
 [data.generate]

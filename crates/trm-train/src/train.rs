@@ -264,6 +264,10 @@ impl Trainer {
                     window = Window::default();
                     window_start = Instant::now();
                 }
+                if t.checkpoint_interval > 0 && self.step % t.checkpoint_interval == 0 && self.batch_in_iteration < batches.len() {
+                    let path = self.save_checkpoint()?;
+                    on_event(Event::Checkpoint(&path));
+                }
             }
             let finished_iteration = self.iteration;
             self.iteration += 1;

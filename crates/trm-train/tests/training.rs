@@ -43,9 +43,20 @@ fn a_tiny_model_learns_4x4_sudoku_well_above_chance() {
 
 #[test]
 fn a_resumed_run_reproduces_the_uninterrupted_run_bit_for_bit() {
-    let dir = tempfile::tempdir().unwrap();
     // Two evaluations (checkpoints) so the run can be interrupted after the first.
-    let cfg = tiny(&["epochs=8", "eval_interval=4", "lr_warmup_steps=5", "log_interval=1", "hidden_size=16", "puzzle_emb_ndim=16"]);
+    resume_matches(&["epochs=8", "eval_interval=4", "lr_warmup_steps=5", "log_interval=1", "hidden_size=16", "puzzle_emb_ndim=16"]);
+}
+
+#[test]
+fn resuming_from_a_checkpoint_in_the_middle_of_an_iteration_is_exact_too() {
+    // One iteration only, checkpoints every 7 steps: the resume point lies mid-iteration,
+    // so the sampler has to rebuild the iteration's batches and skip to the right one.
+    resume_matches(&["epochs=8", "eval_interval=8", "checkpoint_interval=7", "lr_warmup_steps=5", "log_interval=1", "hidden_size=16", "puzzle_emb_ndim=16"]);
+}
+
+fn resume_matches(overrides: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = tiny(overrides);
     let straight = dir.path().join("straight");
     let mut a = Trainer::create(cfg.clone(), &straight, &Device::Cpu).unwrap();
     a.run(None, |_| {}).unwrap();
