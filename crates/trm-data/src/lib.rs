@@ -6,8 +6,10 @@
 //! - [`dihedral`]: the 8 grid symmetries, one definition for every task.
 //! - [`maze`]: parse, print, solve (BFS), generate (Maze-Hard) and build maze datasets.
 //! - [`arc`]: read ARC tasks, encode, augment, build ARC datasets and evaluate predictions.
+//! - [`custom`]: the user's own fixed-size grid or sequence tasks (task file + CSV/JSONL).
 
 pub mod arc;
+pub mod custom;
 pub mod dataset;
 pub mod dihedral;
 pub mod maze;

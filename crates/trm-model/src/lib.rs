@@ -9,6 +9,7 @@
 //! - [`loss`]: [`act_loss`] (official `ACTLossHead`) and [`Metrics`].
 //! - [`weights`]: safetensors / PyTorch checkpoint loading, saving.
 //! - [`ops`], [`init`]: fused kernels with gradients; initialisation helpers.
+//! - FLOP counts of the matrix products: [`ModelConfig::network_flops`] and friends.
 //!
 //! # Training API (one call = one supervision step = one optimizer step)
 //! ```no_run
@@ -63,6 +64,7 @@
 
 pub mod carry;
 pub mod config;
+mod flops;
 pub mod init;
 mod layers;
 pub mod loss;

@@ -28,6 +28,19 @@ fn fused(x: &Tensor) -> bool {
     x.device().is_cpu() && x.dtype() == DType::F32
 }
 
+/// Fills `dst` chunk by chunk (`f(chunk index, chunk)`, chunks of `chunk` elements), on
+/// rayon's pool (the threads candle's matrix products use) once there is enough work to
+/// share; one thread otherwise.
+fn for_chunks(dst: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    use rayon::prelude::*;
+    const PARALLEL_FROM: usize = 1 << 14;
+    if dst.len() >= PARALLEL_FROM && dst.len() > chunk {
+        dst.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+    } else {
+        dst.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+    }
+}
+
 /// Splits `dims` around axis `dim` into (outer, n, inner).
 fn split_dims(dims: &[usize], dim: usize) -> (usize, usize, usize) {
     (
@@ -66,38 +79,35 @@ impl CustomOp1 for RmsNorm {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let src = f32_contiguous(s, l, self.name())?;
-        let (outer, n, inner) = split_dims(l.dims(), self.dim);
+        let (_, n, inner) = split_dims(l.dims(), self.dim);
         let eps = self.eps as f32;
         let mut dst = vec![0f32; src.len()];
-        if inner == 1 {
-            for (xs, ys) in src.chunks_exact(n).zip(dst.chunks_exact_mut(n)) {
+        let span = n * inner;
+        for_chunks(&mut dst, span, |o, ys| {
+            let xs = &src[o * span..(o + 1) * span];
+            if inner == 1 {
                 let ss: f32 = xs.iter().map(|v| v * v).sum();
                 let r = 1.0 / (ss / n as f32 + eps).sqrt();
                 for (y, x) in ys.iter_mut().zip(xs) {
                     *y = x * r;
                 }
+                return;
             }
-        } else {
             let mut r = vec![0f32; inner];
-            for o in 0..outer {
-                let xs = &src[o * n * inner..(o + 1) * n * inner];
-                let ys = &mut dst[o * n * inner..(o + 1) * n * inner];
-                r.fill(0.0);
-                for row in xs.chunks_exact(inner) {
-                    for (acc, v) in r.iter_mut().zip(row) {
-                        *acc += v * v;
-                    }
-                }
-                for acc in r.iter_mut() {
-                    *acc = 1.0 / (*acc / n as f32 + eps).sqrt();
-                }
-                for (yrow, xrow) in ys.chunks_exact_mut(inner).zip(xs.chunks_exact(inner)) {
-                    for ((y, x), rr) in yrow.iter_mut().zip(xrow).zip(&r) {
-                        *y = x * rr;
-                    }
+            for row in xs.chunks_exact(inner) {
+                for (acc, v) in r.iter_mut().zip(row) {
+                    *acc += v * v;
                 }
             }
-        }
+            for acc in r.iter_mut() {
+                *acc = 1.0 / (*acc / n as f32 + eps).sqrt();
+            }
+            for (yrow, xrow) in ys.chunks_exact_mut(inner).zip(xs.chunks_exact(inner)) {
+                for ((y, x), rr) in yrow.iter_mut().zip(xrow).zip(&r) {
+                    *y = x * rr;
+                }
+            }
+        });
         Ok((CpuStorage::F32(dst), l.shape().clone()))
     }
 
@@ -140,17 +150,15 @@ impl CustomOp2 for RmsNormBwd {
     ) -> Result<(CpuStorage, Shape)> {
         let xs = f32_contiguous(s1, l1, self.name())?;
         let gs = f32_contiguous(s2, l2, self.name())?;
-        let (outer, n, inner) = split_dims(l1.dims(), self.dim);
+        let (_, n, inner) = split_dims(l1.dims(), self.dim);
         let eps = self.eps as f32;
         let nf = n as f32;
         let mut dst = vec![0f32; xs.len()];
-        let mut r = vec![0f32; inner];
-        let mut m = vec![0f32; inner];
-        for o in 0..outer {
-            let span = o * n * inner..(o + 1) * n * inner;
-            let (x, g, d) = (&xs[span.clone()], &gs[span.clone()], &mut dst[span]);
-            r.fill(0.0);
-            m.fill(0.0);
+        let span = n * inner;
+        for_chunks(&mut dst, span, |o, d| {
+            let (x, g) = (&xs[o * span..(o + 1) * span], &gs[o * span..(o + 1) * span]);
+            let mut r = vec![0f32; inner];
+            let mut m = vec![0f32; inner];
             for k in 0..n {
                 for j in 0..inner {
                     let v = x[k * inner + j];
@@ -169,7 +177,7 @@ impl CustomOp2 for RmsNormBwd {
                     d[i] = r[j] * (g[i] - x[i] * r[j] * m[j]);
                 }
             }
-        }
+        });
         Ok((CpuStorage::F32(dst), l1.shape().clone()))
     }
 }
@@ -199,7 +207,8 @@ impl CustomOp1 for SoftmaxLastDim {
         let src = f32_contiguous(s, l, self.name())?;
         let n = *l.dims().last().unwrap_or(&1);
         let mut dst = vec![0f32; src.len()];
-        for (xs, ys) in src.chunks_exact(n).zip(dst.chunks_exact_mut(n)) {
+        for_chunks(&mut dst, n, |i, ys| {
+            let xs = &src[i * n..(i + 1) * n];
             let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let mut sum = 0f32;
             for (y, x) in ys.iter_mut().zip(xs) {
@@ -210,7 +219,7 @@ impl CustomOp1 for SoftmaxLastDim {
             for y in ys.iter_mut() {
                 *y *= inv;
             }
-        }
+        });
         Ok((CpuStorage::F32(dst), l.shape().clone()))
     }
 
@@ -255,12 +264,12 @@ impl CustomOp1 for SwiGlu {
         let (outer, n, rest) = split_dims(l.dims(), self.dim);
         let inner = n / 2 * rest;
         let mut dst = vec![0f32; outer * inner];
-        for (xs, ys) in src.chunks_exact(2 * inner).zip(dst.chunks_exact_mut(inner)) {
-            let (g, u) = xs.split_at(inner);
+        for_chunks(&mut dst, inner, |o, ys| {
+            let (g, u) = src[2 * o * inner..2 * (o + 1) * inner].split_at(inner);
             for ((y, g), u) in ys.iter_mut().zip(g).zip(u) {
                 *y = g / (1.0 + (-g).exp()) * u;
             }
-        }
+        });
         let mut dims = l.dims().to_vec();
         dims[self.dim] /= 2;
         Ok((CpuStorage::F32(dst), Shape::from(dims)))
@@ -306,12 +315,9 @@ impl CustomOp2 for SwiGluBwd {
         let (_, n, rest) = split_dims(l1.dims(), self.dim);
         let inner = n / 2 * rest;
         let mut dst = vec![0f32; xs.len()];
-        for ((x, go), d) in xs
-            .chunks_exact(2 * inner)
-            .zip(gs.chunks_exact(inner))
-            .zip(dst.chunks_exact_mut(2 * inner))
-        {
-            let (g, u) = x.split_at(inner);
+        for_chunks(&mut dst, 2 * inner, |o, d| {
+            let (g, u) = xs[2 * o * inner..2 * (o + 1) * inner].split_at(inner);
+            let go = &gs[o * inner..(o + 1) * inner];
             let (dg, du) = d.split_at_mut(inner);
             for j in 0..inner {
                 let sig = 1.0 / (1.0 + (-g[j]).exp());
@@ -319,7 +325,7 @@ impl CustomOp2 for SwiGluBwd {
                 dg[j] = go[j] * u[j] * sig * (1.0 + g[j] * (1.0 - sig));
                 du[j] = go[j] * silu;
             }
-        }
+        });
         Ok((CpuStorage::F32(dst), l1.shape().clone()))
     }
 }

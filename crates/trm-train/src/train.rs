@@ -9,15 +9,18 @@
 //!
 //! A run folder holds `config.toml` (fully resolved), `metrics.jsonl`, `model.safetensors`,
 //! `checkpoints/step_N.safetensors` (last two kept) and, for generated data, `data/`.
+//! A run started from other weights (`--init-from`) also holds `init.json`.
 //! A checkpoint holds everything needed to continue exactly: weights, EMA, Adam moments,
 //! the puzzle table, the carry, the sampler position and the exploration RNG.
 
 use crate::checkpoint::{self, Checkpoint};
-use crate::config::RunConfig;
+use crate::config::{GenerateSpec, RunConfig};
 use crate::ema::Ema;
 use crate::eval::{self, EvalOptions, EvalReport};
+use crate::init::{self, InitReport};
 use crate::optim::{self, AdamAtan2, SignSgd};
 use crate::sampler;
+use crate::update::{apply_updates, UpdateRates};
 use anyhow::{bail, ensure, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use rand::SeedableRng;
@@ -104,24 +107,52 @@ pub fn data_dir(config: &RunConfig, run_dir: &Path) -> PathBuf {
     }
 }
 
-/// Builds the dataset of `[data.generate]` into `dir` unless it is already there.
+/// Builds the dataset of `[data.generate]` into `dir` unless it is already there, with the
+/// builder of its `task` (as `trm data sudoku` / `trm data maze` would).
 pub fn ensure_generated_data(config: &RunConfig, dir: &Path) -> Result<()> {
     let Some(g) = &config.data.generate else { return Ok(()) };
     if dir.join("train").join("dataset.json").exists() {
         return Ok(());
     }
+    g.validate()?;
+    let dataset = match g.task.as_str() {
+        "sudoku" => generate_sudoku(g),
+        "maze" => generate_maze(g),
+        other => unreachable!("GenerateSpec::validate accepts no task {other:?}"),
+    }
+    .with_context(|| format!("generating the {} training data into {}", g.task, dir.display()))?;
+    dataset.write(dir)
+}
+
+fn generate_sudoku(g: &GenerateSpec) -> Result<Dataset> {
     use trm_data::sudoku::build::{build_dataset, BuildConfig};
     let mut build = BuildConfig::generated(g.size, g.train, g.test);
     build.aug = g.aug;
     build.seed = g.seed;
     build.filter.minimal = g.minimal;
-    let dataset = build_dataset(&build).context("generating the training data")?;
-    dataset.write(dir)
+    build_dataset(&build)
+}
+
+/// `size x size` Maze-Hard mazes, train and test wall layouts distinct; `aug` 8 adds the
+/// dihedral copies to the train split. The mazes do not depend on the thread count.
+fn generate_maze(g: &GenerateSpec) -> Result<Dataset> {
+    use trm_data::maze::{build::build_maze_dataset, generate};
+    let mut generator = generate::GeneratorConfig::new(g.size, g.size);
+    generator.min_path = g.maze_min_path();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let splits = generate::generate_splits(&generator, g.train, g.test, g.seed, threads, &mut Default::default())?;
+    build_maze_dataset(Some(&splits.train), Some(&splits.test), g.aug > 0)
 }
 
 impl Trainer {
     /// Starts a new run in `run_dir` (created; must not already hold a run).
     pub fn create(config: RunConfig, run_dir: &Path, device: &Device) -> Result<Self> {
+        Self::create_with_init(config, run_dir, device, None).map(|(trainer, _)| trainer)
+    }
+
+    /// [`Self::create`], starting from the weights `init_from` names instead of a fresh
+    /// initialisation (fine-tuning; [`crate::init`] says what is accepted).
+    pub fn create_with_init(config: RunConfig, run_dir: &Path, device: &Device, init_from: Option<&Path>) -> Result<(Self, Option<InitReport>)> {
         config.validate()?;
         ensure!(
             !run_dir.join(CONFIG_FILE).exists(),
@@ -138,10 +169,14 @@ impl Trainer {
         let mut config = config;
         config.arch = arch;
         config.validate()?;
-        let model = Model::new(config.arch.clone(), device, config.train.seed)?;
+        let mut model = Model::new(config.arch.clone(), device, config.train.seed)?;
+        let init = init_from.map(|path| init::load_into(&mut model, path)).transpose()?;
         checkpoint::write_atomically(&run_dir.join(CONFIG_FILE), config.to_toml()?.as_bytes())?;
         let _ = std::fs::remove_file(run_dir.join(METRICS_FILE));
-        Self::assemble(config, run_dir, model, train, dataset.test)
+        if let Some(report) = &init {
+            report.write(run_dir)?;
+        }
+        Ok((Self::assemble(config, run_dir, model, train, dataset.test)?, init))
     }
 
     fn assemble(config: RunConfig, run_dir: &Path, model: Model, train: Split, test: Option<Split>) -> Result<Self> {
@@ -202,10 +237,19 @@ impl Trainer {
         let model = Model::new(config.arch.clone(), device, config.train.seed)?;
         let mut trainer = Self::assemble(config, run_dir, model, train, dataset.test)?;
         let checkpoints = checkpoint::list(&run_dir.join(CHECKPOINT_DIR))?;
-        let Some((_, path)) = checkpoints.last() else {
-            bail!("{}: no checkpoint to resume from (none was written before the run stopped); start it again", run_dir.display());
+        ensure!(!checkpoints.is_empty(), "{}: no checkpoint to resume from (none was written before the run stopped); start it again", run_dir.display());
+        // The newest checkpoint that reads back (a damaged one is skipped, saying why).
+        let mut damaged = Vec::new();
+        let Some((path, ck)) = checkpoints.iter().rev().find_map(|(_, path)| match Checkpoint::load(path, device) {
+            Ok(ck) => Some((path, ck)),
+            Err(e) => {
+                eprintln!("warning: skipping checkpoint {}: {e:#}", path.display());
+                damaged.push(format!("{e:#}"));
+                None
+            }
+        }) else {
+            bail!("{}: none of its checkpoints can be read, so the run cannot continue; start it again. {}", run_dir.display(), damaged.join("; "));
         };
-        let ck = Checkpoint::load(path, device)?;
         trainer.restore(&ck, !changed).with_context(|| format!("restoring {}", path.display()))?;
         if changed {
             checkpoint::write_atomically(&run_dir.join(CONFIG_FILE), trainer.config.to_toml()?.as_bytes())?;
@@ -300,25 +344,12 @@ impl Trainer {
         let grads = (&loss.total / t.global_batch_size as f64)?.backward()?;
         self.step += 1;
         let lr = optim::learning_rate(t.lr, self.step, t.lr_warmup_steps, self.total_steps, t.lr_min_ratio);
-        let mut dense = BTreeMap::new();
-        for (name, var) in self.model.trainable() {
-            if let Some(g) = grads.get(var) {
-                dense.insert(name.clone(), g.to_dtype(DType::F32)?);
-            }
-        }
-        if let Some(max_norm) = t.grad_clip {
-            clip_global_norm(&mut dense, max_norm)?;
-        }
-        self.adam.step(self.model.trainable(), &dense, lr)?;
-        if let (Some(rows), Some(table)) = (&out.puzzle_rows, self.model.puzzle_table()) {
-            if let Some(g) = grads.get(&rows.local) {
-                let emb_lr = optim::learning_rate(t.puzzle_emb_lr, self.step, t.lr_warmup_steps, self.total_steps, t.lr_min_ratio);
-                self.sign_sgd.step(table.as_tensor(), &rows.ids, g, emb_lr)?;
-            }
-        }
-        if let Some(ema) = &mut self.ema {
-            ema.update(self.model.trainable())?;
-        }
+        let rates = UpdateRates {
+            lr,
+            puzzle_emb_lr: optim::learning_rate(t.puzzle_emb_lr, self.step, t.lr_warmup_steps, self.total_steps, t.lr_min_ratio),
+            grad_clip: t.grad_clip,
+        };
+        apply_updates(&self.model, &grads, out.puzzle_rows.as_ref(), &mut self.adam, &self.sign_sgd, self.ema.as_mut(), rates)?;
         Ok(StepStats { lr, lm_loss: loss.lm_loss, q_halt_loss: loss.q_halt_loss, q_continue_loss: loss.q_continue_loss, metrics: loss.metrics, rows: batch.batch_size() })
     }
 
@@ -491,22 +522,6 @@ fn exploration_rng(seed: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(7);
     rng
-}
-
-/// Scales every gradient so that their joint L2 norm is at most `max_norm`.
-fn clip_global_norm(grads: &mut BTreeMap<String, Tensor>, max_norm: f64) -> Result<()> {
-    let mut sq = 0.0f64;
-    for g in grads.values() {
-        sq += g.sqr()?.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-    }
-    let norm = sq.sqrt();
-    if norm > max_norm {
-        let scale = max_norm / (norm + 1e-6);
-        for g in grads.values_mut() {
-            *g = (g.clone() * scale)?;
-        }
-    }
-    Ok(())
 }
 
 /// Drops lines of `metrics.jsonl` logged after `step` (written after the checkpoint a

@@ -1,21 +1,11 @@
 //! Training end to end on generated 4x4 Sudoku: a real learning test, and exact resume.
 
 use candle_core::Device;
-use trm_train::config::RunConfig;
 use trm_train::eval::{evaluate, EvalOptions};
 use trm_train::train::{Trainer, METRICS_FILE};
 
-/// A small, fast configuration of the sudoku4 preset.
-fn tiny(overrides: &[&str]) -> RunConfig {
-    let mut all: Vec<String> = ["hidden_size=32", "puzzle_emb_ndim=32", "global_batch_size=64", "data.generate.train=300", "data.generate.test=100", "data.generate.aug=4", "log_interval=5"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    all.extend(overrides.iter().map(|s| s.to_string()));
-    let cfg = RunConfig::preset("sudoku4").unwrap().apply_overrides(&all).unwrap();
-    cfg.validate().unwrap();
-    cfg
-}
+mod common;
+use common::{metrics_without_time, tiny};
 
 #[test]
 fn a_tiny_model_learns_4x4_sudoku_well_above_chance() {
@@ -72,19 +62,8 @@ fn resume_matches(overrides: &[&str]) {
     assert!(c.step() > 0 && c.step() < total, "resumed from a checkpoint in the middle (step {})", c.step());
     c.run(None, |_| {}).unwrap();
 
-    let strip_time = |text: String| -> Vec<serde_json::Value> {
-        text.lines()
-            .map(|l| {
-                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-                let o = v.as_object_mut().unwrap();
-                o.remove("elapsed_s");
-                o.remove("examples_per_s");
-                v
-            })
-            .collect()
-    };
-    let ma = strip_time(std::fs::read_to_string(straight.join(METRICS_FILE)).unwrap());
-    let mc = strip_time(std::fs::read_to_string(interrupted.join(METRICS_FILE)).unwrap());
+    let ma = metrics_without_time(&std::fs::read_to_string(straight.join(METRICS_FILE)).unwrap());
+    let mc = metrics_without_time(&std::fs::read_to_string(interrupted.join(METRICS_FILE)).unwrap());
     assert_eq!(ma.len(), mc.len());
     assert_eq!(ma, mc, "metrics of the resumed run equal the uninterrupted run's");
     let wa = std::fs::read(straight.join("model.safetensors")).unwrap();

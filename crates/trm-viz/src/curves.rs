@@ -2,7 +2,7 @@
 
 use anyhow::{ensure, Result};
 
-use crate::chart::{Chart, Series};
+use crate::chart::{nice_ticks, Chart, Series};
 use crate::color::{self, SERIES};
 use crate::metrics::{Metrics, XAxis};
 use crate::scene::{Anchor, Scene};
@@ -65,7 +65,8 @@ fn panel(metrics: &Metrics, metric: &str, x: XAxis, groups: &[String]) -> Chart 
     let values = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     let log_y = metric.contains("loss") && lo > 0.0 && hi / lo > 50.0;
-    let mut chart = Chart { title: metric_title(metric), series, log_y, ..Chart::default() };
+    let y_range = metric.contains("accuracy").then(|| accuracy_range(hi));
+    let mut chart = Chart { title: metric_title(metric), series, log_y, y_range, ..Chart::default() };
     match x {
         XAxis::Step => chart.x_label = "step".into(),
         XAxis::Elapsed => {
@@ -132,9 +133,22 @@ pub fn accuracy_vs_steps(points: &[(usize, f64)], trained_steps: Option<usize>) 
         }],
         x_lines: trained_steps.map(|n| (n as f64, format!("trained N_sup = {n}"))).into_iter().collect(),
         x_integer: true,
+        y_range: Some(accuracy_range(best.1)),
         ..Chart::default()
     };
     Ok(chart.to_scene(640.0, 400.0))
+}
+
+/// The y range of an accuracy axis: from 0 to the largest value `max` rounded up to a tick
+/// (at most 1 for fractions), and 0..1 when every value is 0, so a flat curve lies on the
+/// floor instead of in the middle of a -1..1 axis.
+fn accuracy_range(max: f64) -> (f64, f64) {
+    if !(max.is_finite() && max > 0.0) {
+        return (0.0, 1.0);
+    }
+    let (_, step) = nice_ticks(0.0, max, 5);
+    let hi = (max / step - 1e-9).ceil() * step;
+    (0.0, if max <= 1.0 { hi.min(1.0) } else { hi })
 }
 
 #[cfg(test)]
@@ -150,6 +164,37 @@ mod tests {
         assert_eq!(time_unit(36_000.0).0, 3600.0);
         assert_eq!(metric_title("steps"), "mean halting steps");
         assert_eq!(metric_title("eval_foo"), "eval foo");
+    }
+
+    /// The numbers written at the y ticks of a picture (text right-aligned to the axis).
+    fn y_tick_labels(scene: &Scene) -> Vec<String> {
+        scene
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                crate::scene::Item::Text { text, anchor: Anchor::End, vertical: false, .. } if text.parse::<f64>().is_ok() => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn accuracy_axes_start_at_zero() {
+        assert_eq!(accuracy_range(0.0), (0.0, 1.0));
+        assert_eq!(accuracy_range(f64::NAN), (0.0, 1.0));
+        assert_eq!(accuracy_range(1.0), (0.0, 1.0));
+        assert_eq!(accuracy_range(0.93), (0.0, 1.0));
+        let (lo, hi) = accuracy_range(0.13);
+        assert!(lo == 0.0 && (0.13..=0.2).contains(&hi), "{hi}");
+
+        let flat = y_tick_labels(&accuracy_vs_steps(&[(1, 0.0), (2, 0.0), (3, 0.0)], Some(2)).unwrap());
+        assert_eq!(flat.first().map(String::as_str), Some("0"), "{flat:?}");
+        assert_eq!(flat.last().map(String::as_str), Some("1.0"), "{flat:?}");
+        assert!(flat.iter().all(|t| !t.starts_with('-')), "{flat:?}");
+
+        let metrics = Metrics::parse("{\"split\": \"eval\", \"step\": 10, \"accuracy\": 0.0}\n{\"split\": \"eval\", \"step\": 20, \"accuracy\": 0.0}\n").unwrap();
+        let labels = y_tick_labels(&learning_curves(&metrics, "run").unwrap());
+        assert!(labels.contains(&"0".to_string()) && labels.iter().all(|t| !t.starts_with('-')), "{labels:?}");
     }
 
     #[test]

@@ -5,6 +5,22 @@ mod commands;
 
 use clap::{Parser, Subcommand};
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Keeps freed memory in the process. The recursion frees and allocates tensors of the same
+/// few sizes thousands of times per step; returning them to the kernel (mimalloc's default
+/// after 10 ms, glibc's for every block over its mmap threshold) made the kernel zero fresh
+/// pages for each: 278k page faults and 14 s of system time in one `trm bench` run, against
+/// 1.6k and 3 s with purging off (docs/benchmarks.md).
+#[cfg(feature = "mimalloc")]
+fn keep_freed_memory() {
+    // mi_option_purge_delay (mimalloc.h, v2): -1 = never purge.
+    const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+}
+
 /// Tiny Recursive Models: build puzzle datasets, train, evaluate, solve and render.
 #[derive(Parser)]
 #[command(name = "trm", version, about, long_about = None)]
@@ -29,6 +45,8 @@ enum Command {
     Render(commands::render::Args),
     /// Draw the learning curves of a run's metrics.jsonl.
     Plot(commands::plot::Args),
+    /// Time the training and evaluation steps of a configuration on this machine.
+    Bench(commands::bench::Args),
 }
 
 fn main() {
@@ -38,6 +56,8 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    #[cfg(feature = "mimalloc")]
+    keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => commands::demo::run(args),
@@ -47,6 +67,7 @@ fn main() {
         Command::Solve(args) => commands::solve::run(args),
         Command::Render(args) => commands::render::run(args),
         Command::Plot(args) => commands::plot::run(args),
+        Command::Bench(args) => commands::bench::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

@@ -108,3 +108,105 @@ fn bad_tasks_and_arguments_are_reported() {
     assert!(err.contains("/no/such/dir"), "{err}");
     assert!(!Path::new(out).exists());
 }
+
+fn ok(args: &[&str]) -> String {
+    let out = trm(args);
+    assert!(out.status.success(), "trm {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = trm(args);
+    assert!(!out.status.success(), "trm {args:?} should fail");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// A tiny ARC dataset (two fixture tasks as the test set, 3 augmentations each) and a tiny
+/// model trained on it for 4 steps: it need not be accurate, only loadable.
+fn tiny_run(dir: &Path) -> (String, String) {
+    let evaluation = subset(dir, "evaluation", &["66e6c45b", "6ea4a07e"]);
+    let data = dir.join("arc").to_str().unwrap().to_string();
+    ok(&["data", "arc", "--out", &data, "--tasks", &evaluation, "--test-set", "evaluation", "--aug", "3"]);
+    let run = dir.join("run").to_str().unwrap().to_string();
+    let mut args = vec!["train", "--preset", "arc-cpu", "--data", &data, "--out", &run];
+    for set in [
+        "hidden_size=16", "puzzle_emb_ndim=16", "num_heads=2", "expansion=1", "H_cycles=1", "L_cycles=1", "L_layers=1",
+        "halt_max_steps=2", "global_batch_size=4", "epochs=2", "eval_interval=2", "lr_warmup_steps=1", "eval_max_examples=0",
+    ] {
+        args.extend(["--set", set]);
+    }
+    ok(&args);
+    (data, run)
+}
+
+#[test]
+fn eval_solve_and_inspect_on_an_arc_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, run) = tiny_run(tmp.path());
+
+    // eval --json: the usual metrics and pass@K for every official K; submission.json in the run.
+    let out = ok(&["eval", "--model", &run, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["count"], 2 * 4 + 4, "{v}");
+    let arc = &v["arc"];
+    for k in [1, 2, 5, 10, 100, 1000] {
+        let s = arc[format!("pass@{k}")].as_f64().unwrap_or_else(|| panic!("pass@{k} missing: {v}"));
+        assert!((0.0..=1.0).contains(&s), "{v}");
+    }
+    assert_eq!((arc["tasks"].as_u64(), arc["test_inputs"].as_u64(), arc["rows"].as_u64()), (Some(2), Some(3), Some(12)), "{v}");
+    let submission = Path::new(&run).join("submission.json");
+    assert_eq!(arc["submission"].as_str(), Some(submission.to_str().unwrap()));
+    let check_submission = |path: &Path| {
+        let sub: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for (task, inputs) in [("66e6c45b", 1), ("6ea4a07e", 2)] {
+            let entries = sub[task].as_array().unwrap_or_else(|| panic!("{task} missing: {sub}"));
+            assert_eq!(entries.len(), inputs, "{sub}");
+            for e in entries {
+                for a in ["attempt_1", "attempt_2"] {
+                    let grid = e[a].as_array().unwrap_or_else(|| panic!("{a} missing: {sub}"));
+                    assert!(grid.iter().all(|row| row.as_array().is_some_and(|r| r.iter().all(|c| c.as_u64().is_some_and(|c| c < 10)))), "{sub}");
+                }
+            }
+        }
+    };
+    check_submission(&submission);
+
+    // The table, with --submission elsewhere; --limit leaves test inputs without predictions.
+    let other = tmp.path().join("sub/other.json");
+    let out = ok(&["eval", "--model", &run, "--submission", other.to_str().unwrap(), "--limit", "4"]);
+    assert!(out.contains("pass@K") && out.contains("  1000  "), "{out}");
+    assert!(out.contains("test inputs got no prediction"), "{out}");
+    check_submission(&other);
+
+    // solve arc on a task of the run's dataset: its 4 copies with their learned identifiers.
+    let task = fixture().join("66e6c45b.json");
+    let task = task.to_str().unwrap();
+    let out = ok(&["solve", "arc", "--model", &run, task]);
+    assert!(out.contains("in the run's dataset; 4 of its 4 copies"), "{out}");
+    assert!(out.contains("test input 1 of 1") && out.contains("attempt 1   ") && out.contains("of 4 votes, mean confidence"), "{out}");
+    assert!(out.contains("truth 4x4") && (out.contains("SOLVED") || out.contains("not solved")), "{out}");
+    let out = ok(&["solve", "arc", "--model", &run, task, "--aug", "1", "--max-steps", "3"]);
+    assert!(out.contains("2 of its 4 copies") && out.contains("of 2 votes"), "{out}");
+    // A task the run never saw: blank identifier, augmentations drawn here; a picture.
+    let picture = tmp.path().join("task.png");
+    let new_task = fixture().join("4cd1b7b2.json");
+    let out = ok(&["solve", "arc", "--model", &run, new_task.to_str().unwrap(), "--aug", "2", "--picture", picture.to_str().unwrap()]);
+    assert!(out.contains("not in the run's dataset; 3 copies") && out.contains("blank identifier 0"), "{out}");
+    assert!(std::fs::read(&picture).unwrap().starts_with(b"\x89PNG"));
+
+    // Bad task files: errors name the file and the problem.
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(&bad, r#"{"train": [{"input": [[1]], "output": [[1]]}]}"#).unwrap();
+    let err = fails(&["solve", "arc", "--model", &run, bad.to_str().unwrap()]);
+    assert!(err.contains("bad.json") && err.contains("missing \"test\""), "{err}");
+    std::fs::write(&bad, "{ not json").unwrap();
+    let err = fails(&["solve", "arc", "--model", &run, bad.to_str().unwrap()]);
+    assert!(err.contains("bad.json") && err.contains("not valid JSON"), "{err}");
+    let err = fails(&["solve", "arc", "--model", &data, task]);
+    assert!(err.contains("not a run folder"), "{err}");
+
+    // inspect decodes the examples as grids (training examples are translated).
+    let out = ok(&["data", "inspect", &data]);
+    assert!(out.contains("    input 4x4") || out.contains("    input 3x3"), "{out}");
+    assert!(out.contains("   label "), "{out}");
+}

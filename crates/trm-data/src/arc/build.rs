@@ -91,6 +91,18 @@ fn task_rng(seed: u64, task_id: &str, purpose: &[u8; 8]) -> ChaCha8Rng {
     ChaCha8Rng::from_seed(key)
 }
 
+/// The group a build gives `task` for `num_aug` and `seed`: the identity, then the accepted
+/// augmentations. Lets one task be augmented in memory exactly as `trm data arc` would.
+pub fn task_augmentations(task: &Task, num_aug: usize, seed: u64) -> Vec<Augmentation> {
+    augmentations(task, num_aug, &mut task_rng(seed, &task.id, b"augment!"))
+}
+
+/// The test inputs of `task` under `aug`, encoded as the test split holds them (at the
+/// canvas corner, never translated), one canvas per test pair.
+pub fn encode_test_inputs(task: &Task, aug: &Augmentation) -> Vec<Vec<u8>> {
+    task.test.iter().map(|p| encode_grid(&aug.apply(&p.input), 0, 0)).collect()
+}
+
 /// One original task with its accepted augmentations.
 struct Group<'a> {
     task: &'a Task,
@@ -123,7 +135,7 @@ pub fn build_arc_dataset(subsets: &[Subset], config: &ArcBuildConfig) -> Result<
                     task.id
                 );
             }
-            let augs = augmentations(task, config.num_aug, &mut task_rng(config.seed, &task.id, b"augment!"));
+            let augs = task_augmentations(task, config.num_aug, config.seed);
             if augs.len() < config.num_aug + 1 {
                 report.short_groups.push((task.id.clone(), augs.len() - 1));
             }
@@ -171,9 +183,8 @@ pub fn build_arc_dataset(subsets: &[Subset], config: &ArcBuildConfig) -> Result<
     let mut test = SplitBuilder::new(SEQ_LEN);
     for group in groups.iter().filter(|g| g.is_test) {
         for aug in &group.augs {
-            for pair in &group.task.test {
-                let (input, output) = (aug.apply(&pair.input), aug.apply(&pair.output));
-                test.push_example(&encode_grid(&input, 0, 0), &encode_grid(&output, 0, 0))?;
+            for (pair, input) in group.task.test.iter().zip(encode_test_inputs(group.task, aug)) {
+                test.push_example(&input, &encode_grid(&aug.apply(&pair.output), 0, 0))?;
             }
             test.finish_puzzle(identifier_of[&aug.name(&group.task.id)])?;
         }
@@ -203,5 +214,38 @@ impl ArcDataset {
             let text = serde_json::to_string(&self.test_puzzles)?;
             std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arc::{Grid, Pair};
+
+    #[test]
+    fn in_memory_augmentations_match_the_test_split() {
+        let g = |rows: &[&[u8]]| Grid::from_rows(&rows.iter().map(|r| r.to_vec()).collect::<Vec<_>>()).unwrap();
+        let pair = |a: &[&[u8]], b: &[&[u8]]| Pair { input: g(a), output: g(b) };
+        let task = Task {
+            id: "t1".into(),
+            train: vec![pair(&[&[1, 2], &[3, 0]], &[&[2, 1], &[0, 3]])],
+            test: vec![pair(&[&[4, 5, 0]], &[&[0, 5, 4]]), pair(&[&[6], &[7]], &[&[7], &[6]])],
+            solutions_known: true,
+        };
+        let subsets = [Subset { name: "evaluation".into(), tasks: vec![task.clone()] }];
+        let built = build_arc_dataset(&subsets, &ArcBuildConfig { num_aug: 5, seed: 3, ..Default::default() }).unwrap();
+        let augs = task_augmentations(&task, 5, 3);
+        assert_eq!(augs.len(), 6);
+        assert_eq!(augs[0], Augmentation::IDENTITY);
+        let test = built.dataset.test.as_ref().unwrap();
+        assert_eq!(test.num_puzzles(), augs.len());
+        for (p, aug) in augs.iter().enumerate() {
+            let name = &built.dataset.identifiers[test.puzzle_identifiers[p] as usize];
+            assert_eq!(name, &aug.name("t1"));
+            let rows = encode_test_inputs(&task, aug);
+            for (row, e) in rows.iter().zip(test.puzzle_examples(p)) {
+                assert_eq!(row.as_slice(), test.example(e).0);
+            }
+        }
     }
 }

@@ -42,6 +42,8 @@ enum DataCommand {
     BenchMaze(super::data_maze::BenchMazeArgs),
     /// Build an ARC-AGI dataset (official layout, augmentations, test_puzzles.json) from task JSON.
     Arc(super::data_arc::ArcArgs),
+    /// Build a dataset for your own fixed-size grid or sequence task (task file + CSV/JSONL pairs).
+    Custom(super::data_custom::CustomArgs),
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -52,6 +54,7 @@ pub fn run(args: Args) -> Result<()> {
         DataCommand::Maze(a) => super::data_maze::maze(a),
         DataCommand::BenchMaze(a) => super::data_maze::bench_maze(a),
         DataCommand::Arc(a) => super::data_arc::arc(a),
+        DataCommand::Custom(a) => super::data_custom::custom(a),
     }
 }
 
@@ -238,10 +241,16 @@ fn sudoku_size(m: &Metadata) -> Option<usize> {
 
 /// Decodes one example for the terminal: grids for known tasks, raw tokens otherwise.
 fn render_example(m: &Metadata, input: &[u8], label: &[u8]) -> String {
+    if let Some(text) = super::data_maze::render_maze_example(m, input, label) {
+        return text;
+    }
     if sudoku_size(m).is_some() {
         if let (Ok(p), Ok(s)) = (Grid::from_tokens(input), Grid::from_tokens(label)) {
             return sudoku::render_side_by_side(&[("input", &p), ("label", &s)]);
         }
+    }
+    if let Some(text) = super::data_arc::render_arc_example(m, input, label) {
+        return text;
     }
     format!("input: {}\nlabel: {}", token_rows(input), token_rows(label))
 }

@@ -1,11 +1,14 @@
 //! `trm data arc`: build an ARC-AGI dataset in the official layout.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
 use trm_data::arc::build::{build_arc_dataset, ArcBuildConfig};
-use trm_data::arc::Subset;
+use trm_data::arc::encode::{crop, COLOR_OFFSET, PAD, SEQ_LEN, VOCAB_SIZE};
+use trm_data::arc::{Grid, Subset, MAX_GRID, NUM_COLORS};
+use trm_data::dataset::Metadata;
 
 /// Shown after the options of `trm data arc --help` (the variant's doc line is the summary).
 const ARC_HELP: &str = "\
@@ -49,7 +52,11 @@ pub struct ArcArgs {
     /// Seed of augmentation and translation: same seed, same bytes.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Keep only the first N tasks (by id) of every subset, for small CPU-sized datasets.
+    /// Keep only the tasks whose grids (all pairs) are at most N x N, for CPU-sized datasets.
+    #[arg(long, value_name = "N")]
+    max_grid: Option<usize>,
+    /// Keep only the first N tasks (by id) of every subset (after --max-grid), for small
+    /// CPU-sized datasets.
     #[arg(long, value_name = "N")]
     max_tasks: Option<usize>,
 }
@@ -57,6 +64,13 @@ pub struct ArcArgs {
 pub fn arc(args: ArcArgs) -> Result<()> {
     let start = Instant::now();
     let mut subsets = Subset::read_all(&args.tasks)?;
+    if let Some(n) = args.max_grid {
+        ensure!(n > 0, "--max-grid must be positive");
+        for subset in &mut subsets {
+            subset.tasks.retain(|t| t.pairs().all(|p| [&p.input, &p.output].iter().all(|g| g.rows() <= n && g.cols() <= n)));
+            ensure!(!subset.tasks.is_empty(), "subset {:?}: no task has all its grids within {n}x{n} (--max-grid)", subset.name);
+        }
+    }
     if let Some(n) = args.max_tasks {
         ensure!(n > 0, "--max-tasks must be positive");
         for subset in &mut subsets {
@@ -111,4 +125,115 @@ pub fn arc(args: ArcArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `trm data inspect` on an ARC dataset (30x30 canvas, 12 tokens): the example's input and
+/// label located on the canvas (training examples are translated), cropped at their EOS
+/// border and drawn side by side. `None` for other datasets or undecodable rows.
+pub fn render_arc_example(m: &Metadata, input: &[u8], label: &[u8]) -> Option<String> {
+    if m.seq_len != SEQ_LEN || m.vocab_size != VOCAB_SIZE {
+        return None;
+    }
+    let (in_at, in_grid) = locate_grid(input)?;
+    let (out_at, out_grid) = locate_grid(label)?;
+    let place = |(r, c): (usize, usize)| if (r, c) == (0, 0) { String::new() } else { format!(" at ({r},{c})") };
+    let panels = [
+        (format!("input {}x{}{}", in_grid.rows(), in_grid.cols(), place(in_at)), &in_grid),
+        (format!("label {}x{}{}", out_grid.rows(), out_grid.cols(), place(out_at)), &out_grid),
+    ];
+    Some(render_grids(&panels, std::io::stdout().is_terminal()))
+}
+
+/// The grid on a canvas wherever it sits: the offset of its top-left colour cell, and the
+/// official crop taken from there. `None` when the canvas holds no colour at all.
+pub fn locate_grid(tokens: &[u8]) -> Option<((usize, usize), Grid)> {
+    if tokens.len() != SEQ_LEN {
+        return None;
+    }
+    let is_colour = |t: u8| (COLOR_OFFSET..COLOR_OFFSET + NUM_COLORS).contains(&t);
+    let cells: Vec<usize> = (0..SEQ_LEN).filter(|&i| is_colour(tokens[i])).collect();
+    let row = cells.iter().map(|i| i / MAX_GRID).min()?;
+    let col = cells.iter().map(|i| i % MAX_GRID).min()?;
+    let mut shifted = vec![PAD; SEQ_LEN];
+    for r in row..MAX_GRID {
+        let src = &tokens[r * MAX_GRID + col..(r + 1) * MAX_GRID];
+        shifted[(r - row) * MAX_GRID..(r - row) * MAX_GRID + src.len()].copy_from_slice(src);
+    }
+    Some(((row, col), crop(&shifted)))
+}
+
+/// Grids side by side under their captions, one digit per cell; with `colour`, each cell on
+/// its ARC palette colour (24-bit ANSI background).
+pub fn render_grids(panels: &[(String, &Grid)], colour: bool) -> String {
+    let width = |(caption, g): &(String, &Grid)| caption.chars().count().max(2 * g.cols());
+    let widths: Vec<usize> = panels.iter().map(width).collect();
+    let height = panels.iter().map(|(_, g)| g.rows()).max().unwrap_or(0);
+    let mut out = String::new();
+    let mut line = String::new();
+    for ((caption, _), w) in panels.iter().zip(&widths) {
+        line.push_str(&format!("{caption:<w$}   "));
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+    for r in 0..height {
+        let mut line = String::new();
+        for ((_, g), w) in panels.iter().zip(&widths) {
+            let mut used = 0;
+            if r < g.rows() {
+                for c in 0..g.cols() {
+                    let v = g.get(r, c);
+                    if colour {
+                        let p = trm_viz::color::ARC_PALETTE[v as usize];
+                        let ink = p.ink();
+                        line.push_str(&format!(
+                            "\x1b[48;2;{};{};{}m\x1b[38;2;{};{};{}m{v} \x1b[0m",
+                            p.r, p.g, p.b, ink.r, ink.g, ink.b
+                        ));
+                    } else {
+                        line.push_str(&format!("{v} "));
+                    }
+                    used += 2;
+                }
+            }
+            line.push_str(&" ".repeat(w - used + 3));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trm_data::arc::encode::encode_grid;
+
+    #[test]
+    fn translated_grids_are_located_and_drawn() {
+        let g = Grid::from_rows(&[vec![1, 2, 3], vec![0, 5, 6]]).unwrap();
+        let tokens = encode_grid(&g, 4, 7);
+        assert_eq!(locate_grid(&tokens), Some(((4, 7), g.clone())));
+        assert_eq!(locate_grid(&encode_grid(&g, 0, 0)), Some(((0, 0), g.clone())));
+        assert_eq!(locate_grid(&vec![PAD; SEQ_LEN]), None);
+        let m = trm_data::dataset::Metadata {
+            pad_id: 0,
+            ignore_label_id: Some(0),
+            blank_identifier_id: 0,
+            vocab_size: VOCAB_SIZE,
+            seq_len: SEQ_LEN,
+            num_puzzle_identifiers: 2,
+            total_groups: 1,
+            mean_puzzle_examples: 1.0,
+            total_puzzles: 1,
+            sets: vec!["all".into()],
+        };
+        let text = render_arc_example(&m, &tokens, &encode_grid(&g, 0, 0)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "input 2x3 at (4,7)   label 2x3");
+        assert_eq!(lines[1], "1 2 3                1 2 3");
+        assert_eq!(lines[2], "0 5 6                0 5 6");
+        let coloured = render_grids(&[("x".into(), &g)], true);
+        assert!(coloured.contains("\x1b[48;2;0;116;217m"), "colour 1 on the ARC blue: {coloured:?}");
+        assert!(render_arc_example(&Metadata { vocab_size: 6, ..m }, &tokens, &tokens).is_none());
+    }
 }

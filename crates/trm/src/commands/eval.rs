@@ -40,18 +40,27 @@ pub struct Args {
     limit: usize,
     #[arg(long, default_value_t = 256)]
     batch_size: usize,
-    /// Print one JSON object instead of a table.
+    /// Print one JSON object instead of a table (on an ARC dataset with an "arc" object:
+    /// pass@1..pass@1000, tasks, test_inputs, submission).
     #[arg(long)]
     json: bool,
+    /// ARC datasets: where to write the ARC Prize submission.json (top-2 attempts per test
+    /// input) [default: RUN/submission.json with --model RUN].
+    #[arg(long, value_name = "FILE")]
+    submission: Option<PathBuf>,
     #[arg(long, default_value = "cpu")]
     device: String,
 }
 
 pub fn run(args: Args) -> Result<()> {
     let device = super::device(&args.device)?;
-    let (model, test) = load_model_and_test(args.model.as_deref(), args.checkpoint.as_deref(), args.config.as_deref(), args.data.as_deref(), &device)?;
+    let (model, test, data) = load_model_and_test(args.model.as_deref(), args.checkpoint.as_deref(), args.config.as_deref(), args.data.as_deref(), &device)?;
+    let is_arc = super::eval_arc::is_arc_dataset(&data);
+    if let (false, Some(path)) = (is_arc, &args.submission) {
+        bail!("--submission {}: {} is not an ARC dataset (no test_puzzles.json)", path.display(), data.display());
+    }
     let opts = EvalOptions { batch_size: args.batch_size, max_examples: args.limit, max_steps: args.max_steps, halt: args.halt };
-    let (report, _) = evaluate(&model, &test, &opts, |done, total| {
+    let (report, predictions) = evaluate(&model, &test, &opts, |done, total| {
         if !args.json {
             eprint!("\revaluating {done}/{total}");
         }
@@ -59,7 +68,26 @@ pub fn run(args: Args) -> Result<()> {
     if !args.json {
         eprintln!();
     }
-    print_report(&report, args.json, args.per_step);
+    let arc = if is_arc {
+        let scores = super::eval_arc::arc_scores(&data, &test, &predictions)?;
+        let path = super::eval_arc::submission_path(args.submission.as_deref(), args.model.as_deref());
+        let written = super::eval_arc::write(&scores, path.as_deref())?;
+        Some((scores, written))
+    } else {
+        None
+    };
+    match (&arc, args.json) {
+        (Some((scores, written)), true) => {
+            let mut obj = report_json(&report, args.per_step);
+            obj["arc"] = super::eval_arc::to_json(scores, written.as_deref());
+            println!("{obj}");
+        }
+        (Some((scores, written)), false) => {
+            print_report(&report, false, args.per_step);
+            super::eval_arc::print_table(scores, written.as_deref());
+        }
+        (None, _) => print_report(&report, args.json, args.per_step),
+    }
     if let Some(path) = &args.plot {
         let points: Vec<(usize, f64)> = report.exact_accuracy_per_step.iter().enumerate().map(|(k, &a)| (k + 1, a)).collect();
         // Mark the training N_sup only when the curve goes past it (at the right edge it says nothing).
@@ -70,8 +98,9 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The model of a run folder (or weights + config) and the test split to evaluate it on.
-pub fn load_model_and_test(run: Option<&Path>, weights: Option<&Path>, config: Option<&Path>, data: Option<&Path>, device: &candle_core::Device) -> Result<(Model, Split)> {
+/// The model of a run folder (or weights + config), the test split to evaluate it on and
+/// the dataset folder it came from.
+pub fn load_model_and_test(run: Option<&Path>, weights: Option<&Path>, config: Option<&Path>, data: Option<&Path>, device: &candle_core::Device) -> Result<(Model, Split, PathBuf)> {
     let (arch, weights, default_data) = match (run, weights) {
         (Some(run), None) => {
             let cfg = RunConfig::from_file(&run.join(CONFIG_FILE)).with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
@@ -97,7 +126,7 @@ pub fn load_model_and_test(run: Option<&Path>, weights: Option<&Path>, config: O
     if !report.unexpected.is_empty() {
         eprintln!("note: {} tensors of {} were not used: {}", report.unexpected.len(), weights.display(), report.unexpected.join(", "));
     }
-    Ok((model, test))
+    Ok((model, test, data))
 }
 
 /// A model configuration from our run config (TOML) or an official JSON.
@@ -116,19 +145,24 @@ fn read_arch(path: &Path) -> Result<ModelConfig> {
     }
 }
 
+/// The metrics as the JSON object `--json` prints.
+pub fn report_json(r: &EvalReport, per_step: bool) -> serde_json::Value {
+    let mut obj = json!({
+        "exact_accuracy": r.exact_accuracy,
+        "token_accuracy": r.token_accuracy,
+        "q_halt_accuracy": r.q_halt_accuracy,
+        "count": r.count,
+        "mean_steps": r.mean_steps,
+    });
+    if per_step {
+        obj["exact_accuracy_per_step"] = json!(r.exact_accuracy_per_step);
+    }
+    obj
+}
+
 pub fn print_report(r: &EvalReport, as_json: bool, per_step: bool) {
     if as_json {
-        let mut obj = json!({
-            "exact_accuracy": r.exact_accuracy,
-            "token_accuracy": r.token_accuracy,
-            "q_halt_accuracy": r.q_halt_accuracy,
-            "count": r.count,
-            "mean_steps": r.mean_steps,
-        });
-        if per_step {
-            obj["exact_accuracy_per_step"] = json!(r.exact_accuracy_per_step);
-        }
-        println!("{obj}");
+        println!("{}", report_json(r, per_step));
         return;
     }
     println!("examples         {}", r.count);

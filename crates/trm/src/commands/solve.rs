@@ -23,6 +23,10 @@ pub struct Args {
 enum Kind {
     /// Solve 4x4 or 9x9 Sudoku puzzles with a model trained on that size.
     Sudoku(SudokuArgs),
+    /// Answer the test inputs of an ARC task file, voting over augmentations.
+    Arc(super::solve_arc::ArcArgs),
+    /// Draw the shortest path through mazes (`# SGo`) with a model trained on that size.
+    Maze(super::solve_maze::MazeArgs),
 }
 
 #[derive(clap::Args)]
@@ -56,6 +60,8 @@ struct SudokuArgs {
 pub fn run(args: Args) -> Result<()> {
     match args.kind {
         Kind::Sudoku(a) => solve_sudoku(a),
+        Kind::Arc(a) => super::solve_arc::solve_arc(a),
+        Kind::Maze(a) => super::solve_maze::solve_maze(a),
     }
 }
 
@@ -207,7 +213,7 @@ fn read_puzzles(arg: &str) -> Result<Vec<Named>> {
 
 /// The model of a run folder; the vocabulary, sequence length and puzzle identifiers come
 /// from the run's dataset metadata, as in training.
-fn load_run_model(run: &Path, device: &candle_core::Device) -> Result<Model> {
+pub(crate) fn load_run_model(run: &Path, device: &candle_core::Device) -> Result<Model> {
     let cfg = RunConfig::from_file(&run.join(CONFIG_FILE)).with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
     let weights = run.join(MODEL_FILE);
     if !weights.exists() {

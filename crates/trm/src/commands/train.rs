@@ -42,6 +42,11 @@ pub struct Args {
     /// Stop after this many optimizer steps (the run can be resumed later).
     #[arg(long)]
     stop_after: Option<u64>,
+    /// Start from trained weights (fine-tuning): a run folder, its model.safetensors, a
+    /// checkpoint of it, or an official checkpoint. A puzzle-embedding table of another size
+    /// than the new dataset's is reset to its mean row, as official.
+    #[arg(long, value_name = "PATH", conflicts_with = "resume")]
+    init_from: Option<PathBuf>,
     /// Device: cpu (default) or cuda[:N] (needs a build with --features cuda).
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -68,7 +73,17 @@ pub fn run(args: Args) -> Result<()> {
                 None => default_run_dir(args.preset.as_deref().or(args.config.as_deref().and_then(|p| p.file_stem()?.to_str())).unwrap_or("run")),
             };
             eprintln!("run folder: {}", out.display());
-            Trainer::create(cfg, &out, &device)?
+            let (trainer, init) = Trainer::create_with_init(cfg, &out, &device, args.init_from.as_deref())?;
+            if let Some(init) = init {
+                eprintln!("initialised from {}", init.source.display());
+                for note in init.notes {
+                    eprintln!("note: {note}");
+                }
+                if !init.unexpected.is_empty() {
+                    eprintln!("note: {} tensors were not used: {}", init.unexpected.len(), init.unexpected.join(", "));
+                }
+            }
+            trainer
         }
     };
     train_with_progress(&mut trainer, args.stop_after)?;

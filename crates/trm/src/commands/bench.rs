@@ -1,0 +1,308 @@
+//! `trm bench`: times the hot paths of a configuration on this machine and prints one table.
+//!
+//! - eval step: one supervision step without gradient, T(n+1) network applications;
+//! - train step: one supervision step with gradient, the loss, backward, Adam-atan2,
+//!   sign-SGD on the puzzle rows and the EMA (exactly what the trainer does per step);
+//! - single puzzle: batch 1, N_sup supervision steps (one puzzle answered);
+//! - throughput: puzzles per second answered at N_sup steps at this batch size.
+//!
+//! GFLOP/s come from the analytic count of the matrix products ([`ModelConfig::network_flops`]),
+//! the peak from a large matrix product timed in the same process. `--export DIR` writes the
+//! model, the batch and our outputs for `bench/torch_trm.py`, the PyTorch peer.
+
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use trm_data::dataset::Split;
+use trm_model::{act_loss, Batch, Model, ModelConfig};
+use trm_train::config::RunConfig;
+use trm_train::ema::Ema;
+use trm_train::optim::{AdamAtan2, SignSgd};
+use trm_train::update::{apply_updates, UpdateRates};
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:
+  trm bench                                   # sudoku-mlp (official sizes) at batch 16
+  trm bench --batch-size 1,16,64 --json
+  trm bench --preset sudoku4 --batch-size 128
+  trm bench --batch-size 16 --export /tmp/b16 && python3 bench/torch_trm.py /tmp/b16")]
+pub struct Args {
+    /// A built-in configuration (its [arch] and [train] sections are used).
+    #[arg(long, default_value = "sudoku-mlp", conflicts_with = "config")]
+    preset: String,
+    /// A configuration file instead of a preset.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Take seq_len, vocab and puzzle identifiers from this dataset instead of the task's
+    /// usual sizes.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Batch sizes to time, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "16")]
+    batch_size: Vec<usize>,
+    /// Timed repetitions of each step (the best is reported, after one warm-up).
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
+    /// Override a setting: key=value (as `trm train --set`). Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Skip the single-puzzle timing.
+    #[arg(long)]
+    no_single: bool,
+    /// Write the model, the batch of the first batch size and our outputs to DIR for
+    /// bench/torch_trm.py.
+    #[arg(long, value_name = "DIR")]
+    export: Option<PathBuf>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+/// The timings of one batch size.
+#[derive(serde::Serialize)]
+struct Row {
+    batch_size: usize,
+    eval_step_ms: f64,
+    train_step_ms: f64,
+    puzzles_per_s: f64,
+    eval_gflops: f64,
+    train_gflops: f64,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let device = super::device(&args.device)?;
+    let run = match &args.config {
+        Some(p) => RunConfig::from_file(p)?,
+        None => RunConfig::preset(&args.preset)?,
+    }
+    .apply_overrides(&args.overrides)?;
+    let (seq_len, vocab, ids) = match &args.data {
+        Some(dir) => {
+            let meta = Split::load(&dir.join("train"))?.meta;
+            (meta.seq_len as usize, meta.vocab_size as usize, meta.num_puzzle_identifiers as usize)
+        }
+        None => task_sizes(&run, args.config.is_none().then_some(args.preset.as_str()))?,
+    };
+    let cfg = run.arch.clone().with_dataset(vocab, seq_len, ids);
+    cfg.validate()?;
+    ensure_batch_sizes(&args.batch_size)?;
+    let model = Model::new(cfg.clone(), &device, run.train.seed)?;
+    let peak = matmul_gflops(&device)?;
+    let threads = candle_core::utils::get_num_threads();
+    if !args.json {
+        eprintln!(
+            "{}: {} parameters, S = {}, T = {}, n = {}, N_sup = {}; {} threads; timing {} reps each",
+            args.config.as_ref().map_or(args.preset.clone(), |p| p.display().to_string()),
+            model.num_params(),
+            cfg.total_len(),
+            cfg.h_cycles,
+            cfg.l_cycles,
+            cfg.halt_max_steps,
+            threads,
+            args.reps
+        );
+    }
+    let mut rows = Vec::new();
+    for (i, &b) in args.batch_size.iter().enumerate() {
+        let batch = random_batch(&cfg, b, i as u64)?;
+        if i == 0 {
+            if let Some(dir) = &args.export {
+                export(dir, &model, &cfg, &batch, &run)?;
+            }
+        }
+        let eval_ms = best_ms(args.reps, &mut eval_stepper(&model, &batch)?)?;
+        let train_ms = best_ms(args.reps, &mut train_stepper(&model, &run, &batch)?)?;
+        let eval_flops = cfg.supervision_step_flops(b);
+        let train_flops = cfg.train_step_flops(b);
+        rows.push(Row {
+            batch_size: b,
+            eval_step_ms: eval_ms,
+            train_step_ms: train_ms,
+            puzzles_per_s: b as f64 / (eval_ms * cfg.halt_max_steps as f64 / 1e3),
+            eval_gflops: eval_flops / eval_ms / 1e6,
+            train_gflops: train_flops / train_ms / 1e6,
+        });
+    }
+    let single_ms = if args.no_single { None } else { Some(single_puzzle_ms(&model, &cfg)?) };
+    if args.json {
+        let out = serde_json::json!({
+            "config": args.config.as_ref().map_or(args.preset.clone(), |p| p.display().to_string()),
+            "device": args.device,
+            "threads": threads,
+            "parameters": model.num_params(),
+            "network_gflop_per_row": cfg.network_flops(1) / 1e9,
+            "matmul_peak_gflops": peak,
+            "single_puzzle_ms": single_ms,
+            "rows": rows,
+            // The first batch size's figures under the names the speed goals use.
+            "train_step_ms": rows[0].train_step_ms,
+            "eval_step_ms": rows[0].eval_step_ms,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!(
+        "{:>6} {:>13} {:>14} {:>11} {:>15} {:>16}",
+        "batch", "eval step ms", "train step ms", "puzzles/s", "eval GFLOP/s", "train GFLOP/s"
+    );
+    for r in &rows {
+        println!(
+            "{:>6} {:>13.1} {:>14.1} {:>11.2} {:>8.1} ({:>3.0}%) {:>9.1} ({:>3.0}%)",
+            r.batch_size,
+            r.eval_step_ms,
+            r.train_step_ms,
+            r.puzzles_per_s,
+            r.eval_gflops,
+            100.0 * r.eval_gflops / peak,
+            r.train_gflops,
+            100.0 * r.train_gflops / peak
+        );
+    }
+    if let Some(ms) = single_ms {
+        println!("single puzzle (batch 1, {} steps): {ms:.1} ms", cfg.halt_max_steps);
+    }
+    println!("matrix-product peak on this machine (2048^3, same process): {peak:.1} GFLOP/s");
+    Ok(())
+}
+
+fn ensure_batch_sizes(sizes: &[usize]) -> Result<()> {
+    if sizes.is_empty() || sizes.contains(&0) {
+        bail!("--batch-size wants positive sizes, e.g. --batch-size 16,64");
+    }
+    Ok(())
+}
+
+/// seq_len, vocab size and puzzle identifiers of the task a configuration trains on: its
+/// generated data, sizes set in its [arch], or the official dataset of the preset's task
+/// (reference 4.2-4.4; ARC's identifier count only sizes the puzzle table).
+fn task_sizes(run: &RunConfig, preset: Option<&str>) -> Result<(usize, usize, usize)> {
+    if let Some(g) = &run.data.generate {
+        return Ok(match g.task.as_str() {
+            "maze" => (g.size * g.size, 6, 1),
+            _ => (g.size * g.size, g.size + 2, 1),
+        });
+    }
+    let a = &run.arch;
+    if a.seq_len > 0 && a.vocab_size > 0 {
+        return Ok((a.seq_len, a.vocab_size, a.num_puzzle_identifiers.max(1)));
+    }
+    match preset {
+        Some(p) if p.contains("maze") => Ok((900, 6, 1)),
+        Some(p) if p.contains("arc") => Ok((900, 12, 1000)),
+        Some(p) if p.contains("sudoku") => Ok((81, 11, 1)),
+        _ => bail!("the configuration does not say its sequence length and vocabulary; give --data DIR (a dataset in the official layout)"),
+    }
+}
+
+/// A batch of random tokens and labels (speed does not depend on the values).
+fn random_batch(cfg: &ModelConfig, b: usize, seed: u64) -> Result<Batch> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let n = b * cfg.seq_len;
+    let v = cfg.vocab_size as i32;
+    let ids = cfg.num_puzzle_identifiers.max(1) as i32;
+    Ok(Batch::new(
+        (0..n).map(|_| rng.random_range(1..v)).collect(),
+        (0..n).map(|_| rng.random_range(1..v)).collect(),
+        (0..b).map(|_| rng.random_range(0..ids)).collect(),
+        cfg.seq_len,
+    )?)
+}
+
+/// The best wall time of `reps` calls after one warm-up call, in ms.
+fn best_ms(reps: usize, step: &mut dyn FnMut() -> Result<()>) -> Result<f64> {
+    step()?;
+    let mut best = f64::INFINITY;
+    for _ in 0..reps.max(1) {
+        let t = Instant::now();
+        step()?;
+        best = best.min(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(best)
+}
+
+fn eval_stepper<'a>(model: &'a Model, batch: &'a Batch) -> Result<impl FnMut() -> Result<()> + 'a> {
+    let mut carry = model.initial_carry(batch.batch_size())?;
+    Ok(move || {
+        model.eval_step(&mut carry, batch)?;
+        Ok(())
+    })
+}
+
+/// One trainer step as `Trainer` does it: forward, loss read back, backward, both
+/// optimizers, EMA.
+fn train_stepper<'a>(model: &'a Model, run: &'a RunConfig, batch: &'a Batch) -> Result<impl FnMut() -> Result<()> + 'a> {
+    let t = &run.train;
+    let mut carry = model.initial_carry(batch.batch_size())?;
+    let mut rng = ChaCha8Rng::seed_from_u64(t.seed);
+    let mut adam = AdamAtan2::new((t.beta1, t.beta2), t.weight_decay);
+    let sign_sgd = SignSgd { weight_decay: t.puzzle_emb_weight_decay };
+    let mut ema = if t.ema { Some(Ema::new(t.ema_rate, model.trainable())?) } else { None };
+    let rates = UpdateRates { lr: t.lr, puzzle_emb_lr: t.puzzle_emb_lr, grad_clip: t.grad_clip };
+    Ok(move || {
+        let out = model.train_step(&mut carry, batch, &mut rng)?;
+        let loss = act_loss(model.config().loss_type, &out, &carry)?;
+        let _total: f64 = loss.total.to_dtype(DType::F64)?.to_scalar()?;
+        let grads = (&loss.total / batch.batch_size() as f64)?.backward()?;
+        apply_updates(model, &grads, out.puzzle_rows.as_ref(), &mut adam, &sign_sgd, ema.as_mut(), rates)
+    })
+}
+
+/// One puzzle answered: batch 1, every supervision step, from a fresh carry.
+fn single_puzzle_ms(model: &Model, cfg: &ModelConfig) -> Result<f64> {
+    let batch = random_batch(cfg, 1, 99)?;
+    let mut run = || -> Result<()> {
+        model.eval_run(&batch, |_, _, _| Ok(()))?;
+        Ok(())
+    };
+    best_ms(1, &mut run)
+}
+
+/// GFLOP/s of a 2048 x 2048 x 2048 f32 matrix product (best of three), the yardstick for
+/// the share of the machine a step uses.
+fn matmul_gflops(device: &Device) -> Result<f64> {
+    let n = 2048;
+    let a = Tensor::randn(0f32, 1.0, (n, n), device)?;
+    let b = Tensor::randn(0f32, 1.0, (n, n), device)?;
+    let mut product = || -> Result<()> {
+        a.matmul(&b)?.sum_all()?.to_scalar::<f32>()?;
+        Ok(())
+    };
+    let ms = best_ms(3, &mut product)?;
+    Ok(2.0 * (n * n * n) as f64 / ms / 1e6)
+}
+
+/// Writes what bench/torch_trm.py needs: `config.json` (official keys), `weights.safetensors`,
+/// `batch.safetensors`, and `expected.safetensors` (our logits and q_halt after one
+/// evaluation step from a fresh carry, and the training loss of the first step).
+fn export(dir: &Path, model: &Model, cfg: &ModelConfig, batch: &Batch, run: &RunConfig) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dev = model.device();
+    std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(cfg)?)?;
+    model.save_safetensors(&dir.join("weights.safetensors"))?;
+    let (b, s) = (batch.batch_size(), cfg.seq_len);
+    let as_i64 = |v: &[i32], shape: &[usize]| Tensor::from_vec(v.iter().map(|&x| x as i64).collect::<Vec<_>>(), shape, dev);
+    let tensors = [
+        ("inputs", as_i64(&batch.inputs, &[b, s])?),
+        ("labels", as_i64(&batch.labels, &[b, s])?),
+        ("puzzle_identifiers", as_i64(&batch.puzzle_identifiers, &[b])?),
+    ];
+    candle_core::safetensors::save(&tensors.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), dir.join("batch.safetensors"))?;
+    let mut carry = model.initial_carry(b)?;
+    let out = model.eval_step(&mut carry, batch)?;
+    let mut carry = model.initial_carry(b)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(run.train.seed);
+    let train_out = model.train_step(&mut carry, batch, &mut rng)?;
+    let loss = act_loss(cfg.loss_type, &train_out, &carry)?;
+    let expected = [
+        ("logits".to_string(), out.logits.clone()),
+        ("q_halt".to_string(), out.q_halt_logits.clone()),
+        ("loss".to_string(), loss.total.to_dtype(DType::F64)?.reshape(1)?),
+    ];
+    candle_core::safetensors::save(&expected.into_iter().collect(), dir.join("expected.safetensors"))?;
+    Ok(())
+}
