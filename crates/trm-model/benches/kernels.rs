@@ -37,14 +37,7 @@ fn kernels(c: &mut Criterion) {
         b.iter(|| w_t.broadcast_as((B, 1024, S)).unwrap().matmul(&h).unwrap())
     });
 
-    let cfg = ModelConfig::from_official_json(
-        r#"{"seq_len": 81, "vocab_size": 11, "num_puzzle_identifiers": 1, "puzzle_emb_ndim": 512,
-            "H_cycles": 3, "L_cycles": 6, "L_layers": 2, "hidden_size": 512, "expansion": 4,
-            "num_heads": 8, "pos_encodings": "none", "halt_max_steps": 16,
-            "halt_exploration_prob": 0.1, "mlp_t": true}"#,
-    )
-    .unwrap()
-    .0;
+    let cfg = ModelConfig::official_sudoku_mlp();
     let model = Model::new(cfg, &dev, 0).unwrap();
     let rows = 4;
     let batch = Batch::new(vec![2; rows * 81], vec![3; rows * 81], vec![0; rows], 81).unwrap();

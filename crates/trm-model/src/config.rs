@@ -187,6 +187,20 @@ impl ModelConfig {
         Ok(cfg)
     }
 
+    /// The published Sudoku-Extreme TRM-MLP (reference 1.11: D 512, T 3, n 6, two layers,
+    /// N_sup 16) with the dataset's sizes (81 cells, vocabulary 11, one identifier): the
+    /// configuration the speed goals are stated for.
+    pub fn official_sudoku_mlp() -> ModelConfig {
+        ModelConfig::from_official_json(
+            r#"{"seq_len": 81, "vocab_size": 11, "num_puzzle_identifiers": 1, "puzzle_emb_ndim": 512,
+                "H_cycles": 3, "L_cycles": 6, "L_layers": 2, "hidden_size": 512, "expansion": 4,
+                "num_heads": 8, "pos_encodings": "none", "halt_max_steps": 16,
+                "halt_exploration_prob": 0.1, "mlp_t": true}"#,
+        )
+        .expect("the built-in configuration parses")
+        .0
+    }
+
     /// Lenient parse of an official JSON config. Accepts the keys of the official pydantic
     /// config plus two official spellings: `loss: {loss_type}` (Hydra arch section) and
     /// `name` (`...hrm@HierarchicalReasoningModel_ACTV1` selects HRM when `arch` is absent).

@@ -69,14 +69,7 @@ mod tests {
     #[test]
     fn sudoku_mlp_network_is_about_19_5_gflop_at_batch_16() {
         // Reference 1.4: D 512 (I 1536), S 97 (I_t 512), 2 layers.
-        let cfg = ModelConfig::from_official_json(
-            r#"{"seq_len": 81, "vocab_size": 11, "num_puzzle_identifiers": 1, "puzzle_emb_ndim": 512,
-                "H_cycles": 3, "L_cycles": 6, "L_layers": 2, "hidden_size": 512, "expansion": 4,
-                "num_heads": 8, "pos_encodings": "none", "halt_max_steps": 16,
-                "halt_exploration_prob": 0.1, "mlp_t": true}"#,
-        )
-        .unwrap()
-        .0;
+        let cfg = ModelConfig::official_sudoku_mlp();
         let tokens = 16.0 * 97.0;
         let channel = 2.0 * tokens * (512.0 * 3072.0 + 1536.0 * 512.0);
         let mixer = 2.0 * 16.0 * 512.0 * (97.0 * 1024.0 + 512.0 * 97.0);

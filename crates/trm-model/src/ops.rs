@@ -28,17 +28,63 @@ fn fused(x: &Tensor) -> bool {
     x.device().is_cpu() && x.dtype() == DType::F32
 }
 
-/// Fills `dst` chunk by chunk (`f(chunk index, chunk)`, chunks of `chunk` elements), on
-/// rayon's pool (the threads candle's matrix products use) once there is enough work to
-/// share; one thread otherwise.
-fn for_chunks(dst: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+/// Elements per parallel piece: large enough to amortise the hand-off between threads.
+const PIECE: usize = 1 << 13;
+
+/// Fills `dst`, viewed as rows of `row` elements, piece by piece on rayon's pool (the
+/// threads candle's matrix products use): `f(r, cols, out)` writes `out` = columns `cols`
+/// of row `r`. Pieces follow rows when there are many short ones and cut long rows into
+/// parts when there are few, so both a `[rows, D]` channel tensor and a `[1, B*D]`
+/// token-major one use every thread.
+fn for_row_pieces(dst: &mut [f32], row: usize, f: impl Fn(usize, std::ops::Range<usize>, &mut [f32]) + Sync + Send) {
     use rayon::prelude::*;
-    const PARALLEL_FROM: usize = 1 << 14;
-    if dst.len() >= PARALLEL_FROM && dst.len() > chunk {
-        dst.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
-    } else {
-        dst.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+    if row == 0 {
+        return;
     }
+    let piece = if row >= PIECE { PIECE } else { row * (PIECE / row).max(1) };
+    let work = |(i, out): (usize, &mut [f32])| {
+        let mut at = i * piece;
+        let mut out = out;
+        while !out.is_empty() {
+            let (r, c) = (at / row, at % row);
+            let len = (row - c).min(out.len());
+            let (head, tail) = out.split_at_mut(len);
+            f(r, c..c + len, head);
+            out = tail;
+            at += len;
+        }
+    };
+    if dst.len() > piece {
+        dst.par_chunks_mut(piece).enumerate().for_each(work);
+    } else {
+        dst.chunks_mut(piece).enumerate().for_each(work);
+    }
+}
+
+/// `f(r, row)` for every whole row of `row_len` elements of `dst`, rows shared among rayon's
+/// threads (for reductions along the row, which a cut row would break).
+fn for_rows(dst: &mut [f32], row_len: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    use rayon::prelude::*;
+    if row_len == 0 {
+        return;
+    }
+    if dst.len() > row_len {
+        dst.par_chunks_mut(row_len).enumerate().for_each(|(i, r)| f(i, r));
+    } else {
+        dst.chunks_mut(row_len).enumerate().for_each(|(i, r)| f(i, r));
+    }
+}
+
+/// `sum[o, j] += term(index of x[o, k, j])` over k, for a tensor viewed as `[outer, n, inner]`.
+fn column_sums(sum: &mut [f32], n: usize, inner: usize, term: impl Fn(usize) -> f32 + Sync + Send) {
+    for_row_pieces(sum, inner, |o, cols, out| {
+        for k in 0..n {
+            let base = (o * n + k) * inner;
+            for (j, acc) in cols.clone().zip(out.iter_mut()) {
+                *acc += term(base + j);
+            }
+        }
+    });
 }
 
 /// Splits `dims` around axis `dim` into (outer, n, inner).
@@ -79,33 +125,38 @@ impl CustomOp1 for RmsNorm {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let src = f32_contiguous(s, l, self.name())?;
-        let (_, n, inner) = split_dims(l.dims(), self.dim);
+        let (outer, n, inner) = split_dims(l.dims(), self.dim);
         let eps = self.eps as f32;
         let mut dst = vec![0f32; src.len()];
-        let span = n * inner;
-        for_chunks(&mut dst, span, |o, ys| {
-            let xs = &src[o * span..(o + 1) * span];
-            if inner == 1 {
-                let ss: f32 = xs.iter().map(|v| v * v).sum();
-                let r = 1.0 / (ss / n as f32 + eps).sqrt();
+        if inner == 1 {
+            // The usual case (the last axis): one row per output row.
+            for_rows(&mut dst, n, |o, ys| {
+                let xs = &src[o * n..(o + 1) * n];
+                let r = 1.0 / (xs.iter().map(|v| v * v).sum::<f32>() / n as f32 + eps).sqrt();
                 for (y, x) in ys.iter_mut().zip(xs) {
                     *y = x * r;
                 }
-                return;
-            }
-            let mut r = vec![0f32; inner];
-            for row in xs.chunks_exact(inner) {
-                for (acc, v) in r.iter_mut().zip(row) {
+            });
+            return Ok((CpuStorage::F32(dst), l.shape().clone()));
+        }
+        // r[o, j] = 1 / sqrt(mean_k x[o, k, j]^2 + eps), then y = x r.
+        let mut r = vec![0f32; outer * inner];
+        for_row_pieces(&mut r, inner, |o, cols, out| {
+            for k in 0..n {
+                let base = (o * n + k) * inner;
+                for (acc, v) in out.iter_mut().zip(&src[base + cols.start..base + cols.end]) {
                     *acc += v * v;
                 }
             }
-            for acc in r.iter_mut() {
+            for acc in out.iter_mut() {
                 *acc = 1.0 / (*acc / n as f32 + eps).sqrt();
             }
-            for (yrow, xrow) in ys.chunks_exact_mut(inner).zip(xs.chunks_exact(inner)) {
-                for ((y, x), rr) in yrow.iter_mut().zip(xrow).zip(&r) {
-                    *y = x * rr;
-                }
+        });
+        for_row_pieces(&mut dst, inner, |q, cols, out| {
+            let (o, base) = (q / n, q * inner);
+            let rs = &r[o * inner + cols.start..o * inner + cols.end];
+            for ((y, x), rr) in out.iter_mut().zip(&src[base + cols.start..base + cols.end]).zip(rs) {
+                *y = x * rr;
             }
         });
         Ok((CpuStorage::F32(dst), l.shape().clone()))
@@ -150,32 +201,38 @@ impl CustomOp2 for RmsNormBwd {
     ) -> Result<(CpuStorage, Shape)> {
         let xs = f32_contiguous(s1, l1, self.name())?;
         let gs = f32_contiguous(s2, l2, self.name())?;
-        let (_, n, inner) = split_dims(l1.dims(), self.dim);
+        let (outer, n, inner) = split_dims(l1.dims(), self.dim);
         let eps = self.eps as f32;
         let nf = n as f32;
         let mut dst = vec![0f32; xs.len()];
-        let span = n * inner;
-        for_chunks(&mut dst, span, |o, d| {
-            let (x, g) = (&xs[o * span..(o + 1) * span], &gs[o * span..(o + 1) * span]);
-            let mut r = vec![0f32; inner];
-            let mut m = vec![0f32; inner];
-            for k in 0..n {
-                for j in 0..inner {
-                    let v = x[k * inner + j];
-                    r[j] += v * v;
-                    m[j] += g[k * inner + j] * v;
+        if inner == 1 {
+            for_rows(&mut dst, n, |o, d| {
+                let (x, g) = (&xs[o * n..(o + 1) * n], &gs[o * n..(o + 1) * n]);
+                let r = 1.0 / (x.iter().map(|v| v * v).sum::<f32>() / nf + eps).sqrt();
+                let m = r * g.iter().zip(x).map(|(a, b)| a * b).sum::<f32>() / nf;
+                for j in 0..n {
+                    d[j] = r * (g[j] - x[j] * r * m);
                 }
-            }
-            for j in 0..inner {
-                r[j] = 1.0 / (r[j] / nf + eps).sqrt();
-                // mean(g y) = r mean(g x)
-                m[j] = r[j] * m[j] / nf;
-            }
-            for k in 0..n {
-                for j in 0..inner {
-                    let i = k * inner + j;
-                    d[i] = r[j] * (g[i] - x[i] * r[j] * m[j]);
-                }
+            });
+            return Ok((CpuStorage::F32(dst), l1.shape().clone()));
+        }
+        // r as in the forward pass; m = mean(g y) = r mean(g x); dx = r (g - x r m).
+        let mut r = vec![0f32; outer * inner];
+        column_sums(&mut r, n, inner, |i| xs[i] * xs[i]);
+        for v in r.iter_mut() {
+            *v = 1.0 / (*v / nf + eps).sqrt();
+        }
+        let mut m = vec![0f32; outer * inner];
+        column_sums(&mut m, n, inner, |i| gs[i] * xs[i]);
+        for (mv, rv) in m.iter_mut().zip(&r) {
+            *mv = rv * *mv / nf;
+        }
+        for_row_pieces(&mut dst, inner, |q, cols, d| {
+            let (o, base) = (q / n, q * inner);
+            let (x, g) = (&xs[base + cols.start..base + cols.end], &gs[base + cols.start..base + cols.end]);
+            let (rr, mm) = (&r[o * inner + cols.start..o * inner + cols.end], &m[o * inner + cols.start..o * inner + cols.end]);
+            for j in 0..cols.len() {
+                d[j] = rr[j] * (g[j] - x[j] * rr[j] * mm[j]);
             }
         });
         Ok((CpuStorage::F32(dst), l1.shape().clone()))
@@ -207,7 +264,7 @@ impl CustomOp1 for SoftmaxLastDim {
         let src = f32_contiguous(s, l, self.name())?;
         let n = *l.dims().last().unwrap_or(&1);
         let mut dst = vec![0f32; src.len()];
-        for_chunks(&mut dst, n, |i, ys| {
+        for_rows(&mut dst, n, |i, ys| {
             let xs = &src[i * n..(i + 1) * n];
             let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let mut sum = 0f32;
@@ -264,8 +321,10 @@ impl CustomOp1 for SwiGlu {
         let (outer, n, rest) = split_dims(l.dims(), self.dim);
         let inner = n / 2 * rest;
         let mut dst = vec![0f32; outer * inner];
-        for_chunks(&mut dst, inner, |o, ys| {
-            let (g, u) = src[2 * o * inner..2 * (o + 1) * inner].split_at(inner);
+        for_row_pieces(&mut dst, inner, |o, cols, ys| {
+            let base = 2 * o * inner;
+            let g = &src[base + cols.start..base + cols.end];
+            let u = &src[base + inner + cols.start..base + inner + cols.end];
             for ((y, g), u) in ys.iter_mut().zip(g).zip(u) {
                 *y = g / (1.0 + (-g).exp()) * u;
             }
@@ -315,15 +374,16 @@ impl CustomOp2 for SwiGluBwd {
         let (_, n, rest) = split_dims(l1.dims(), self.dim);
         let inner = n / 2 * rest;
         let mut dst = vec![0f32; xs.len()];
-        for_chunks(&mut dst, 2 * inner, |o, d| {
-            let (g, u) = xs[2 * o * inner..2 * (o + 1) * inner].split_at(inner);
-            let go = &gs[o * inner..(o + 1) * inner];
-            let (dg, du) = d.split_at_mut(inner);
-            for j in 0..inner {
+        // dst rows alternate [dgate | dup] per outer index: row q is half q % 2 of o = q / 2.
+        for_row_pieces(&mut dst, inner, |q, cols, d| {
+            let (o, up_half) = (q / 2, q % 2 == 1);
+            let base = 2 * o * inner;
+            let g = &xs[base + cols.start..base + cols.end];
+            let u = &xs[base + inner + cols.start..base + inner + cols.end];
+            let go = &gs[o * inner + cols.start..o * inner + cols.end];
+            for j in 0..d.len() {
                 let sig = 1.0 / (1.0 + (-g[j]).exp());
-                let silu = g[j] * sig;
-                dg[j] = go[j] * u[j] * sig * (1.0 + g[j] * (1.0 - sig));
-                du[j] = go[j] * silu;
+                d[j] = if up_half { go[j] * g[j] * sig } else { go[j] * u[j] * sig * (1.0 + g[j] * (1.0 - sig)) };
             }
         });
         Ok((CpuStorage::F32(dst), l1.shape().clone()))
@@ -598,6 +658,25 @@ mod tests {
         let x = rand(&[9], 7);
         let w = rand(&[9], 8);
         check_against_fallback(softplus, &x, &w);
+    }
+
+    /// Shapes whose rows are cut into several parallel pieces (rows longer than `PIECE`),
+    /// pieces that hold several short rows, and the token-major norm over axis 0.
+    #[test]
+    fn fused_ops_match_fallback_across_piece_boundaries() {
+        let x = rand(&[5, 2, 9001], 11);
+        let w = rand(&[5, 2, 9001], 12);
+        check_against_fallback(|t| rms_norm(t, 0, 1e-5), &x, &w);
+        check_against_fallback(|t| rms_norm(t, 1, 1e-5), &x, &w);
+        check_against_fallback(|t| rms_norm(t, 2, 1e-5), &x, &w);
+        let x = rand(&[6, 3, 4001], 13);
+        let w = rand(&[3, 3, 4001], 14);
+        check_against_fallback(|t| swiglu(t, 0), &x, &w);
+        let x = rand(&[700, 26], 15);
+        let w = rand(&[700, 13], 16);
+        check_against_fallback(|t| swiglu(t, 1), &x, &w);
+        let w = rand(&[700, 26], 17);
+        check_against_fallback(softmax_last_dim, &x, &w);
     }
 
     #[test]

@@ -15,23 +15,25 @@
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::{GenerateSpec, RunConfig};
+use crate::distributed::{self, Collective, Single};
 use crate::ema::Ema;
 use crate::eval::{self, EvalOptions, EvalReport};
 use crate::init::{self, InitReport};
 use crate::optim::{self, AdamAtan2, SignSgd};
 use crate::sampler;
-use crate::update::{apply_updates, UpdateRates};
+use crate::update::UpdateRates;
 use anyhow::{bail, ensure, Context, Result};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use trm_data::dataset::{Dataset, Split};
-use trm_model::{act_loss, Batch, Carry, Model};
+use trm_model::{Batch, Carry, Model};
 
 pub const CONFIG_FILE: &str = "config.toml";
 pub const METRICS_FILE: &str = "metrics.jsonl";
@@ -96,6 +98,13 @@ pub struct Trainer {
     /// Wall time of the run before this process (resumed runs).
     elapsed_before: f64,
     started: Instant,
+    /// The ranks of a data-parallel run ([`Single`] unless [`Self::join_ranks`]); `carry`
+    /// then holds this rank's slots only.
+    dist: Box<dyn Collective>,
+    /// This rank's rows of every global batch (reference 3.6).
+    rows: Range<usize>,
+    /// Every rank's exploration-generator position in the checkpoint resumed from.
+    restored_rng_positions: Vec<u128>,
 }
 
 /// Where the data of a run lives: the configured path, or `RUN/data` for generated data.
@@ -194,7 +203,10 @@ impl Trainer {
         Ok(Self {
             adam: AdamAtan2::new((t.beta1, t.beta2), t.weight_decay),
             sign_sgd: SignSgd { weight_decay: t.puzzle_emb_weight_decay },
-            explore_rng: exploration_rng(t.seed),
+            explore_rng: exploration_rng(t.seed, 0),
+            dist: Box::new(Single),
+            rows: 0..t.global_batch_size,
+            restored_rng_positions: Vec::new(),
             ema,
             carry,
             step: 0,
@@ -258,6 +270,50 @@ impl Trainer {
         Ok(trainer)
     }
 
+    /// Opens the run in `run_dir` as a rank other than 0 of a data-parallel run, once rank 0
+    /// has created or resumed it: reads the configuration, the data and the checkpoint rank 0
+    /// resumed from (the newest readable one), writes nothing. [`Self::join_ranks`] follows.
+    pub fn open_for_rank(run_dir: &Path, device: &Device) -> Result<Self> {
+        let config = RunConfig::from_file(&run_dir.join(CONFIG_FILE))
+            .with_context(|| format!("{} is not a run folder (the other ranks open the folder rank 0 created: it must be on a filesystem they share)", run_dir.display()))?;
+        let dir = data_dir(&config, run_dir);
+        let dataset = Dataset::load(&dir)?;
+        let train = dataset.train.with_context(|| format!("{}: the dataset has no train split", dir.display()))?;
+        let model = Model::new(config.arch.clone(), device, config.train.seed)?;
+        let mut trainer = Self::assemble(config, run_dir, model, train, dataset.test)?;
+        let checkpoints = checkpoint::list(&run_dir.join(CHECKPOINT_DIR))?;
+        if let Some((path, ck)) = checkpoints.iter().rev().find_map(|(_, path)| Some((path, Checkpoint::load(path, device).ok()?))) {
+            trainer.restore(&ck, false).with_context(|| format!("restoring {}", path.display()))?;
+        }
+        Ok(trainer)
+    }
+
+    /// Makes this trainer rank `dist.rank()` of a data-parallel run (reference 3.7): it takes
+    /// rank 0's weights, keeps the carry slots of its rows of the global batch and draws halting
+    /// exploration from its own stream. Every rank calls it once, rank 0 after creating or
+    /// resuming the run, the others after [`Self::open_for_rank`]. Only rank 0 writes files.
+    pub fn join_ranks(mut self, dist: Box<dyn Collective>) -> Result<Self> {
+        let (rank, world) = (dist.rank(), dist.world_size());
+        let t = &self.config.train;
+        let rows = distributed::rank_rows(t.global_batch_size, rank, world)?;
+        let steps = distributed::all_gather_u128(&*dist, self.step as u128)?;
+        if let Some(r) = steps.iter().position(|&s| s != steps[0]) {
+            bail!("rank {r} opened the run at step {} but rank 0 at step {}: every rank must see the same run folder and checkpoint", steps[r], steps[0]);
+        }
+        distributed::broadcast_model(&mut self.model, self.ema.as_mut(), &*dist)?;
+        self.carry = distributed::slice_carry(&self.carry, rows.clone(), self.model.device())?;
+        if rank > 0 {
+            // Rank 0 keeps the stream (and position) of a single process.
+            self.explore_rng = exploration_rng(t.seed, rank);
+            if self.restored_rng_positions.len() == world {
+                self.explore_rng.set_word_pos(self.restored_rng_positions[rank]);
+            }
+        }
+        self.dist = dist;
+        self.rows = rows;
+        Ok(self)
+    }
+
     pub fn step(&self) -> u64 {
         self.step
     }
@@ -297,7 +353,7 @@ impl Trainer {
                     return Ok(());
                 }
                 let b = &batches[self.batch_in_iteration];
-                let batch = eval::collate(&self.train, &b.examples, &b.puzzles)?;
+                let batch = eval::collate(&self.train, &b.examples[self.rows.clone()], &b.puzzles[self.rows.clone()])?;
                 let stats = self.train_batch(&batch)?;
                 self.batch_in_iteration += 1;
                 window.add(&stats);
@@ -330,9 +386,9 @@ impl Trainer {
     /// One supervision step on `batch` and one update of every optimizer (reference 3.1).
     fn train_batch(&mut self, batch: &Batch) -> Result<StepStats> {
         let t = &self.config.train;
-        let out = self.model.train_step(&mut self.carry, batch, &mut self.explore_rng)?;
-        let loss = act_loss(self.config.arch.loss_type, &out, &self.carry)?;
-        let total: f64 = loss.total.to_dtype(DType::F64)?.to_scalar()?;
+        // This rank's rows with its carry; losses and metrics summed over the ranks.
+        let local = distributed::forward_step(&self.model, &mut self.carry, batch, &mut self.explore_rng, &*self.dist)?;
+        let total = local.sums.total;
         if !total.is_finite() {
             let last = checkpoint::list(&self.run_dir.join(CHECKPOINT_DIR))?.last().map(|(_, p)| p.display().to_string());
             bail!(
@@ -341,7 +397,6 @@ impl Trainer {
                 last.unwrap_or_else(|| "none yet".into())
             );
         }
-        let grads = (&loss.total / t.global_batch_size as f64)?.backward()?;
         self.step += 1;
         let lr = optim::learning_rate(t.lr, self.step, t.lr_warmup_steps, self.total_steps, t.lr_min_ratio);
         let rates = UpdateRates {
@@ -349,19 +404,28 @@ impl Trainer {
             puzzle_emb_lr: optim::learning_rate(t.puzzle_emb_lr, self.step, t.lr_warmup_steps, self.total_steps, t.lr_min_ratio),
             grad_clip: t.grad_clip,
         };
-        apply_updates(&self.model, &grads, out.puzzle_rows.as_ref(), &mut self.adam, &self.sign_sgd, self.ema.as_mut(), rates)?;
-        Ok(StepStats { lr, lm_loss: loss.lm_loss, q_halt_loss: loss.q_halt_loss, q_continue_loss: loss.q_continue_loss, metrics: loss.metrics, rows: batch.batch_size() })
+        // Loss / global batch size, gradients reduced over the ranks, the same update everywhere.
+        distributed::backward_and_update(&self.model, &local, t.global_batch_size, &*self.dist, &mut self.adam, &self.sign_sgd, self.ema.as_mut(), rates)?;
+        let s = local.sums;
+        Ok(StepStats { lr, lm_loss: s.lm_loss, q_halt_loss: s.q_halt_loss, q_continue_loss: s.q_continue_loss, metrics: s.metrics, rows: s.rows })
     }
 
     /// Evaluates the EMA weights (the live ones without EMA), saves them as the model and
     /// writes a checkpoint.
     fn evaluate_and_save(&mut self, on_event: &mut impl FnMut(Event)) -> Result<()> {
         let report = self.with_eval_weights(|trainer| {
-            trainer.model.save_safetensors(&trainer.run_dir.join(MODEL_FILE))?;
+            if trainer.dist.rank() == 0 {
+                trainer.model.save_safetensors(&trainer.run_dir.join(MODEL_FILE))?;
+            }
             match &trainer.test {
                 Some(test) => {
                     let opts = trainer.eval_options();
-                    let (report, _) = eval::evaluate(&trainer.model, test, &opts, |done, total| on_event(Event::EvalProgress { done, total }))?;
+                    let progress = |done, total| on_event(Event::EvalProgress { done, total });
+                    let report = match trainer.dist.world_size() {
+                        1 => eval::evaluate(&trainer.model, test, &opts, progress)?.0,
+                        // Each rank evaluates its share of the batches.
+                        _ => distributed::evaluate_shared(&trainer.model, test, &opts, &*trainer.dist, progress)?,
+                    };
                     Ok(Some(report))
                 }
                 None => Ok(None),
@@ -421,15 +485,31 @@ impl Trainer {
         result
     }
 
+    /// Appends `line` to `metrics.jsonl` (rank 0 only: every rank holds the same sums).
     fn append_metrics(&self, line: &MetricsLine) -> Result<()> {
+        if self.dist.rank() != 0 {
+            return Ok(());
+        }
         let path = self.run_dir.join(METRICS_FILE);
         let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).with_context(|| format!("opening {}", path.display()))?;
         writeln!(f, "{}", serde_json::to_string(line)?)?;
         Ok(())
     }
 
-    /// Writes `checkpoints/step_N.safetensors` atomically and keeps the newest two.
+    /// Writes `checkpoints/step_N.safetensors` atomically and keeps the newest two. With
+    /// several ranks every rank calls it: the carry of the whole global batch and every rank's
+    /// exploration position are gathered, and rank 0 writes.
     pub fn save_checkpoint(&self) -> Result<PathBuf> {
+        let global_carry = match self.dist.world_size() {
+            1 => None,
+            _ => Some(distributed::gather_carry(&self.carry, &*self.dist)?),
+        };
+        let rng_positions = distributed::all_gather_u128(&*self.dist, self.explore_rng.get_word_pos())?;
+        let dir = self.run_dir.join(CHECKPOINT_DIR);
+        let path = checkpoint::path_for_step(&dir, self.step);
+        if self.dist.rank() != 0 {
+            return Ok(path);
+        }
         let mut tensors = BTreeMap::new();
         for (name, var) in self.model.trainable() {
             tensors.insert(format!("param.{name}"), var.as_tensor().clone());
@@ -446,7 +526,7 @@ impl Trainer {
         if let Some(table) = self.model.puzzle_table() {
             tensors.insert("buffer.puzzle_emb.weights".into(), table.as_tensor().clone());
         }
-        let c = &self.carry;
+        let c = global_carry.as_ref().unwrap_or(&self.carry);
         let (b, seq) = (c.batch_size(), c.current.seq_len);
         tensors.insert("carry.z_H".into(), c.z_h.clone());
         tensors.insert("carry.z_L".into(), c.z_l.clone());
@@ -461,11 +541,10 @@ impl Trainer {
             "batch_in_iteration": self.batch_in_iteration,
             "adam_step": self.adam.step,
             "explore_rng_word_pos": self.explore_rng.get_word_pos().to_string(),
+            "explore_rng_word_pos_ranks": rng_positions.iter().map(u128::to_string).collect::<Vec<_>>(),
             "elapsed_s": self.elapsed(),
             "config": self.config.to_toml()?,
         });
-        let dir = self.run_dir.join(CHECKPOINT_DIR);
-        let path = checkpoint::path_for_step(&dir, self.step);
         Checkpoint { tensors, state }.save(&path)?;
         checkpoint::prune(&dir, KEEP_CHECKPOINTS)?;
         Ok(path)
@@ -485,8 +564,11 @@ impl Trainer {
             ensure!(t.dims() == var.dims(), "checkpoint param.{name} has shape {:?}, the model {:?}", t.dims(), var.dims());
             var.set(&t.to_dtype(var.dtype())?)?;
             if let Ok(m) = ck.tensor(&format!("adam.m.{name}")) {
-                self.adam.m.insert(name.clone(), optim::flat(m)?);
-                self.adam.v.insert(name.clone(), optim::flat(ck.tensor(&format!("adam.v.{name}"))?)?);
+                let (m, v) = (optim::flat(m)?, optim::flat(ck.tensor(&format!("adam.v.{name}"))?)?);
+                // Moments of another size made the update index out of bounds (found by fuzzing).
+                ensure!(m.len() == var.elem_count() && v.len() == var.elem_count(), "checkpoint adam.m.{name} / adam.v.{name} hold {} / {} values, the parameter {}", m.len(), v.len(), var.elem_count());
+                self.adam.m.insert(name.clone(), m);
+                self.adam.v.insert(name.clone(), v);
             }
         }
         if let Some(ema) = &mut self.ema {
@@ -498,6 +580,7 @@ impl Trainer {
             table.set(ck.tensor("buffer.puzzle_emb.weights")?)?;
         }
         let host_i64 = |name: &str| -> Result<Vec<i64>> { Ok(ck.tensor(name)?.flatten_all()?.to_vec1::<i64>()?) };
+        let (slots, seq, z_dims) = (self.carry.batch_size(), self.carry.current.seq_len, self.carry.z_h.dims().to_vec());
         self.carry.z_h = ck.tensor("carry.z_H")?.clone();
         self.carry.z_l = ck.tensor("carry.z_L")?.clone();
         self.carry.steps = ck.tensor("carry.steps")?.to_vec1::<u32>()?;
@@ -505,22 +588,35 @@ impl Trainer {
         self.carry.current.inputs = host_i64("carry.inputs")?.into_iter().map(|v| v as i32).collect();
         self.carry.current.labels = host_i64("carry.labels")?.into_iter().map(|v| v as i32).collect();
         self.carry.current.puzzle_identifiers = host_i64("carry.puzzle_identifiers")?.into_iter().map(|v| v as i32).collect();
+        // A carry of another size, or iteration 0, made the training step panic (same class as above).
+        let c = &self.carry;
+        ensure!(
+            c.z_h.dims() == z_dims && c.z_l.dims() == z_dims && [c.steps.len(), c.halted.len(), c.current.puzzle_identifiers.len()] == [slots; 3] && [c.current.inputs.len(), c.current.labels.len()] == [slots * seq; 2],
+            "checkpoint carry does not fit the run's {slots} slots of {seq} tokens"
+        );
         self.step = int("step")?;
         self.iteration = int("iteration")?;
+        ensure!(self.iteration >= 1, "checkpoint iteration is 0; iterations count from 1");
         self.batch_in_iteration = int("batch_in_iteration")? as usize;
         self.adam.step = int("adam_step")?;
         let word_pos: u128 = state["explore_rng_word_pos"].as_str().context("checkpoint state has no RNG position")?.parse()?;
         self.explore_rng.set_word_pos(word_pos);
+        // Every rank's position (data-parallel runs; absent in older checkpoints).
+        self.restored_rng_positions = match state["explore_rng_word_pos_ranks"].as_array() {
+            Some(all) => all.iter().map(|p| p.as_str().context("checkpoint RNG positions")?.parse::<u128>().context("checkpoint RNG positions")).collect::<Result<_>>()?,
+            None => Vec::new(),
+        };
         self.elapsed_before = state["elapsed_s"].as_f64().unwrap_or(0.0);
         self.started = Instant::now();
         Ok(())
     }
 }
 
-/// The halting-exploration generator of a run: its own stream of the run's seed.
-fn exploration_rng(seed: u64) -> ChaCha8Rng {
+/// The halting-exploration generator of a run: its own stream of the run's seed, one per
+/// rank of a data-parallel run (rank 0's is the single process's).
+fn exploration_rng(seed: u64, rank: usize) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(7);
+    rng.set_stream(7 + ((rank as u64) << 32));
     rng
 }
 

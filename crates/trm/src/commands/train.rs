@@ -1,19 +1,22 @@
 //! `trm train`: train a model from a preset or a config file, or resume a run.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use trm_train::config::{RunConfig, PRESETS};
+use trm_train::distributed::{self, Collective};
 use trm_train::train::{Event, Trainer};
 
 #[derive(clap::Args)]
-#[command(after_help = "Presets: sudoku4 (4x4 Sudoku, generates its own data, minutes on a CPU), sudoku9-cpu (9x9 on a CPU, about an hour), and the official recipes sudoku-mlp, sudoku-att, maze-att, arc1, arc2, hrm-sudoku, hrm-maze, hrm-arc1 (GPU-sized; need --data).
+#[command(after_help = "Presets: sudoku4 (4x4 Sudoku, generates its own data, minutes on a CPU), sudoku9-cpu (9x9 on a CPU, about half an hour), maze-cpu (small generated mazes on a CPU), arc-cpu (a few small ARC tasks on a CPU; needs --data from `trm data arc`), and the official recipes sudoku-mlp, sudoku-att, maze-att, arc1, arc2, hrm-sudoku, hrm-maze, hrm-arc1 (GPU-sized; need --data).
 
 Examples:
   trm train --preset sudoku4 --out runs/s4
   trm train --preset sudoku-mlp --data data/sudoku-extreme-1k-aug-1000 --set global_batch_size=256
-  trm train --resume runs/s4")]
+  trm train --resume runs/s4
+  trm train --preset sudoku4 --out runs/s4x2 --world-size 2        (2 ranks as threads)
+  trm train ... --out RUN --device cuda --world-size 4 --rank R --dist-init /shared/id   (one process per GPU; docs/distributed.md)")]
 pub struct Args {
     /// A built-in configuration.
     #[arg(long, conflicts_with = "config")]
@@ -50,45 +53,133 @@ pub struct Args {
     /// Device: cpu (default) or cuda[:N] (needs a build with --features cuda).
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Data-parallel ranks sharing each global batch (official torchrun training). Alone: N
+    /// threads of this process. With --dist-init: this process is one of N (default $WORLD_SIZE).
+    #[arg(long, value_name = "N")]
+    world_size: Option<usize>,
+    /// With --dist-init: the rank of this process, 0..N (default $RANK).
+    #[arg(long, value_name = "R", requires = "dist_init")]
+    rank: Option<usize>,
+    /// One process per GPU with NCCL (a build with --features nccl): rank 0 writes the NCCL id
+    /// to FILE, the other ranks wait for it. FILE must not exist yet; with several machines put
+    /// it, and the run folder, on a filesystem they all see. `--device cuda` picks GPU
+    /// $LOCAL_RANK (else the rank). See docs/distributed.md.
+    #[arg(long, value_name = "FILE")]
+    dist_init: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let device = super::device(&args.device)?;
     let given = resolve_config(&args)?;
     if args.print_config {
         let cfg = given.context("--print-config needs --preset or --config")?;
         print!("{}", cfg.to_toml()?);
         return Ok(());
     }
-    let mut trainer = match &args.resume {
-        Some(run) => {
-            let t = Trainer::resume(run, given.as_ref(), args.force, &device)?;
-            eprintln!("resuming {} at step {} of {}", run.display(), t.step(), t.total_steps());
-            t
-        }
-        None => {
-            let cfg = given.context("give --preset NAME or --config FILE (or --resume RUN)")?;
-            let out = match &args.out {
-                Some(o) => o.clone(),
-                None => default_run_dir(args.preset.as_deref().or(args.config.as_deref().and_then(|p| p.file_stem()?.to_str())).unwrap_or("run")),
-            };
-            eprintln!("run folder: {}", out.display());
-            let (trainer, init) = Trainer::create_with_init(cfg, &out, &device, args.init_from.as_deref())?;
-            if let Some(init) = init {
-                eprintln!("initialised from {}", init.source.display());
-                for note in init.notes {
-                    eprintln!("note: {note}");
-                }
-                if !init.unexpected.is_empty() {
-                    eprintln!("note: {} tensors were not used: {}", init.unexpected.len(), init.unexpected.join(", "));
-                }
-            }
-            trainer
-        }
-    };
+    if let Some(file) = &args.dist_init {
+        return train_process_rank(&args, given, file);
+    }
+    let world = args.world_size.unwrap_or(1);
+    ensure!(world >= 1, "--world-size must be at least 1");
+    let device = super::device(&args.device)?;
+    let run_dir = run_folder(&args);
+    if world > 1 {
+        // Ranks as threads of this process.
+        distributed::run_ranks(world, |group| train_rank(&args, given.clone(), &run_dir, &device, Box::new(group)))?;
+        return Ok(());
+    }
+    let mut trainer = open_run(&args, given, &device, &run_dir)?;
     train_with_progress(&mut trainer, args.stop_after)?;
     eprintln!("model: {}", trainer.run_dir.join(trm_train::train::MODEL_FILE).display());
     Ok(())
+}
+
+/// The run folder: the one resumed, --out, or runs/<preset or config name>-<unix time>.
+fn run_folder(args: &Args) -> PathBuf {
+    match (&args.resume, &args.out) {
+        (Some(run), _) => run.clone(),
+        (None, Some(out)) => out.clone(),
+        (None, None) => default_run_dir(args.preset.as_deref().or(args.config.as_deref().and_then(|p| p.file_stem()?.to_str())).unwrap_or("run")),
+    }
+}
+
+/// Continues the run with --resume, else creates it in `run_dir`.
+fn open_run(args: &Args, given: Option<RunConfig>, device: &candle_core::Device, run_dir: &Path) -> Result<Trainer> {
+    if let Some(run) = &args.resume {
+        let t = Trainer::resume(run, given.as_ref(), args.force, device)?;
+        eprintln!("resuming {} at step {} of {}", run.display(), t.step(), t.total_steps());
+        return Ok(t);
+    }
+    let cfg = given.context("give --preset NAME or --config FILE (or --resume RUN)")?;
+    eprintln!("run folder: {}", run_dir.display());
+    let (trainer, init) = Trainer::create_with_init(cfg, run_dir, device, args.init_from.as_deref())?;
+    if let Some(init) = init {
+        eprintln!("initialised from {}", init.source.display());
+        for note in init.notes {
+            eprintln!("note: {note}");
+        }
+        if !init.unexpected.is_empty() {
+            eprintln!("note: {} tensors were not used: {}", init.unexpected.len(), init.unexpected.join(", "));
+        }
+    }
+    Ok(trainer)
+}
+
+/// One rank of a data-parallel run: rank 0 creates or resumes the run and shows progress,
+/// the others open it once it is there (reference 3.7; docs/distributed.md).
+fn train_rank(args: &Args, given: Option<RunConfig>, run_dir: &Path, device: &candle_core::Device, dist: Box<dyn Collective>) -> Result<()> {
+    let rank = dist.rank();
+    if let Some(cfg) = &given {
+        // Before anything is written (every rank fails alike).
+        distributed::rank_rows(cfg.train.global_batch_size, rank, dist.world_size())?;
+    }
+    let opened = (rank == 0).then(|| open_run(args, given, device, run_dir));
+    // Every rank learns whether rank 0 could start, so none waits for it forever.
+    let mut failed = [opened.as_ref().is_some_and(|r| r.is_err()) as u8 as f32];
+    dist.all_reduce_sum(&mut failed)?;
+    let trainer = match opened {
+        Some(result) => result?,
+        None if failed[0] > 0.0 => bail!("rank {rank}: rank 0 could not start the run (see its error)"),
+        None => Trainer::open_for_rank(run_dir, device)?,
+    };
+    let mut trainer = trainer.join_ranks(dist)?;
+    if rank == 0 {
+        train_with_progress(&mut trainer, args.stop_after)?;
+        eprintln!("model: {}", trainer.run_dir.join(trm_train::train::MODEL_FILE).display());
+    } else {
+        trainer.run(args.stop_after, |_| {})?;
+    }
+    Ok(())
+}
+
+/// This process as one rank of a run with one process per GPU (NCCL).
+#[cfg(feature = "nccl")]
+fn train_process_rank(args: &Args, given: Option<RunConfig>, init_file: &Path) -> Result<()> {
+    let env = |key: &str| -> Result<Option<usize>> {
+        match std::env::var(key) {
+            Ok(v) => v.trim().parse().map(Some).with_context(|| format!("${key} is {v:?}, not a number")),
+            Err(_) => Ok(None),
+        }
+    };
+    let rank = match args.rank {
+        Some(r) => r,
+        None => env("RANK")?.context("--dist-init needs --rank R (or $RANK)")?,
+    };
+    let world = match args.world_size {
+        Some(n) => n,
+        None => env("WORLD_SIZE")?.context("--dist-init needs --world-size N (or $WORLD_SIZE)")?,
+    };
+    ensure!(args.out.is_some() || args.resume.is_some(), "with one process per GPU, name the run folder (--out DIR or --resume DIR): every rank opens the same one");
+    let device = match args.device.as_str() {
+        "cuda" => super::device(&format!("cuda:{}", env("LOCAL_RANK")?.unwrap_or(rank)))?,
+        other => super::device(other)?,
+    };
+    let dist = distributed::Nccl::connect(&device, rank, world, init_file, std::time::Duration::from_secs(600))?;
+    train_rank(args, given, &run_folder(args), &device, Box::new(dist))
+}
+
+#[cfg(not(feature = "nccl"))]
+fn train_process_rank(_: &Args, _: Option<RunConfig>, _: &Path) -> Result<()> {
+    bail!("--dist-init (one process per GPU) needs a build with --features nccl; for ranks as threads of this process give --world-size N without --dist-init")
 }
 
 /// The configuration given on the command line, if any (preset or file, then --data, --set).
