@@ -353,9 +353,16 @@ impl Model {
         &self.l_init
     }
 
-    pub(crate) fn set_buffers(&mut self, h_init: Tensor, l_init: Tensor) {
-        self.h_init = h_init;
-        self.l_init = l_init;
+    /// Replaces the fixed initial states (a checkpoint of a run whose states were loaded
+    /// from elsewhere, e.g. fine-tuning). Both must be `[hidden_size]`.
+    pub fn set_buffers(&mut self, h_init: Tensor, l_init: Tensor) -> Result<()> {
+        let d = self.config.hidden_size;
+        if h_init.dims() != [d] || l_init.dims() != [d] {
+            bail!("H_init / L_init are {:?} / {:?}, expected [{d}]", h_init.dims(), l_init.dims());
+        }
+        self.h_init = h_init.to_device(&self.device)?;
+        self.l_init = l_init.to_device(&self.device)?;
+        Ok(())
     }
 
     /// A carry of `batch_size` slots, all halted so that the first call loads the batch.

@@ -848,16 +848,15 @@ mod tests {
             g.all_reduce_sum(&mut v)?;
             Ok(())
         })
-        .err()
-        .expect("the group fails");
+        .expect_err("the group fails");
         assert_eq!(format!("{err:#}"), "rank one could not read its data");
     }
 
     #[test]
     fn ranks_that_disagree_on_lengths_or_operations_get_an_error() {
-        let err = run_ranks(2, |g| g.all_gather_f32(&vec![0.0; 1 + g.rank()])).err().expect("lengths differ");
+        let err = run_ranks(2, |g| g.all_gather_f32(&vec![0.0; 1 + g.rank()])).expect_err("lengths differ");
         assert!(format!("{err:#}").contains("same length"), "{err:#}");
-        let err = run_ranks(2, |g| if g.rank() == 0 { g.barrier() } else { g.all_gather_u32(&[]).map(|_| ()) }).err().expect("operations differ");
+        let err = run_ranks(2, |g| if g.rank() == 0 { g.barrier() } else { g.all_gather_u32(&[]).map(|_| ()) }).expect_err("operations differ");
         assert!(format!("{err:#}").contains("disagree"), "{err:#}");
     }
 

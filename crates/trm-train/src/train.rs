@@ -526,6 +526,9 @@ impl Trainer {
         if let Some(table) = self.model.puzzle_table() {
             tensors.insert("buffer.puzzle_emb.weights".into(), table.as_tensor().clone());
         }
+        // The initial states: drawn from the seed, or loaded by --init-from.
+        tensors.insert("buffer.H_init".into(), self.model.h_init().clone());
+        tensors.insert("buffer.L_init".into(), self.model.l_init().clone());
         let c = global_carry.as_ref().unwrap_or(&self.carry);
         let (b, seq) = (c.batch_size(), c.current.seq_len);
         tensors.insert("carry.z_H".into(), c.z_h.clone());
@@ -578,6 +581,10 @@ impl Trainer {
         }
         if let Some(table) = self.model.puzzle_table() {
             table.set(ck.tensor("buffer.puzzle_emb.weights")?)?;
+        }
+        // Checkpoints written before the initial states were saved keep the seed's.
+        if let (Ok(h), Ok(l)) = (ck.tensor("buffer.H_init"), ck.tensor("buffer.L_init")) {
+            self.model.set_buffers(h.clone(), l.clone())?;
         }
         let host_i64 = |name: &str| -> Result<Vec<i64>> { Ok(ck.tensor(name)?.flatten_all()?.to_vec1::<i64>()?) };
         let (slots, seq, z_dims) = (self.carry.batch_size(), self.carry.current.seq_len, self.carry.z_h.dims().to_vec());

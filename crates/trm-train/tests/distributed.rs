@@ -87,8 +87,11 @@ fn single_process(cfg: &ModelConfig, batches: &[Batch], grad_clip: Option<f64>) 
     (snapshot(&model, &opt.ema), losses)
 }
 
+/// Named weights, as [`snapshot`] takes them.
+type Weights = BTreeMap<String, Vec<f32>>;
+
 /// One rank of a data-parallel run: its rows of every global batch, its own carry.
-fn rank_main(dist: &dyn Collective, cfg: &ModelConfig, batches: &[Batch], grad_clip: Option<f64>) -> Result<(BTreeMap<String, Vec<f32>>, Vec<StepSums>)> {
+fn rank_main(dist: &dyn Collective, cfg: &ModelConfig, batches: &[Batch], grad_clip: Option<f64>) -> Result<(Weights, Vec<StepSums>)> {
     let mut model = Model::new(cfg.clone(), &Device::Cpu, 0)?;
     if dist.rank() > 0 {
         // Start the other ranks from other weights (another seed: other parameters, puzzle
