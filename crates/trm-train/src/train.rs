@@ -243,11 +243,7 @@ impl Trainer {
                 changed = true;
             }
         }
-        let dir = data_dir(&config, run_dir);
-        let dataset = Dataset::load(&dir)?;
-        let train = dataset.train.with_context(|| format!("{}: the dataset has no train split", dir.display()))?;
-        let model = Model::new(config.arch.clone(), device, config.train.seed)?;
-        let mut trainer = Self::assemble(config, run_dir, model, train, dataset.test)?;
+        let mut trainer = Self::open_existing(config, run_dir, device)?;
         let checkpoints = checkpoint::list(&run_dir.join(CHECKPOINT_DIR))?;
         ensure!(!checkpoints.is_empty(), "{}: no checkpoint to resume from (none was written before the run stopped); start it again", run_dir.display());
         // The newest checkpoint that reads back (a damaged one is skipped, saying why).
@@ -270,17 +266,23 @@ impl Trainer {
         Ok(trainer)
     }
 
+    /// A trainer for an existing run folder's configuration: its data loaded, a fresh model
+    /// (the caller restores a checkpoint into it).
+    fn open_existing(config: RunConfig, run_dir: &Path, device: &Device) -> Result<Self> {
+        let dir = data_dir(&config, run_dir);
+        let dataset = Dataset::load(&dir)?;
+        let train = dataset.train.with_context(|| format!("{}: the dataset has no train split", dir.display()))?;
+        let model = Model::new(config.arch.clone(), device, config.train.seed)?;
+        Self::assemble(config, run_dir, model, train, dataset.test)
+    }
+
     /// Opens the run in `run_dir` as a rank other than 0 of a data-parallel run, once rank 0
     /// has created or resumed it: reads the configuration, the data and the checkpoint rank 0
     /// resumed from (the newest readable one), writes nothing. [`Self::join_ranks`] follows.
     pub fn open_for_rank(run_dir: &Path, device: &Device) -> Result<Self> {
         let config = RunConfig::from_file(&run_dir.join(CONFIG_FILE))
             .with_context(|| format!("{} is not a run folder (the other ranks open the folder rank 0 created: it must be on a filesystem they share)", run_dir.display()))?;
-        let dir = data_dir(&config, run_dir);
-        let dataset = Dataset::load(&dir)?;
-        let train = dataset.train.with_context(|| format!("{}: the dataset has no train split", dir.display()))?;
-        let model = Model::new(config.arch.clone(), device, config.train.seed)?;
-        let mut trainer = Self::assemble(config, run_dir, model, train, dataset.test)?;
+        let mut trainer = Self::open_existing(config, run_dir, device)?;
         let checkpoints = checkpoint::list(&run_dir.join(CHECKPOINT_DIR))?;
         if let Some((path, ck)) = checkpoints.iter().rev().find_map(|(_, path)| Some((path, Checkpoint::load(path, device).ok()?))) {
             trainer.restore(&ck, false).with_context(|| format!("restoring {}", path.display()))?;

@@ -2,6 +2,8 @@
 //! running the same global batches: the official reduction (loss / global batch, SUM of
 //! gradients, gathered puzzle rows) makes them equal up to float summation order.
 
+mod common;
+
 use anyhow::Result;
 use candle_core::Device;
 use rand::{Rng, SeedableRng};
@@ -238,17 +240,7 @@ fn train_ranks(world: usize, create: Option<&RunConfig>, run: &std::path::Path, 
 }
 
 fn metrics_without_time(run: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(run.join(METRICS_FILE))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let o = v.as_object_mut().unwrap();
-            o.remove("elapsed_s");
-            o.remove("examples_per_s");
-            v
-        })
-        .collect()
+    common::metrics_without_time(&std::fs::read_to_string(run.join(METRICS_FILE)).unwrap())
 }
 
 fn model_weights(run: &std::path::Path) -> BTreeMap<String, Vec<f32>> {
