@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET=${1:-60}
 shift || true
-ALL_TARGETS=(sudoku maze arc npy weights config checkpoint)
+ALL_TARGETS=(sudoku maze arc npy weights config checkpoint custom)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 
 cargo +nightly fuzz --version >/dev/null 2>&1 || {
@@ -47,6 +47,8 @@ for which in 0 1 2 3 4 5 6; do
 done
 for mode in 1 2; do seed weights "template-$mode" "\\00$mode\\000" ""; done
 seed checkpoint template '\001' ""
+seed custom latin-csv '\001\000' examples/tasks/latin/test.csv
+seed custom task-and-csv '\000\377' examples/tasks/latin/task.toml
 seed checkpoint structured '\002\002\000\000\000' ""
 if [ -x target/release/trm ]; then
     for preset in sudoku4 sudoku9-cpu sudoku-mlp arc1 hrm-sudoku; do
