@@ -1,17 +1,14 @@
 //! `trm data arc`, run as a user runs it, on ARC-AGI-1 evaluation tasks from the trm-data fixtures.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use trm_data::arc::evaluate::ArcEvaluator;
 use trm_data::dataset::Dataset;
+mod cli;
+use cli::{fails, ok, trm};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../trm-data/tests/fixtures/arc-agi-1-evaluation")
-}
-
-fn trm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trm")).args(args).output().expect("run trm")
 }
 
 /// Copies fixture tasks into `dir/name/`.
@@ -107,18 +104,6 @@ fn bad_tasks_and_arguments_are_reported() {
     let err = fail("/no/such/dir", "dir");
     assert!(err.contains("/no/such/dir"), "{err}");
     assert!(!Path::new(out).exists());
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = trm(args);
-    assert!(out.status.success(), "trm {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = trm(args);
-    assert!(!out.status.success(), "trm {args:?} should fail");
-    String::from_utf8(out.stderr).unwrap()
 }
 
 /// A tiny ARC dataset (two fixture tasks as the test set, 3 augmentations each) and a tiny

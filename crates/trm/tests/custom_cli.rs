@@ -2,25 +2,17 @@
 //! `trm train --config`, fine-tuning with `--init-from`, and bad input, run as a user runs them.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
 
 use trm_data::dataset::Dataset;
-
-fn trm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trm")).args(args).output().expect("run trm")
-}
+mod cli;
+use cli::{trm, fails};
 
 fn ok(args: &[&str]) -> (String, String) {
     let out = trm(args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "trm {args:?} failed: {stderr}");
     (String::from_utf8(out.stdout).unwrap(), stderr)
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = trm(args);
-    assert!(!out.status.success(), "trm {args:?} should fail");
-    String::from_utf8(out.stderr).unwrap()
 }
 
 /// A file of the example task `examples/tasks/latin`.

@@ -2,21 +2,16 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
 
 use trm_data::dataset::Dataset;
+mod cli;
+use cli::{trm, fails};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-fn trm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trm"))
-        .args(args)
-        .output()
-        .expect("run trm")
 }
 
 fn ok(args: &[&str]) -> String {
@@ -27,12 +22,6 @@ fn ok(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = trm(args);
-    assert!(!out.status.success(), "trm {args:?} should fail");
-    String::from_utf8(out.stderr).unwrap()
 }
 
 /// (question, answer) rows of a fixture CSV.

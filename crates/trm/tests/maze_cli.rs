@@ -1,25 +1,17 @@
 //! `trm data maze` and `trm data bench-maze`, run as a user runs them.
 
 use std::path::Path;
-use std::process::{Command, Output};
+
 
 use trm_data::dataset::Dataset;
-
-fn trm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trm")).args(args).output().expect("run trm")
-}
+mod cli;
+use cli::{trm, fails};
 
 fn ok(args: &[&str]) -> String {
     let out = trm(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "trm {args:?} failed: {stderr}");
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = trm(args);
-    assert!(!out.status.success(), "trm {args:?} should fail");
-    String::from_utf8(out.stderr).unwrap()
 }
 
 fn bytes(dir: &Path, file: &str) -> Vec<u8> {

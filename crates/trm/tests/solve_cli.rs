@@ -3,23 +3,9 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn trm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trm")).args(args).output().expect("run trm")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = trm(args);
-    assert!(out.status.success(), "trm {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = trm(args);
-    assert!(!out.status.success(), "trm {args:?} should fail");
-    String::from_utf8(out.stderr).unwrap()
-}
+use std::process::{Command, Stdio};
+mod cli;
+use cli::{fails, ok};
 
 fn train_tiny(run: &Path) {
     let run = run.to_str().unwrap();
