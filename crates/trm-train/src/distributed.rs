@@ -721,6 +721,16 @@ mod nccl {
         fn to_device<T: cudarc::driver::DeviceRepr>(&self, host: &[T]) -> Result<cudarc::driver::CudaSlice<T>> {
             Ok(self.stream.clone_htod(host)?)
         }
+
+        /// Every rank's `local`, in rank order, through the device.
+        fn all_gather<T: cudarc::driver::DeviceRepr + cudarc::driver::ValidAsZeroBits + cudarc::nccl::NcclType + Default + Clone>(&self, local: &[T]) -> Result<Vec<T>> {
+            let send = self.to_device(local)?;
+            let mut recv = self.stream.alloc_zeros::<T>(local.len() * self.world_size())?;
+            self.comm.all_gather(&send, &mut recv).map_err(nccl_error("all_gather"))?;
+            let out = self.stream.clone_dtoh(&recv)?;
+            self.stream.synchronize()?;
+            Ok(out)
+        }
     }
 
     /// `world_size` on the first line, the 128-byte id in hex on the second; written to a
@@ -771,21 +781,11 @@ mod nccl {
         }
 
         fn all_gather_f32(&self, local: &[f32]) -> Result<Vec<f32>> {
-            let send = self.to_device(local)?;
-            let mut recv = self.stream.alloc_zeros::<f32>(local.len() * self.world_size())?;
-            self.comm.all_gather(&send, &mut recv).map_err(nccl_error("all_gather"))?;
-            let out = self.stream.clone_dtoh(&recv)?;
-            self.stream.synchronize()?;
-            Ok(out)
+            self.all_gather(local)
         }
 
         fn all_gather_u32(&self, local: &[u32]) -> Result<Vec<u32>> {
-            let send = self.to_device(local)?;
-            let mut recv = self.stream.alloc_zeros::<u32>(local.len() * self.world_size())?;
-            self.comm.all_gather(&send, &mut recv).map_err(nccl_error("all_gather"))?;
-            let out = self.stream.clone_dtoh(&recv)?;
-            self.stream.synchronize()?;
-            Ok(out)
+            self.all_gather(local)
         }
 
         fn broadcast(&self, data: &mut [f32]) -> Result<()> {
