@@ -36,23 +36,12 @@ pub fn apply_updates(
             dense.insert(name.clone(), g.to_dtype(DType::F32)?);
         }
     }
-    if let Some(max_norm) = rates.grad_clip {
-        clip_global_norm(&mut dense, max_norm)?;
-    }
-    adam.step(model.trainable(), &dense, rates.lr)?;
-    if let (Some(rows), Some(table)) = (puzzle_rows, model.puzzle_table()) {
-        if let Some(g) = grads.get(&rows.local) {
-            sign_sgd.step(table.as_tensor(), &rows.ids, g, rates.puzzle_emb_lr)?;
-        }
-    }
-    if let Some(ema) = ema {
-        ema.update(model.trainable())?;
-    }
-    Ok(())
+    let puzzle = puzzle_rows.and_then(|rows| Some((rows.ids.as_slice(), grads.get(&rows.local)?)));
+    apply_reduced_updates(model, dense, puzzle, adam, sign_sgd, ema, rates)
 }
 
-/// [`apply_updates`] from gradients already gathered (data-parallel training, see
-/// [`crate::distributed`]): `dense` maps parameter names to their gradient summed over the
+/// The updates from gradients already gathered (one process: [`apply_updates`]; data-parallel
+/// training: [`crate::distributed`]): `dense` maps parameter names to their gradient summed over the
 /// ranks, `puzzle` holds the ids and gradient rows `[n, width]` of the whole global batch.
 pub fn apply_reduced_updates(
     model: &Model,
