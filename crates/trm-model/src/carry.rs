@@ -163,9 +163,9 @@ impl Batch {
 /// the halted flags and the data each slot is working on.
 #[derive(Debug, Clone)]
 pub struct Carry {
-    /// `[B, S, D]` f32, detached.
+    /// `[B, S, D]` in the model's compute dtype (f32 or bf16), detached.
     pub z_h: Tensor,
-    /// `[B, S, D]` f32, detached.
+    /// `[B, S, D]` in the model's compute dtype (f32 or bf16), detached.
     pub z_l: Tensor,
     /// Supervision steps taken by each slot's current example.
     pub steps: Vec<u32>,

@@ -9,6 +9,7 @@
 
 use candle_core::{Result, Tensor};
 
+use crate::fused;
 use crate::ops::{rms_norm, softmax_last_dim, swiglu, to_heads, RopeTables};
 
 /// The token mixer of one block.
@@ -83,19 +84,36 @@ fn attention(ctx: &BlockContext, qkv_w: &Tensor, o_w: &Tensor, h: &Tensor) -> Re
     linear(&o, o_w)
 }
 
-/// One post-norm block.
+/// `RMSNorm_S(h + SwiGLU_S(h))`, the token-mixing sub-layer of the `mlp_t` block, from
+/// candle ops. Official: transpose to [B, D, S], SwiGLU over S, RMSNorm over S, transpose
+/// back. Same math without the transposes: the weights multiply from the left and the norm
+/// runs over the token axis (1). Reference 1.4: NOT over D.
+pub(crate) fn token_sublayer(h: &Tensor, gate_up: &Tensor, down: &Tensor, eps: f64) -> Result<Tensor> {
+    let a = swiglu(&left_linear(gate_up, h)?, 1)?;
+    rms_norm(&(h + left_linear(down, &a)?)?, 1, eps)
+}
+
+/// `RMSNorm_D(h + SwiGLU_D(h))`, the channel sub-layer, from candle ops.
+pub(crate) fn channel_sublayer(h: &Tensor, gate_up: &Tensor, down: &Tensor, eps: f64) -> Result<Tensor> {
+    let last = h.rank() - 1;
+    rms_norm(&(h + channel_mlp(gate_up, down, h)?)?, last, eps)
+}
+
+/// One post-norm block. The MLP sub-layers take the fused CPU ops of `fused.rs` where they
+/// apply (f32 on the CPU), the candle-op versions above elsewhere.
 pub(crate) fn block(ctx: &BlockContext, w: &BlockWeights, h: &Tensor) -> Result<Tensor> {
     let h = match &w.mixer {
         Mixer::Attention { qkv, o } => rms_norm(&(h + attention(ctx, qkv, o, h)?)?, 2, ctx.eps)?,
-        Mixer::TokenMlp { gate_up, down } => {
-            // Official: transpose to [B, D, S], SwiGLU over S, RMSNorm over S, transpose back.
-            // Same math without the transposes: weights multiply from the left and the
-            // norm runs over the token axis (1). Reference 1.4: NOT over D.
-            let a = swiglu(&left_linear(gate_up, h)?, 1)?;
-            rms_norm(&(h + left_linear(down, &a)?)?, 1, ctx.eps)?
+        Mixer::TokenMlp { gate_up, down } if fused::applies(&[h, gate_up, down]) => {
+            fused::token_sublayer(h, gate_up, down, ctx.eps)?
         }
+        Mixer::TokenMlp { gate_up, down } => token_sublayer(h, gate_up, down, ctx.eps)?,
     };
-    rms_norm(&(&h + channel_mlp(&w.gate_up, &w.down, &h)?)?, 2, ctx.eps)
+    if fused::applies(&[&h, &w.gate_up, &w.down]) {
+        fused::channel_sublayer(&h, &w.gate_up, &w.down, ctx.eps)
+    } else {
+        channel_sublayer(&h, &w.gate_up, &w.down, ctx.eps)
+    }
 }
 
 /// A reasoning module (`L_level` / `H_level`): `hidden + injection`, then every block.

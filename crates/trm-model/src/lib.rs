@@ -1,6 +1,8 @@
 //! TRM and HRM on candle: the networks, their losses, weights I/O, equal to the official
 //! implementation (SamsungSAILMontreal/TinyRecursiveModels `e7b6871`; reference sections 1,
-//! 2, 3.1-3.3, 5.2, 6). Everything runs in f32 (the stablemax loss in f64).
+//! 2, 3.1-3.3, 5.2, 6). Parameters are f32; the network computes in f32, or in bf16 on a GPU
+//! when `forward_dtype = "bfloat16"` (official autocast, [`default_compute_dtype`],
+//! [`Model::set_compute_dtype`]); logits reach the loss as f32 (the stablemax loss in f64).
 //!
 //! # Modules
 //! - [`config`]: [`ModelConfig`] with the official keys (`H_cycles`, `no_ACT_continue`, ...).
@@ -65,6 +67,7 @@
 pub mod carry;
 pub mod config;
 mod flops;
+mod fused;
 pub mod init;
 mod layers;
 pub mod loss;
@@ -75,5 +78,7 @@ pub mod weights;
 pub use carry::{Batch, Carry, IGNORE_LABEL_ID};
 pub use config::{Arch, LossType, ModelConfig, PosEncoding};
 pub use loss::{act_loss, LossOutput, Metrics};
-pub use model::{names, tensor_specs, Model, PuzzleRows, StepOutput, TensorSpec};
+pub use model::{
+    default_compute_dtype, names, tensor_specs, Model, PuzzleRows, StepOutput, TensorSpec,
+};
 pub use weights::{read_state_file, LoadOptions, LoadReport, PuzzleRowsPolicy};

@@ -226,10 +226,28 @@ struct Net {
     l_level: Vec<BlockWeights>,
 }
 
+/// The dtype a model computes in unless forced with [`Model::set_compute_dtype`]: bf16 when
+/// `forward_dtype = "bfloat16"` on a GPU (CUDA, Metal), f32 otherwise.
+///
+/// On a GPU this is the official autocast (reference 1.9): parameters stay f32 and every
+/// weight is cast to bf16 at use, activations and the carry are bf16, norms, softmax and
+/// RoPE compute in f32 inside. On the CPU bf16 is refused by default because candle has no
+/// fast CPU bf16 matrix product (many times slower than f32) and the fused CPU kernels of
+/// [`crate::ops`] are f32; other `forward_dtype`s (float16, float64) compute in f32.
+pub fn default_compute_dtype(config: &ModelConfig, device: &Device) -> DType {
+    if config.forward_dtype == "bfloat16" && !device.is_cpu() {
+        DType::BF16
+    } else {
+        DType::F32
+    }
+}
+
 /// A TRM or HRM model: trainable parameters, buffers, rotary tables.
 pub struct Model {
     config: ModelConfig,
     device: Device,
+    /// Dtype of the weights at use, the activations and the carry (f32 or bf16).
+    compute_dtype: DType,
     /// Trainable parameters in official `named_parameters()` order.
     params: Vec<(String, Var)>,
     index: HashMap<String, usize>,
@@ -240,7 +258,8 @@ pub struct Model {
 }
 
 impl Model {
-    /// A freshly initialised model (reference 1.10), reproducible from `seed`. f32 on `device`.
+    /// A freshly initialised model (reference 1.10), reproducible from `seed`: f32 parameters
+    /// on `device`, computing in [`default_compute_dtype`].
     pub fn new(config: ModelConfig, device: &Device, seed: u64) -> Result<Self> {
         config.validate()?;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -301,6 +320,7 @@ impl Model {
             .map(|(i, (n, _))| (n.clone(), i))
             .collect();
         Ok(Self {
+            compute_dtype: default_compute_dtype(&config, device),
             config,
             device: device.clone(),
             params,
@@ -318,6 +338,22 @@ impl Model {
 
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// The dtype the network computes in (see [`default_compute_dtype`]).
+    pub fn compute_dtype(&self) -> DType {
+        self.compute_dtype
+    }
+
+    /// Forces the compute dtype: `BF16` (official autocast, also on the CPU, slowly) or
+    /// `F32`. Parameters stay f32 either way. A carry built before keeps working (its states
+    /// are cast at the next step).
+    pub fn set_compute_dtype(&mut self, dtype: DType) -> Result<()> {
+        if !matches!(dtype, DType::F32 | DType::BF16) {
+            bail!("compute dtype {dtype:?} is not supported; use f32 or bf16");
+        }
+        self.compute_dtype = dtype;
+        Ok(())
     }
 
     /// Trainable parameters with their official names, in `named_parameters()` order.
@@ -366,62 +402,68 @@ impl Model {
     }
 
     /// A carry of `batch_size` slots, all halted so that the first call loads the batch.
+    /// Its states are in the compute dtype.
     pub fn initial_carry(&self, batch_size: usize) -> Result<Carry> {
         let shape = (batch_size, self.config.total_len(), self.config.hidden_size);
         Ok(Carry {
-            z_h: Tensor::zeros(shape, DType::F32, &self.device)?,
-            z_l: Tensor::zeros(shape, DType::F32, &self.device)?,
+            z_h: Tensor::zeros(shape, self.compute_dtype, &self.device)?,
+            z_l: Tensor::zeros(shape, self.compute_dtype, &self.device)?,
             steps: vec![0; batch_size],
             halted: vec![true; batch_size],
             current: Batch::empty(batch_size, self.config.seq_len),
         })
     }
 
-    fn net(&self, track: bool) -> Net {
-        let t = |name: &str| -> Tensor {
+    /// The weights in the compute dtype (official `CastedLinear` / `CastedEmbedding`: cast at
+    /// use). The cast is recorded by autograd, so gradients reach the f32 `Var`s as f32.
+    fn net(&self, track: bool) -> Result<Net> {
+        let t = |name: &str| -> Result<Tensor> {
             let v = &self.params[self.index[name]].1;
-            if track {
+            let w = if track {
                 v.as_tensor().clone()
             } else {
                 v.as_detached_tensor()
-            }
+            };
+            Ok(w.to_dtype(self.compute_dtype)?)
         };
-        let level_weights = |level_name: &str, layers: usize| -> Vec<BlockWeights> {
+        let level_weights = |level_name: &str, layers: usize| -> Result<Vec<BlockWeights>> {
             (0..layers)
                 .map(|i| {
                     let p = format!("{level_name}.layers.{i}.");
                     let mixer = if self.config.mlp_t {
                         Mixer::TokenMlp {
-                            gate_up: t(&format!("{p}mlp_t.gate_up_proj.weight")),
-                            down: t(&format!("{p}mlp_t.down_proj.weight")),
+                            gate_up: t(&format!("{p}mlp_t.gate_up_proj.weight"))?,
+                            down: t(&format!("{p}mlp_t.down_proj.weight"))?,
                         }
                     } else {
                         Mixer::Attention {
-                            qkv: t(&format!("{p}self_attn.qkv_proj.weight")),
-                            o: t(&format!("{p}self_attn.o_proj.weight")),
+                            qkv: t(&format!("{p}self_attn.qkv_proj.weight"))?,
+                            o: t(&format!("{p}self_attn.o_proj.weight"))?,
                         }
                     };
-                    BlockWeights {
+                    Ok(BlockWeights {
                         mixer,
-                        gate_up: t(&format!("{p}mlp.gate_up_proj.weight")),
-                        down: t(&format!("{p}mlp.down_proj.weight")),
-                    }
+                        gate_up: t(&format!("{p}mlp.gate_up_proj.weight"))?,
+                        down: t(&format!("{p}mlp.down_proj.weight"))?,
+                    })
                 })
-                .collect()
+                .collect::<Result<Vec<_>>>()
         };
-        Net {
-            embed_tokens: t(names::EMBED_TOKENS),
-            embed_pos: (self.config.pos_encodings == PosEncoding::Learned)
-                .then(|| t(names::EMBED_POS)),
-            lm_head: t(names::LM_HEAD),
-            q_weight: t(names::Q_HEAD_WEIGHT),
-            q_bias: t(names::Q_HEAD_BIAS),
+        Ok(Net {
+            embed_tokens: t(names::EMBED_TOKENS)?,
+            embed_pos: match self.config.pos_encodings {
+                PosEncoding::Learned => Some(t(names::EMBED_POS)?),
+                _ => None,
+            },
+            lm_head: t(names::LM_HEAD)?,
+            q_weight: t(names::Q_HEAD_WEIGHT)?,
+            q_bias: t(names::Q_HEAD_BIAS)?,
             h_level: match self.config.arch {
-                Arch::Hrm => level_weights("H_level", self.config.h_layers),
+                Arch::Hrm => level_weights("H_level", self.config.h_layers)?,
                 Arch::Trm => Vec::new(),
             },
-            l_level: level_weights("L_level", self.config.l_layers),
-        }
+            l_level: level_weights("L_level", self.config.l_layers)?,
+        })
     }
 
     fn block_context(&self) -> BlockContext<'_> {
@@ -434,7 +476,8 @@ impl Model {
     }
 
     /// x: token embedding, puzzle-embedding prefix (zero-padded to P slots), learned
-    /// positions if any, times sqrt(D) (reference 1.2). `[B, S, D]`.
+    /// positions if any, times sqrt(D) (reference 1.2). `[B, S, D]` in the compute dtype; the
+    /// f32 puzzle rows are cast (official `CastedSparseEmbedding`).
     fn embed(&self, net: &Net, inputs: &Tensor, puzzle: Option<&Tensor>) -> Result<Tensor> {
         let cfg = &self.config;
         let (b, seq) = inputs.dims2()?;
@@ -446,13 +489,12 @@ impl Model {
         if let Some(rows) = puzzle {
             let p = cfg.prefix_len();
             let pad = p * d - cfg.puzzle_emb_ndim;
+            let rows = rows.to_dtype(self.compute_dtype)?;
             let rows = if pad > 0 {
-                Tensor::cat(
-                    &[rows, &Tensor::zeros((b, pad), DType::F32, &self.device)?],
-                    1,
-                )?
+                let zeros = Tensor::zeros((b, pad), self.compute_dtype, &self.device)?;
+                Tensor::cat(&[&rows, &zeros], 1)?
             } else {
-                rows.clone()
+                rows
             };
             e = Tensor::cat(&[&rows.reshape((b, p, d))?, &e], 1)?;
         }
@@ -521,16 +563,18 @@ impl Model {
     }
 
     /// `lm_head` on the grid positions of z_H, and the Q head on slot 0. Returns
-    /// (`[B, seq_len, vocab]`, `[B, 2]`).
+    /// (`[B, seq_len, vocab]`, `[B, 2]`), both f32: official bf16 logits are upcast by the
+    /// loss, and bf16 to f32 is exact.
     fn heads(&self, net: &Net, z_h: &Tensor) -> Result<(Tensor, Tensor)> {
         let p = self.config.prefix_len();
         let logits = linear(&z_h.narrow(1, p, self.config.seq_len)?, &net.lm_head)?;
         let q =
             linear(&z_h.narrow(1, 0, 1)?.squeeze(1)?, &net.q_weight)?.broadcast_add(&net.q_bias)?;
-        Ok((logits, q))
+        Ok((logits.to_dtype(DType::F32)?, q.to_dtype(DType::F32)?))
     }
 
-    /// Restarts the flagged slots from the broadcast H_init / L_init.
+    /// Restarts the flagged slots from the broadcast H_init / L_init, in the compute dtype
+    /// (a carry of another dtype, e.g. restored from an f32 checkpoint, is cast).
     fn reset_states(&self, carry: &Carry, reset: &[bool]) -> Result<(Tensor, Tensor)> {
         let (b, s, d) = (
             reset.len(),
@@ -544,20 +588,19 @@ impl Model {
                 carry.z_l.dims()
             );
         }
-        let h0 = self.h_init.reshape((1, 1, d))?.broadcast_as((b, s, d))?;
-        let l0 = self.l_init.reshape((1, 1, d))?.broadcast_as((b, s, d))?;
+        let dt = self.compute_dtype;
+        let broadcast = |v: &Tensor| v.to_dtype(dt)?.reshape((1, 1, d))?.broadcast_as((b, s, d));
+        let (h0, l0) = (broadcast(&self.h_init)?, broadcast(&self.l_init)?);
         if reset.iter().all(|&r| r) {
             return Ok((h0.contiguous()?, l0.contiguous()?));
         }
+        let (z_h, z_l) = (carry.z_h.to_dtype(dt)?, carry.z_l.to_dtype(dt)?);
         if !reset.iter().any(|&r| r) {
-            return Ok((carry.z_h.clone(), carry.z_l.clone()));
+            return Ok((z_h, z_l));
         }
         let mask: Vec<u8> = reset.iter().map(|&r| r as u8).collect();
         let mask = Tensor::from_vec(mask, (b, 1, 1), &self.device)?.broadcast_as((b, s, d))?;
-        Ok((
-            mask.where_cond(&h0, &carry.z_h)?,
-            mask.where_cond(&l0, &carry.z_l)?,
-        ))
+        Ok((mask.where_cond(&h0, &z_h)?, mask.where_cond(&l0, &z_l)?))
     }
 
     /// One supervision step in training mode: halted slots take their row of `batch` and
@@ -618,11 +661,13 @@ impl Model {
         let (puzzle, puzzle_rows) =
             self.gather_puzzle_rows(&carry.current.puzzle_identifiers, training)?;
 
-        let grad_net = self.net(training);
-        let nograd_net = self.net(false);
-        let x = self.embed(&grad_net, &inputs, puzzle.as_ref())?;
-        let (z_h, z_l) = self.deep_recursion(&grad_net, &nograd_net, &x, z_h, z_l)?;
-        let (logits, q) = self.heads(&grad_net, &z_h)?;
+        // Evaluation uses the detached weights for every update (one cast of each weight).
+        let nograd_net = self.net(false)?;
+        let tracked = training.then(|| self.net(true)).transpose()?;
+        let grad_net = tracked.as_ref().unwrap_or(&nograd_net);
+        let x = self.embed(grad_net, &inputs, puzzle.as_ref())?;
+        let (z_h, z_l) = self.deep_recursion(grad_net, &nograd_net, &x, z_h, z_l)?;
+        let (logits, q) = self.heads(grad_net, &z_h)?;
         carry.z_h = z_h.detach();
         carry.z_l = z_l.detach();
         let q_halt = q.narrow(1, 0, 1)?.squeeze(1)?;

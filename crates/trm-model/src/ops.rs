@@ -247,9 +247,14 @@ pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
     if fused(x) {
         x.contiguous()?.apply_op1(SoftmaxLastDim)
     } else {
+        // bf16 / f16 scores: the softmax in f32 inside (as the official fused bf16
+        // attention), probabilities back in the input dtype.
+        let dt = x.dtype();
+        let wide = if matches!(dt, DType::BF16 | DType::F16) { DType::F32 } else { dt };
+        let x = x.to_dtype(wide)?;
         let max = x.max_keepdim(D::Minus1)?;
         let e = x.broadcast_sub(&max)?.exp()?;
-        e.broadcast_div(&e.sum_keepdim(D::Minus1)?)
+        e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?.to_dtype(dt)
     }
 }
 
@@ -303,7 +308,11 @@ pub fn swiglu(x: &Tensor, dim: usize) -> Result<Tensor> {
         let half = width / 2;
         let g = x.narrow(dim, 0, half)?;
         let u = x.narrow(dim, half, half)?;
-        g.silu()? * u
+        // bf16 / f16: silu in f32 rounded once (as PyTorch's `F.silu`), the product in the
+        // input dtype.
+        let dt = x.dtype();
+        let wide = if matches!(dt, DType::BF16 | DType::F16) { DType::F32 } else { dt };
+        g.to_dtype(wide)?.silu()?.to_dtype(dt)? * u
     }
 }
 
@@ -462,18 +471,23 @@ pub fn to_heads(x: &Tensor, rope: Option<&RopeTables>, scale: f64) -> Result<Ten
             inverse: false,
         })
     } else {
+        // bf16 / f16: the rotation and the scale in f32, the result back in the input dtype
+        // (official `apply_rotary_pos_emb` casts q, k to the f32 tables and back).
+        let dt = x.dtype();
+        let wide = if matches!(dt, DType::BF16 | DType::F16) { DType::F32 } else { dt };
+        let x = x.to_dtype(wide)?;
         let y = match rope {
             Some(r) => {
                 let half = hd / 2;
                 let rot =
                     Tensor::cat(&[x.narrow(3, half, half)?.neg()?, x.narrow(3, 0, half)?], 3)?;
-                let cos = r.cos.narrow(0, 0, s)?.unsqueeze(1)?;
-                let sin = r.sin.narrow(0, 0, s)?.unsqueeze(1)?;
+                let cos = r.cos.narrow(0, 0, s)?.to_dtype(wide)?.unsqueeze(1)?;
+                let sin = r.sin.narrow(0, 0, s)?.to_dtype(wide)?.unsqueeze(1)?;
                 (x.broadcast_mul(&cos)? + rot.broadcast_mul(&sin)?)?
             }
             None => x.clone(),
         };
-        (y * scale)?.transpose(1, 2)?.contiguous()
+        (y * scale)?.to_dtype(dt)?.transpose(1, 2)?.contiguous()
     }
 }
 

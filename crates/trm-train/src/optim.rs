@@ -26,23 +26,33 @@ pub fn learning_rate(base_lr: f64, step: u64, warmup_steps: u64, total_steps: u6
     base_lr * (min_ratio + ((1.0 - min_ratio) * cosine).max(0.0))
 }
 
-/// One Adam-atan2 update of a flat parameter, in place. `t` is the step counter (from 1).
+/// One Adam-atan2 update of a flat parameter, in place, in pieces on rayon's threads.
+/// `t` is the step counter (from 1).
 #[allow(clippy::too_many_arguments)]
 pub fn adam_atan2_update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], t: u64, lr: f64, wd: f64, betas: (f64, f64)) {
+    use rayon::prelude::*;
+    /// Elements per piece: the update is about 20 ns per element (the atan2).
+    const PIECE: usize = 1 << 14;
     let (b1, b2) = betas;
     let decay = (1.0 - lr * wd) as f32;
     let bias1 = 1.0 - b1.powi(t as i32);
     let bias2_sqrt = (1.0 - b2.powi(t as i32)).sqrt() as f32;
     let step = (lr / bias1) as f32;
     let (b1f, b2f) = (b1 as f32, b2 as f32);
-    for i in 0..p.len() {
-        let gi = g[i];
-        p[i] *= decay;
-        m[i] = b1f * m[i] + (1.0 - b1f) * gi;
-        v[i] = b2f * v[i] + (1.0 - b2f) * gi * gi;
-        let denom = v[i].sqrt() / bias2_sqrt;
-        p[i] -= step * m[i].atan2(denom);
-    }
+    let update = |((p, g), (m, v)): ((&mut [f32], &[f32]), (&mut [f32], &mut [f32]))| {
+        for i in 0..p.len() {
+            let gi = g[i];
+            p[i] *= decay;
+            m[i] = b1f * m[i] + (1.0 - b1f) * gi;
+            v[i] = b2f * v[i] + (1.0 - b2f) * gi * gi;
+            let denom = v[i].sqrt() / bias2_sqrt;
+            p[i] -= step * m[i].atan2(denom);
+        }
+    };
+    p.par_chunks_mut(PIECE)
+        .zip(g.par_chunks(PIECE))
+        .zip(m.par_chunks_mut(PIECE).zip(v.par_chunks_mut(PIECE)))
+        .for_each(update);
 }
 
 /// Adam-atan2 over a named set of parameters. Its state (first and second moments, step) is

@@ -61,6 +61,10 @@ pub struct Args {
     json: bool,
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Compute dtype, f32 or bf16 [default: bf16 on a GPU when forward_dtype = "bfloat16",
+    /// else f32]. Parameters stay f32.
+    #[arg(long, value_name = "f32|bf16")]
+    dtype: Option<String>,
 }
 
 /// The timings of one batch size.
@@ -91,14 +95,19 @@ pub fn run(args: Args) -> Result<()> {
     let cfg = run.arch.clone().with_dataset(vocab, seq_len, ids);
     cfg.validate()?;
     ensure_batch_sizes(&args.batch_size)?;
-    let model = Model::new(cfg.clone(), &device, run.train.seed)?;
-    let peak = matmul_gflops(&device)?;
+    let mut model = Model::new(cfg.clone(), &device, run.train.seed)?;
+    if let Some(name) = &args.dtype {
+        model.set_compute_dtype(super::compute_dtype(name)?)?;
+    }
+    let dtype = model.compute_dtype();
+    let peak = matmul_gflops(&device, dtype)?;
     let threads = candle_core::utils::get_num_threads();
     if !args.json {
         eprintln!(
-            "{}: {} parameters, S = {}, T = {}, n = {}, N_sup = {}; {} threads; timing {} reps each",
+            "{}: {} parameters, computing in {}, S = {}, T = {}, n = {}, N_sup = {}; {} threads; timing {} reps each",
             args.config.as_ref().map_or(args.preset.clone(), |p| p.display().to_string()),
             model.num_params(),
+            dtype.as_str(),
             cfg.total_len(),
             cfg.h_cycles,
             cfg.l_cycles,
@@ -133,6 +142,7 @@ pub fn run(args: Args) -> Result<()> {
         let out = serde_json::json!({
             "config": args.config.as_ref().map_or(args.preset.clone(), |p| p.display().to_string()),
             "device": args.device,
+            "dtype": dtype.as_str(),
             "threads": threads,
             "parameters": model.num_params(),
             "network_gflop_per_row": cfg.network_flops(1) / 1e9,
@@ -166,7 +176,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(ms) = single_ms {
         println!("single puzzle (batch 1, {} steps): {ms:.1} ms", cfg.halt_max_steps);
     }
-    println!("matrix-product peak on this machine (2048^3, same process): {peak:.1} GFLOP/s");
+    println!("matrix-product peak on this machine (2048^3 {}, same process): {peak:.1} GFLOP/s", dtype.as_str());
     Ok(())
 }
 
@@ -262,14 +272,14 @@ fn single_puzzle_ms(model: &Model, cfg: &ModelConfig) -> Result<f64> {
     best_ms(1, &mut run)
 }
 
-/// GFLOP/s of a 2048 x 2048 x 2048 f32 matrix product (best of three), the yardstick for
-/// the share of the machine a step uses.
-fn matmul_gflops(device: &Device) -> Result<f64> {
+/// GFLOP/s of a 2048 x 2048 x 2048 matrix product in the model's compute dtype (best of
+/// three), the yardstick for the share of the machine a step uses.
+fn matmul_gflops(device: &Device, dtype: DType) -> Result<f64> {
     let n = 2048;
-    let a = Tensor::randn(0f32, 1.0, (n, n), device)?;
-    let b = Tensor::randn(0f32, 1.0, (n, n), device)?;
+    let a = Tensor::randn(0f32, 1.0, (n, n), device)?.to_dtype(dtype)?;
+    let b = Tensor::randn(0f32, 1.0, (n, n), device)?.to_dtype(dtype)?;
     let mut product = || -> Result<()> {
-        a.matmul(&b)?.sum_all()?.to_scalar::<f32>()?;
+        a.matmul(&b)?.sum_all()?.to_dtype(DType::F32)?.to_scalar::<f32>()?;
         Ok(())
     };
     let ms = best_ms(3, &mut product)?;

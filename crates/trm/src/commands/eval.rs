@@ -62,7 +62,7 @@ pub fn run(args: Args) -> Result<()> {
     let opts = EvalOptions { batch_size: args.batch_size, max_examples: args.limit, max_steps: args.max_steps, halt: args.halt };
     let (report, predictions) = evaluate(&model, &test, &opts, |done, total| {
         if !args.json {
-            eprint!("\revaluating {done}/{total}");
+            eprint!("\revaluating {done}/{total} (computing in {})", model.compute_dtype().as_str());
         }
     })?;
     if !args.json {

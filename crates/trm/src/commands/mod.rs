@@ -27,3 +27,12 @@ pub fn device(name: &str) -> anyhow::Result<candle_core::Device> {
         other => anyhow::bail!("--device {other}: expected cpu, cuda or cuda:N"),
     }
 }
+
+/// The compute dtype named by `--dtype`: `f32` or `bf16` (see `trm_model::default_compute_dtype`).
+pub fn compute_dtype(name: &str) -> anyhow::Result<candle_core::DType> {
+    match name {
+        "f32" | "float32" => Ok(candle_core::DType::F32),
+        "bf16" | "bfloat16" => Ok(candle_core::DType::BF16),
+        other => anyhow::bail!("--dtype {other}: expected f32 or bf16"),
+    }
+}

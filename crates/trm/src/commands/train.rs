@@ -53,6 +53,10 @@ pub struct Args {
     /// Device: cpu (default) or cuda[:N] (needs a build with --features cuda).
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Compute dtype, f32 or bf16 [default: bf16 on a GPU when forward_dtype = "bfloat16",
+    /// else f32]. Parameters, optimizer state and checkpoints stay f32.
+    #[arg(long, value_name = "f32|bf16")]
+    dtype: Option<String>,
     /// Data-parallel ranks sharing each global batch (official torchrun training). Alone: N
     /// threads of this process. With --dist-init: this process is one of N (default $WORLD_SIZE).
     #[arg(long, value_name = "N")]
@@ -69,6 +73,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(name) = &args.dtype {
+        super::compute_dtype(name)?; // a bad --dtype fails before a run folder is written
+    }
     let given = resolve_config(&args)?;
     if args.print_config {
         let cfg = given.context("--print-config needs --preset or --config")?;
@@ -88,6 +95,7 @@ pub fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     let mut trainer = open_run(&args, given, &device, &run_dir)?;
+    force_dtype(&mut trainer, &args)?;
     train_with_progress(&mut trainer, args.stop_after)?;
     eprintln!("model: {}", trainer.run_dir.join(trm_train::train::MODEL_FILE).display());
     Ok(())
@@ -100,6 +108,14 @@ fn run_folder(args: &Args) -> PathBuf {
         (None, Some(out)) => out.clone(),
         (None, None) => default_run_dir(args.preset.as_deref().or(args.config.as_deref().and_then(|p| p.file_stem()?.to_str())).unwrap_or("run")),
     }
+}
+
+/// Applies `--dtype` to the trainer's model (its carry follows at the next step).
+fn force_dtype(trainer: &mut Trainer, args: &Args) -> Result<()> {
+    if let Some(name) = &args.dtype {
+        trainer.model.set_compute_dtype(super::compute_dtype(name)?)?;
+    }
+    Ok(())
 }
 
 /// Continues the run with --resume, else creates it in `run_dir`.
@@ -142,6 +158,7 @@ fn train_rank(args: &Args, given: Option<RunConfig>, run_dir: &Path, device: &ca
         None => Trainer::open_for_rank(run_dir, device)?,
     };
     let mut trainer = trainer.join_ranks(dist)?;
+    force_dtype(&mut trainer, args)?;
     if rank == 0 {
         train_with_progress(&mut trainer, args.stop_after)?;
         eprintln!("model: {}", trainer.run_dir.join(trm_train::train::MODEL_FILE).display());
@@ -221,12 +238,13 @@ pub fn train_with_progress(trainer: &mut Trainer, stop_after: Option<u64>) -> Re
             .expect("valid template")
             .progress_chars("=> "),
     );
+    let dtype = trainer.model.compute_dtype().as_str();
     trainer.run(stop_after, |event| match event {
         Event::Started { total_steps, start_step, num_params, train_examples, test_examples } => {
             bar.set_length(total_steps);
             bar.set_position(start_step);
             bar.reset_eta();
-            bar.println(format!("{num_params} parameters; {train_examples} training examples, {test_examples} test examples; {total_steps} steps"));
+            bar.println(format!("{num_params} parameters, computing in {dtype}; {train_examples} training examples, {test_examples} test examples; {total_steps} steps"));
         }
         Event::Step(m) => {
             bar.set_position(m.step);

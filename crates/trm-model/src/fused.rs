@@ -1,0 +1,587 @@
+//! The two sub-layers of the block as single CPU f32 ops with hand-written backward passes.
+//!
+//! ```text
+//! channel:  y = RMSNorm_D(h + down(silu(g) * u)),      [g | u] = h gate_up^T    (h: [N, D])
+//! tokens:   y = RMSNorm_S(h + down_t (silu(g) * u)),   [g | u] = gate_up_t h    (per batch row, h: [S, D])
+//! ```
+//!
+//! Built from candle ops, each sub-layer is six to eight graph nodes: every node allocates
+//! its output, the backward pass zero-fills and adds a gradient buffer per node, the
+//! token-mixing weights are broadcast over the batch (their gradient is a `[B, ..]`
+//! tensor summed afterwards) and the residual, the SwiGLU and the norm each take a pass
+//! over memory. Here each sub-layer is two matrix products (the `gemm` crate, as candle
+//! uses it) around fused element passes, the residual is accumulated by the second
+//! product, and the backward pass reuses the forward's `[g | u]` buffer for its gradient.
+//!
+//! The ops keep `[g | u]` from the forward pass for the backward one (it is about half the
+//! activations autograd would keep for the same sub-layer) and drop it with the graph; a
+//! second backward over the same graph recomputes it.
+
+use std::sync::Mutex;
+
+use candle_core::backend::BackendStorage;
+use candle_core::{
+    bail, CpuStorage, CustomOp3, DType, Device, Layout, Result, Shape, Storage, Tensor,
+};
+use rayon::prelude::*;
+
+/// Whether the fused sub-layers apply: CPU f32 tensors (other devices and dtypes take the
+/// composite path of `layers.rs`, which computes the same function).
+pub(crate) fn applies(tensors: &[&Tensor]) -> bool {
+    tensors
+        .iter()
+        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
+}
+
+/// `RMSNorm_D(h + SwiGLU(h))` over the last axis of `h` (`[..., D]`), weights
+/// `gate_up [2I, D]` and `down [D, I]`.
+pub(crate) fn channel_sublayer(h: &Tensor, gate_up: &Tensor, down: &Tensor, eps: f64) -> Result<Tensor> {
+    h.contiguous()?.apply_op3(
+        &gate_up.contiguous()?,
+        &down.contiguous()?,
+        ChannelMlp {
+            eps: eps as f32,
+            saved: Mutex::new(None),
+        },
+    )
+}
+
+/// `RMSNorm_S(h + SwiGLU_S(h))` of the `mlp_t` block: `h [B, S, D]`, the SwiGLU mixes the
+/// token axis (`gate_up [2I, S]`, `down [S, I]`) and the norm runs over it (official: on
+/// the transposed `[B, D, S]` tensor).
+pub(crate) fn token_sublayer(h: &Tensor, gate_up: &Tensor, down: &Tensor, eps: f64) -> Result<Tensor> {
+    h.contiguous()?.apply_op3(
+        &gate_up.contiguous()?,
+        &down.contiguous()?,
+        TokenMlp {
+            eps: eps as f32,
+            saved: Mutex::new(None),
+        },
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Matrix products
+
+/// A strided view of a matrix for `gemm`: `rows x cols`, element (i, j) at `i rs + j cs`.
+#[derive(Clone, Copy)]
+struct Mat<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    rs: isize,
+    cs: isize,
+}
+
+/// A row-major `rows x cols` matrix over `data`.
+fn mat(data: &[f32], rows: usize, cols: usize) -> Mat<'_> {
+    assert!(data.len() >= rows * cols, "matrix view out of bounds");
+    Mat {
+        data,
+        rows,
+        cols,
+        rs: cols as isize,
+        cs: 1,
+    }
+}
+
+impl Mat<'_> {
+    fn t(self) -> Self {
+        Mat {
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
+    }
+}
+
+/// `dst = lhs rhs` (`accumulate`: `dst += lhs rhs`), `dst` row-major `[lhs.rows, rhs.cols]`,
+/// on every thread candle uses.
+fn matmul_into(dst: &mut [f32], lhs: Mat, rhs: Mat, accumulate: bool) {
+    // SAFETY: dst is an exclusively borrowed, initialised slice of at least `len` elements.
+    unsafe { gemm_raw(dst.as_mut_ptr(), dst.len(), lhs, rhs, accumulate) }
+}
+
+/// A new row-major `[lhs.rows, rhs.cols]` matrix `lhs rhs`, written once (no zero fill).
+fn matmul(lhs: Mat, rhs: Mat) -> Vec<f32> {
+    batched_matmul(1, |_| (lhs, rhs))
+}
+
+/// `b` products `lhs_i rhs_i` of equal shapes stacked into one new row-major buffer.
+fn batched_matmul<'a>(b: usize, operands: impl Fn(usize) -> (Mat<'a>, Mat<'a>)) -> Vec<f32> {
+    let (lhs, rhs) = operands(0);
+    let each = lhs.rows * rhs.cols;
+    let mut dst = Vec::<f32>::with_capacity(b * each);
+    for i in 0..b {
+        let (lhs, rhs) = operands(i);
+        assert!(lhs.rows * rhs.cols == each, "batched products of different shapes");
+        // SAFETY: slot i lies inside the capacity; without `accumulate` gemm writes every
+        // element of its [rows, cols] output and reads none, so all `b * each` elements are
+        // initialised before `set_len`.
+        unsafe { gemm_raw(dst.as_mut_ptr().add(i * each), each, lhs, rhs, false) };
+    }
+    unsafe { dst.set_len(b * each) };
+    dst
+}
+
+/// # Safety
+/// `dst` must be valid for writes (and reads when `accumulate`) of `len` elements.
+unsafe fn gemm_raw(dst: *mut f32, len: usize, lhs: Mat, rhs: Mat, accumulate: bool) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    assert!(rhs.rows == k && len >= m * n, "matrix product shapes");
+    let threads = candle_core::utils::get_num_threads();
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // The asserts here and in `mat` keep every access of the views inside their slices
+    // (each view is row-major or the transpose of one).
+    gemm::gemm(
+        m,
+        n,
+        k,
+        dst,
+        1,
+        n as isize,
+        accumulate,
+        lhs.data.as_ptr(),
+        lhs.cs,
+        lhs.rs,
+        rhs.data.as_ptr(),
+        rhs.cs,
+        rhs.rs,
+        1.0,
+        1.0,
+        false,
+        false,
+        false,
+        parallelism,
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Element passes
+
+/// Rows per parallel task of an element pass (rows are at least a few hundred floats).
+const MIN_ROWS: usize = 8;
+
+fn silu_parts(g: f32) -> (f32, f32) {
+    let s = 1.0 / (1.0 + (-g).exp());
+    (s, g * s)
+}
+
+/// `a = silu(g) * u` for `[g | u]` stored as `pairs` blocks of `2 I` rows of `width`
+/// (`gate rows` then `up rows`): the channel layout is `pairs = N`, `I` rows of width 1
+/// folded into one row of `I`; the token layout is `pairs = B`, `I` rows of width `D`.
+fn swiglu_forward(gu: &[f32], inter: usize, width: usize) -> Vec<f32> {
+    let block = inter * width;
+    let mut a = Vec::with_capacity(gu.len() / 2);
+    a.spare_capacity_mut()[..gu.len() / 2]
+        .par_chunks_mut(block)
+        .zip(gu.par_chunks(2 * block))
+        .for_each(|(a, gu)| {
+            let (g, u) = gu.split_at(block);
+            for ((a, g), u) in a.iter_mut().zip(g).zip(u) {
+                a.write(silu_parts(*g).1 * u);
+            }
+        });
+    // SAFETY: the loop above wrote every element (`gu` holds 2 blocks per output block).
+    unsafe { a.set_len(gu.len() / 2) };
+    a
+}
+
+/// Overwrites `[g | u]` with its gradient given `da`, the gradient of `silu(g) * u`.
+fn swiglu_backward(gu: &mut [f32], da: &[f32], inter: usize, width: usize) {
+    let block = inter * width;
+    gu.par_chunks_mut(2 * block)
+        .zip(da.par_chunks(block))
+        .for_each(|(gu, da)| {
+            let (g, u) = gu.split_at_mut(block);
+            for ((g, u), da) in g.iter_mut().zip(u.iter_mut()).zip(da) {
+                let (s, silu) = silu_parts(*g);
+                let dg = da * *u * (s + silu * (1.0 - s));
+                *u = da * silu;
+                *g = dg;
+            }
+        });
+}
+
+/// Normalises every row of `y` (`[rows, D]`) in place; returns `1 / rms` per row.
+fn norm_rows(y: &mut [f32], d: usize, eps: f32) -> Vec<f32> {
+    let mut r = vec![0f32; y.len() / d];
+    y.par_chunks_mut(d)
+        .zip(r.par_iter_mut())
+        .with_min_len(MIN_ROWS)
+        .for_each(|(y, r)| {
+            *r = 1.0 / (y.iter().map(|v| v * v).sum::<f32>() / d as f32 + eps).sqrt();
+            y.iter_mut().for_each(|v| *v *= *r);
+        });
+    r
+}
+
+/// Gradient of the row norm: `dx = r (g - y mean(g y))` per row, `y` the normalised rows.
+fn norm_rows_backward(g: &[f32], y: &[f32], r: &[f32], d: usize) -> Vec<f32> {
+    let mut dx = vec![0f32; g.len()];
+    dx.par_chunks_mut(d)
+        .zip(g.par_chunks(d).zip(y.par_chunks(d)))
+        .zip(r.par_iter())
+        .with_min_len(MIN_ROWS)
+        .for_each(|((dx, (g, y)), r)| {
+            let m = g.iter().zip(y).map(|(g, y)| g * y).sum::<f32>() / d as f32;
+            for ((dx, g), y) in dx.iter_mut().zip(g).zip(y) {
+                *dx = r * (g - y * m);
+            }
+        });
+    dx
+}
+
+/// Columns per parallel task of the token-axis norm.
+const COLS: usize = 64;
+
+/// `f(b, first column, piece)` for every piece of at most `COLS` columns of `out`
+/// (`[B, D]`), in parallel.
+fn for_column_pieces(out: &mut [f32], d: usize, f: impl Fn(usize, usize, &mut [f32]) + Sync + Send) {
+    out.par_chunks_mut(d).enumerate().for_each(|(bi, row)| {
+        row.par_chunks_mut(COLS)
+            .enumerate()
+            .for_each(|(ci, piece)| f(bi, ci * COLS, piece))
+    });
+}
+
+/// Normalises `y` (`[B, S, D]`) over the token axis in place; returns `1 / rms` as `[B, D]`.
+fn norm_tokens(y: &mut [f32], s: usize, d: usize, eps: f32) -> Vec<f32> {
+    let b = y.len() / (s * d);
+    let mut r = vec![0f32; b * d];
+    for_column_pieces(&mut r, d, |bi, c0, out| {
+        for t in 0..s {
+            let row = &y[(bi * s + t) * d + c0..][..out.len()];
+            for (acc, v) in out.iter_mut().zip(row) {
+                *acc += v * v;
+            }
+        }
+        out.iter_mut().for_each(|acc| *acc = 1.0 / (*acc / s as f32 + eps).sqrt());
+    });
+    y.par_chunks_mut(d)
+        .enumerate()
+        .with_min_len(MIN_ROWS)
+        .for_each(|(q, row)| {
+            let rs = &r[(q / s) * d..][..d];
+            row.iter_mut().zip(rs).for_each(|(v, r)| *v *= r);
+        });
+    r
+}
+
+/// Gradient of the token-axis norm: `dx = r (g - y mean_tokens(g y))` per column.
+fn norm_tokens_backward(g: &[f32], y: &[f32], r: &[f32], s: usize, d: usize) -> Vec<f32> {
+    let b = g.len() / (s * d);
+    let mut m = vec![0f32; b * d];
+    for_column_pieces(&mut m, d, |bi, c0, out| {
+        for t in 0..s {
+            let at = (bi * s + t) * d + c0;
+            for ((acc, g), y) in out.iter_mut().zip(&g[at..]).zip(&y[at..]) {
+                *acc += g * y;
+            }
+        }
+        out.iter_mut().for_each(|acc| *acc /= s as f32);
+    });
+    let mut dx = vec![0f32; g.len()];
+    dx.par_chunks_mut(d)
+        .enumerate()
+        .with_min_len(MIN_ROWS)
+        .for_each(|(q, dx)| {
+            let at = q * d;
+            let (ms, rs) = (&m[(q / s) * d..][..d], &r[(q / s) * d..][..d]);
+            for j in 0..d {
+                dx[j] = rs[j] * (g[at + j] - y[at + j] * ms[j]);
+            }
+        });
+    dx
+}
+
+// ---------------------------------------------------------------------------------------
+// Storage access
+
+fn cpu_f32<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
+    let CpuStorage::F32(v) = s else {
+        bail!("{op}: expected f32, got {:?}", s.dtype())
+    };
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&v[a..b]),
+        None => bail!("{op}: inputs must be contiguous"),
+    }
+}
+
+/// The f32 values of a CPU tensor's storage (the tensor must be contiguous).
+fn slice<'a>(storage: &'a Storage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
+    match storage {
+        Storage::Cpu(s) => cpu_f32(s, layout, op),
+        _ => bail!("{op}: expected a CPU tensor"),
+    }
+}
+
+fn tensor(v: Vec<f32>, shape: &Shape) -> Result<Tensor> {
+    Tensor::from_vec(v, shape.clone(), &Device::Cpu)
+}
+
+/// Checks `gate_up [2I, K]` and `down [M, I]` and returns `I`.
+fn swiglu_inter(gate_up: &Layout, down: &Layout, k: usize, m: usize, op: &str) -> Result<usize> {
+    let (gu, dn) = (gate_up.dims(), down.dims());
+    if gu.len() != 2 || dn.len() != 2 || gu[0] % 2 != 0 || gu[1] != k || dn[0] != m || dn[1] * 2 != gu[0] {
+        bail!("{op}: weights {gu:?} / {dn:?} do not fit an input of width {k}, output {m}");
+    }
+    Ok(dn[1])
+}
+
+// ---------------------------------------------------------------------------------------
+// Channel sub-layer
+
+/// Forward of the channel sub-layer on `h [n, d]`: (`y`, `[g | u]`, `1 / rms`).
+fn channel_forward(h: &[f32], wgu: &[f32], wd: &[f32], d: usize, inter: usize, eps: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let n = h.len() / d.max(1);
+    let gu = matmul(mat(h, n, d), mat(wgu, 2 * inter, d).t());
+    let a = swiglu_forward(&gu, inter, 1);
+    let mut y = h.to_vec();
+    matmul_into(&mut y, mat(&a, n, inter), mat(wd, d, inter).t(), true);
+    let r = norm_rows(&mut y, d, eps);
+    (y, gu, r)
+}
+
+struct ChannelMlp {
+    eps: f32,
+    /// `[g | u]` (`[N, 2I]`) and `1 / rms` (`[N]`) of the forward pass.
+    saved: Mutex<Option<(Vec<f32>, Vec<f32>)>>,
+}
+
+impl CustomOp3 for ChannelMlp {
+    fn name(&self) -> &'static str {
+        "trm-channel-mlp"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let op = self.name();
+        let (h, wgu, wd) = (cpu_f32(s1, l1, op)?, cpu_f32(s2, l2, op)?, cpu_f32(s3, l3, op)?);
+        let d = *l1.dims().last().unwrap_or(&0);
+        let inter = swiglu_inter(l2, l3, d, d, op)?;
+        let (y, gu, r) = channel_forward(h, wgu, wd, d, inter, self.eps);
+        *self.saved.lock().unwrap() = Some((gu, r));
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        h_t: &Tensor,
+        gate_up: &Tensor,
+        down: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let op = self.name();
+        let grad = grad.contiguous()?;
+        let held = [h_t, gate_up, down, res, &grad].map(|t| t.storage_and_layout());
+        let [h, wgu, wd, y, g] = [0, 1, 2, 3, 4].map(|i| slice(&held[i].0, held[i].1, op));
+        let (h, wgu, wd, y, g) = (h?, wgu?, wd?, y?, g?);
+        let d = h_t.dim(candle_core::D::Minus1)?;
+        let (n, inter) = (h.len() / d.max(1), down.dim(1)?);
+        let saved = self.saved.lock().unwrap().take();
+        // None: a second backward over the same graph, which recomputes.
+        let (mut gu, r) = saved.unwrap_or_else(|| {
+            let (_, gu, r) = channel_forward(h, wgu, wd, d, inter, self.eps);
+            (gu, r)
+        });
+        // dx starts as the gradient at the residual sum h + m.
+        let mut dx = norm_rows_backward(g, y, &r, d);
+        let mut a = swiglu_forward(&gu, inter, 1);
+        let d_down = matmul(mat(&dx, n, d).t(), mat(&a, n, inter));
+        // a's buffer now takes its gradient.
+        matmul_into(&mut a, mat(&dx, n, d), mat(wd, d, inter), false);
+        swiglu_backward(&mut gu, &a, inter, 1);
+        let d_gate_up = matmul(mat(&gu, n, 2 * inter).t(), mat(h, n, d));
+        matmul_into(&mut dx, mat(&gu, n, 2 * inter), mat(wgu, 2 * inter, d), true);
+        Ok((
+            Some(tensor(dx, h_t.shape())?),
+            Some(tensor(d_gate_up, gate_up.shape())?),
+            Some(tensor(d_down, down.shape())?),
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Token sub-layer (mlp_t)
+
+/// Forward of the token sub-layer on `h [b, s, d]`: (`y`, `[g | u]` as `[b, 2I, d]`, `1 / rms` as `[b, d]`).
+fn token_forward(h: &[f32], wgu: &[f32], wd: &[f32], s: usize, d: usize, inter: usize, eps: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let b = h.len() / (s * d).max(1);
+    let (hs, as_) = (s * d, inter * d);
+    let gu = batched_matmul(b, |i| (mat(wgu, 2 * inter, s), mat(&h[i * hs..], s, d)));
+    let a = swiglu_forward(&gu, inter, d);
+    let mut y = h.to_vec();
+    for i in 0..b {
+        matmul_into(&mut y[i * hs..][..hs], mat(wd, s, inter), mat(&a[i * as_..], inter, d), true);
+    }
+    let r = norm_tokens(&mut y, s, d, eps);
+    (y, gu, r)
+}
+
+struct TokenMlp {
+    eps: f32,
+    /// `[g | u]` (`[B, 2I, D]`) and `1 / rms` (`[B, D]`) of the forward pass.
+    saved: Mutex<Option<(Vec<f32>, Vec<f32>)>>,
+}
+
+impl CustomOp3 for TokenMlp {
+    fn name(&self) -> &'static str {
+        "trm-token-mlp"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let op = self.name();
+        let (h, wgu, wd) = (cpu_f32(s1, l1, op)?, cpu_f32(s2, l2, op)?, cpu_f32(s3, l3, op)?);
+        let Ok((_, s, d)) = l1.shape().dims3() else {
+            bail!("{op}: expected [B, S, D], got {:?}", l1.dims())
+        };
+        let inter = swiglu_inter(l2, l3, s, s, op)?;
+        let (y, gu, r) = token_forward(h, wgu, wd, s, d, inter, self.eps);
+        *self.saved.lock().unwrap() = Some((gu, r));
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        h_t: &Tensor,
+        gate_up: &Tensor,
+        down: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let op = self.name();
+        let grad = grad.contiguous()?;
+        let held = [h_t, gate_up, down, res, &grad].map(|t| t.storage_and_layout());
+        let [h, wgu, wd, y, g] = [0, 1, 2, 3, 4].map(|i| slice(&held[i].0, held[i].1, op));
+        let (h, wgu, wd, y, g) = (h?, wgu?, wd?, y?, g?);
+        let (b, s, d) = h_t.dims3()?;
+        let inter = down.dim(1)?;
+        let saved = self.saved.lock().unwrap().take();
+        let (mut gu, r) = saved.unwrap_or_else(|| {
+            let (_, gu, r) = token_forward(h, wgu, wd, s, d, inter, self.eps);
+            (gu, r)
+        });
+        let (hs, gs, as_) = (s * d, 2 * inter * d, inter * d);
+        let mut dx = norm_tokens_backward(g, y, &r, s, d);
+        let mut a = swiglu_forward(&gu, inter, d);
+        // d down = sum_b dr_b a_b^T, then a's buffer takes da_b = down^T dr_b.
+        let mut d_down = vec![0f32; s * inter];
+        for i in 0..b {
+            matmul_into(&mut d_down, mat(&dx[i * hs..], s, d), mat(&a[i * as_..], inter, d).t(), i > 0);
+        }
+        for i in 0..b {
+            matmul_into(&mut a[i * as_..][..as_], mat(wd, s, inter).t(), mat(&dx[i * hs..], s, d), false);
+        }
+        swiglu_backward(&mut gu, &a, inter, d);
+        let mut d_gate_up = vec![0f32; 2 * inter * s];
+        for i in 0..b {
+            let dgu = mat(&gu[i * gs..], 2 * inter, d);
+            matmul_into(&mut d_gate_up, dgu, mat(&h[i * hs..], s, d).t(), i > 0);
+            matmul_into(&mut dx[i * hs..][..hs], mat(wgu, 2 * inter, s).t(), dgu, true);
+        }
+        Ok((
+            Some(tensor(dx, h_t.shape())?),
+            Some(tensor(d_gate_up, gate_up.shape())?),
+            Some(tensor(d_down, down.shape())?),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers;
+    use candle_core::Var;
+
+    fn rand(shape: &[usize], seed: u64, std: f64) -> Tensor {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let v = crate::init::trunc_normal(&mut rng, shape.iter().product(), std);
+        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    }
+
+    /// Largest difference relative to the largest value of `b`.
+    fn rel_diff(a: &Tensor, b: &Tensor) -> f32 {
+        let a = a.to_dtype(DType::F32).unwrap();
+        let b = b.to_dtype(DType::F32).unwrap();
+        let scale = b.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+        let diff = (a - &b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap();
+        diff.to_scalar::<f32>().unwrap() / scale.max(1e-12)
+    }
+
+    type Sublayer = fn(&Tensor, &Tensor, &Tensor, f64) -> Result<Tensor>;
+
+    /// Output and the gradients of `sum(y * probe)` for h and both weights.
+    fn run(f: Sublayer, ts: &[Tensor; 4], dtype: DType, backwards: usize) -> Vec<Tensor> {
+        let vars: Vec<Var> = ts[..3].iter().map(|t| Var::from_tensor(&t.to_dtype(dtype).unwrap()).unwrap()).collect();
+        let y = f(vars[0].as_tensor(), vars[1].as_tensor(), vars[2].as_tensor(), 1e-5).unwrap();
+        let loss = (&y * ts[3].to_dtype(dtype).unwrap()).unwrap().sum_all().unwrap();
+        let mut grads = loss.backward().unwrap();
+        for _ in 1..backwards {
+            grads = loss.backward().unwrap();
+        }
+        let mut out = vec![y];
+        out.extend(vars.iter().map(|v| grads.get(v).unwrap().clone()));
+        out
+    }
+
+    /// The fused f32 op against the candle-op sub-layer in f64 (which never takes the
+    /// fused path), forward and every gradient, on shapes that are not multiples of any
+    /// kernel's tile, including a second backward over the same graph (recomputation).
+    fn check(fused_op: Sublayer, composite: Sublayer, h: &[usize], gate_up: &[usize], down: &[usize]) {
+        let ts = [rand(h, 1, 1.0), rand(gate_up, 2, 0.3), rand(down, 3, 0.3), rand(h, 4, 1.0)];
+        let want = run(composite, &ts, DType::F64, 1);
+        for backwards in [1, 2] {
+            let got = run(fused_op, &ts, DType::F32, backwards);
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(g.dims(), w.dims());
+                let d = rel_diff(g, w);
+                assert!(d < 2e-5, "output {i} (0 = y, 1 = dh, 2 = d gate_up, 3 = d down) differs by {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn channel_sublayer_matches_candle_ops() {
+        check(channel_sublayer, layers::channel_sublayer, &[3, 13, 70], &[2 * 45, 70], &[70, 45]);
+        check(channel_sublayer, layers::channel_sublayer, &[1, 1, 8], &[6, 8], &[8, 3]);
+    }
+
+    #[test]
+    fn token_sublayer_matches_candle_ops() {
+        check(token_sublayer, layers::token_sublayer, &[3, 13, 70], &[2 * 9, 13], &[13, 9]);
+        check(token_sublayer, layers::token_sublayer, &[1, 5, 130], &[2 * 4, 5], &[5, 4]);
+    }
+
+    #[test]
+    fn wrong_weight_shapes_are_refused() {
+        let h = rand(&[2, 5, 8], 1, 1.0);
+        let err = token_sublayer(&h, &rand(&[8, 6], 2, 1.0), &rand(&[5, 4], 3, 1.0), 1e-5).unwrap_err();
+        assert!(err.to_string().contains("do not fit"), "{err}");
+        let err = channel_sublayer(&h, &rand(&[6, 8], 2, 1.0), &rand(&[8, 4], 3, 1.0), 1e-5).unwrap_err();
+        assert!(err.to_string().contains("do not fit"), "{err}");
+    }
+}
