@@ -33,14 +33,47 @@ pub(crate) fn applies(tensors: &[&Tensor]) -> bool {
         .all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
 }
 
+/// Contiguous transposed copies of the channel weights, `gate_up^T [D, 2I]` and
+/// `down^T [I, D]`, made once per step and used by every forward product of the step: with
+/// the weight as a row-major right operand `gemm` skips repacking it on every call, which
+/// makes the products of one puzzle (97 rows) about twice as fast and those of a batch of
+/// 16 about 10% faster. Detached: gradients go to the original weights.
+pub(crate) struct Transposed {
+    gate_up_t: Tensor,
+    down_t: Tensor,
+}
+
+impl Transposed {
+    pub(crate) fn new(gate_up: &Tensor, down: &Tensor) -> Result<Self> {
+        Ok(Self {
+            gate_up_t: gate_up.detach().t()?.contiguous()?,
+            down_t: down.detach().t()?.contiguous()?,
+        })
+    }
+}
+
 /// `RMSNorm_D(h + SwiGLU(h))` over the last axis of `h` (`[..., D]`), weights
-/// `gate_up [2I, D]` and `down [D, I]`.
-pub(crate) fn channel_sublayer(h: &Tensor, gate_up: &Tensor, down: &Tensor, eps: f64) -> Result<Tensor> {
+/// `gate_up [2I, D]` and `down [D, I]`, with their transposed copies when the caller has them.
+pub(crate) fn channel_sublayer(
+    h: &Tensor,
+    gate_up: &Tensor,
+    down: &Tensor,
+    transposed: Option<&Transposed>,
+    eps: f64,
+) -> Result<Tensor> {
+    let transposed = match transposed {
+        Some(t) if t.gate_up_t.dims() == [gate_up.dim(1)?, gate_up.dim(0)?] && t.down_t.dims() == [down.dim(1)?, down.dim(0)?] => {
+            Some((t.gate_up_t.clone(), t.down_t.clone()))
+        }
+        Some(_) => bail!("transposed channel weights do not match the weights"),
+        None => None,
+    };
     h.contiguous()?.apply_op3(
         &gate_up.contiguous()?,
         &down.contiguous()?,
         ChannelMlp {
             eps: eps as f32,
+            transposed,
             saved: Mutex::new(None),
         },
     )
@@ -397,19 +430,23 @@ fn swiglu_inter(gate_up: &Layout, down: &Layout, k: usize, m: usize, op: &str) -
 // ---------------------------------------------------------------------------------------
 // Channel sub-layer
 
-/// Forward of the channel sub-layer on `h [n, d]`: (`y`, `[g | u]`, `1 / rms`).
-fn channel_forward(h: &[f32], wgu: &[f32], wd: &[f32], d: usize, inter: usize, eps: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+/// Forward of the channel sub-layer on `h [n, d]` given `gate_up^T` (`[d, 2I]`) and
+/// `down^T` (`[I, d]`) as views: (`y`, `[g | u]`, `1 / rms`).
+fn channel_forward(h: &[f32], gate_up_t: Mat, down_t: Mat, eps: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let (d, inter) = (gate_up_t.rows, down_t.rows);
     let n = h.len() / d.max(1);
-    let gu = matmul(mat(h, n, d), mat(wgu, 2 * inter, d).t());
+    let gu = matmul(mat(h, n, d), gate_up_t);
     let a = swiglu_forward(&gu, inter, 1);
     let mut y = h.to_vec();
-    matmul_into(&mut y, mat(&a, n, inter), mat(wd, d, inter).t(), true);
+    matmul_into(&mut y, mat(&a, n, inter), down_t, true);
     let r = norm_rows(&mut y, d, eps);
     (y, gu, r)
 }
 
 struct ChannelMlp {
     eps: f32,
+    /// `gate_up^T`, `down^T` (see [`Transposed`]).
+    transposed: Option<(Tensor, Tensor)>,
     /// `[g | u]` (`[N, 2I]`) and `1 / rms` (`[N]`) of the forward pass.
     saved: Mutex<Option<(Vec<f32>, Vec<f32>)>>,
 }
@@ -432,7 +469,15 @@ impl CustomOp3 for ChannelMlp {
         let (h, wgu, wd) = (cpu_f32(s1, l1, op)?, cpu_f32(s2, l2, op)?, cpu_f32(s3, l3, op)?);
         let d = *l1.dims().last().unwrap_or(&0);
         let inter = swiglu_inter(l2, l3, d, d, op)?;
-        let (y, gu, r) = channel_forward(h, wgu, wd, d, inter, self.eps);
+        let (y, gu, r) = match &self.transposed {
+            Some((gut, dnt)) => {
+                let held = [gut, dnt].map(|t| t.storage_and_layout());
+                let gut = slice(&held[0].0, held[0].1, op)?;
+                let dnt = slice(&held[1].0, held[1].1, op)?;
+                channel_forward(h, mat(gut, d, 2 * inter), mat(dnt, inter, d), self.eps)
+            }
+            None => channel_forward(h, mat(wgu, 2 * inter, d).t(), mat(wd, d, inter).t(), self.eps),
+        };
         *self.saved.lock().unwrap() = Some((gu, r));
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
@@ -455,7 +500,7 @@ impl CustomOp3 for ChannelMlp {
         let saved = self.saved.lock().unwrap().take();
         // None: a second backward over the same graph, which recomputes.
         let (mut gu, r) = saved.unwrap_or_else(|| {
-            let (_, gu, r) = channel_forward(h, wgu, wd, d, inter, self.eps);
+            let (_, gu, r) = channel_forward(h, mat(wgu, 2 * inter, d).t(), mat(wd, d, inter).t(), self.eps);
             (gu, r)
         });
         // dx starts as the gradient at the residual sum h + m.
@@ -617,6 +662,14 @@ mod tests {
 
     type Sublayer = fn(&Tensor, &Tensor, &Tensor, f64) -> Result<Tensor>;
 
+    fn channel_plain(h: &Tensor, gate_up: &Tensor, down: &Tensor, eps: f64) -> Result<Tensor> {
+        channel_sublayer(h, gate_up, down, None, eps)
+    }
+
+    fn channel_transposed(h: &Tensor, gate_up: &Tensor, down: &Tensor, eps: f64) -> Result<Tensor> {
+        channel_sublayer(h, gate_up, down, Some(&Transposed::new(gate_up, down)?), eps)
+    }
+
     /// Output and the gradients of `sum(y * probe)` for h and both weights.
     fn run(f: Sublayer, ts: &[Tensor; 4], dtype: DType, backwards: usize) -> Vec<Tensor> {
         let vars: Vec<Var> = ts[..3].iter().map(|t| Var::from_tensor(&t.to_dtype(dtype).unwrap()).unwrap()).collect();
@@ -649,8 +702,10 @@ mod tests {
 
     #[test]
     fn channel_sublayer_matches_candle_ops() {
-        check(channel_sublayer, layers::channel_sublayer, &[3, 13, 70], &[2 * 45, 70], &[70, 45]);
-        check(channel_sublayer, layers::channel_sublayer, &[1, 1, 8], &[6, 8], &[8, 3]);
+        for f in [channel_plain as Sublayer, channel_transposed] {
+            check(f, layers::channel_sublayer, &[3, 13, 70], &[2 * 45, 70], &[70, 45]);
+            check(f, layers::channel_sublayer, &[1, 1, 8], &[6, 8], &[8, 3]);
+        }
     }
 
     #[test]
@@ -677,7 +732,11 @@ mod tests {
         let h = rand(&[2, 5, 8], 1, 1.0);
         let err = token_sublayer(&h, &rand(&[8, 6], 2, 1.0), &rand(&[5, 4], 3, 1.0), 1e-5).unwrap_err();
         assert!(err.to_string().contains("do not fit"), "{err}");
-        let err = channel_sublayer(&h, &rand(&[6, 8], 2, 1.0), &rand(&[8, 4], 3, 1.0), 1e-5).unwrap_err();
+        let err = channel_plain(&h, &rand(&[6, 8], 2, 1.0), &rand(&[8, 4], 3, 1.0), 1e-5).unwrap_err();
         assert!(err.to_string().contains("do not fit"), "{err}");
+        let (gu, dn) = (rand(&[6, 8], 2, 1.0), rand(&[8, 3], 3, 1.0));
+        let other = Transposed::new(&rand(&[4, 8], 2, 1.0), &rand(&[8, 2], 3, 1.0)).unwrap();
+        let err = channel_sublayer(&h, &gu, &dn, Some(&other), 1e-5).unwrap_err();
+        assert!(err.to_string().contains("do not match"), "{err}");
     }
 }

@@ -26,6 +26,20 @@ pub(crate) struct BlockWeights {
     /// Channel SwiGLU `gate_up_proj [2 I, D]`, `down_proj [D, I]`.
     pub gate_up: Tensor,
     pub down: Tensor,
+    /// Transposed copies of the channel weights for the fused CPU forward (see
+    /// [`fused::Transposed`]); `None` where the fused ops do not apply.
+    pub transposed: Option<fused::Transposed>,
+}
+
+impl BlockWeights {
+    pub(crate) fn new(mixer: Mixer, gate_up: Tensor, down: Tensor) -> Result<Self> {
+        let transposed = if fused::applies(&[&gate_up, &down]) {
+            Some(fused::Transposed::new(&gate_up, &down)?)
+        } else {
+            None
+        };
+        Ok(Self { mixer, gate_up, down, transposed })
+    }
 }
 
 /// What every block needs besides its weights.
@@ -110,7 +124,7 @@ pub(crate) fn block(ctx: &BlockContext, w: &BlockWeights, h: &Tensor) -> Result<
         Mixer::TokenMlp { gate_up, down } => token_sublayer(h, gate_up, down, ctx.eps)?,
     };
     if fused::applies(&[&h, &w.gate_up, &w.down]) {
-        fused::channel_sublayer(&h, &w.gate_up, &w.down, ctx.eps)
+        fused::channel_sublayer(&h, &w.gate_up, &w.down, w.transposed.as_ref(), ctx.eps)
     } else {
         channel_sublayer(&h, &w.gate_up, &w.down, ctx.eps)
     }

@@ -441,11 +441,11 @@ impl Model {
                             o: t(&format!("{p}self_attn.o_proj.weight"))?,
                         }
                     };
-                    Ok(BlockWeights {
+                    Ok(BlockWeights::new(
                         mixer,
-                        gate_up: t(&format!("{p}mlp.gate_up_proj.weight"))?,
-                        down: t(&format!("{p}mlp.down_proj.weight"))?,
-                    })
+                        t(&format!("{p}mlp.gate_up_proj.weight"))?,
+                        t(&format!("{p}mlp.down_proj.weight"))?,
+                    )?)
                 })
                 .collect::<Result<Vec<_>>>()
         };

@@ -68,11 +68,20 @@ pub struct Args {
 }
 
 /// The timings of one batch size.
+#[derive(serde::Serialize, Clone, Copy, Default)]
+struct Phases {
+    forward: f64,
+    backward: f64,
+    update: f64,
+}
+
 #[derive(serde::Serialize)]
 struct Row {
     batch_size: usize,
     eval_step_ms: f64,
     train_step_ms: f64,
+    /// The fastest training step split into forward (with the loss), backward and updates.
+    train_phases_ms: Phases,
     puzzles_per_s: f64,
     eval_gflops: f64,
     train_gflops: f64,
@@ -125,13 +134,14 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
         let eval_ms = best_ms(args.reps, &mut eval_stepper(&model, &batch)?)?;
-        let train_ms = best_ms(args.reps, &mut train_stepper(&model, &run, &batch)?)?;
+        let (train_ms, train_phases_ms) = best_of(args.reps, &mut train_stepper(&model, &run, &batch)?)?;
         let eval_flops = cfg.supervision_step_flops(b);
         let train_flops = cfg.train_step_flops(b);
         rows.push(Row {
             batch_size: b,
             eval_step_ms: eval_ms,
             train_step_ms: train_ms,
+            train_phases_ms,
             puzzles_per_s: b as f64 / (eval_ms * cfg.halt_max_steps as f64 / 1e3),
             eval_gflops: eval_flops / eval_ms / 1e6,
             train_gflops: train_flops / train_ms / 1e6,
@@ -157,15 +167,16 @@ pub fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:>6} {:>13} {:>14} {:>11} {:>15} {:>16}",
-        "batch", "eval step ms", "train step ms", "puzzles/s", "eval GFLOP/s", "train GFLOP/s"
+        "{:>6} {:>13} {:>14} {:>24} {:>11} {:>15} {:>16}",
+        "batch", "eval step ms", "train step ms", "(fwd / bwd / update)", "puzzles/s", "eval GFLOP/s", "train GFLOP/s"
     );
     for r in &rows {
         println!(
-            "{:>6} {:>13.1} {:>14.1} {:>11.2} {:>8.1} ({:>3.0}%) {:>9.1} ({:>3.0}%)",
+            "{:>6} {:>13.1} {:>14.1} {:>24} {:>11.2} {:>8.1} ({:>3.0}%) {:>9.1} ({:>3.0}%)",
             r.batch_size,
             r.eval_step_ms,
             r.train_step_ms,
+            format!("{:.0} / {:.0} / {:.0}", r.train_phases_ms.forward, r.train_phases_ms.backward, r.train_phases_ms.update),
             r.puzzles_per_s,
             r.eval_gflops,
             100.0 * r.eval_gflops / peak,
@@ -225,12 +236,20 @@ fn random_batch(cfg: &ModelConfig, b: usize, seed: u64) -> Result<Batch> {
 
 /// The best wall time of `reps` calls after one warm-up call, in ms.
 fn best_ms(reps: usize, step: &mut dyn FnMut() -> Result<()>) -> Result<f64> {
+    Ok(best_of(reps, step)?.0)
+}
+
+/// Wall time in ms of the fastest of `reps` calls after one warm-up call, with that call's result.
+fn best_of<T: Default>(reps: usize, step: &mut dyn FnMut() -> Result<T>) -> Result<(f64, T)> {
     step()?;
-    let mut best = f64::INFINITY;
+    let mut best = (f64::INFINITY, T::default());
     for _ in 0..reps.max(1) {
         let t = Instant::now();
-        step()?;
-        best = best.min(t.elapsed().as_secs_f64() * 1e3);
+        let out = step()?;
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        if ms < best.0 {
+            best = (ms, out);
+        }
     }
     Ok(best)
 }
@@ -245,7 +264,7 @@ fn eval_stepper<'a>(model: &'a Model, batch: &'a Batch) -> Result<impl FnMut() -
 
 /// One trainer step as `Trainer` does it: forward, loss read back, backward, both
 /// optimizers, EMA.
-fn train_stepper<'a>(model: &'a Model, run: &'a RunConfig, batch: &'a Batch) -> Result<impl FnMut() -> Result<()> + 'a> {
+fn train_stepper<'a>(model: &'a Model, run: &'a RunConfig, batch: &'a Batch) -> Result<impl FnMut() -> Result<Phases> + 'a> {
     let t = &run.train;
     let mut carry = model.initial_carry(batch.batch_size())?;
     let mut rng = ChaCha8Rng::seed_from_u64(t.seed);
@@ -254,11 +273,16 @@ fn train_stepper<'a>(model: &'a Model, run: &'a RunConfig, batch: &'a Batch) -> 
     let mut ema = if t.ema { Some(Ema::new(t.ema_rate, model.trainable())?) } else { None };
     let rates = UpdateRates { lr: t.lr, puzzle_emb_lr: t.puzzle_emb_lr, grad_clip: t.grad_clip };
     Ok(move || {
+        let start = Instant::now();
         let out = model.train_step(&mut carry, batch, &mut rng)?;
         let loss = act_loss(model.config().loss_type, &out, &carry)?;
         let _total: f64 = loss.total.to_dtype(DType::F64)?.to_scalar()?;
+        let forward = Instant::now();
         let grads = (&loss.total / batch.batch_size() as f64)?.backward()?;
-        apply_updates(model, &grads, out.puzzle_rows.as_ref(), &mut adam, &sign_sgd, ema.as_mut(), rates)
+        let backward = Instant::now();
+        apply_updates(model, &grads, out.puzzle_rows.as_ref(), &mut adam, &sign_sgd, ema.as_mut(), rates)?;
+        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+        Ok(Phases { forward: ms(start, forward), backward: ms(forward, backward), update: ms(backward, Instant::now()) })
     })
 }
 
