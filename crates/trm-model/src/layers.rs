@@ -7,6 +7,8 @@
 //! The weights arrive as plain tensors: the recursion passes either the trainable `Var`s
 //! (recorded by autograd) or detached copies of them (nothing recorded), see `model.rs`.
 
+use std::sync::Arc;
+
 use candle_core::{Result, Tensor};
 
 use crate::fused;
@@ -28,15 +30,16 @@ pub(crate) struct BlockWeights {
     pub down: Tensor,
     /// Transposed copies of the channel weights for the fused CPU forward (see
     /// [`fused::Transposed`]); `None` where the fused ops do not apply.
-    pub transposed: Option<fused::Transposed>,
+    pub transposed: Option<Arc<fused::Transposed>>,
 }
 
 impl BlockWeights {
-    pub(crate) fn new(mixer: Mixer, gate_up: Tensor, down: Tensor) -> Result<Self> {
-        let transposed = if fused::applies(&[&gate_up, &down]) {
-            Some(fused::Transposed::new(&gate_up, &down)?)
-        } else {
-            None
+    /// `shared`: transposed copies already made from the same weights in this step.
+    pub(crate) fn new(mixer: Mixer, gate_up: Tensor, down: Tensor, shared: Option<Arc<fused::Transposed>>) -> Result<Self> {
+        let transposed = match shared {
+            Some(t) => Some(t),
+            None if fused::applies(&[&gate_up, &down]) => Some(Arc::new(fused::Transposed::new(&gate_up, &down)?)),
+            None => None,
         };
         Ok(Self { mixer, gate_up, down, transposed })
     }
@@ -124,7 +127,7 @@ pub(crate) fn block(ctx: &BlockContext, w: &BlockWeights, h: &Tensor) -> Result<
         Mixer::TokenMlp { gate_up, down } => token_sublayer(h, gate_up, down, ctx.eps)?,
     };
     if fused::applies(&[&h, &w.gate_up, &w.down]) {
-        fused::channel_sublayer(&h, &w.gate_up, &w.down, w.transposed.as_ref(), ctx.eps)
+        fused::channel_sublayer(&h, &w.gate_up, &w.down, w.transposed.as_deref(), ctx.eps)
     } else {
         channel_sublayer(&h, &w.gate_up, &w.down, ctx.eps)
     }

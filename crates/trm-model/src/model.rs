@@ -416,7 +416,9 @@ impl Model {
 
     /// The weights in the compute dtype (official `CastedLinear` / `CastedEmbedding`: cast at
     /// use). The cast is recorded by autograd, so gradients reach the f32 `Var`s as f32.
-    fn net(&self, track: bool) -> Result<Net> {
+    /// `share`: a net of the same step whose transposed weight copies this one reuses (the
+    /// tracked net of a training step takes them from the detached one).
+    fn net(&self, track: bool, share: Option<&Net>) -> Result<Net> {
         let t = |name: &str| -> Result<Tensor> {
             let v = &self.params[self.index[name]].1;
             let w = if track {
@@ -427,6 +429,10 @@ impl Model {
             Ok(w.to_dtype(self.compute_dtype)?)
         };
         let level_weights = |level_name: &str, layers: usize| -> Result<Vec<BlockWeights>> {
+            let shared = |i: usize| {
+                let level = share.map(|n| if level_name == "H_level" { &n.h_level } else { &n.l_level });
+                level.and_then(|l| l.get(i)).and_then(|w| w.transposed.clone())
+            };
             (0..layers)
                 .map(|i| {
                     let p = format!("{level_name}.layers.{i}.");
@@ -445,6 +451,7 @@ impl Model {
                         mixer,
                         t(&format!("{p}mlp.gate_up_proj.weight"))?,
                         t(&format!("{p}mlp.down_proj.weight"))?,
+                        shared(i),
                     )?)
                 })
                 .collect::<Result<Vec<_>>>()
@@ -614,20 +621,22 @@ impl Model {
         batch: &Batch,
         rng: &mut R,
     ) -> Result<StepOutput> {
-        self.step(carry, batch, Some(rng as &mut dyn RngCore))
+        self.step(carry, batch, Some(rng as &mut dyn RngCore), None)
     }
 
     /// One supervision step in evaluation mode: nothing recorded by autograd; slots halt
     /// only at `halt_max_steps`.
     pub fn eval_step(&self, carry: &mut Carry, batch: &Batch) -> Result<StepOutput> {
-        self.step(carry, batch, None)
+        self.step(carry, batch, None, None)
     }
 
+    /// `net`: the detached weights when the caller keeps them across steps (evaluation runs).
     fn step(
         &self,
         carry: &mut Carry,
         batch: &Batch,
         rng: Option<&mut dyn RngCore>,
+        net: Option<&Net>,
     ) -> Result<StepOutput> {
         let cfg = &self.config;
         let b = carry.batch_size();
@@ -662,11 +671,15 @@ impl Model {
             self.gather_puzzle_rows(&carry.current.puzzle_identifiers, training)?;
 
         // Evaluation uses the detached weights for every update (one cast of each weight).
-        let nograd_net = self.net(false)?;
-        let tracked = training.then(|| self.net(true)).transpose()?;
-        let grad_net = tracked.as_ref().unwrap_or(&nograd_net);
+        let built = match net {
+            Some(_) => None,
+            None => Some(self.net(false, None)?),
+        };
+        let nograd_net = net.or(built.as_ref()).context("internal: no weights")?;
+        let tracked = training.then(|| self.net(true, Some(nograd_net))).transpose()?;
+        let grad_net = tracked.as_ref().unwrap_or(nograd_net);
         let x = self.embed(grad_net, &inputs, puzzle.as_ref())?;
-        let (z_h, z_l) = self.deep_recursion(grad_net, &nograd_net, &x, z_h, z_l)?;
+        let (z_h, z_l) = self.deep_recursion(grad_net, nograd_net, &x, z_h, z_l)?;
         let (logits, q) = self.heads(grad_net, &z_h)?;
         carry.z_h = z_h.detach();
         carry.z_l = z_l.detach();
@@ -761,10 +774,12 @@ impl Model {
         mut on_step: impl FnMut(usize, &StepOutput, &Carry) -> Result<()>,
     ) -> Result<Carry> {
         let mut carry = self.initial_carry(batch.batch_size())?;
+        // The weights do not change during the run: prepare them once.
+        let net = self.net(false, None)?;
         let mut step = 0;
         loop {
             step += 1;
-            let out = self.eval_step(&mut carry, batch)?;
+            let out = self.step(&mut carry, batch, None, Some(&net))?;
             on_step(step, &out, &carry)?;
             if carry.all_halted() {
                 return Ok(carry);
