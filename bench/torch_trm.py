@@ -255,13 +255,16 @@ def main():
     eval_ms = timed(eval_step, args.reps)
     train_ms = timed(train_step, args.reps)
     one = inputs[:1], ids[:1]
-    z_h, z_l = model.fresh_carry(1)
+    single_ms = float("inf")
     with torch.no_grad():
+        z_h, z_l = model.fresh_carry(1)
         model.step(z_h, z_l, one[0], one[1], rows_for(one[1]))  # warm-up
-        t = time.perf_counter()
-        for _ in range(cfg["halt_max_steps"]):
-            z_h, z_l, _, _ = model.step(z_h, z_l, one[0], one[1], rows_for(one[1]))
-        single_ms = (time.perf_counter() - t) * 1e3
+        for _ in range(args.reps):
+            z_h, z_l = model.fresh_carry(1)
+            t = time.perf_counter()
+            for _ in range(cfg["halt_max_steps"]):
+                z_h, z_l, _, _ = model.step(z_h, z_l, one[0], one[1], rows_for(one[1]))
+            single_ms = min(single_ms, (time.perf_counter() - t) * 1e3)
     out = {
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),

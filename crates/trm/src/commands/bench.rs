@@ -147,7 +147,7 @@ pub fn run(args: Args) -> Result<()> {
             train_gflops: train_flops / train_ms / 1e6,
         });
     }
-    let single_ms = if args.no_single { None } else { Some(single_puzzle_ms(&model, &cfg)?) };
+    let single_ms = if args.no_single { None } else { Some(single_puzzle_ms(&model, &cfg, args.reps)?) };
     if args.json {
         let out = serde_json::json!({
             "config": args.config.as_ref().map_or(args.preset.clone(), |p| p.display().to_string()),
@@ -286,14 +286,14 @@ fn train_stepper<'a>(model: &'a Model, run: &'a RunConfig, batch: &'a Batch) -> 
     })
 }
 
-/// One puzzle answered: batch 1, every supervision step, from a fresh carry.
-fn single_puzzle_ms(model: &Model, cfg: &ModelConfig) -> Result<f64> {
+/// One puzzle answered: batch 1, every supervision step, from a fresh carry (best of `reps`).
+fn single_puzzle_ms(model: &Model, cfg: &ModelConfig, reps: usize) -> Result<f64> {
     let batch = random_batch(cfg, 1, 99)?;
     let mut run = || -> Result<()> {
         model.eval_run(&batch, |_, _, _| Ok(()))?;
         Ok(())
     };
-    best_ms(1, &mut run)
+    best_ms(reps, &mut run)
 }
 
 /// GFLOP/s of a 2048 x 2048 x 2048 matrix product in the model's compute dtype (best of
