@@ -4,6 +4,8 @@
 //! channel:  y = RMSNorm_D(h + down(silu(g) * u)),      [g | u] = h gate_up^T    (h: [N, D])
 //! tokens:   y = RMSNorm_S(h + down_t (silu(g) * u)),   [g | u] = gate_up_t h    (per batch row, h: [S, D])
 //! ```
+//! (the token-mixing products run on a token-major copy `[S, B D]` of h, one product for
+//! the whole batch).
 //!
 //! Built from candle ops, each sub-layer is six to eight graph nodes: every node allocates
 //! its output, the backward pass zero-fills and adds a gradient buffer per node, the
@@ -17,6 +19,7 @@
 //! activations autograd would keep for the same sub-layer) and drop it with the graph; a
 //! second backward over the same graph recomputes it.
 
+use std::borrow::Cow;
 use std::sync::Mutex;
 
 use candle_core::backend::BackendStorage;
@@ -139,23 +142,14 @@ fn matmul_into(dst: &mut [f32], lhs: Mat, rhs: Mat, accumulate: bool) {
 
 /// A new row-major `[lhs.rows, rhs.cols]` matrix `lhs rhs`, written once (no zero fill).
 fn matmul(lhs: Mat, rhs: Mat) -> Vec<f32> {
-    batched_matmul(1, |_| (lhs, rhs))
-}
-
-/// `b` products `lhs_i rhs_i` of equal shapes stacked into one new row-major buffer.
-fn batched_matmul<'a>(b: usize, operands: impl Fn(usize) -> (Mat<'a>, Mat<'a>)) -> Vec<f32> {
-    let (lhs, rhs) = operands(0);
-    let each = lhs.rows * rhs.cols;
-    let mut dst = Vec::<f32>::with_capacity(b * each);
-    for i in 0..b {
-        let (lhs, rhs) = operands(i);
-        assert!(lhs.rows * rhs.cols == each, "batched products of different shapes");
-        // SAFETY: slot i lies inside the capacity; without `accumulate` gemm writes every
-        // element of its [rows, cols] output and reads none, so all `b * each` elements are
-        // initialised before `set_len`.
-        unsafe { gemm_raw(dst.as_mut_ptr().add(i * each), each, lhs, rhs, false) };
+    let len = lhs.rows * rhs.cols;
+    let mut dst = Vec::<f32>::with_capacity(len);
+    // SAFETY: the capacity holds `len` elements; without `accumulate` gemm writes every
+    // element of its [rows, cols] output and reads none, so all are initialised before `set_len`.
+    unsafe {
+        gemm_raw(dst.as_mut_ptr(), len, lhs, rhs, false);
+        dst.set_len(len);
     }
-    unsafe { dst.set_len(b * each) };
     dst
 }
 
@@ -526,8 +520,12 @@ impl CustomOp3 for ChannelMlp {
 /// `[B, S, D]` to token-major `[S, B, D]` (whole rows of D move): every token-mixing
 /// product then is one matrix product over all batch rows, `[., S] x [S, B D]`, instead of
 /// B products with D columns, which run about a third slower.
-fn to_token_major(x: &[f32], s: usize, d: usize) -> Vec<f32> {
+fn to_token_major(x: &[f32], s: usize, d: usize) -> Cow<'_, [f32]> {
     let b = x.len() / (s * d).max(1);
+    if b <= 1 {
+        // One batch row is its own token-major layout.
+        return Cow::Borrowed(x);
+    }
     let mut out = vec![0f32; x.len()];
     out.par_chunks_mut(d)
         .enumerate()
@@ -536,7 +534,7 @@ fn to_token_major(x: &[f32], s: usize, d: usize) -> Vec<f32> {
             let (t, i) = (q / b, q % b);
             row.copy_from_slice(&x[(i * s + t) * d..][..d]);
         });
-    out
+    Cow::Owned(out)
 }
 
 /// `dst[b, t, :] += src[t, b, :]` for `dst` `[B, S, D]` and a token-major `src`.
