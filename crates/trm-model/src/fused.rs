@@ -22,11 +22,12 @@
 use std::borrow::Cow;
 use std::sync::Mutex;
 
-use candle_core::backend::BackendStorage;
 use candle_core::{
     bail, CpuStorage, CustomOp3, DType, Device, Layout, Result, Shape, Storage, Tensor,
 };
 use rayon::prelude::*;
+
+use crate::ops::f32_contiguous;
 
 /// Whether the fused sub-layers apply: CPU f32 tensors (other devices and dtypes take the
 /// composite path of `layers.rs`, which computes the same function).
@@ -390,20 +391,10 @@ fn norm_tokens_backward(g: &[f32], y: &[f32], r: &[f32], s: usize, d: usize) -> 
 // ---------------------------------------------------------------------------------------
 // Storage access
 
-fn cpu_f32<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        bail!("{op}: expected f32, got {:?}", s.dtype())
-    };
-    match l.contiguous_offsets() {
-        Some((a, b)) => Ok(&v[a..b]),
-        None => bail!("{op}: inputs must be contiguous"),
-    }
-}
-
 /// The f32 values of a CPU tensor's storage (the tensor must be contiguous).
 fn slice<'a>(storage: &'a Storage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
     match storage {
-        Storage::Cpu(s) => cpu_f32(s, layout, op),
+        Storage::Cpu(s) => f32_contiguous(s, layout, op),
         _ => bail!("{op}: expected a CPU tensor"),
     }
 }
@@ -460,7 +451,7 @@ impl CustomOp3 for ChannelMlp {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let op = self.name();
-        let (h, wgu, wd) = (cpu_f32(s1, l1, op)?, cpu_f32(s2, l2, op)?, cpu_f32(s3, l3, op)?);
+        let (h, wgu, wd) = (f32_contiguous(s1, l1, op)?, f32_contiguous(s2, l2, op)?, f32_contiguous(s3, l3, op)?);
         let d = *l1.dims().last().unwrap_or(&0);
         let inter = swiglu_inter(l2, l3, d, d, op)?;
         let (y, gu, r) = match &self.transposed {
@@ -585,7 +576,7 @@ impl CustomOp3 for TokenMlp {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let op = self.name();
-        let (h, wgu, wd) = (cpu_f32(s1, l1, op)?, cpu_f32(s2, l2, op)?, cpu_f32(s3, l3, op)?);
+        let (h, wgu, wd) = (f32_contiguous(s1, l1, op)?, f32_contiguous(s2, l2, op)?, f32_contiguous(s3, l3, op)?);
         let Ok((_, s, d)) = l1.shape().dims3() else {
             bail!("{op}: expected [B, S, D], got {:?}", l1.dims())
         };
