@@ -8,7 +8,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use trm_model::{
-    act_loss, names, Batch, LoadOptions, Model, ModelConfig, PuzzleRowsPolicy, IGNORE_LABEL_ID,
+    act_loss, names, Batch, LoadOptions, Model, ModelConfig, PuzzleRowsPolicy,
 };
 
 const VARIANTS: &[(&str, &str)] = &[
@@ -49,52 +49,12 @@ const VARIANTS: &[(&str, &str)] = &[
     ),
 ];
 
-fn config(json: &str) -> ModelConfig {
-    let (cfg, ignored) = ModelConfig::from_official_json(json).unwrap();
-    assert!(ignored.is_empty());
-    cfg.validate().unwrap();
-    cfg
-}
+mod common;
+use common::{config, model};
 
-/// A model with every tensor non-zero (the official init leaves q_head.weight and the
-/// puzzle table at zero, which would hide their paths).
-fn model(cfg: &ModelConfig, seed: u64) -> Model {
-    let m = Model::new(cfg.clone(), &Device::Cpu, seed).unwrap();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed + 100);
-    let mut randomize = |v: &Var, std: f32| {
-        let n = v.elem_count();
-        let data: Vec<f32> = (0..n)
-            .map(|_| (rng.random::<f32>() - 0.5) * 2.0 * std)
-            .collect();
-        v.set(&Tensor::from_vec(data, v.shape(), &Device::Cpu).unwrap())
-            .unwrap();
-    };
-    randomize(m.param(names::Q_HEAD_WEIGHT).unwrap(), 0.3);
-    randomize(m.param(names::Q_HEAD_BIAS).unwrap(), 0.3);
-    if let Some(t) = m.puzzle_table() {
-        randomize(t, 0.5);
-    }
-    m
-}
-
+/// Random rows, label i ignored where i % 7 == 3.
 fn batch(cfg: &ModelConfig, b: usize, seed: u64) -> Batch {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let n = b * cfg.seq_len;
-    let v = cfg.vocab_size as i32;
-    let inputs = (0..n).map(|_| rng.random_range(0..v)).collect();
-    let labels = (0..n)
-        .map(|i| {
-            if i % 7 == 3 {
-                IGNORE_LABEL_ID
-            } else {
-                rng.random_range(0..v)
-            }
-        })
-        .collect();
-    let ids = (0..b)
-        .map(|_| rng.random_range(0..cfg.num_puzzle_identifiers.max(1) as i32))
-        .collect();
-    Batch::new(inputs, labels, ids, cfg.seq_len).unwrap()
+    common::batch(cfg, b, seed, (7, 3))
 }
 
 /// lm + 0.5 q_halt of a first training call (the Q-continue target depends on the weights
