@@ -403,6 +403,27 @@ fn tensor(v: Vec<f32>, shape: &Shape) -> Result<Tensor> {
     Tensor::from_vec(v, shape.clone(), &Device::Cpu)
 }
 
+/// The backward of a sub-layer op: `f` gets the values of `[h, gate_up, down, y, dy]` and
+/// returns `[dh, d gate_up, d down]`, which come back as tensors of the inputs' shapes.
+fn sublayer_backward(
+    op: &str,
+    [h, gate_up, down, res, grad]: [&Tensor; 5],
+    f: impl FnOnce([&[f32]; 5]) -> [Vec<f32>; 3],
+) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    let grad = grad.contiguous()?;
+    let held = [h, gate_up, down, res, &grad].map(|t| t.storage_and_layout());
+    let mut values = [&[][..]; 5];
+    for (v, (storage, layout)) in values.iter_mut().zip(&held) {
+        *v = slice(storage, layout, op)?;
+    }
+    let [dh, d_gate_up, d_down] = f(values);
+    Ok((
+        Some(tensor(dh, h.shape())?),
+        Some(tensor(d_gate_up, gate_up.shape())?),
+        Some(tensor(d_down, down.shape())?),
+    ))
+}
+
 /// Checks `gate_up [2I, K]` and `down [M, I]` and returns `I`.
 fn swiglu_inter(gate_up: &Layout, down: &Layout, k: usize, m: usize, op: &str) -> Result<usize> {
     let (gu, dn) = (gate_up.dims(), down.dims());
@@ -475,33 +496,27 @@ impl CustomOp3 for ChannelMlp {
         res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let op = self.name();
-        let grad = grad.contiguous()?;
-        let held = [h_t, gate_up, down, res, &grad].map(|t| t.storage_and_layout());
-        let [h, wgu, wd, y, g] = [0, 1, 2, 3, 4].map(|i| slice(&held[i].0, held[i].1, op));
-        let (h, wgu, wd, y, g) = (h?, wgu?, wd?, y?, g?);
         let d = h_t.dim(candle_core::D::Minus1)?;
-        let (n, inter) = (h.len() / d.max(1), down.dim(1)?);
-        let saved = self.saved.lock().unwrap().take();
-        // None: a second backward over the same graph, which recomputes.
-        let (mut gu, r) = saved.unwrap_or_else(|| {
-            let (_, gu, r) = channel_forward(h, mat(wgu, 2 * inter, d).t(), mat(wd, d, inter).t(), self.eps);
-            (gu, r)
-        });
-        // dx starts as the gradient at the residual sum h + m.
-        let mut dx = norm_rows_backward(g, y, &r, d);
-        let mut a = swiglu_forward(&gu, inter, 1);
-        let d_down = matmul(mat(&dx, n, d).t(), mat(&a, n, inter));
-        // a's buffer now takes its gradient.
-        matmul_into(&mut a, mat(&dx, n, d), mat(wd, d, inter), false);
-        swiglu_backward(&mut gu, &a, inter, 1);
-        let d_gate_up = matmul(mat(&gu, n, 2 * inter).t(), mat(h, n, d));
-        matmul_into(&mut dx, mat(&gu, n, 2 * inter), mat(wgu, 2 * inter, d), true);
-        Ok((
-            Some(tensor(dx, h_t.shape())?),
-            Some(tensor(d_gate_up, gate_up.shape())?),
-            Some(tensor(d_down, down.shape())?),
-        ))
+        let inter = down.dim(1)?;
+        sublayer_backward(self.name(), [h_t, gate_up, down, res, grad], |[h, wgu, wd, y, g]| {
+            let n = h.len() / d.max(1);
+            let saved = self.saved.lock().unwrap().take();
+            // None: a second backward over the same graph, which recomputes.
+            let (mut gu, r) = saved.unwrap_or_else(|| {
+                let (_, gu, r) = channel_forward(h, mat(wgu, 2 * inter, d).t(), mat(wd, d, inter).t(), self.eps);
+                (gu, r)
+            });
+            // dx starts as the gradient at the residual sum h + m.
+            let mut dx = norm_rows_backward(g, y, &r, d);
+            let mut a = swiglu_forward(&gu, inter, 1);
+            let d_down = matmul(mat(&dx, n, d).t(), mat(&a, n, inter));
+            // a's buffer now takes its gradient.
+            matmul_into(&mut a, mat(&dx, n, d), mat(wd, d, inter), false);
+            swiglu_backward(&mut gu, &a, inter, 1);
+            let d_gate_up = matmul(mat(&gu, n, 2 * inter).t(), mat(h, n, d));
+            matmul_into(&mut dx, mat(&gu, n, 2 * inter), mat(wgu, 2 * inter, d), true);
+            [dx, d_gate_up, d_down]
+        })
     }
 }
 
@@ -594,36 +609,29 @@ impl CustomOp3 for TokenMlp {
         res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let op = self.name();
-        let grad = grad.contiguous()?;
-        let held = [h_t, gate_up, down, res, &grad].map(|t| t.storage_and_layout());
-        let [h, wgu, wd, y, g] = [0, 1, 2, 3, 4].map(|i| slice(&held[i].0, held[i].1, op));
-        let (h, wgu, wd, y, g) = (h?, wgu?, wd?, y?, g?);
         let (b, s, d) = h_t.dims3()?;
         let inter = down.dim(1)?;
-        let saved = self.saved.lock().unwrap().take();
-        let (mut gu, r) = saved.unwrap_or_else(|| {
-            let (_, gu, r) = token_forward(h, wgu, wd, s, d, inter, self.eps);
-            (gu, r)
-        });
-        let cols = b * d;
-        // dx starts as the gradient at the residual sum; its token-major copy feeds the products.
-        let mut dx = norm_tokens_backward(g, y, &r, s, d);
-        let drt = to_token_major(&dx, s, d);
-        let mut a = swiglu_forward(&gu, inter, cols);
-        let d_down = matmul(mat(&drt, s, cols), mat(&a, inter, cols).t());
-        // a's buffer now takes its gradient, down^T dr.
-        matmul_into(&mut a, mat(wd, s, inter).t(), mat(&drt, s, cols), false);
-        swiglu_backward(&mut gu, &a, inter, cols);
-        let ht = to_token_major(h, s, d);
-        let d_gate_up = matmul(mat(&gu, 2 * inter, cols), mat(&ht, s, cols).t());
-        let dxt = matmul(mat(wgu, 2 * inter, s).t(), mat(&gu, 2 * inter, cols));
-        add_token_major(&mut dx, &dxt, s, d);
-        Ok((
-            Some(tensor(dx, h_t.shape())?),
-            Some(tensor(d_gate_up, gate_up.shape())?),
-            Some(tensor(d_down, down.shape())?),
-        ))
+        sublayer_backward(self.name(), [h_t, gate_up, down, res, grad], |[h, wgu, wd, y, g]| {
+            let saved = self.saved.lock().unwrap().take();
+            let (mut gu, r) = saved.unwrap_or_else(|| {
+                let (_, gu, r) = token_forward(h, wgu, wd, s, d, inter, self.eps);
+                (gu, r)
+            });
+            let cols = b * d;
+            // dx starts as the gradient at the residual sum; its token-major copy feeds the products.
+            let mut dx = norm_tokens_backward(g, y, &r, s, d);
+            let drt = to_token_major(&dx, s, d);
+            let mut a = swiglu_forward(&gu, inter, cols);
+            let d_down = matmul(mat(&drt, s, cols), mat(&a, inter, cols).t());
+            // a's buffer now takes its gradient, down^T dr.
+            matmul_into(&mut a, mat(wd, s, inter).t(), mat(&drt, s, cols), false);
+            swiglu_backward(&mut gu, &a, inter, cols);
+            let ht = to_token_major(h, s, d);
+            let d_gate_up = matmul(mat(&gu, 2 * inter, cols), mat(&ht, s, cols).t());
+            let dxt = matmul(mat(wgu, 2 * inter, s).t(), mat(&gu, 2 * inter, cols));
+            add_token_major(&mut dx, &dxt, s, d);
+            [dx, d_gate_up, d_down]
+        })
     }
 }
 
