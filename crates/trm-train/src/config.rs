@@ -97,6 +97,16 @@ pub struct GenerateSpec {
     /// Maze only: least shortest-path length in cells, start and goal included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_path: Option<usize>,
+    /// Sudoku only: fewest and most givens of the generated puzzles (train and test). With
+    /// neither (and `minimal` off) the puzzles come out minimal anyway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_givens: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_givens: Option<usize>,
+    /// Fresh training puzzles every epoch instead of one fixed set: `train` is then the
+    /// number of puzzles per epoch ([`crate::generated`]).
+    #[serde(default)]
+    pub online: bool,
     pub seed: u64,
 }
 
@@ -113,11 +123,16 @@ impl GenerateSpec {
             "sudoku" => {
                 ensure!(self.size == 4 || self.size == 9, "data.generate.size must be 4 or 9 for task \"sudoku\", got {}", self.size);
                 ensure!(self.min_path.is_none(), "data.generate.min_path applies to task \"maze\" only; remove it");
+                let cells = self.size * self.size;
+                let (lo, hi) = (self.min_givens.unwrap_or(0), self.max_givens.unwrap_or(cells));
+                ensure!(lo <= hi && hi <= cells, "data.generate.min_givens / max_givens: {lo}..={hi} is not a range of givens of a {0}x{0} grid (0 to {cells})", self.size);
+                ensure!(!self.minimal || self.min_givens.is_none() && self.max_givens.is_none(), "data.generate.minimal blanks every cell it can, so it takes no min_givens / max_givens; remove one or the other");
             }
             "maze" => {
                 ensure!(self.size >= 2, "data.generate.size is the maze side and must be at least 2, got {}", self.size);
                 ensure!(self.aug == 0 || self.aug == 8, "data.generate.aug must be 0 (no augmentation) or 8 (the 8 dihedral transforms) for task \"maze\", got {}", self.aug);
                 ensure!(!self.minimal, "data.generate.minimal applies to task \"sudoku\" only; set it to false");
+                ensure!(self.min_givens.is_none() && self.max_givens.is_none(), "data.generate.min_givens / max_givens apply to task \"sudoku\" only; remove them");
                 let generator = trm_data::maze::generate::GeneratorConfig::new(self.size, self.size);
                 let cells = self.size * self.size;
                 let max_free = cells - (generator.wall_fraction.0 * cells as f64).ceil() as usize;
@@ -242,6 +257,8 @@ fn resolve_key(tree: &toml::Value, key: &str) -> Result<Vec<String>> {
                 Ok(vec!["arch".into(), key.into()])
             } else if ["grad_clip", "min_eval_interval", "eval_max_examples", "eval_batch_size", "checkpoint_interval"].contains(&key) {
                 Ok(vec!["train".into(), key.into()])
+            } else if tree.get("data").and_then(|d| d.get("generate")).is_some_and(|g| g.get(key).is_some() || ["min_path", "min_givens", "max_givens"].contains(&key)) {
+                Ok(vec!["data".into(), "generate".into(), key.into()])
             } else {
                 bail!("--set {key}: no such setting; see `trm train --print-config` for every key")
             }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod distributed;
 pub mod ema;
 pub mod eval;
+pub mod generated;
 pub mod init;
 pub mod optim;
 pub mod sampler;

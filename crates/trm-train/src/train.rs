@@ -15,6 +15,8 @@
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::{GenerateSpec, RunConfig};
+pub use crate::generated::ensure_generated_data;
+use crate::generated;
 use crate::distributed::{self, Collective, Single};
 use crate::ema::Ema;
 use crate::eval::{self, EvalOptions, EvalReport};
@@ -105,6 +107,10 @@ pub struct Trainer {
     rows: Range<usize>,
     /// Every rank's exploration-generator position in the checkpoint resumed from.
     restored_rng_positions: Vec<u128>,
+    /// Online data (`[data.generate] online`): the spec, and the iteration whose fresh
+    /// puzzles `train` holds.
+    online: Option<GenerateSpec>,
+    train_iteration: u64,
 }
 
 /// Where the data of a run lives: the configured path, or `RUN/data` for generated data.
@@ -114,43 +120,6 @@ pub fn data_dir(config: &RunConfig, run_dir: &Path) -> PathBuf {
     } else {
         config.data.path.clone()
     }
-}
-
-/// Builds the dataset of `[data.generate]` into `dir` unless it is already there, with the
-/// builder of its `task` (as `trm data sudoku` / `trm data maze` would).
-pub fn ensure_generated_data(config: &RunConfig, dir: &Path) -> Result<()> {
-    let Some(g) = &config.data.generate else { return Ok(()) };
-    if dir.join("train").join("dataset.json").exists() {
-        return Ok(());
-    }
-    g.validate()?;
-    let dataset = match g.task.as_str() {
-        "sudoku" => generate_sudoku(g),
-        "maze" => generate_maze(g),
-        other => unreachable!("GenerateSpec::validate accepts no task {other:?}"),
-    }
-    .with_context(|| format!("generating the {} training data into {}", g.task, dir.display()))?;
-    dataset.write(dir)
-}
-
-fn generate_sudoku(g: &GenerateSpec) -> Result<Dataset> {
-    use trm_data::sudoku::build::{build_dataset, BuildConfig};
-    let mut build = BuildConfig::generated(g.size, g.train, g.test);
-    build.aug = g.aug;
-    build.seed = g.seed;
-    build.filter.minimal = g.minimal;
-    build_dataset(&build)
-}
-
-/// `size x size` Maze-Hard mazes, train and test wall layouts distinct; `aug` 8 adds the
-/// dihedral copies to the train split. The mazes do not depend on the thread count.
-fn generate_maze(g: &GenerateSpec) -> Result<Dataset> {
-    use trm_data::maze::{build::build_maze_dataset, generate};
-    let mut generator = generate::GeneratorConfig::new(g.size, g.size);
-    generator.min_path = g.maze_min_path();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let splits = generate::generate_splits(&generator, g.train, g.test, g.seed, threads, &mut Default::default())?;
-    build_maze_dataset(Some(&splits.train), Some(&splits.test), g.aug > 0)
 }
 
 impl Trainer {
@@ -190,7 +159,9 @@ impl Trainer {
 
     fn assemble(config: RunConfig, run_dir: &Path, model: Model, train: Split, test: Option<Split>) -> Result<Self> {
         let t = &config.train;
-        let total_steps = sampler::total_steps(t.epochs, train.meta.total_groups as usize, train.meta.mean_puzzle_examples, t.global_batch_size);
+        let online = config.data.generate.clone().filter(|g| g.online && config.data.path.as_os_str().is_empty());
+        let groups_per_epoch = groups_per_epoch(&train, online.as_ref(), t.eval_interval);
+        let total_steps = sampler::total_steps(t.epochs, groups_per_epoch, train.meta.mean_puzzle_examples, t.global_batch_size);
         ensure!(
             total_steps > 0 && train.num_examples() >= t.global_batch_size,
             "the training split has {} examples in {} groups: too few for global_batch_size {} (lower it with --set global_batch_size=N)",
@@ -207,6 +178,8 @@ impl Trainer {
             dist: Box::new(Single),
             rows: 0..t.global_batch_size,
             restored_rng_positions: Vec::new(),
+            online,
+            train_iteration: 1,
             ema,
             carry,
             step: 0,
@@ -329,7 +302,8 @@ impl Trainer {
     }
 
     fn epoch(&self) -> f64 {
-        let examples_per_epoch = self.train.meta.total_groups as f64 * self.train.meta.mean_puzzle_examples;
+        let groups = groups_per_epoch(&self.train, self.online.as_ref(), self.config.train.eval_interval);
+        let examples_per_epoch = groups as f64 * self.train.meta.mean_puzzle_examples;
         self.step as f64 * self.config.train.global_batch_size as f64 / examples_per_epoch.max(1.0)
     }
 
@@ -349,7 +323,19 @@ impl Trainer {
         let mut window = Window::default();
         let mut window_start = Instant::now();
         while self.iteration <= total_iters {
-            let batches = sampler::iteration_batches(&self.train, t.seed, self.iteration, t.eval_interval, t.global_batch_size);
+            // Online data: the split holds this iteration's fresh puzzles, all its epochs.
+            let epochs_in_split = match &self.online {
+                Some(g) => {
+                    if self.train_iteration != self.iteration {
+                        let test = self.test.as_ref().context("online data needs the run's test split (RUN/data/test)")?;
+                        self.train = generated::online_train_split(g, test, self.iteration, t.eval_interval)?;
+                        self.train_iteration = self.iteration;
+                    }
+                    1
+                }
+                None => t.eval_interval,
+            };
+            let batches = sampler::iteration_batches(&self.train, t.seed, self.iteration, epochs_in_split, t.global_batch_size);
             while self.batch_in_iteration < batches.len() && self.step < self.total_steps {
                 if stop_at == Some(self.step) {
                     return Ok(());
@@ -618,6 +604,15 @@ impl Trainer {
         self.elapsed_before = state["elapsed_s"].as_f64().unwrap_or(0.0);
         self.started = Instant::now();
         Ok(())
+    }
+}
+
+/// Groups in one epoch: the split's, or in online mode the spec's puzzles per epoch (the
+/// split then holds the `eval_interval` epochs of one iteration).
+fn groups_per_epoch(train: &Split, online: Option<&GenerateSpec>, eval_interval: usize) -> usize {
+    match online {
+        Some(_) => train.meta.total_groups as usize / eval_interval.max(1),
+        None => train.meta.total_groups as usize,
     }
 }
 

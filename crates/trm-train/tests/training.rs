@@ -82,3 +82,41 @@ fn resuming_with_another_configuration_is_refused_unless_forced() {
     assert!(format!("{err:#}").contains("--force"), "{err:#}");
     assert!(Trainer::resume(&run, Some(&cfg), false, &Device::Cpu).is_ok());
 }
+
+#[test]
+fn online_data_resumes_bit_for_bit_mid_iteration() {
+    // Fresh puzzles every iteration: the resume point lies in the second of four iterations,
+    // whose puzzles must be drawn again exactly.
+    resume_matches(&["data.generate.online=true", "epochs=8", "eval_interval=2", "checkpoint_interval=7", "lr_warmup_steps=5", "log_interval=1", "hidden_size=16", "puzzle_emb_ndim=16"]);
+}
+
+#[test]
+fn online_data_draws_new_puzzles_every_iteration_and_never_a_test_puzzle() {
+    use std::collections::HashSet;
+    use trm_train::config::RunConfig;
+    use trm_train::generated::online_train_split;
+    let cases: [(&str, &[&str]); 2] = [("sudoku9-cpu", &["data.generate.min_givens=30", "data.generate.max_givens=40"]), ("maze-cpu", &["data.generate.size=6"])];
+    for (preset, extra) in cases {
+        let mut set: Vec<String> = vec!["data.generate.online=true".into(), "data.generate.train=200".into(), "data.generate.test=50".into()];
+        set.extend(extra.iter().map(|s| s.to_string()));
+        let cfg = RunConfig::preset(preset).unwrap().apply_overrides(&set).unwrap();
+        cfg.validate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        trm_train::generated::ensure_generated_data(&cfg, dir.path()).unwrap();
+        let data = trm_data::dataset::Dataset::load(dir.path()).unwrap();
+        let (train, test) = (data.train.unwrap(), data.test.unwrap());
+        let g = cfg.data.generate.as_ref().unwrap();
+        let e = cfg.train.eval_interval;
+        // What is on disk is iteration 1; iteration 2 is new and the same when drawn again.
+        let first = online_train_split(g, &test, 1, e).unwrap();
+        assert_eq!((first.inputs.clone(), first.labels.clone()), (train.inputs.clone(), train.labels.clone()), "{preset}: RUN/data/train holds iteration 1");
+        let second = online_train_split(g, &test, 2, e).unwrap();
+        assert_eq!(second.inputs, online_train_split(g, &test, 2, e).unwrap().inputs, "{preset}: an iteration is drawn the same way twice");
+        let seq = train.meta.seq_len as usize;
+        let rows = |s: &trm_data::dataset::Split| -> HashSet<Vec<u8>> { s.inputs.chunks(seq).map(<[u8]>::to_vec).collect() };
+        let (a, b, t) = (rows(&first), rows(&second), rows(&test));
+        assert!(a.len() >= 200 * e && b.len() >= 200 * e, "{preset}: 200 puzzles per epoch, {e} epochs per iteration");
+        assert!(a.intersection(&b).count() * 10 < a.len(), "{preset}: iteration 2 brings mostly new puzzles");
+        assert!(a.is_disjoint(&t) && b.is_disjoint(&t), "{preset}: no training puzzle is a test puzzle");
+    }
+}

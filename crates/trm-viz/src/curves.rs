@@ -115,6 +115,29 @@ pub fn learning_curves(metrics: &Metrics, title: &str) -> Result<Scene> {
     Ok(scene)
 }
 
+/// Held-out exact accuracy against wall-clock minutes, one line per run (`runs`: name and
+/// metrics), so that runs of different presets can be compared by the time they take.
+pub fn time_to_accuracy(runs: &[(String, Metrics)], metric: &str) -> Result<Scene> {
+    ensure!(!runs.is_empty(), "no runs to plot");
+    let mut series = Vec::new();
+    for (i, (name, metrics)) in runs.iter().enumerate() {
+        let mut points: Vec<(f64, f64)> = metrics.series("eval", metric, XAxis::Elapsed).into_iter().map(|(t, v)| (t / 60.0, v)).collect();
+        ensure!(!points.is_empty(), "{name}: no evaluation line with {metric} and elapsed_s");
+        points.insert(0, (0.0, 0.0));
+        series.push(Series { name: name.clone(), points, color: SERIES[i % SERIES.len()], markers: true });
+    }
+    let hi = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max);
+    let chart = Chart {
+        title: format!("held-out {} against wall-clock time", metric_title(metric)),
+        x_label: "elapsed (min)".into(),
+        y_label: metric_title(metric),
+        series,
+        y_range: Some(accuracy_range(hi)),
+        ..Chart::default()
+    };
+    Ok(chart.to_scene(640.0, 400.0))
+}
+
 /// Exact accuracy after each supervision step at test time (`points`: step 1..N, accuracy),
 /// the curve of `trm eval --per-step`. `trained_steps` (the training N_sup) is marked with a
 /// dashed line, so running past it shows whether more test-time steps help.
@@ -195,6 +218,15 @@ mod tests {
         let metrics = Metrics::parse("{\"split\": \"eval\", \"step\": 10, \"accuracy\": 0.0}\n{\"split\": \"eval\", \"step\": 20, \"accuracy\": 0.0}\n").unwrap();
         let labels = y_tick_labels(&learning_curves(&metrics, "run").unwrap());
         assert!(labels.contains(&"0".to_string()) && labels.iter().all(|t| !t.starts_with('-')), "{labels:?}");
+    }
+
+    #[test]
+    fn time_to_accuracy_draws_one_line_per_run_in_minutes() {
+        let run = |a: f64| Metrics::parse(&format!("{{\"split\": \"eval\", \"step\": 10, \"exact_accuracy\": {a}, \"elapsed_s\": 600}}\n")).unwrap();
+        let scene = time_to_accuracy(&[("old".into(), run(0.1)), ("new".into(), run(0.9))], "exact_accuracy").unwrap();
+        let texts: Vec<&str> = scene.items.iter().filter_map(|i| match i { crate::scene::Item::Text { text, .. } => Some(text.as_str()), _ => None }).collect();
+        assert!(texts.contains(&"old") && texts.contains(&"new") && texts.contains(&"10"), "{texts:?}");
+        assert!(time_to_accuracy(&[("x".into(), Metrics::default())], "exact_accuracy").is_err());
     }
 
     #[test]

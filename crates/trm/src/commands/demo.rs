@@ -1,6 +1,7 @@
-//! `trm demo`: the main job on a built-in default. Trains the `sudoku4` preset (4x4 Sudoku,
-//! data generated on the spot), evaluates it on held-out minimal puzzles, and shows one
-//! of them solved step by step.
+//! `trm demo`: the main job on a built-in default. Trains a CPU preset (data generated on
+//! the spot) with a progress bar, evaluates it on its held-out puzzles, and shows one of
+//! them solved step by step. `--task sudoku4` (default, minutes), `sudoku9` or `maze`
+//! (about half an hour each on two cores).
 
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
@@ -11,12 +12,44 @@ use trm_train::config::RunConfig;
 use trm_train::eval::{argmax_tokens, collate, evaluate, EvalOptions};
 use trm_train::train::{Trainer, CONFIG_FILE};
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Task {
+    /// 4x4 Sudoku, preset sudoku4 (about 3 minutes).
+    Sudoku4,
+    /// 9x9 Sudoku, preset sudoku9-cpu (about 30 minutes).
+    Sudoku9,
+    /// 9x9 mazes, preset maze-cpu (about 30 minutes).
+    Maze,
+}
+
+impl Task {
+    fn preset(self) -> &'static str {
+        match self {
+            Task::Sudoku4 => "sudoku4",
+            Task::Sudoku9 => "sudoku9-cpu",
+            Task::Maze => "maze-cpu",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Task::Sudoku4 => "4x4 Sudoku",
+            Task::Sudoku9 => "9x9 Sudoku",
+            Task::Maze => "9x9 mazes (shortest paths of at least 30 cells)",
+        }
+    }
+}
+
 #[derive(clap::Args)]
 pub struct Args {
-    /// Run folder (a previous demo run there is replaced).
-    #[arg(long, default_value = "runs/demo")]
-    out: PathBuf,
-    /// Override a setting of the sudoku4 preset, e.g. epochs=100. Repeatable.
+    /// What to learn.
+    #[arg(long, value_enum, default_value = "sudoku4")]
+    task: Task,
+    /// Run folder (a previous demo run there is replaced) [default: runs/demo, or
+    /// runs/demo-sudoku9, runs/demo-maze].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Override a setting of the task's preset, e.g. epochs=100. Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
     /// Which held-out puzzle to show (index in the test split).
@@ -25,19 +58,25 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let cfg = RunConfig::preset("sudoku4")?.apply_overrides(&args.overrides)?;
-    if args.out.join(CONFIG_FILE).exists() {
-        eprintln!("replacing the previous demo run in {}", args.out.display());
-        std::fs::remove_dir_all(&args.out).with_context(|| format!("removing {}", args.out.display()))?;
+    let preset = args.task.preset();
+    let out = args.out.clone().unwrap_or_else(|| match args.task {
+        Task::Sudoku4 => PathBuf::from("runs/demo"),
+        Task::Sudoku9 => PathBuf::from("runs/demo-sudoku9"),
+        Task::Maze => PathBuf::from("runs/demo-maze"),
+    });
+    let cfg = RunConfig::preset(preset)?.apply_overrides(&args.overrides)?;
+    if out.join(CONFIG_FILE).exists() {
+        eprintln!("replacing the previous demo run in {}", out.display());
+        std::fs::remove_dir_all(&out).with_context(|| format!("removing {}", out.display()))?;
     }
-    eprintln!("Training a Tiny Recursive Model on 4x4 Sudoku (preset sudoku4) in {}", args.out.display());
-    eprintln!("The data (train puzzles, held-out minimal test puzzles) is generated first.");
-    let mut trainer = Trainer::create(cfg, &args.out, &candle_core::Device::Cpu)?;
+    eprintln!("Training a Tiny Recursive Model on {} (preset {preset}) in {}", args.task.describe(), out.display());
+    eprintln!("The data (train puzzles, held-out test puzzles) is generated first.");
+    let mut trainer = Trainer::create(cfg, &out, &candle_core::Device::Cpu)?;
     super::train::train_with_progress(&mut trainer, None)?;
 
-    let dataset = trm_data::dataset::Dataset::load(&trm_train::train::data_dir(&trainer.config, &args.out))?;
+    let dataset = trm_data::dataset::Dataset::load(&trm_train::train::data_dir(&trainer.config, &out))?;
     let test = dataset.test.context("the demo dataset has no test split")?;
-    let ema_model = trm_model::Model::from_file(trainer.config.arch.clone(), &candle_core::Device::Cpu, &args.out.join(trm_train::train::MODEL_FILE), &Default::default())?.0;
+    let ema_model = trm_model::Model::from_file(trainer.config.arch.clone(), &candle_core::Device::Cpu, &out.join(trm_train::train::MODEL_FILE), &Default::default())?.0;
     let opts = EvalOptions { batch_size: 256, max_examples: 0, max_steps: None, halt: false };
     let (report, _) = evaluate(&ema_model, &test, &opts, |_, _| {})?;
     println!(
@@ -48,11 +87,27 @@ pub fn run(args: Args) -> Result<()> {
         100.0 * report.token_accuracy
     );
     let index = args.show.min(test.num_examples() - 1);
-    let puzzles = trm_train::eval::example_puzzles(&test);
-    let batch = collate(&test, &[index], &puzzles[index..index + 1])?;
-    println!("\nHeld-out puzzle {index}, the answer after each supervision step (changed cells marked):\n");
-    print_sudoku_steps(&ema_model, &batch)?;
-    println!("Run folder: {} (metrics.jsonl, model.safetensors, checkpoints/)", args.out.display());
+    match args.task {
+        Task::Maze => {
+            // Shown as `trm solve maze --steps` shows it, with a picture of every step.
+            let side = trainer.config.data.generate.as_ref().map_or(9, |g| g.size);
+            let (input, label) = test.example(index);
+            let maze = trm_data::maze::build::decode_example(input, label, side, side)?.question;
+            let file = out.join("demo-maze.txt");
+            std::fs::write(&file, maze.to_string()).with_context(|| format!("writing {}", file.display()))?;
+            let picture = out.join("demo-maze-steps.png");
+            println!("\nHeld-out maze {index}, the answer after each supervision step:\n");
+            super::solve_maze::solve_maze(super::solve_maze::MazeArgs::for_demo(out.clone(), file, picture.clone()))?;
+            println!("Picture of every step: {}", picture.display());
+        }
+        _ => {
+            let puzzles = trm_train::eval::example_puzzles(&test);
+            let batch = collate(&test, &[index], &puzzles[index..index + 1])?;
+            println!("\nHeld-out puzzle {index}, the answer after each supervision step (changed cells marked):\n");
+            print_sudoku_steps(&ema_model, &batch)?;
+        }
+    }
+    println!("Run folder: {} (metrics.jsonl, model.safetensors, checkpoints/)", out.display());
     Ok(())
 }
 

@@ -1,30 +1,51 @@
-//! `trm plot RUN`: learning curves from a run's `metrics.jsonl`.
+//! `trm plot RUN`: learning curves from a run's `metrics.jsonl`; `trm plot RUN RUN...`: their
+//! held-out exact accuracy against wall-clock time in one picture.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context, Result};
 use trm_viz::{curves, metrics::Metrics};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Run folder holding `metrics.jsonl`, or the metrics file itself.
-    run: PathBuf,
-    /// Output picture, `.png` or `.svg` (default: RUN/curves.png).
+    /// Run folder holding `metrics.jsonl`, or the metrics file itself. With several, one
+    /// picture compares their held-out exact accuracy against wall-clock time.
+    #[arg(required = true)]
+    runs: Vec<PathBuf>,
+    /// Output picture, `.png` or `.svg` (default: RUN/curves.png; with several runs, required).
     #[arg(long, short)]
     out: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> Result<()> {
-    let (file, dir) = if args.run.is_dir() {
-        (args.run.join("metrics.jsonl"), args.run.clone())
-    } else {
-        (args.run.clone(), args.run.parent().map(PathBuf::from).unwrap_or_default())
-    };
+/// The metrics file of a run argument and the folder it names.
+fn metrics_file(run: &Path) -> Result<(PathBuf, PathBuf)> {
+    let (file, dir) = if run.is_dir() { (run.join("metrics.jsonl"), run.to_path_buf()) } else { (run.to_path_buf(), run.parent().map(PathBuf::from).unwrap_or_default()) };
     ensure!(file.is_file(), "{}: no metrics file (expected RUN/metrics.jsonl written by `trm train`)", file.display());
+    Ok((file, dir))
+}
+
+fn run_name(file: &Path, dir: &Path) -> String {
+    dir.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if args.runs.len() > 1 {
+        let out = args.out.context("several runs: give the picture to write with --out FILE.png")?;
+        trm_viz::Format::from_path(&out)?;
+        let mut runs = Vec::new();
+        for run in &args.runs {
+            let (file, dir) = metrics_file(run)?;
+            runs.push((run_name(&file, &dir), Metrics::read(&file)?));
+        }
+        curves::time_to_accuracy(&runs, "exact_accuracy")?.save(&out)?;
+        println!("wrote {} (held-out exact accuracy against minutes, {} runs)", out.display(), runs.len());
+        return Ok(());
+    }
+    let (file, dir) = metrics_file(&args.runs[0])?;
     let out = args.out.unwrap_or_else(|| dir.join("curves.png"));
     trm_viz::Format::from_path(&out)?;
     let metrics = Metrics::read(&file)?;
-    let name = dir.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = run_name(&file, &dir);
     let scene = curves::learning_curves(&metrics, &format!("Learning curves: {name}"))
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     scene.save(&out)?;

@@ -53,6 +53,13 @@ pub struct MazeArgs {
     device: String,
 }
 
+impl MazeArgs {
+    /// `trm solve maze --model RUN FILE --steps --picture PICTURE`, as `trm demo` runs it.
+    pub fn for_demo(model: PathBuf, file: PathBuf, picture: PathBuf) -> MazeArgs {
+        MazeArgs { model, file: file.display().to_string(), steps: true, max_steps: None, halt: false, picture: Some(picture), batch_size: 1, device: "cpu".into() }
+    }
+}
+
 /// A maze with the name reports and errors give it.
 #[derive(Debug)]
 struct Named {
