@@ -103,8 +103,8 @@ pub struct GenerateSpec {
     pub min_givens: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_givens: Option<usize>,
-    /// Fresh training puzzles every epoch instead of one fixed set: `train` is then the
-    /// number of puzzles per epoch ([`crate::generated`]).
+    /// New training puzzles for every iteration (`eval_interval` epochs) instead of one
+    /// fixed set: `train` puzzles each time ([`crate::generated`]).
     #[serde(default)]
     pub online: bool,
     pub seed: u64,

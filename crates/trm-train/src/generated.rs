@@ -1,8 +1,10 @@
 //! Data a run builds itself from `[data.generate]`: a fixed dataset written into `RUN/data`,
 //! or, with `online = true`, fresh training puzzles for every iteration.
 //!
-//! Online mode draws the training puzzles of iteration `i` (`train` puzzles per epoch, times
-//! the epochs of an iteration) from a random stream of `(seed, i)` alone. The puzzles of an
+//! Online mode draws new training puzzles for every iteration (the `eval_interval` epochs
+//! between two evaluations): `train` puzzles, each seen once per epoch of the iteration (with
+//! `aug`, as one of its shuffled copies), so `eval_interval = 1` gives fresh puzzles every
+//! epoch. The puzzles of iteration `i` come from a random stream of `(seed, i)` alone. The puzzles of an
 //! iteration can therefore be drawn again at any time: a resumed run rebuilds the iteration
 //! it stopped in from the checkpoint's iteration number and continues bit for bit. The
 //! held-out test split is drawn once, and no training puzzle (Sudoku) or wall layout (maze)
@@ -32,7 +34,7 @@ pub fn ensure_generated_data(config: &RunConfig, dir: &Path) -> Result<()> {
     let build = || -> Result<Dataset> {
         if g.online {
             let test = test_split(g)?;
-            let train = online_train_split(g, &test, 1, config.train.eval_interval)?;
+            let train = online_train_split(g, &test, 1)?;
             return Ok(Dataset { train: Some(train), test: Some(test), identifiers: vec![trm_data::dataset::BLANK_IDENTIFIER.to_string()] });
         }
         match g.task.as_str() {
@@ -97,10 +99,11 @@ fn iteration_stream(iteration: u64) -> u64 {
     16 + iteration
 }
 
-/// The training puzzles of iteration `iteration` of an online run: `g.train * epochs` fresh
-/// puzzles, none equal to (Sudoku) or sharing a wall layout with (maze) a puzzle of `test`.
-pub fn online_train_split(g: &GenerateSpec, test: &Split, iteration: u64, epochs: usize) -> Result<Split> {
-    let count = g.train * epochs;
+/// The training puzzles of iteration `iteration` of an online run: `g.train` fresh puzzles
+/// (and their `aug` copies), none equal to (Sudoku) or sharing a wall layout with (maze) a
+/// puzzle of `test`.
+pub fn online_train_split(g: &GenerateSpec, test: &Split, iteration: u64) -> Result<Split> {
+    let count = g.train;
     let stream = iteration_stream(iteration);
     match g.task.as_str() {
         "sudoku" => {

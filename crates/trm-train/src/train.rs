@@ -160,8 +160,7 @@ impl Trainer {
     fn assemble(config: RunConfig, run_dir: &Path, model: Model, train: Split, test: Option<Split>) -> Result<Self> {
         let t = &config.train;
         let online = config.data.generate.clone().filter(|g| g.online && config.data.path.as_os_str().is_empty());
-        let groups_per_epoch = groups_per_epoch(&train, online.as_ref(), t.eval_interval);
-        let total_steps = sampler::total_steps(t.epochs, groups_per_epoch, train.meta.mean_puzzle_examples, t.global_batch_size);
+        let total_steps = sampler::total_steps(t.epochs, train.meta.total_groups as usize, train.meta.mean_puzzle_examples, t.global_batch_size);
         ensure!(
             total_steps > 0 && train.num_examples() >= t.global_batch_size,
             "the training split has {} examples in {} groups: too few for global_batch_size {} (lower it with --set global_batch_size=N)",
@@ -302,8 +301,7 @@ impl Trainer {
     }
 
     fn epoch(&self) -> f64 {
-        let groups = groups_per_epoch(&self.train, self.online.as_ref(), self.config.train.eval_interval);
-        let examples_per_epoch = groups as f64 * self.train.meta.mean_puzzle_examples;
+        let examples_per_epoch = self.train.meta.total_groups as f64 * self.train.meta.mean_puzzle_examples;
         self.step as f64 * self.config.train.global_batch_size as f64 / examples_per_epoch.max(1.0)
     }
 
@@ -323,19 +321,15 @@ impl Trainer {
         let mut window = Window::default();
         let mut window_start = Instant::now();
         while self.iteration <= total_iters {
-            // Online data: the split holds this iteration's fresh puzzles, all its epochs.
-            let epochs_in_split = match &self.online {
-                Some(g) => {
-                    if self.train_iteration != self.iteration {
-                        let test = self.test.as_ref().context("online data needs the run's test split (RUN/data/test)")?;
-                        self.train = generated::online_train_split(g, test, self.iteration, t.eval_interval)?;
-                        self.train_iteration = self.iteration;
-                    }
-                    1
+            // Online data: this iteration's fresh puzzles.
+            if let Some(g) = &self.online {
+                if self.train_iteration != self.iteration {
+                    let test = self.test.as_ref().context("online data needs the run's test split (RUN/data/test)")?;
+                    self.train = generated::online_train_split(g, test, self.iteration)?;
+                    self.train_iteration = self.iteration;
                 }
-                None => t.eval_interval,
-            };
-            let batches = sampler::iteration_batches(&self.train, t.seed, self.iteration, epochs_in_split, t.global_batch_size);
+            }
+            let batches = sampler::iteration_batches(&self.train, t.seed, self.iteration, t.eval_interval, t.global_batch_size);
             while self.batch_in_iteration < batches.len() && self.step < self.total_steps {
                 if stop_at == Some(self.step) {
                     return Ok(());
@@ -604,15 +598,6 @@ impl Trainer {
         self.elapsed_before = state["elapsed_s"].as_f64().unwrap_or(0.0);
         self.started = Instant::now();
         Ok(())
-    }
-}
-
-/// Groups in one epoch: the split's, or in online mode the spec's puzzles per epoch (the
-/// split then holds the `eval_interval` epochs of one iteration).
-fn groups_per_epoch(train: &Split, online: Option<&GenerateSpec>, eval_interval: usize) -> usize {
-    match online {
-        Some(_) => train.meta.total_groups as usize / eval_interval.max(1),
-        None => train.meta.total_groups as usize,
     }
 }
 
