@@ -4,12 +4,11 @@
 //! Online mode draws new training puzzles for every iteration (the `eval_interval` epochs
 //! between two evaluations): `train` puzzles, each seen once per epoch of the iteration (with
 //! `aug`, as one of its shuffled copies), so `eval_interval = 1` gives fresh puzzles every
-//! epoch. The puzzles of iteration `i` come from a random stream of `(seed, i)` alone. The puzzles of an
-//! iteration can therefore be drawn again at any time: a resumed run rebuilds the iteration
-//! it stopped in from the checkpoint's iteration number and continues bit for bit. The
-//! held-out test split is drawn once, and no training puzzle (Sudoku) or wall layout (maze)
-//! ever repeats one of the test split's. `RUN/data/train` holds the puzzles of iteration 1,
-//! for inspection.
+//! epoch. The puzzles of iteration `i` come from a random stream of `(seed, i)` alone, so a
+//! resumed run rebuilds the iteration it stopped in from the checkpoint's iteration number
+//! and continues bit for bit. The held-out test split is drawn once, and no training puzzle
+//! (Sudoku) or wall layout (maze) ever repeats one of the test split's. `RUN/data/train`
+//! holds the puzzles of iteration 1, for inspection.
 
 use crate::config::{GenerateSpec, RunConfig};
 use anyhow::{Context, Result};

@@ -365,3 +365,14 @@ fn inspect_and_bench_print_tables_and_grids() {
         "{table}"
     );
 }
+
+#[test]
+fn generate_settings_with_data_are_refused() {
+    // --data replaces [data.generate]; a --set that changes it would be silently ignored.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let run = dir.path().join("run");
+    let err = fails(&["train", "--preset", "sudoku9-cpu", "--data", data.to_str().unwrap(), "--set", "online=false", "--out", run.to_str().unwrap()]);
+    assert!(err.contains("[data.generate]") && err.contains("drop --data"), "{err}");
+    assert!(!run.exists(), "nothing is written");
+}

@@ -46,6 +46,17 @@ fn solve_sudoku_through_the_binary() {
     assert!(!out.contains("step 5:"), "{out}");
     assert!(!out.contains('\x1b'), "{out}");
 
+    // --picture draws those steps: one PNG per puzzle, numbered when there are several.
+    let picture = tmp.path().join("steps.png");
+    let out = ok(&["solve", "sudoku", "--model", model, "1.3..2.....4....", "--steps", "--max-steps", "2", "--picture", picture.to_str().unwrap()]);
+    assert!(out.contains("picture     ") && std::fs::read(&picture).unwrap().starts_with(b"\x89PNG"), "{out}");
+    let list = tmp.path().join("two.txt");
+    std::fs::write(&list, "1.3..2.....4....\n.2..4.........1.\n").unwrap();
+    ok(&["solve", "sudoku", "--model", model, list.to_str().unwrap(), "--steps", "--max-steps", "1", "--picture", picture.to_str().unwrap()]);
+    assert!(tmp.path().join("steps-1.png").is_file() && tmp.path().join("steps-2.png").is_file());
+    let err = fails(&["solve", "sudoku", "--model", model, "1.3..2.....4....", "--picture", picture.to_str().unwrap()]);
+    assert!(err.contains("--steps"), "{err}");
+
     // Invalid puzzles: non-zero exit and an error naming the puzzle and the problem.
     let err = fails(&["solve", "sudoku", "--model", model, "1.3..2.....4..x."]);
     assert!(err.contains("character 'x' at position 15"), "{err}");

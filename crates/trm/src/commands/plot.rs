@@ -24,8 +24,10 @@ fn metrics_file(run: &Path) -> Result<(PathBuf, PathBuf)> {
     Ok((file, dir))
 }
 
+/// The run folder's name, or the file's stem when a metrics file of another name is given.
 fn run_name(file: &Path, dir: &Path) -> String {
-    dir.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned())
+    let named = if file.file_name().is_some_and(|n| n == "metrics.jsonl") { dir.file_name() } else { file.file_stem() };
+    named.map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 pub fn run(args: Args) -> Result<()> {

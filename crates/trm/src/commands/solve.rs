@@ -50,6 +50,11 @@ struct SudokuArgs {
     /// Also solve with the exact solver and print the time each took.
     #[arg(long)]
     classic: bool,
+    /// With --steps: draw the puzzle, the answer after every step and the exact solver's
+    /// solution side by side (.png or .svg; cells changed by a step shaded, wrong ones red).
+    /// With several puzzles, one picture each (`out-2.png`, ...).
+    #[arg(long, value_name = "OUT", requires = "steps")]
+    picture: Option<PathBuf>,
     /// Puzzles the model answers at once.
     #[arg(long, default_value_t = 256)]
     batch_size: usize,
@@ -79,6 +84,8 @@ struct Answer {
     steps: usize,
     /// Model time for this puzzle (its share of the batch).
     time: Duration,
+    /// The answer after each step (only with --steps).
+    per_step: Vec<Vec<u32>>,
 }
 
 fn solve_sudoku(args: SudokuArgs) -> Result<()> {
@@ -91,14 +98,22 @@ fn solve_sudoku(args: SudokuArgs) -> Result<()> {
         check_model_fits(&model, &args.model, p)?;
     }
     let steps = args.max_steps.unwrap_or(model.config().halt_max_steps);
+    if let Some(out) = &args.picture {
+        trm_viz::Format::from_path(out)?;
+    }
 
     let answers = if args.steps {
         let colour = std::io::stdout().is_terminal();
         let mut out = Vec::with_capacity(puzzles.len());
-        for p in &puzzles {
+        for (k, p) in puzzles.iter().enumerate() {
             println!("== {} ==\npuzzle:\n{}", p.name, p.puzzle.render());
             let answer = answer_with_steps(&model, &p.puzzle, steps, args.halt, colour)?;
             report(p, &answer, args.classic, false, 1);
+            if let Some(out) = &args.picture {
+                let path = if puzzles.len() == 1 { out.clone() } else { super::solve_maze::numbered(out, k + 1) };
+                steps_picture(p, &answer)?.save(&path)?;
+                println!("picture     {}\n", path.display());
+            }
             out.push(answer);
         }
         out
@@ -110,7 +125,7 @@ fn solve_sudoku(args: SudokuArgs) -> Result<()> {
             let (preds, _) = predict_batch(&model, &sudoku_batch(&grids)?, Some(steps), args.halt)?;
             let share = start.elapsed() / chunk.len() as u32;
             for (p, pred) in chunk.iter().zip(preds) {
-                let answer = Answer { tokens: pred.tokens, confidence: pred.confidence, steps: pred.steps, time: share };
+                let answer = Answer { tokens: pred.tokens, confidence: pred.confidence, steps: pred.steps, time: share, per_step: Vec::new() };
                 println!("== {} ==", p.name);
                 report(p, &answer, args.classic, true, chunk.len());
                 out.push(answer);
@@ -167,7 +182,7 @@ fn answer_with_steps(model: &Model, puzzle: &Grid, steps: usize, halt: bool, col
     let batch = sudoku_batch(&[*puzzle])?;
     let start = Instant::now();
     let mut carry = model.initial_carry(1)?;
-    let mut previous: Option<Vec<u32>> = None;
+    let mut per_step: Vec<Vec<u32>> = Vec::new();
     for step in 1..=steps {
         let out = model.eval_step(&mut carry, &batch)?;
         // Go on past the training horizon, as trm_train::eval::predict_batch does.
@@ -176,13 +191,33 @@ fn answer_with_steps(model: &Model, puzzle: &Grid, steps: usize, halt: bool, col
         let q = out.q_halt_logits.to_vec1::<f32>()?[0] as f64;
         let confidence = 1.0 / (1.0 + (-q).exp());
         println!("step {step}: q_halt {q:+.2} (halt confidence {confidence:.2})");
-        println!("{}", super::demo::render_marked(puzzle, &tokens, previous.as_deref(), colour));
+        println!("{}", super::demo::render_marked(puzzle, &tokens, per_step.last().map(Vec::as_slice), colour));
+        per_step.push(tokens.clone());
         if step == steps || (halt && q > 0.0) {
-            return Ok(Answer { tokens, confidence, steps: step, time: start.elapsed() });
+            return Ok(Answer { tokens, confidence, steps: step, time: start.elapsed(), per_step });
         }
-        previous = Some(tokens);
     }
     unreachable!("steps >= 1 is checked by the caller")
+}
+
+/// The puzzle, the answer after every step and, when the puzzle has one, the exact solver's
+/// solution (cells of a step that differ from it are marked wrong).
+fn steps_picture(p: &Named, answer: &Answer) -> Result<trm_viz::Scene> {
+    let size = p.puzzle.size();
+    let steps: Vec<trm_viz::Grid> = answer.per_step.iter().map(|t| trm_viz::Grid::from(&answer_grid(t, size))).collect();
+    let solved = solver::solve(&p.puzzle).map(|(solution, _)| solution);
+    let verdict = match &solved {
+        Some(s) if *s == answer_grid(&answer.tokens, size) => "solved",
+        Some(_) => "not solved",
+        None => "the puzzle has no solution",
+    };
+    let opts = trm_viz::StripOptions {
+        input: Some(trm_viz::Grid::from(&p.puzzle)),
+        truth: solved.as_ref().map(trm_viz::Grid::from),
+        title: Some(format!("{}: the answer after each supervision step ({verdict} after {})", p.name, answer.steps)),
+        ..trm_viz::StripOptions::default()
+    };
+    trm_viz::step_strip(trm_viz::Kind::Sudoku, &steps, &opts)
 }
 
 /// The puzzles named by the PUZZLE argument, each checked for consistent givens.

@@ -319,7 +319,7 @@ fn picture(m: &Named, answer: &Answer, check: &PathCheck, title: &str) -> Result
 }
 
 /// `out` with `-k` before its extension: `maze.png` -> `maze-2.png`.
-fn numbered(out: &Path, k: usize) -> PathBuf {
+pub(crate) fn numbered(out: &Path, k: usize) -> PathBuf {
     let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let ext = out.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
     out.with_file_name(format!("{stem}-{k}{ext}"))

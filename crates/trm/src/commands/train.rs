@@ -216,6 +216,9 @@ fn resolve_config(args: &Args) -> Result<Option<RunConfig>> {
     };
     let mut cfg = base.apply_overrides(&args.overrides)?;
     if let Some(d) = &args.data {
+        if cfg.data.generate != base.data.generate {
+            bail!("--set changes [data.generate], which --data replaces ({} is used as it is); drop --data to generate the data, or drop the data.generate settings", d.display());
+        }
         cfg.data.path = d.clone();
         cfg.data.generate = None;
     }
