@@ -214,7 +214,7 @@ fn steps_picture(p: &Named, answer: &Answer) -> Result<trm_viz::Scene> {
     let opts = trm_viz::StripOptions {
         input: Some(trm_viz::Grid::from(&p.puzzle)),
         truth: solved.as_ref().map(trm_viz::Grid::from),
-        title: Some(format!("{}: the answer after each supervision step ({verdict} after {})", p.name, answer.steps)),
+        title: Some(format!("the answer after each supervision step: {verdict} after {} step{}", answer.steps, if answer.steps == 1 { "" } else { "s" })),
         ..trm_viz::StripOptions::default()
     };
     trm_viz::step_strip(trm_viz::Kind::Sudoku, &steps, &opts)
