@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use trm_data::arc::build::{encode_test_inputs, task_augmentations};
-use trm_data::arc::encode::{crop, encode_grid};
+use trm_data::arc::encode::Canvas;
 use trm_data::arc::read::read_test_puzzles;
 use trm_data::arc::{read_tasks, Task};
 use trm_fuzz::{put, scratch, Input};
@@ -57,11 +57,12 @@ fuzz_target!(|data: &[u8]| {
 fn exercise(task: &Task) {
     for pair in task.train.iter().chain(&task.test) {
         for grid in [&pair.input, &pair.output] {
-            assert_eq!(&crop(&encode_grid(grid, 0, 0)), grid, "encode/crop round trip");
+            let canvas = Canvas::OFFICIAL;
+            assert_eq!(&canvas.crop(&canvas.encode(grid, 0, 0)), grid, "encode/crop round trip");
         }
     }
     for aug in task_augmentations(task, 2, 0) {
-        let _ = encode_test_inputs(task, &aug);
+        let _ = encode_test_inputs(task, &aug, Canvas::OFFICIAL);
         for pair in &task.train {
             assert_eq!(aug.invert(&aug.apply(&pair.input)), pair.input, "augmentation round trip");
         }

@@ -6,12 +6,14 @@ use std::path::{Path, PathBuf};
 
 use rand::SeedableRng;
 use trm_data::arc::build::{build_arc_dataset, ArcBuildConfig, TEST_PUZZLES_FILE};
-use trm_data::arc::encode::{crop, encode_grid, EOS, PAD, SEQ_LEN};
+use trm_data::arc::encode::{Canvas, EOS, PAD};
 use trm_data::arc::evaluate::{ArcEvaluator, PASS_KS};
 use trm_data::arc::read::read_test_puzzles;
 use trm_data::arc::{read_tasks, Augmentation, Grid, Pair, Subset, Task};
 use trm_data::dataset::Dataset;
 use trm_data::dihedral::Dihedral;
+
+const OFFICIAL: Canvas = Canvas::OFFICIAL;
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/arc-agi-1-evaluation")
@@ -38,9 +40,9 @@ fn eos_encoding_and_crop_round_trip_on_every_grid() {
     for task in &tasks {
         for pair in task.pairs() {
             for g in [&pair.input, &pair.output] {
-                let tokens = encode_grid(g, 0, 0);
-                assert_eq!(tokens.len(), SEQ_LEN);
-                assert_eq!(&crop(&tokens), g, "task {}", task.id);
+                let tokens = OFFICIAL.encode(g, 0, 0);
+                assert_eq!(tokens.len(), 900);
+                assert_eq!(&OFFICIAL.crop(&tokens), g, "task {}", task.id);
                 let (h, w) = (g.rows(), g.cols());
                 let eos = tokens.iter().filter(|&&t| t == EOS).count();
                 assert_eq!(eos, if h < 30 { w } else { 0 } + if w < 30 { h } else { 0 }, "task {}", task.id);
@@ -68,7 +70,7 @@ fn augmentations_invert_on_every_grid() {
             let a = parsed.apply(&pair.input);
             assert_eq!((a.rows(), a.cols()), aug.dihedral.output_shape(pair.input.rows(), pair.input.cols()));
             // Through the canvas and back, as the evaluator sees it.
-            assert_eq!(parsed.invert(&crop(&encode_grid(&a, 0, 0))), pair.input);
+            assert_eq!(parsed.invert(&OFFICIAL.crop(&OFFICIAL.encode(&a, 0, 0))), pair.input);
         }
     }
 }
@@ -164,7 +166,7 @@ fn small_subsets() -> Vec<Subset> {
 #[test]
 fn arc_dataset_follows_the_official_layout() {
     let subsets = small_subsets();
-    let config = ArcBuildConfig { test_sets: vec!["evaluation".into()], num_aug: 4, seed: 42 };
+    let config = ArcBuildConfig { test_sets: vec!["evaluation".into()], num_aug: 4, seed: 42, canvas: OFFICIAL };
     let built = build_arc_dataset(&subsets, &config).unwrap();
     let again = build_arc_dataset(&subsets, &config).unwrap();
     assert_eq!(built.dataset, again.dataset, "same seed, same dataset");
@@ -196,8 +198,8 @@ fn arc_dataset_follows_the_official_layout() {
             assert_eq!(orig, task.id);
             for (e, pair) in test.puzzle_examples(p).zip(&task.test) {
                 let (input, label) = test.example(e);
-                assert_eq!(aug.invert(&crop(input)), pair.input);
-                assert_eq!(aug.invert(&crop(label)), pair.output);
+                assert_eq!(aug.invert(&OFFICIAL.crop(input)), pair.input);
+                assert_eq!(aug.invert(&OFFICIAL.crop(label)), pair.output);
             }
         }
         // The same names have the same identifiers in train.
@@ -231,7 +233,7 @@ fn arc_dataset_follows_the_official_layout() {
 
 #[test]
 fn unknown_test_set_is_an_error() {
-    let config = ArcBuildConfig { test_sets: vec!["eval".into()], num_aug: 0, seed: 0 };
+    let config = ArcBuildConfig { test_sets: vec!["eval".into()], num_aug: 0, seed: 0, canvas: OFFICIAL };
     let err = build_arc_dataset(&small_subsets(), &config).err().unwrap().to_string();
     assert!(err.contains("\"eval\"") && err.contains("training, evaluation"), "{err}");
 }
@@ -253,10 +255,10 @@ fn voting_and_pass_at_k_on_a_constructed_example() {
     ]);
     let aug = Augmentation { dihedral: Dihedral::new(1).unwrap(), colors: [0, 9, 8, 7, 6, 5, 4, 3, 2, 1] };
     let identifiers = vec!["<blank>".to_string(), "a".to_string(), aug.name("a"), "b".to_string()];
-    let mut eval = ArcEvaluator::new(identifiers, puzzles);
+    let mut eval = ArcEvaluator::new(identifiers, puzzles, OFFICIAL);
     let mut vote = |id: u32, input: &Grid, pred: &Grid, conf: f64| {
         let (input, pred) = if id == 2 { (aug.apply(input), aug.apply(pred)) } else { (input.clone(), pred.clone()) };
-        eval.add(id, &encode_grid(&input, 0, 0), &encode_grid(&pred, 0, 0), conf).unwrap();
+        eval.add(id, &OFFICIAL.encode(&input, 0, 0), &OFFICIAL.encode(&pred, 0, 0), conf).unwrap();
     };
     // a / in1: x and y get 2 votes each; y has the higher mean confidence, so y ranks first.
     vote(1, &in1, &x, 0.9);
@@ -291,9 +293,9 @@ fn voting_and_pass_at_k_on_a_constructed_example() {
     );
     // Ties on votes and mean confidence keep the order of first appearance.
     let puzzles = BTreeMap::from([("b".to_string(), task(vec![Pair { input: in3.clone(), output: x.clone() }]))]);
-    let mut eval = ArcEvaluator::new(vec!["<blank>".into(), "b".into()], puzzles);
+    let mut eval = ArcEvaluator::new(vec!["<blank>".into(), "b".into()], puzzles, OFFICIAL);
     for g in [&z, &x] {
-        eval.add(1, &encode_grid(&in3, 0, 0), &encode_grid(g, 0, 0), 0.5).unwrap();
+        eval.add(1, &OFFICIAL.encode(&in3, 0, 0), &OFFICIAL.encode(g, 0, 0), 0.5).unwrap();
     }
     let scores = eval.evaluate(&[1, 2], 1);
     assert_eq!(scores.pass_at, vec![(1, 0.0), (2, 1.0)]);
@@ -308,7 +310,7 @@ fn voting_and_pass_at_k_on_a_constructed_example() {
 #[test]
 fn evaluator_scores_perfect_predictions_of_a_built_dataset() {
     let subsets = small_subsets();
-    let config = ArcBuildConfig { test_sets: vec!["evaluation".into()], num_aug: 3, seed: 1 };
+    let config = ArcBuildConfig { test_sets: vec!["evaluation".into()], num_aug: 3, seed: 1, canvas: OFFICIAL };
     let built = build_arc_dataset(&subsets, &config).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("arc");
@@ -327,6 +329,137 @@ fn evaluator_scores_perfect_predictions_of_a_built_dataset() {
     // Every augmented copy voted for the same de-augmented grid.
     let task = &subsets[1].tasks[0];
     assert_eq!(eval.ranked(&task.id, &task.test[0].input)[0].votes, 4);
+}
+
+/// A 3x3 grid on 4x4 and 5x5 canvases: colours, the EOS row and column, PAD elsewhere, and
+/// the crop back; on a 3x3 canvas it fills everything, without EOS (as 30x30 grids do).
+#[test]
+fn small_grid_round_trips_on_small_canvases() {
+    let g = grid(&[&[1, 2, 3], &[4, 5, 6], &[7, 8, 9]]);
+    let four = Canvas::new(4).unwrap();
+    let t = four.encode(&g, 0, 0);
+    #[rustfmt::skip]
+    assert_eq!(t, [
+        3, 4, 5, EOS,
+        6, 7, 8, EOS,
+        9, 10, 11, EOS,
+        EOS, EOS, EOS, PAD,
+    ]);
+    assert_eq!(four.crop(&t), g);
+    let five = Canvas::new(5).unwrap();
+    let t = five.encode(&g, 0, 0);
+    #[rustfmt::skip]
+    assert_eq!(t, [
+        3, 4, 5, EOS, PAD,
+        6, 7, 8, EOS, PAD,
+        9, 10, 11, EOS, PAD,
+        EOS, EOS, EOS, PAD, PAD,
+        PAD, PAD, PAD, PAD, PAD,
+    ]);
+    assert_eq!(five.crop(&t), g);
+    // Translated to the far corner of the 4x4 canvas: no room left for the EOS border.
+    assert_eq!(four.max_offset(&g, &grid(&[&[1]])), (1, 1));
+    let t = four.encode(&g, 1, 1);
+    assert_eq!((t[..4].to_vec(), t[4..8].to_vec()), (vec![PAD; 4], vec![PAD, 3, 4, 5]));
+    assert!(!t.contains(&EOS));
+    let three = Canvas::new(3).unwrap();
+    assert_eq!(three.encode(&g, 0, 0), (3..12).collect::<Vec<u8>>());
+    assert_eq!(three.crop(&three.encode(&g, 0, 0)), g);
+    // Smaller grids keep their border on the smallest canvas too.
+    let two = grid(&[&[0, 9]]);
+    assert_eq!(three.encode(&two, 0, 0), [2, 11, EOS, EOS, EOS, PAD, PAD, PAD, PAD]);
+    assert_eq!(three.crop(&three.encode(&two, 0, 0)), two);
+}
+
+/// The default build settings are the official 30x30 canvas, and `Canvas::new(30)` is it.
+#[test]
+fn default_canvas_is_the_official_one() {
+    assert_eq!(ArcBuildConfig::default().canvas, OFFICIAL);
+    assert_eq!(Canvas::new(30).unwrap(), OFFICIAL);
+    let config = ArcBuildConfig { test_sets: vec!["evaluation".into()], num_aug: 2, seed: 7, ..Default::default() };
+    let built = build_arc_dataset(&small_subsets(), &config).unwrap();
+    let explicit = ArcBuildConfig { canvas: Canvas::new(30).unwrap(), ..config };
+    assert_eq!(build_arc_dataset(&small_subsets(), &explicit).unwrap().dataset, built.dataset);
+    assert_eq!(built.dataset.test.as_ref().unwrap().meta.seq_len, 900);
+}
+
+/// Two tasks with grids up to 3x3 as the test set.
+fn tiny_tasks() -> Vec<Task> {
+    let pair = |a: &[&[u8]], b: &[&[u8]]| Pair { input: grid(a), output: grid(b) };
+    let t3 = Task {
+        id: "t3".into(),
+        train: vec![pair(&[&[1, 2, 3], &[4, 5, 6], &[7, 8, 0]], &[&[1, 4, 7], &[2, 5, 8], &[3, 6, 0]]), pair(&[&[1, 2], &[3, 4]], &[&[1, 3], &[2, 4]])],
+        test: vec![pair(&[&[5, 6, 7], &[0, 1, 2], &[3, 4, 8]], &[&[5, 0, 3], &[6, 1, 4], &[7, 2, 8]])],
+        solutions_known: true,
+    };
+    let t2 = Task {
+        id: "t2".into(),
+        train: vec![pair(&[&[1, 2], &[3, 4]], &[&[4, 6]]), pair(&[&[5, 0], &[6, 1]], &[&[1, 1]])],
+        test: vec![pair(&[&[2, 2], &[3, 3]], &[&[5, 5]])],
+        solutions_known: true,
+    };
+    vec![t3, t2]
+}
+
+/// A dataset on a 4x4 canvas: seq_len 16, test rows at the corner decode to the tasks,
+/// training rows translated within the canvas, and the evaluator reads the canvas back.
+#[test]
+fn dataset_on_a_small_canvas() {
+    let four = Canvas::new(4).unwrap();
+    let subsets = [Subset { name: "evaluation".into(), tasks: tiny_tasks() }];
+    let config = ArcBuildConfig { test_sets: vec!["evaluation".into()], num_aug: 3, seed: 5, canvas: four };
+    let built = build_arc_dataset(&subsets, &config).unwrap();
+    let (train, test) = (built.dataset.train.as_ref().unwrap(), built.dataset.test.as_ref().unwrap());
+    assert_eq!((train.meta.seq_len, test.meta.seq_len), (16, 16));
+    for p in 0..test.num_puzzles() {
+        let (orig, aug) = Augmentation::parse_name(&built.dataset.identifiers[test.puzzle_identifiers[p] as usize]).unwrap();
+        let task = subsets[0].tasks.iter().find(|t| t.id == orig).unwrap();
+        for (e, pair) in test.puzzle_examples(p).zip(&task.test) {
+            let (input, label) = test.example(e);
+            assert_eq!(input.len(), 16);
+            assert_eq!((aug.invert(&four.crop(input)), aug.invert(&four.crop(label))), (pair.input.clone(), pair.output.clone()));
+        }
+    }
+    let mut translated = 0;
+    for e in 0..train.num_examples() {
+        let (input, label) = train.example(e);
+        assert_eq!(input.len(), 16);
+        let cells = |t: &[u8]| t.iter().filter(|&&x| x >= 2).count();
+        assert!(cells(input) > 0 && cells(label) > 0, "example {e} lost its grid");
+        translated += (input[0] == PAD) as usize;
+    }
+    assert!(translated > 0, "no training example was translated on the 4x4 canvas");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("arc");
+    built.write(&out).unwrap();
+    let mut eval = ArcEvaluator::load(&out).unwrap();
+    assert_eq!(eval.canvas(), four);
+    for p in 0..test.num_puzzles() {
+        for e in test.puzzle_examples(p) {
+            let (input, label) = test.example(e);
+            eval.add(test.puzzle_identifiers[p] as u32, input, label, 0.5).unwrap();
+        }
+    }
+    assert_eq!(eval.evaluate(&PASS_KS, 2).pass(1), Some(1.0));
+    let err = eval.add(1, &[0; 900], &[0; 900], 0.5).unwrap_err().to_string();
+    assert!(err.contains("4x4 canvas have 16 tokens; got input 900"), "{err}");
+}
+
+/// A grid larger than the canvas is refused, naming the task, the pair and both sizes.
+#[test]
+fn grid_larger_than_the_canvas_is_refused() {
+    let mut tasks = tiny_tasks();
+    tasks[1].test[0].output = Grid::new(5, 5, vec![1; 25]).unwrap();
+    let subsets = [Subset { name: "evaluation".into(), tasks }];
+    let config = ArcBuildConfig { test_sets: vec!["evaluation".into()], num_aug: 1, seed: 0, canvas: Canvas::new(4).unwrap() };
+    let err = build_arc_dataset(&subsets, &config).err().unwrap().to_string();
+    assert!(err.contains("task t2: test pair 1: output is 5x5, larger than the 4x4 canvas"), "{err}");
+    let row = grid(&[&[1; 5]]);
+    assert!(!Canvas::new(4).unwrap().fits(&row) && Canvas::new(5).unwrap().fits(&row));
+    // 3x3 grids fill a 3x3 canvas exactly: they fit.
+    let three = ArcBuildConfig { canvas: Canvas::new(3).unwrap(), ..config };
+    assert!(build_arc_dataset(&[Subset { name: "evaluation".into(), tasks: tiny_tasks() }], &three).is_ok());
 }
 
 /// ARC-AGI-2 and ConceptARC from `/work/shared/data` when that folder exists (skipped otherwise).

@@ -112,8 +112,13 @@ fn tiny_run(dir: &Path) -> (String, String) {
     let evaluation = subset(dir, "evaluation", &["66e6c45b", "6ea4a07e"]);
     let data = dir.join("arc").to_str().unwrap().to_string();
     ok(&["data", "arc", "--out", &data, "--tasks", &evaluation, "--test-set", "evaluation", "--aug", "3"]);
+    (data.clone(), train_tiny(dir, &data))
+}
+
+/// A tiny model trained on the ARC dataset `data` for a few steps, in `dir/run`.
+fn train_tiny(dir: &Path, data: &str) -> String {
     let run = dir.join("run").to_str().unwrap().to_string();
-    let mut args = vec!["train", "--preset", "arc-cpu", "--data", &data, "--out", &run];
+    let mut args = vec!["train", "--preset", "arc-cpu", "--data", data, "--out", &run];
     for set in [
         "hidden_size=16", "puzzle_emb_ndim=16", "num_heads=2", "expansion=1", "H_cycles=1", "L_cycles=1", "L_layers=1",
         "halt_max_steps=2", "global_batch_size=4", "epochs=2", "eval_interval=2", "lr_warmup_steps=1", "eval_max_examples=0",
@@ -121,7 +126,7 @@ fn tiny_run(dir: &Path) -> (String, String) {
         args.extend(["--set", set]);
     }
     ok(&args);
-    (data, run)
+    run
 }
 
 #[test]
@@ -194,4 +199,83 @@ fn eval_solve_and_inspect_on_an_arc_run() {
     let out = ok(&["data", "inspect", &data]);
     assert!(out.contains("    input 4x4") || out.contains("    input 3x3"), "{out}");
     assert!(out.contains("   label "), "{out}");
+}
+
+/// Writes a task file with one train pair and one test pair.
+fn write_task(dir: &Path, id: &str, train: (&str, &str), test: (&str, &str)) -> PathBuf {
+    let path = dir.join(format!("{id}.json"));
+    let text = format!(
+        r#"{{"train":[{{"input":{},"output":{}}}],"test":[{{"input":{},"output":{}}}]}}"#,
+        train.0, train.1, test.0, test.1
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `trm data arc` of the tasks in `tasks` (test set `evaluation`, 3 augmentations) with `extra` flags.
+fn build_arc(data: &str, tasks: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["data", "arc", "--out", data, "--tasks", tasks, "--test-set", "evaluation", "--aug", "3"];
+    args.extend_from_slice(extra);
+    trm(&args)
+}
+
+/// `seq_len` of `data/<split>/dataset.json`.
+fn seq_len(data: &str, split: &str) -> u64 {
+    let text = std::fs::read_to_string(Path::new(data).join(split).join("dataset.json")).unwrap();
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()["seq_len"].as_u64().unwrap()
+}
+
+#[test]
+fn small_canvas_dataset_eval_and_solve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("evaluation");
+    std::fs::create_dir_all(&dir).unwrap();
+    let t3 = write_task(&dir, "t3", ("[[1,2,3],[4,5,6],[7,8,0]]", "[[1,4,7],[2,5,8],[3,6,0]]"), ("[[5,6,7],[0,1,2],[3,4,8]]", "[[5,0,3],[6,1,4],[7,2,8]]"));
+    write_task(&dir, "t2", ("[[1,2],[3,4]]", "[[1,3],[2,4]]"), ("[[5,6],[7,8]]", "[[5,7],[6,8]]"));
+    let five = "[[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5]]";
+    let big = write_task(&dir, "big", ("[[1]]", "[[2]]"), (five, five));
+    let tasks = dir.to_str().unwrap();
+    let data = tmp.path().join("arc").to_str().unwrap().to_string();
+    let run_build = |extra: &[&str]| build_arc(&data, tasks, extra);
+
+    // --canvas alone skips the tasks with a larger grid, as --max-grid does, and says so.
+    let out = run_build(&["--canvas", "4"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("subset evaluation: kept 2 of 3 tasks, skipped 1 with a grid larger than 4x4 (--canvas 4)"), "{stdout}");
+    assert!(stdout.contains("4x4 canvas (seq_len 16)"), "{stdout}");
+    // --canvas smaller than --max-grid, or outside 2..=30: refused, naming the flags.
+    for (extra, expected) in [
+        (&["--canvas", "2", "--max-grid", "3"][..], "--canvas 2 is smaller than --max-grid 3"),
+        (&["--canvas", "31"][..], "--canvas: an ARC canvas has a side of 2 to 30, not 31"),
+        (&["--canvas", "1", "--max-grid", "1"][..], "--canvas: an ARC canvas has a side of 2 to 30, not 1"),
+    ] {
+        let out = run_build(extra);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expected), "{extra:?}: {err}");
+    }
+    let out = run_build(&["--canvas", "4", "--max-grid", "3"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("kept 2 of 3 tasks, skipped 1 with a grid larger than 3x3 (--max-grid 3)"), "{stdout}");
+    assert_eq!((seq_len(&data, "train"), seq_len(&data, "test")), (16, 16));
+    let out = ok(&["data", "inspect", &data]);
+    assert!(out.contains("    input 3x3") || out.contains("    input 2x2"), "{out}");
+
+    let run = train_tiny(tmp.path(), &data);
+    let out = ok(&["eval", "--model", &run, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let arc = &v["arc"];
+    assert_eq!((arc["tasks"].as_u64(), arc["test_inputs"].as_u64()), (Some(2), Some(2)), "{v}");
+    assert!(arc["pass@1"].as_f64().is_some_and(|s| (0.0..=1.0).contains(&s)), "{v}");
+    let sub: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(Path::new(&run).join("submission.json")).unwrap()).unwrap();
+    assert!(sub["t3"][0]["attempt_1"].is_array() && sub["t2"][0]["attempt_2"].is_array(), "{sub}");
+
+    // solve arc encodes on the model's 4x4 canvas; a 5x5 test input is refused.
+    let picture = tmp.path().join("t3.png");
+    let out = ok(&["solve", "arc", "--model", &run, t3.to_str().unwrap(), "--picture", picture.to_str().unwrap()]);
+    assert!(out.contains("in the run's dataset") && out.contains("truth 3x3") && out.contains("of 4 votes"), "{out}");
+    assert!(std::fs::read(&picture).unwrap().starts_with(b"\x89PNG"));
+    let err = fails(&["solve", "arc", "--model", &run, big.to_str().unwrap()]);
+    assert!(err.contains("big.json: task big test input 1 is 5x5, larger than the model's 4x4 canvas (seq_len 16)"), "{err}");
 }

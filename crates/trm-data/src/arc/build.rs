@@ -5,8 +5,10 @@
 //! - Each original task is a group: the task itself, then its accepted augmentations
 //!   (dihedral + colour permutation, duplicates rejected), each a puzzle with its own
 //!   identifier. The same name has the same identifier in both splits.
-//! - Training examples are translated at random on the canvas except one example per
-//!   puzzle, which stays at the top-left corner; test examples are never translated.
+//! - Grids sit on the canvas of [`ArcBuildConfig::canvas`] (official 30x30); every grid of
+//!   every task must fit it. Training examples are translated at random on the canvas except
+//!   one example per puzzle, which stays at the top-left corner; test examples are never
+//!   translated.
 //! - `identifiers.json` lists the puzzle names (`<blank>` at 0); `test_puzzles.json` holds
 //!   the test-set tasks as `{name: task}`, test outputs included (dummy `[[0]]` if unknown).
 //!
@@ -23,7 +25,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::augment::{augmentations, Augmentation};
-use super::encode::{encode_grid, max_offset, SEQ_LEN, VOCAB_SIZE};
+use super::encode::{Canvas, VOCAB_SIZE};
 use super::{Pair, Subset, Task};
 use crate::dataset::{write_dir_atomically, Dataset, SplitBuilder, TokenSpec, BLANK_IDENTIFIER};
 
@@ -38,11 +40,13 @@ pub struct ArcBuildConfig {
     /// Augmentations wanted per task (official 1000).
     pub num_aug: usize,
     pub seed: u64,
+    /// The token canvas (official 30x30); the dataset's `seq_len` is its `side * side`.
+    pub canvas: Canvas,
 }
 
 impl Default for ArcBuildConfig {
     fn default() -> Self {
-        ArcBuildConfig { test_sets: vec!["evaluation".to_string()], num_aug: 1000, seed: 42 }
+        ArcBuildConfig { test_sets: vec!["evaluation".to_string()], num_aug: 1000, seed: 42, canvas: Canvas::OFFICIAL }
     }
 }
 
@@ -97,10 +101,29 @@ pub fn task_augmentations(task: &Task, num_aug: usize, seed: u64) -> Vec<Augment
     augmentations(task, num_aug, &mut task_rng(seed, &task.id, b"augment!"))
 }
 
-/// The test inputs of `task` under `aug`, encoded as the test split holds them (at the
-/// canvas corner, never translated), one canvas per test pair.
-pub fn encode_test_inputs(task: &Task, aug: &Augmentation) -> Vec<Vec<u8>> {
-    task.test.iter().map(|p| encode_grid(&aug.apply(&p.input), 0, 0)).collect()
+/// The test inputs of `task` under `aug`, encoded on `canvas` as the test split holds them
+/// (at the corner, never translated), one canvas per test pair. Panics if one does not fit.
+pub fn encode_test_inputs(task: &Task, aug: &Augmentation, canvas: Canvas) -> Vec<Vec<u8>> {
+    task.test.iter().map(|p| canvas.encode(&aug.apply(&p.input), 0, 0)).collect()
+}
+
+/// Refuses a task with a grid larger than `canvas`, naming the task, the pair and the sizes.
+fn check_fits(task: &Task, canvas: Canvas) -> Result<()> {
+    for (kind, pairs) in [("train", &task.train), ("test", &task.test)] {
+        for (i, pair) in pairs.iter().enumerate() {
+            for (what, grid) in [("input", &pair.input), ("output", &pair.output)] {
+                ensure!(
+                    canvas.fits(grid),
+                    "task {}: {kind} pair {}: {what} is {}x{}, larger than the {canvas} canvas",
+                    task.id,
+                    i + 1,
+                    grid.rows(),
+                    grid.cols()
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One original task with its accepted augmentations.
@@ -128,6 +151,7 @@ pub fn build_arc_dataset(subsets: &[Subset], config: &ArcBuildConfig) -> Result<
         let tests = subset.tasks.iter().map(|t| t.test.len()).sum();
         report.subsets.push((subset.name.clone(), subset.tasks.len(), demos, tests, is_test));
         for task in &subset.tasks {
+            check_fits(task, config.canvas)?;
             if is_test {
                 ensure!(
                     test_puzzles.insert(task.id.clone(), task.clone()).is_none(),
@@ -162,7 +186,8 @@ pub fn build_arc_dataset(subsets: &[Subset], config: &ArcBuildConfig) -> Result<
     ensure!(identifiers.len() < i32::MAX as usize, "too many puzzle identifiers ({})", identifiers.len());
     let spec = token_spec(identifiers.len() as u32);
 
-    let mut train = SplitBuilder::new(SEQ_LEN);
+    let canvas = config.canvas;
+    let mut train = SplitBuilder::new(canvas.seq_len());
     for group in groups.iter().filter(|g| has_train_pairs(g)) {
         let mut rng = task_rng(config.seed, &group.task.id, b"translat");
         for aug in &group.augs {
@@ -171,20 +196,20 @@ pub fn build_arc_dataset(subsets: &[Subset], config: &ArcBuildConfig) -> Result<
             let fixed = rng.random_range(0..pairs.len());
             for (i, pair) in pairs.into_iter().enumerate() {
                 let (input, output) = (aug.apply(&pair.input), aug.apply(&pair.output));
-                let (max_r, max_c) = max_offset(&input, &output);
+                let (max_r, max_c) = canvas.max_offset(&input, &output);
                 let (r, c) =
                     if i == fixed { (0, 0) } else { (rng.random_range(0..=max_r), rng.random_range(0..=max_c)) };
-                train.push_example(&encode_grid(&input, r, c), &encode_grid(&output, r, c))?;
+                train.push_example(&canvas.encode(&input, r, c), &canvas.encode(&output, r, c))?;
             }
             train.finish_puzzle(identifier_of[&aug.name(&group.task.id)])?;
         }
         train.finish_group()?;
     }
-    let mut test = SplitBuilder::new(SEQ_LEN);
+    let mut test = SplitBuilder::new(canvas.seq_len());
     for group in groups.iter().filter(|g| g.is_test) {
         for aug in &group.augs {
-            for (pair, input) in group.task.test.iter().zip(encode_test_inputs(group.task, aug)) {
-                test.push_example(&input, &encode_grid(&aug.apply(&pair.output), 0, 0))?;
+            for (pair, input) in group.task.test.iter().zip(encode_test_inputs(group.task, aug, canvas)) {
+                test.push_example(&input, &canvas.encode(&aug.apply(&pair.output), 0, 0))?;
             }
             test.finish_puzzle(identifier_of[&aug.name(&group.task.id)])?;
         }
@@ -242,7 +267,7 @@ mod tests {
         for (p, aug) in augs.iter().enumerate() {
             let name = &built.dataset.identifiers[test.puzzle_identifiers[p] as usize];
             assert_eq!(name, &aug.name("t1"));
-            let rows = encode_test_inputs(&task, aug);
+            let rows = encode_test_inputs(&task, aug, Canvas::OFFICIAL);
             for (row, e) in rows.iter().zip(test.puzzle_examples(p)) {
                 assert_eq!(row.as_slice(), test.example(e).0);
             }

@@ -1,7 +1,8 @@
 //! The ARC evaluator (reference 5.3; official TRM `evaluators/arc.py`).
 //!
-//! For every test row the caller passes the puzzle identifier, the 900 input tokens, the
-//! 900 predicted tokens and the confidence `sigmoid(q_halt_logit)`. The evaluator crops both
+//! For every test row the caller passes the puzzle identifier, the input tokens and the
+//! predicted tokens (one canvas each: 900 tokens officially, `side * side` on a smaller
+//! canvas) and the confidence `sigmoid(q_halt_logit)`. The evaluator crops both
 //! grids at the EOS border, maps them back through the augmentation named by the puzzle's
 //! identifier, and files the prediction as a vote under (original task, de-augmented input).
 //! Per test input the distinct predicted grids are ranked by vote count, ties broken by mean
@@ -22,10 +23,10 @@ use serde::Serialize;
 
 use super::augment::Augmentation;
 use super::build::TEST_PUZZLES_FILE;
-use super::encode::{crop, SEQ_LEN};
+use super::encode::Canvas;
 use super::read::read_test_puzzles;
 use super::{dummy_output, Grid, Task};
-use crate::dataset::{Metadata, IDENTIFIERS_FILE};
+use crate::dataset::{Metadata, IDENTIFIERS_FILE, METADATA_FILE};
 
 /// The K of the official pass@K report.
 pub const PASS_KS: [usize; 6] = [1, 2, 5, 10, 100, 1000];
@@ -84,6 +85,7 @@ impl ArcScores {
 pub struct ArcEvaluator {
     identifiers: Vec<String>,
     blank_identifier: u32,
+    canvas: Canvas,
     test_puzzles: BTreeMap<String, Task>,
     decoded: HashMap<u32, (String, Augmentation)>,
     ballots: HashMap<(String, Grid), Ballot>,
@@ -91,11 +93,13 @@ pub struct ArcEvaluator {
 }
 
 impl ArcEvaluator {
-    /// An evaluator for the names of `identifiers.json` and the tasks of `test_puzzles.json`.
-    pub fn new(identifiers: Vec<String>, test_puzzles: BTreeMap<String, Task>) -> ArcEvaluator {
+    /// An evaluator for the names of `identifiers.json` and the tasks of `test_puzzles.json`,
+    /// for rows on `canvas`.
+    pub fn new(identifiers: Vec<String>, test_puzzles: BTreeMap<String, Task>, canvas: Canvas) -> ArcEvaluator {
         ArcEvaluator {
             identifiers,
             blank_identifier: 0,
+            canvas,
             test_puzzles,
             decoded: HashMap::new(),
             ballots: HashMap::new(),
@@ -103,8 +107,9 @@ impl ArcEvaluator {
         }
     }
 
-    /// Reads `identifiers.json`, `test_puzzles.json` and the blank identifier of
-    /// `test/dataset.json` from an ARC dataset folder.
+    /// Reads `identifiers.json`, `test_puzzles.json`, and the blank identifier and the canvas
+    /// (from `seq_len`) of `test/dataset.json` from an ARC dataset folder (without that file:
+    /// identifier 0 and the official canvas).
     pub fn load(dir: &Path) -> Result<ArcEvaluator> {
         let id_path = dir.join(IDENTIFIERS_FILE);
         let text = std::fs::read_to_string(&id_path).with_context(|| format!("{}: cannot read", id_path.display()))?;
@@ -116,12 +121,14 @@ impl ArcEvaluator {
             "{}: missing; the ARC evaluator needs the test_puzzles.json that `trm data arc` writes",
             puzzles_path.display()
         );
-        let mut evaluator = ArcEvaluator::new(identifiers, read_test_puzzles(&puzzles_path)?);
-        let meta_path = dir.join("test").join(crate::dataset::METADATA_FILE);
+        let mut evaluator = ArcEvaluator::new(identifiers, read_test_puzzles(&puzzles_path)?, Canvas::OFFICIAL);
+        let meta_path = dir.join("test").join(METADATA_FILE);
         if let Ok(text) = std::fs::read_to_string(&meta_path) {
             let meta: Metadata =
                 serde_json::from_str(&text).with_context(|| format!("{}: invalid", meta_path.display()))?;
             evaluator.blank_identifier = meta.blank_identifier_id;
+            evaluator.canvas = Canvas::from_seq_len(meta.seq_len)
+                .with_context(|| format!("{}: rebuild the dataset with `trm data arc`", meta_path.display()))?;
         }
         Ok(evaluator)
     }
@@ -130,16 +137,23 @@ impl ArcEvaluator {
         &self.test_puzzles
     }
 
-    /// Adds one prediction row: `input` and `prediction` are 900-token canvases, `identifier`
+    /// The canvas of the rows.
+    pub fn canvas(&self) -> Canvas {
+        self.canvas
+    }
+
+    /// Adds one prediction row: `input` and `prediction` are canvases ([`Self::canvas`]), `identifier`
     /// the row's puzzle identifier and `confidence` its `sigmoid(q_halt_logit)`. Rows with the
     /// blank identifier (batch padding) are ignored.
     pub fn add(&mut self, identifier: u32, input: &[u8], prediction: &[u8], confidence: f64) -> Result<()> {
         if identifier == self.blank_identifier {
             return Ok(());
         }
+        let seq_len = self.canvas.seq_len();
         ensure!(
-            input.len() == SEQ_LEN && prediction.len() == SEQ_LEN,
-            "ARC rows have {SEQ_LEN} tokens; got input {} and prediction {}",
+            input.len() == seq_len && prediction.len() == seq_len,
+            "ARC rows on the {} canvas have {seq_len} tokens; got input {} and prediction {}",
+            self.canvas,
             input.len(),
             prediction.len()
         );
@@ -151,8 +165,8 @@ impl ArcEvaluator {
             self.decoded.insert(identifier, (original.to_string(), aug));
         }
         let (original, aug) = &self.decoded[&identifier];
-        let input = aug.invert(&crop(input));
-        let predicted = aug.invert(&crop(prediction));
+        let input = aug.invert(&self.canvas.crop(input));
+        let predicted = aug.invert(&self.canvas.crop(prediction));
         let ballot = self.ballots.entry((original.clone(), input)).or_default();
         match ballot.index.get(&predicted) {
             Some(&i) => {

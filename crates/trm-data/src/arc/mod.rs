@@ -1,7 +1,8 @@
 //! ARC-AGI tasks (ARC-AGI-1, ARC-AGI-2, ConceptARC; reference section 4.4, 5.3).
 //!
 //! - [`Grid`], [`Pair`], [`Task`]: the task JSON, read and checked ([`read`]).
-//! - [`encode`]: a grid on the 30x30 token canvas with its EOS border, and the crop back.
+//! - [`encode`]: a grid on the token canvas (official 30x30, or smaller) with its EOS border,
+//!   and the crop back.
 //! - [`augment`]: dihedral + colour permutation augmentations and their names.
 //! - [`build`]: the official ARC dataset layout with `test_puzzles.json`.
 //! - [`evaluate`]: crop, de-augment, vote, pass@K and `submission.json`.
@@ -20,7 +21,7 @@ use crate::dihedral::Dihedral;
 pub use augment::Augmentation;
 pub use read::{read_tasks, Subset};
 
-/// Largest grid side; also the side of the token canvas.
+/// Largest grid side; also the side of the official token canvas ([`encode::Canvas::OFFICIAL`]).
 pub const MAX_GRID: usize = 30;
 /// Number of colours (0 = black .. 9 = maroon).
 pub const NUM_COLORS: u8 = 10;
@@ -79,6 +80,11 @@ impl Grid {
             return vec![Vec::new(); self.rows];
         }
         self.cells.chunks(self.cols).map(|r| r.to_vec()).collect()
+    }
+
+    /// Whether the grid is at most `side` x `side`.
+    pub fn within(&self, side: usize) -> bool {
+        self.rows <= side && self.cols <= side
     }
 
     /// Checks the ARC size limits: 1x1 to 30x30.

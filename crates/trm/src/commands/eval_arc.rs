@@ -4,10 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use trm_data::arc::build::TEST_PUZZLES_FILE;
-use trm_data::arc::encode::SEQ_LEN;
 use trm_data::arc::evaluate::{write_submission, ArcEvaluator, ArcScores, PASS_KS, SUBMISSION_ATTEMPTS};
 use trm_data::dataset::Split;
 use trm_train::eval::{example_puzzles, Prediction};
@@ -19,14 +18,9 @@ pub fn is_arc_dataset(dir: &Path) -> bool {
 
 /// Votes the predictions of the first `predictions.len()` examples of `test` (the test split
 /// of the ARC dataset `dir`). The confidence of a row is its `sigmoid(q_halt)` at the step
-/// its answer was taken (the last step, as officially, unless `--halt`).
+/// its answer was taken (the last step, as officially, unless `--halt`). The canvas is the
+/// square root of the test split's `seq_len` (30x30 officially).
 pub fn arc_scores(dir: &Path, test: &Split, predictions: &[Prediction]) -> Result<ArcScores> {
-    ensure!(
-        test.meta.seq_len == SEQ_LEN,
-        "{}: has {TEST_PUZZLES_FILE} but seq_len {} (ARC canvases have {SEQ_LEN} tokens); rebuild it with `trm data arc`",
-        dir.display(),
-        test.meta.seq_len
-    );
     let mut evaluator = ArcEvaluator::load(dir)?;
     let puzzles = example_puzzles(test);
     for (i, p) in predictions.iter().enumerate() {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, ensure, Context, Result};
 use trm_data::arc::augment::Augmentation;
 use trm_data::arc::build::{encode_test_inputs, task_augmentations};
-use trm_data::arc::encode::{SEQ_LEN, VOCAB_SIZE};
+use trm_data::arc::encode::{Canvas, VOCAB_SIZE};
 use trm_data::arc::evaluate::{ArcEvaluator, Candidate};
 use trm_data::arc::{read_tasks, Grid, Task};
 use trm_data::dataset::{Metadata, BLANK_IDENTIFIER, IDENTIFIERS_FILE, METADATA_FILE};
@@ -35,6 +35,10 @@ answered with identifier 0 (the blank row, never trained) under the task and --a
 augmentations drawn as `trm data arc --seed` would (default 7), so expect poor answers; to
 really solve new tasks, build them into the dataset as a test set (`trm data arc
 --test-set`) so that their demonstrations are trained on, as the official pipeline does.
+
+Canvas: the test inputs are encoded on the model's canvas, whose side is the square root of
+its seq_len (30x30 officially; smaller for `trm data arc --canvas N`); a test input larger
+than it is an error.
 
 Voting (official evaluator): every answer is cropped at its EOS border and mapped back
 through its augmentation; distinct grids are ranked by votes, then mean confidence
@@ -79,10 +83,12 @@ pub struct ArcArgs {
     device: String,
 }
 
-/// An ARC model with the puzzle names of its dataset (empty when identifiers.json is absent).
+/// An ARC model with the puzzle names of its dataset (empty when identifiers.json is absent)
+/// and its canvas.
 struct ArcRun {
     model: Model,
     identifiers: Vec<String>,
+    canvas: Canvas,
 }
 
 /// What one test input got: its candidates, best first, and the number of rows voted.
@@ -102,6 +108,9 @@ pub fn solve_arc(args: ArcArgs) -> Result<()> {
     }
     let device = super::device(&args.device)?;
     let run = load_arc_run(&args.model, &device)?;
+    for task in &tasks {
+        check_fits(task, run.canvas, &args.task)?;
+    }
     let (mut inputs_solved, mut inputs_known) = (0, 0);
     for task in &tasks {
         let (answers, how) = answer_task(&run, task, &args)?;
@@ -169,11 +178,11 @@ fn answer_task(run: &ArcRun, task: &Task, args: &ArcArgs) -> Result<(Vec<Answer>
     // The evaluator decodes augmentations from names: give it one name per copy (row
     // identifier j + 1), independent of the identifiers the model sees.
     let names: Vec<String> = std::iter::once(BLANK_IDENTIFIER.to_string()).chain(members.iter().map(|(_, a)| a.name(&task.id))).collect();
-    let mut evaluator = ArcEvaluator::new(names, BTreeMap::from([(task.id.clone(), task.clone())]));
+    let mut evaluator = ArcEvaluator::new(names, BTreeMap::from([(task.id.clone(), task.clone())]), run.canvas);
     // One row per (copy, test input).
     let mut rows: Vec<(u32, u32, Vec<u8>)> = Vec::new();
     for (j, (model_id, aug)) in members.iter().enumerate() {
-        for input in encode_test_inputs(task, aug) {
+        for input in encode_test_inputs(task, aug, run.canvas) {
             rows.push((j as u32 + 1, *model_id, input));
         }
     }
@@ -181,7 +190,7 @@ fn answer_task(run: &ArcRun, task: &Task, args: &ArcArgs) -> Result<(Vec<Answer>
         let inputs: Vec<i32> = chunk.iter().flat_map(|(_, _, t)| t.iter().map(|&v| v as i32)).collect();
         let labels = vec![IGNORE_LABEL_ID; inputs.len()];
         let ids: Vec<i32> = chunk.iter().map(|&(_, id, _)| id as i32).collect();
-        let (preds, _) = predict_batch(&run.model, &Batch::new(inputs, labels, ids, SEQ_LEN)?, args.max_steps, args.halt)?;
+        let (preds, _) = predict_batch(&run.model, &Batch::new(inputs, labels, ids, run.canvas.seq_len())?, args.max_steps, args.halt)?;
         for ((copy, _, input), p) in chunk.iter().zip(preds) {
             let tokens: Vec<u8> = p.tokens.iter().map(|&t| t.min(u8::MAX as u32) as u8).collect();
             evaluator.add(*copy, input, &tokens, p.confidence)?;
@@ -189,6 +198,22 @@ fn answer_task(run: &ArcRun, task: &Task, args: &ArcArgs) -> Result<(Vec<Answer>
     }
     let answers = task.test.iter().map(|pair| Answer { ranked: evaluator.ranked(&task.id, &pair.input), rows: members.len() }).collect();
     Ok((answers, how))
+}
+
+/// Refuses a task whose test input is larger than the model's canvas, naming the file.
+fn check_fits(task: &Task, canvas: Canvas, file: &Path) -> Result<()> {
+    for (i, pair) in task.test.iter().enumerate() {
+        ensure!(
+            canvas.fits(&pair.input),
+            "{}: task {} test input {} is {}, larger than the model's {canvas} canvas (seq_len {})",
+            file.display(),
+            task.id,
+            i + 1,
+            dims(&pair.input),
+            canvas.seq_len()
+        );
+    }
+    Ok(())
 }
 
 /// The augmented copies of task `id` among the run's puzzle names, with their identifiers,
@@ -218,13 +243,9 @@ fn load_arc_run(run: &Path, device: &candle_core::Device) -> Result<ArcRun> {
         let meta = read_metadata(&data)?;
         arch = arch.with_dataset(meta.vocab_size as usize, meta.seq_len, meta.num_puzzle_identifiers as usize);
     }
-    ensure!(
-        arch.seq_len == SEQ_LEN && arch.vocab_size == VOCAB_SIZE as usize,
-        "{}: the model has seq_len {} and vocab_size {}; an ARC model has {SEQ_LEN} and {VOCAB_SIZE} (train one on a `trm data arc` dataset)",
-        run.display(),
-        arch.seq_len,
-        arch.vocab_size
-    );
+    let not_arc = || format!("{}: not an ARC model (train one on a `trm data arc` dataset)", run.display());
+    ensure!(arch.vocab_size == VOCAB_SIZE as usize, "{}: vocab_size {}, not {VOCAB_SIZE}", not_arc(), arch.vocab_size);
+    let canvas = Canvas::from_seq_len(arch.seq_len).with_context(not_arc)?;
     let id_path = data.join(IDENTIFIERS_FILE);
     let identifiers: Vec<String> = match std::fs::read_to_string(&id_path) {
         Ok(text) => serde_json::from_str(&text).with_context(|| format!("{}: expected a JSON list of names", id_path.display()))?,
@@ -242,7 +263,7 @@ fn load_arc_run(run: &Path, device: &candle_core::Device) -> Result<ArcRun> {
         );
     }
     let (model, _) = Model::from_file(arch, device, &weights, &LoadOptions::default()).with_context(|| format!("loading {}", weights.display()))?;
-    Ok(ArcRun { model, identifiers })
+    Ok(ArcRun { model, identifiers, canvas })
 }
 
 /// The metadata of the dataset's test split, or of its train split.
