@@ -112,10 +112,11 @@ fn dataset_layout_matches_the_official_builder() {
         (6, 36, 1, 0, Some(0))
     );
     assert_eq!((m.total_groups, m.total_puzzles, m.mean_puzzle_examples), (3, 3, 1.0));
+    // Generated labels are the solver's, so every copy is solved again.
     for (g, pair) in train.iter().enumerate() {
         for (k, t) in Dihedral::ALL.iter().enumerate() {
             let (input, label) = tr.example(g * 8 + k);
-            assert_eq!(decode_example(input, label, 6, 6).unwrap(), pair.transformed(*t));
+            assert_eq!(decode_example(input, label, 6, 6).unwrap(), MazePair::solve(pair.question.transformed(*t)).unwrap());
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -124,4 +125,31 @@ fn dataset_layout_matches_the_official_builder() {
     // Augmenting non-square mazes would mix shapes.
     let wide = vec![MazePair::solve(Maze::parse_lines("S  G\n").unwrap()).unwrap()];
     assert!(build_maze_dataset(Some(&wide), None, true).unwrap_err().to_string().contains("square"));
+}
+
+/// Among the shortest paths of an open maze the solver picks one; a dihedral copy of that
+/// pick is usually not the pick in the new orientation. Copies of solver labels are solved
+/// again (one rule for every copy); labels from elsewhere are transformed with the maze.
+#[test]
+fn augmented_labels_follow_the_solver_rule_when_they_came_from_it() {
+    let question = Maze::parse_lines("S  \n   \n  G\n").unwrap();
+    let solved = MazePair::solve(question.clone()).unwrap();
+    let changed = Dihedral::ALL.iter().filter(|&&t| MazePair::solve(question.transformed(t)).unwrap() != solved.transformed(t)).count();
+    assert!(changed > 0, "the fixture needs a maze whose tie-break changes under some transform");
+    let from_solver = build_maze_dataset(Some(std::slice::from_ref(&solved)), None, true).unwrap();
+    let train = from_solver.train.as_ref().unwrap();
+    for (k, t) in Dihedral::ALL.iter().enumerate() {
+        let (input, label) = train.example(k);
+        assert_eq!(decode_example(input, label, 3, 3).unwrap(), MazePair::solve(question.transformed(*t)).unwrap());
+    }
+    // Another shortest path than the solver's pick (down the left side, then along the bottom).
+    let foreign = MazePair { question: question.clone(), answer: Maze::parse_lines("S  \no  \nooG\n").unwrap() };
+    assert_ne!(foreign, solved);
+    assert!(question.check_answer(&foreign.answer).is_ok(), "the foreign label is a shortest path");
+    let from_elsewhere = build_maze_dataset(Some(std::slice::from_ref(&foreign)), None, true).unwrap();
+    let train = from_elsewhere.train.as_ref().unwrap();
+    for (k, t) in Dihedral::ALL.iter().enumerate() {
+        let (input, label) = train.example(k);
+        assert_eq!(decode_example(input, label, 3, 3).unwrap(), foreign.transformed(*t));
+    }
 }

@@ -14,8 +14,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// after 10 ms, glibc's for every block over its mmap threshold) made the kernel zero fresh
 /// pages for each: 278k page faults and 14 s of system time in one `trm bench` run, against
 /// 1.6k and 3 s with purging off (docs/benchmarks.md).
-/// A `MIMALLOC_PURGE_DELAY` set in the environment is left to mimalloc: resident memory grows
-/// during long training runs with purging off (docs/benchmarks.md, "Memory").
+/// A `MIMALLOC_PURGE_DELAY` set in the environment is left to mimalloc (for a machine where
+/// resident memory matters more than page faults).
 #[cfg(feature = "mimalloc")]
 fn keep_freed_memory() {
     // mi_option_purge_delay (mimalloc.h, v2): -1 = never purge.

@@ -4,12 +4,23 @@
 //! `identifiers.json` is `["<blank>"]`, vocab 6, pad and ignore label 0 (so every cell,
 //! walls included, is supervised), `seq_len = rows * cols`. As in the official builder,
 //! `total_puzzles` is the number of groups and `mean_puzzle_examples` is 1.
+//!
+//! Labels of the dihedral copies: most mazes have several shortest paths (295 of 300 9x9
+//! Maze-Hard mazes), and the solver picks one by a fixed rule ([`MazeSolver::shortest_path`]:
+//! up, down, left, right). A transformed label follows that rule in another orientation, so
+//! 8 copies would teach 8 different choices among the same paths, and a model scored by
+//! exact match against the solver's pick could not learn which one to draw. When every
+//! training label is the solver's own answer (generated mazes, or CSV files written by
+//! `trm data maze --save-csv`), each copy is therefore solved again; other labels (the
+//! official CSV files) are transformed with their mazes, as the official builder does.
 
 use std::path::Path;
 
 use anyhow::{ensure, Result};
 
 use super::{MazePair, VOCAB_SIZE};
+#[cfg(doc)]
+use super::MazeSolver;
 use crate::dataset::{Dataset, Split, SplitBuilder, TokenSpec, BLANK_IDENTIFIER};
 use crate::dihedral::Dihedral;
 
@@ -23,8 +34,9 @@ pub const TOKEN_SPEC: TokenSpec = TokenSpec {
 };
 
 /// Builds a maze dataset in memory. `augment` adds the 8 dihedral transforms to the train
-/// split (the test split is never augmented); it needs square mazes, since a transposed
-/// non-square maze would change shape. Either split may be absent, not both.
+/// split (the test split is never augmented; the copies' labels are described in the
+/// module documentation); it needs square mazes, since a transposed non-square maze would
+/// change shape. Either split may be absent, not both.
 pub fn build_maze_dataset(train: Option<&[MazePair]>, test: Option<&[MazePair]>, augment: bool) -> Result<Dataset> {
     ensure!(train.is_some() || test.is_some(), "a maze dataset needs a train or a test split");
     let shape = train.into_iter().chain(test).flatten().map(|p| (p.question.rows(), p.question.cols())).next();
@@ -50,12 +62,17 @@ pub fn build_maze_dataset(train: Option<&[MazePair]>, test: Option<&[MazePair]>,
     );
     let build = |pairs: &[MazePair], augment: bool| -> Result<Split> {
         let transforms: &[Dihedral] = if augment { &Dihedral::ALL } else { &[Dihedral::IDENTITY] };
+        let solve_copies = augment && labels_are_the_solvers(pairs);
         let mut builder = SplitBuilder::new(rows * cols);
         for pair in pairs {
             let copies: Vec<(Vec<u8>, Vec<u8>)> = transforms
                 .iter()
                 .map(|&t| {
-                    let p = pair.transformed(t);
+                    let p = if solve_copies {
+                        MazePair::solve(pair.question.transformed(t)).expect("a transformed solvable maze stays solvable")
+                    } else {
+                        pair.transformed(t)
+                    };
                     (p.question.tokens(), p.answer.tokens())
                 })
                 .collect();
@@ -71,6 +88,12 @@ pub fn build_maze_dataset(train: Option<&[MazePair]>, test: Option<&[MazePair]>,
         test: test.map(|p| build(p, false)).transpose()?,
         identifiers: vec![BLANK_IDENTIFIER.to_string()],
     })
+}
+
+/// Whether every label is the solver's answer to its question (then the dihedral copies
+/// are solved again rather than transformed).
+pub fn labels_are_the_solvers(pairs: &[MazePair]) -> bool {
+    pairs.iter().all(|p| p.question.solve().is_ok_and(|answer| answer == p.answer))
 }
 
 /// Builds a maze dataset and writes it to `dir` atomically.

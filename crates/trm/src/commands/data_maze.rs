@@ -49,6 +49,9 @@ pub struct MazeArgs {
     #[arg(long, value_name = "CELLS")]
     min_path: Option<usize>,
     /// Add the 8 dihedral transforms of every training maze (official --aug; test never).
+    /// Labels that are the solver's own answers (generated mazes, --save-csv files) are
+    /// solved again for each copy, so one tie-break rule holds among equal shortest paths;
+    /// other labels are transformed with their mazes.
     #[arg(long)]
     aug: bool,
     /// Seed of the generator: same seed, same bytes (whatever --threads).
