@@ -462,10 +462,16 @@ fn grid_larger_than_the_canvas_is_refused() {
     assert!(build_arc_dataset(&[Subset { name: "evaluation".into(), tasks: tiny_tasks() }], &three).is_ok());
 }
 
-/// ARC-AGI-2 and ConceptARC from `/work/shared/data` when that folder exists (skipped otherwise).
+/// ARC-AGI-2 (`TRM_DATA_DIR/arc-agi-2/{training,evaluation}`, the `data/` folders of
+/// github.com/arcprize/ARC-AGI-2) and ConceptARC (`TRM_DATA_DIR/conceptarc/corpus`,
+/// github.com/victorvikram/ConceptARC) when `TRM_DATA_DIR` is set (skipped otherwise).
 #[test]
 fn reads_shared_arc_agi_2_and_concept_arc_when_present() {
-    let root = Path::new("/work/shared/data");
+    let Some(root) = std::env::var_os("TRM_DATA_DIR") else {
+        eprintln!("skipped: TRM_DATA_DIR not set");
+        return;
+    };
+    let root = Path::new(&root);
     let sets = [
         ("arc-agi-2/training", 1000, 3232, 1076),
         ("arc-agi-2/evaluation", 120, 359, 167),

@@ -1,4 +1,4 @@
-//! The Maze-Hard generator (`shared/data/maze/README.md`): the Searchformer instance
+//! The Maze-Hard generator (HRM paper, arXiv 2506.21734, section 3): the Searchformer instance
 //! generator (Lehnert et al. 2024) with HRM's "shortest path longer than 110" filter.
 //!
 //! One wall layout at a time:

@@ -1,4 +1,5 @@
-//! Mazes in the official Maze-Hard format (reference section 4.3, `shared/data/maze/README.md`).
+//! Mazes in the official Maze-Hard format (HRM's `dataset/build_maze_dataset.py`;
+//! the HRM paper, arXiv 2506.21734, section 3).
 //!
 //! A maze is a grid over the character set `# SGo`: wall, open cell, start, goal and
 //! shortest-path cell (`o` only in answers). Its tokens are the character's index in
