@@ -57,6 +57,12 @@ pub struct TrainParams {
     /// Batch size for evaluation (0: the training batch size).
     #[serde(default)]
     pub eval_batch_size: usize,
+    /// Supervision steps of an evaluation, in the run and in `trm eval --model RUN` without
+    /// `--max-steps` (0: the training `halt_max_steps`, as official). The recursion keeps
+    /// improving answers past the steps it was trained with (docs/benchmarks.md, "Test-time
+    /// recursion").
+    #[serde(default)]
+    pub eval_max_steps: usize,
 }
 
 /// Where the training data comes from.
@@ -255,7 +261,7 @@ fn resolve_key(tree: &toml::Value, key: &str) -> Result<Vec<String>> {
             let known_arch = trm_model::config::CONFIG_KEYS.contains(&key);
             if known_arch {
                 Ok(vec!["arch".into(), key.into()])
-            } else if ["grad_clip", "min_eval_interval", "eval_max_examples", "eval_batch_size", "checkpoint_interval"].contains(&key) {
+            } else if ["grad_clip", "min_eval_interval", "eval_max_examples", "eval_batch_size", "eval_max_steps", "checkpoint_interval"].contains(&key) {
                 Ok(vec!["train".into(), key.into()])
             } else if tree.get("data").and_then(|d| d.get("generate")).is_some_and(|g| g.get(key).is_some() || ["min_path", "min_givens", "max_givens"].contains(&key)) {
                 Ok(vec!["data".into(), "generate".into(), key.into()])

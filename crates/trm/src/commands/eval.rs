@@ -23,7 +23,8 @@ pub struct Args {
     /// Dataset folder (default: the run's own data).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Supervision steps per example (default: the training value; more is test-time recursion).
+    /// Supervision steps per example (default: the run's eval_max_steps if set, else the
+    /// training halt_max_steps; more is test-time recursion).
     #[arg(long)]
     max_steps: Option<usize>,
     /// Stop each example when q_halt > 0 and report the mean steps used.
@@ -59,7 +60,8 @@ pub fn run(args: Args) -> Result<()> {
     if let (false, Some(path)) = (is_arc, &args.submission) {
         bail!("--submission {}: {} is not an ARC dataset (no test_puzzles.json)", path.display(), data.display());
     }
-    let opts = EvalOptions { batch_size: args.batch_size, max_examples: args.limit, max_steps: args.max_steps, halt: args.halt };
+    let max_steps = args.max_steps.or(run_eval_steps(args.model.as_deref())?);
+    let opts = EvalOptions { batch_size: args.batch_size, max_examples: args.limit, max_steps, halt: args.halt };
     let (report, predictions) = evaluate(&model, &test, &opts, |done, total| {
         if !args.json {
             eprint!("\revaluating {done}/{total} (computing in {})", model.compute_dtype().as_str());
@@ -96,6 +98,13 @@ pub fn run(args: Args) -> Result<()> {
         eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// The run's `[train] eval_max_steps`, when it sets one.
+fn run_eval_steps(run: Option<&Path>) -> Result<Option<usize>> {
+    let Some(run) = run else { return Ok(None) };
+    let cfg = RunConfig::from_file(&run.join(CONFIG_FILE)).with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
+    Ok((cfg.train.eval_max_steps > 0).then_some(cfg.train.eval_max_steps))
 }
 
 /// The model of a run folder (or weights + config), the test split to evaluate it on and
