@@ -16,7 +16,7 @@ use trm_train::train::{Trainer, CONFIG_FILE};
 pub enum Task {
     /// 4x4 Sudoku, preset sudoku4 (about 3 minutes).
     Sudoku4,
-    /// 9x9 Sudoku, preset sudoku9-cpu (about 30 minutes).
+    /// 9x9 Sudoku, preset sudoku9-cpu (about 20 minutes).
     Sudoku9,
     /// 9x9 mazes, preset maze-cpu (about 30 minutes).
     Maze,
