@@ -65,6 +65,14 @@ pub struct TrainParams {
     pub eval_max_steps: usize,
 }
 
+impl TrainParams {
+    /// The supervision steps of an evaluation when `eval_max_steps` sets them (None: the
+    /// model's `halt_max_steps`).
+    pub fn eval_steps(&self) -> Option<usize> {
+        (self.eval_max_steps > 0).then_some(self.eval_max_steps)
+    }
+}
+
 /// Where the training data comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

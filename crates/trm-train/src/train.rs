@@ -428,7 +428,7 @@ impl Trainer {
         EvalOptions {
             batch_size: if t.eval_batch_size > 0 { t.eval_batch_size } else { t.global_batch_size },
             max_examples: t.eval_max_examples,
-            max_steps: (t.eval_max_steps > 0).then_some(t.eval_max_steps),
+            max_steps: t.eval_steps(),
             halt: false,
         }
     }

@@ -92,7 +92,7 @@ pub fn build_maze_dataset(train: Option<&[MazePair]>, test: Option<&[MazePair]>,
 
 /// Whether every label is the solver's answer to its question (then the dihedral copies
 /// are solved again rather than transformed).
-pub fn labels_are_the_solvers(pairs: &[MazePair]) -> bool {
+fn labels_are_the_solvers(pairs: &[MazePair]) -> bool {
     pairs.iter().all(|p| p.question.solve().is_ok_and(|answer| answer == p.answer))
 }
 

@@ -55,12 +55,12 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let device = super::device(&args.device)?;
-    let (model, test, data) = load_model_and_test(args.model.as_deref(), args.checkpoint.as_deref(), args.config.as_deref(), args.data.as_deref(), &device)?;
+    let (model, test, data, run_steps) = load_model_and_test(args.model.as_deref(), args.checkpoint.as_deref(), args.config.as_deref(), args.data.as_deref(), &device)?;
     let is_arc = super::eval_arc::is_arc_dataset(&data);
     if let (false, Some(path)) = (is_arc, &args.submission) {
         bail!("--submission {}: {} is not an ARC dataset (no test_puzzles.json)", path.display(), data.display());
     }
-    let max_steps = args.max_steps.or(run_eval_steps(args.model.as_deref())?);
+    let max_steps = args.max_steps.or(run_steps);
     let opts = EvalOptions { batch_size: args.batch_size, max_examples: args.limit, max_steps, halt: args.halt };
     let (report, predictions) = evaluate(&model, &test, &opts, |done, total| {
         if !args.json {
@@ -100,29 +100,23 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The run's `[train] eval_max_steps`, when it sets one.
-fn run_eval_steps(run: Option<&Path>) -> Result<Option<usize>> {
-    let Some(run) = run else { return Ok(None) };
-    let cfg = RunConfig::from_file(&run.join(CONFIG_FILE)).with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
-    Ok((cfg.train.eval_max_steps > 0).then_some(cfg.train.eval_max_steps))
-}
-
-/// The model of a run folder (or weights + config), the test split to evaluate it on and
-/// the dataset folder it came from.
-pub fn load_model_and_test(run: Option<&Path>, weights: Option<&Path>, config: Option<&Path>, data: Option<&Path>, device: &candle_core::Device) -> Result<(Model, Split, PathBuf)> {
-    let (arch, weights, default_data) = match (run, weights) {
+/// The model of a run folder (or weights + config), the test split to evaluate it on, the
+/// dataset folder it came from and the run's evaluation steps (`[train] eval_max_steps`)
+/// when it sets them.
+pub fn load_model_and_test(run: Option<&Path>, weights: Option<&Path>, config: Option<&Path>, data: Option<&Path>, device: &candle_core::Device) -> Result<(Model, Split, PathBuf, Option<usize>)> {
+    let (arch, weights, default_data, eval_steps) = match (run, weights) {
         (Some(run), None) => {
             let cfg = RunConfig::from_file(&run.join(CONFIG_FILE)).with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
             let w = run.join(MODEL_FILE);
             if !w.exists() {
                 bail!("{}: no model yet (it is written at the first evaluation); wait for it or resume the run", w.display());
             }
-            (Some(cfg.arch.clone()), w, Some(data_dir(&cfg, run)))
+            (Some(cfg.arch.clone()), w, Some(data_dir(&cfg, run)), cfg.train.eval_steps())
         }
         (None, Some(w)) => {
             let path = config.context("--checkpoint needs --config")?;
             let arch = read_arch(path)?;
-            (Some(arch), w.to_path_buf(), None)
+            (Some(arch), w.to_path_buf(), None, None)
         }
         _ => bail!("give either --model RUN or --checkpoint FILE --config FILE"),
     };
@@ -135,7 +129,7 @@ pub fn load_model_and_test(run: Option<&Path>, weights: Option<&Path>, config: O
     if !report.unexpected.is_empty() {
         eprintln!("note: {} tensors of {} were not used: {}", report.unexpected.len(), weights.display(), report.unexpected.join(", "));
     }
-    Ok((model, test, data))
+    Ok((model, test, data, eval_steps))
 }
 
 /// A model configuration from our run config (TOML) or an official JSON.
