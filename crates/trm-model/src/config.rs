@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
 /// Which network: TRM (`TinyRecursiveReasoningModel_ACTV1`) or HRM
@@ -24,10 +24,13 @@ pub enum Arch {
 
 /// `pos_encodings`: rotary in every attention layer, a learned table added to the input,
 /// or nothing (the token-mixing `mlp_t` model is position-specific by construction).
+/// `rope2d` is our extension for grids: rotary by row and by column (see `grid_width`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PosEncoding {
     Rope,
+    /// Rotary by row and column of a grid of `grid_width` columns (not in the official code).
+    Rope2d,
     Learned,
     None,
 }
@@ -56,6 +59,9 @@ fn default_rope_theta() -> f64 {
 }
 fn default_forward_dtype() -> String {
     "bfloat16".into()
+}
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 fn default_true() -> bool {
     true
@@ -111,6 +117,9 @@ pub struct ModelConfig {
     pub rms_norm_eps: f64,
     #[serde(default = "default_rope_theta")]
     pub rope_theta: f64,
+    /// Columns of the grid for `pos_encodings = "rope2d"` (0: the side of a square `seq_len`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub grid_width: usize,
     /// N_sup: supervision steps per example (evaluation always runs all of them).
     pub halt_max_steps: usize,
     pub halt_exploration_prob: f64,
@@ -148,6 +157,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "pos_encodings",
     "rms_norm_eps",
     "rope_theta",
+    "grid_width",
     "halt_max_steps",
     "halt_exploration_prob",
     "forward_dtype",
@@ -221,7 +231,7 @@ impl ModelConfig {
         }
         // Official: any other value than rope / learned means no positional encoding.
         if let Some(serde_json::Value::String(p)) = known.get("pos_encodings") {
-            if !["rope", "learned", "none"].contains(&p.as_str()) {
+            if !["rope", "rope2d", "learned", "none"].contains(&p.as_str()) {
                 ignored.push(format!("pos_encodings = {p:?} (read as none, as official)"));
                 known.insert("pos_encodings".into(), "none".into());
             }
@@ -283,6 +293,27 @@ impl ModelConfig {
     /// S = P + seq_len: the internal sequence length of z_H and z_L.
     pub fn total_len(&self) -> usize {
         self.prefix_len() + self.seq_len
+    }
+
+    /// Columns of the grid that `rope2d` rotates by: `grid_width`, else the side of a square
+    /// `seq_len`.
+    pub fn grid_columns(&self) -> Result<usize> {
+        if self.grid_width != 0 {
+            ensure!(
+                self.seq_len % self.grid_width == 0,
+                "grid_width {} does not divide seq_len {}: a grid of that many columns needs seq_len = rows * grid_width",
+                self.grid_width,
+                self.seq_len
+            );
+            return Ok(self.grid_width);
+        }
+        let side = (self.seq_len as f64).sqrt().round() as usize;
+        ensure!(
+            side * side == self.seq_len,
+            "pos_encodings = \"rope2d\" with seq_len {}, which is not a square: set grid_width to the number of columns",
+            self.seq_len
+        );
+        Ok(side)
     }
 
     /// Attention head width, `hidden_size // num_heads` as official (the attention output
@@ -362,6 +393,21 @@ impl ModelConfig {
                     bail!("rope_theta is {}; it must be positive", self.rope_theta);
                 }
             }
+            if self.pos_encodings == PosEncoding::Rope2d {
+                if self.head_dim() % 4 != 0 {
+                    bail!(
+                        "pos_encodings is rope2d but head_dim = hidden_size / num_heads = {} is not a multiple of 4; rows and columns each rotate half of the pairs, pick num_heads so that it is",
+                        self.head_dim()
+                    );
+                }
+                if !(self.rope_theta > 0.0 && self.rope_theta.is_finite()) {
+                    bail!("rope_theta is {}; it must be positive", self.rope_theta);
+                }
+                self.grid_columns()?;
+            }
+        }
+        if self.grid_width != 0 && (self.mlp_t || self.pos_encodings != PosEncoding::Rope2d) {
+            bail!("grid_width is {} but the model has no 2D rotary embedding: grid_width belongs to pos_encodings = \"rope2d\" with mlp_t = false; remove it", self.grid_width);
         }
         if self.puzzle_emb_ndim > 0 {
             if self.num_puzzle_identifiers == 0 {
@@ -446,6 +492,7 @@ mod tests {
         let (cfg, _) = ModelConfig::from_official_json(VECTOR_JSON).unwrap();
         let mut cfg = cfg;
         cfg.batch_size = Some(1);
+        cfg.grid_width = 9;
         let v = serde_json::to_value(&cfg).unwrap();
         let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
         keys.sort();
@@ -463,6 +510,28 @@ mod tests {
         assert!(cfg.validate().unwrap_err().to_string().contains("odd"));
         cfg.num_heads = 4;
         cfg.validate().unwrap();
+        cfg.pos_encodings = PosEncoding::Rope2d;
+        cfg.num_heads = 8; // head_dim 8
+        cfg.validate().unwrap();
+        assert_eq!(cfg.grid_columns().unwrap(), 9);
+        cfg.num_heads = 16; // head_dim 4
+        cfg.validate().unwrap();
+        cfg.num_heads = 32; // head_dim 2
+        assert!(cfg.validate().unwrap_err().to_string().contains("multiple of 4"));
+        cfg.num_heads = 4;
+        cfg.grid_width = 4;
+        assert!(cfg.validate().unwrap_err().to_string().contains("does not divide seq_len 81"));
+        cfg.seq_len = 80;
+        cfg.validate().unwrap();
+        cfg.grid_width = 0;
+        assert!(cfg.validate().unwrap_err().to_string().contains("not a square"));
+        cfg.seq_len = 81;
+        cfg.mlp_t = true;
+        cfg.grid_width = 9;
+        assert!(cfg.validate().unwrap_err().to_string().contains("remove it"));
+        cfg.mlp_t = false;
+        cfg.grid_width = 0;
+        cfg.pos_encodings = PosEncoding::Rope;
         cfg.puzzle_emb_ndim = 0;
         assert!(cfg
             .validate()

@@ -312,6 +312,14 @@ impl Model {
                 config.rope_theta,
                 device,
             )?),
+            (false, PosEncoding::Rope2d) => Some(RopeTables::new_2d(
+                config.head_dim(),
+                config.prefix_len(),
+                config.grid_columns()?,
+                config.total_len(),
+                config.rope_theta,
+                device,
+            )?),
             _ => None,
         };
         let index = params

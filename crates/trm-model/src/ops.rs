@@ -423,14 +423,51 @@ impl RopeTables {
         base: f64,
         device: &candle_core::Device,
     ) -> Result<Self> {
-        let half = head_dim / 2;
-        let inv_freq: Vec<f32> = (0..half)
-            .map(|i| 1.0 / (base as f32).powf((2 * i) as f32 / head_dim as f32))
-            .collect();
+        let inv_freq = inverse_frequencies(head_dim / 2, base);
+        Self::from_angles(head_dim, positions, device, |p| {
+            inv_freq.iter().map(|f| p as f32 * f).collect()
+        })
+    }
+
+    /// Two-dimensional rotary tables for a grid of `width` columns after `prefix` slots (our
+    /// extension, `pos_encodings = "rope2d"`): the first half of the rotated pairs turn with
+    /// the token's row, the second half with its column, each with the frequencies of a
+    /// `head_dim / 2` wide official table. Grid token `k` sits at row `k / width + 1`,
+    /// column `k % width + 1`; the prefix slots at (0, 0), unrotated. Attention scores then
+    /// depend on the row and column offsets between two cells, the same everywhere on the grid.
+    pub fn new_2d(
+        head_dim: usize,
+        prefix: usize,
+        width: usize,
+        positions: usize,
+        base: f64,
+        device: &candle_core::Device,
+    ) -> Result<Self> {
+        let quarter = head_dim / 4;
+        let inv_freq = inverse_frequencies(quarter, base);
+        Self::from_angles(head_dim, positions, device, |p| {
+            let (row, col) = match p.checked_sub(prefix) {
+                Some(k) => (k / width + 1, k % width + 1),
+                None => (0, 0),
+            };
+            let mut angles: Vec<f32> = inv_freq.iter().map(|f| row as f32 * f).collect();
+            angles.extend(inv_freq.iter().map(|f| col as f32 * f));
+            angles
+        })
+    }
+
+    /// Tables from the `head_dim / 2` angles of each position, repeated twice (half split).
+    fn from_angles(
+        head_dim: usize,
+        positions: usize,
+        device: &candle_core::Device,
+        angles_at: impl Fn(usize) -> Vec<f32>,
+    ) -> Result<Self> {
         let mut cos = Vec::with_capacity(positions * head_dim);
         let mut sin = Vec::with_capacity(positions * head_dim);
         for p in 0..positions {
-            let angles: Vec<f32> = inv_freq.iter().map(|f| p as f32 * f).collect();
+            let mut angles = angles_at(p);
+            angles.resize(head_dim / 2, 0.0);
             for _ in 0..2 {
                 cos.extend(angles.iter().map(|a| (*a as f64).cos() as f32));
                 sin.extend(angles.iter().map(|a| (*a as f64).sin() as f32));
@@ -444,6 +481,14 @@ impl RopeTables {
             head_dim,
         })
     }
+}
+
+/// `inv_freq[i] = 1 / base^(i / count)` for `i` in `0..count` (the official `1 /
+/// base^(2i/dim)` with `count = dim / 2`), in f32 as official.
+fn inverse_frequencies(count: usize, base: f64) -> Vec<f32> {
+    (0..count)
+        .map(|i| 1.0 / (base as f32).powf((2 * i) as f32 / (2 * count) as f32))
+        .collect()
 }
 
 /// `[B, S, H, hd]` (any strides, last axis contiguous, e.g. a slice of the qkv projection)
@@ -610,6 +655,29 @@ mod tests {
             .unwrap()
             .to_scalar::<f32>()
             .unwrap()
+    }
+
+    /// With `rope2d`, the score of a query and a key depends on their row and column offsets
+    /// only: equal for two cell pairs with one offset, different for another offset; the
+    /// prefix slot is not rotated.
+    #[test]
+    fn rope2d_scores_depend_on_grid_offsets_only() {
+        let (prefix, width, rows, hd) = (1, 3, 3, 8);
+        let s = prefix + width * rows;
+        let rope = RopeTables::new_2d(hd, prefix, width, s, 10000.0, &Device::Cpu).unwrap();
+        let v: Vec<f32> = (0..hd).map(|i| 0.3 + i as f32 * 0.1).collect();
+        let x = Tensor::from_slice(&v.repeat(s), (1, s, 1, hd), &Device::Cpu).unwrap();
+        let r = to_heads(&x, Some(&rope), 1.0).unwrap().squeeze(0).unwrap().squeeze(0).unwrap();
+        let r: Vec<Vec<f32>> = r.to_vec2().unwrap();
+        let cell = |row: usize, col: usize| prefix + row * width + col;
+        let score = |a: usize, b: usize| r[a].iter().zip(&r[b]).map(|(p, q)| p * q).sum::<f32>();
+        // (0,0)->(1,2) and (1,0)->(2,2): the same offset (1, 2)
+        let same = (score(cell(0, 0), cell(1, 2)) - score(cell(1, 0), cell(2, 2))).abs();
+        assert!(same < 1e-5, "{same}");
+        // offset (2, 1) against (1, 2): rows and columns are told apart
+        let other = (score(cell(0, 0), cell(2, 1)) - score(cell(0, 0), cell(1, 2))).abs();
+        assert!(other > 1e-2, "{other}");
+        assert_eq!(r[0], v, "the prefix slot is not rotated");
     }
 
     fn rand(shape: &[usize], seed: u64) -> Tensor {
