@@ -26,10 +26,20 @@ struct Options {
 }
 
 fn parse_args() -> Result<Options> {
-    let mut o = Options { out: PathBuf::from("examples/tasks/latin"), size: 5, train: 1000, test: 500, blanks: (8, 14), seed: 0 };
+    let mut o = Options {
+        out: PathBuf::from("examples/tasks/latin"),
+        size: 5,
+        train: 1000,
+        test: 500,
+        blanks: (8, 14),
+        seed: 0,
+    };
     for arg in std::env::args().skip(1) {
-        let (key, value) = arg.split_once('=').with_context(|| format!("{arg:?}: expected key=value (out, size, train, test, blanks=MIN-MAX, seed)"))?;
-        let num = |v: &str| v.parse::<usize>().with_context(|| format!("{key}={v}: expected a number"));
+        let (key, value) = arg.split_once('=').with_context(|| {
+            format!("{arg:?}: expected key=value (out, size, train, test, blanks=MIN-MAX, seed)")
+        })?;
+        let num =
+            |v: &str| v.parse::<usize>().with_context(|| format!("{key}={v}: expected a number"));
         match key {
             "out" => o.out = PathBuf::from(value),
             "size" => o.size = num(value)?,
@@ -44,7 +54,10 @@ fn parse_args() -> Result<Options> {
         }
     }
     ensure!((2..=9).contains(&o.size), "size must be 2..=9 (symbols are the digits 1..size)");
-    ensure!(o.blanks.0 <= o.blanks.1 && o.blanks.1 <= o.size * o.size, "blanks=MIN-MAX must satisfy MIN <= MAX <= size*size");
+    ensure!(
+        o.blanks.0 <= o.blanks.1 && o.blanks.1 <= o.size * o.size,
+        "blanks=MIN-MAX must satisfy MIN <= MAX <= size*size"
+    );
     Ok(o)
 }
 
@@ -58,7 +71,8 @@ fn random_square(n: usize, rng: &mut ChaCha8Rng) -> Vec<u8> {
         let mut symbols: Vec<u8> = (0..n as u8).collect();
         symbols.shuffle(rng);
         for s in symbols {
-            let clash = (0..c).any(|k| cells[r * n + k] == s) || (0..r).any(|k| cells[k * n + c] == s);
+            let clash =
+                (0..c).any(|k| cells[r * n + k] == s) || (0..r).any(|k| cells[k * n + c] == s);
             if !clash {
                 cells[i] = s;
                 if fill(cells, i + 1, n, rng) {
@@ -144,7 +158,8 @@ fn main() -> Result<()> {
             rows.push(format!("{input},{output}\n"));
         }
     }
-    std::fs::create_dir_all(&o.out).with_context(|| format!("{}: cannot create folder", o.out.display()))?;
+    std::fs::create_dir_all(&o.out)
+        .with_context(|| format!("{}: cannot create folder", o.out.display()))?;
     for (name, part) in [("train.csv", &rows[..o.train]), ("test.csv", &rows[o.train..])] {
         let path = o.out.join(name);
         let text = format!("input,output\n{}", part.concat());

@@ -30,7 +30,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::{write_dir_atomically, Dataset, Split, SplitBuilder, TokenSpec, BLANK_IDENTIFIER};
+use crate::dataset::{
+    write_dir_atomically, Dataset, Split, SplitBuilder, TokenSpec, BLANK_IDENTIFIER,
+};
 use crate::dihedral::Dihedral;
 
 /// Name of the copy of the task written next to the dataset, so that its tokens can be
@@ -101,7 +103,9 @@ impl Shape {
     /// Where character `i` of a string lies, for error messages.
     fn place(self, i: usize) -> String {
         match self {
-            Shape::Grid { cols, .. } => format!("position {} (row {}, column {})", i + 1, i / cols + 1, i % cols + 1),
+            Shape::Grid { cols, .. } => {
+                format!("position {} (row {}, column {})", i + 1, i / cols + 1, i % cols + 1)
+            }
             Shape::Sequence { .. } => format!("position {}", i + 1),
         }
     }
@@ -132,8 +136,11 @@ pub struct Pair {
 impl Task {
     /// Reads and checks a task file; errors name the file and the key.
     pub fn from_file(path: &Path) -> Result<Task> {
-        let text = fs::read_to_string(path).with_context(|| format!("{}: cannot read the task file", path.display()))?;
-        Task::parse(&text, &path.display().to_string()).with_context(|| format!("{}: not a valid task file (see docs/custom-tasks.md)", path.display()))
+        let text = fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read the task file", path.display()))?;
+        Task::parse(&text, &path.display().to_string()).with_context(|| {
+            format!("{}: not a valid task file (see docs/custom-tasks.md)", path.display())
+        })
     }
 
     /// [`Task::from_file`] on text; `origin` names the task in later error messages.
@@ -145,8 +152,15 @@ impl Task {
     /// Checks a task description.
     pub fn new(file: TaskFile, origin: &str) -> Result<Task> {
         let alphabet: Vec<char> = file.alphabet.chars().collect();
-        ensure!(!alphabet.is_empty(), "`alphabet` is empty: list every character the grids use, e.g. alphabet = \".12345\"");
-        ensure!(alphabet.len() <= 255, "`alphabet` has {} characters; at most 255 fit the uint8 tokens (token 0 is PAD)", alphabet.len());
+        ensure!(
+            !alphabet.is_empty(),
+            "`alphabet` is empty: list every character the grids use, e.g. alphabet = \".12345\""
+        );
+        ensure!(
+            alphabet.len() <= 255,
+            "`alphabet` has {} characters; at most 255 fit the uint8 tokens (token 0 is PAD)",
+            alphabet.len()
+        );
         let mut seen = HashSet::new();
         for &c in &alphabet {
             ensure!(!c.is_control(), "`alphabet` holds the control character {c:?}; data files are one pair per line, so use printable characters");
@@ -171,8 +185,12 @@ impl Task {
                 ensure!(length > 0, "`length` must be at least 1");
                 Shape::Sequence { length }
             }
-            (None, None, None) => bail!("no shape: give `rows` and `cols` for a grid, or `length` for a sequence"),
-            (_, _, Some(_)) => bail!("give either `length` (a sequence) or `rows` and `cols` (a grid), not both"),
+            (None, None, None) => {
+                bail!("no shape: give `rows` and `cols` for a grid, or `length` for a sequence")
+            }
+            (_, _, Some(_)) => {
+                bail!("give either `length` (a sequence) or `rows` and `cols` (a grid), not both")
+            }
             _ => bail!("a grid needs both `rows` and `cols` (or give `length` for a sequence)"),
         };
         if file.augment.dihedral {
@@ -207,7 +225,13 @@ impl Task {
 
     /// The token layout of the task's datasets (the official Sudoku/Maze one).
     pub fn token_spec(&self) -> TokenSpec {
-        TokenSpec { pad_id: 0, ignore_label_id: Some(0), blank_identifier_id: 0, vocab_size: self.vocab_size(), num_puzzle_identifiers: 1 }
+        TokenSpec {
+            pad_id: 0,
+            ignore_label_id: Some(0),
+            blank_identifier_id: 0,
+            vocab_size: self.vocab_size(),
+            num_puzzle_identifiers: 1,
+        }
     }
 
     /// Whether augmented copies can be drawn at all.
@@ -221,7 +245,16 @@ impl Task {
 
     /// Tokens back to text (`?` for PAD or anything outside the vocabulary).
     pub fn decode(&self, tokens: &[u8]) -> String {
-        tokens.iter().map(|&t| if t == 0 { '?' } else { self.alphabet.get(t as usize - 1).copied().unwrap_or('?') }).collect()
+        tokens
+            .iter()
+            .map(|&t| {
+                if t == 0 {
+                    '?'
+                } else {
+                    self.alphabet.get(t as usize - 1).copied().unwrap_or('?')
+                }
+            })
+            .collect()
     }
 
     /// Encodes one grid; `what` is "input" or "output" (outputs may not hold blanks).
@@ -251,7 +284,11 @@ impl Task {
             self.seq_len(),
             self.shape.describe(),
             self.origin,
-            if out.len() < self.seq_len() { "; a character is missing (or trailing spaces were stripped)" } else { "; a character is extra" }
+            if out.len() < self.seq_len() {
+                "; a character is missing (or trailing spaces were stripped)"
+            } else {
+                "; a character is extra"
+            }
         );
         Ok(out)
     }
@@ -260,7 +297,8 @@ impl Task {
     /// (`.jsonl`/`.json`, or any file whose first character is `{`). Errors name the file and
     /// the line.
     pub fn read_pairs(&self, path: &Path) -> Result<Vec<Pair>> {
-        let text = fs::read_to_string(path).with_context(|| format!("{}: cannot read the data file", path.display()))?;
+        let text = fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read the data file", path.display()))?;
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         let jsonl = match ext.as_str() {
             "jsonl" | "json" | "ndjson" => true,
@@ -274,7 +312,11 @@ impl Task {
     /// CSV text: header first, fields not trimmed (spaces may be symbols), `"..."` quoting
     /// with `""` for a quote; one pair per line. Extra columns are ignored.
     pub fn parse_csv(&self, text: &str) -> Result<Vec<Pair>> {
-        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l))).filter(|(_, l)| !l.is_empty());
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
+            .filter(|(_, l)| !l.is_empty());
         let Some((header_no, header)) = lines.next() else {
             bail!("the file is empty; expected a header line `input,output` and one pair per line");
         };
@@ -333,7 +375,11 @@ impl Task {
     /// the interchangeable symbols (when declared), the same for input and output.
     pub fn augment(&self, pair: &Pair, rng: &mut impl Rng) -> Pair {
         let mut map: Vec<u8> = (0..=self.alphabet.len() as u8).collect();
-        let transform = if self.file.augment.dihedral { Dihedral::new(rng.random_range(0..8)).expect("id below 8") } else { Dihedral::IDENTITY };
+        let transform = if self.file.augment.dihedral {
+            Dihedral::new(rng.random_range(0..8)).expect("id below 8")
+        } else {
+            Dihedral::IDENTITY
+        };
         if !self.interchangeable.is_empty() {
             let mut shuffled = self.interchangeable.clone();
             shuffled.shuffle(rng);
@@ -380,8 +426,17 @@ impl Task {
 
     /// The dataset of the given splits (at least one); `aug` copies per training pair, drawn
     /// from `seed` (the test split is never augmented, as official).
-    pub fn build_dataset(&self, train: Option<&[Pair]>, test: Option<&[Pair]>, aug: usize, seed: u64) -> Result<Dataset> {
-        ensure!(train.is_some() || test.is_some(), "nothing to build: give a train and/or a test file");
+    pub fn build_dataset(
+        &self,
+        train: Option<&[Pair]>,
+        test: Option<&[Pair]>,
+        aug: usize,
+        seed: u64,
+    ) -> Result<Dataset> {
+        ensure!(
+            train.is_some() || test.is_some(),
+            "nothing to build: give a train and/or a test file"
+        );
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         Ok(Dataset {
             train: train.map(|p| self.build_split(p, aug, &mut rng)).transpose()?,
@@ -395,7 +450,8 @@ impl Task {
         let text = toml::to_string_pretty(&self.file).context("serialising the task")?;
         write_dir_atomically(dir, |tmp| {
             dataset.write_into(tmp)?;
-            fs::write(tmp.join(TASK_FILE), text.as_bytes()).with_context(|| format!("{}: cannot write", tmp.join(TASK_FILE).display()))
+            fs::write(tmp.join(TASK_FILE), text.as_bytes())
+                .with_context(|| format!("{}: cannot write", tmp.join(TASK_FILE).display()))
         })
     }
 }
@@ -408,7 +464,14 @@ pub fn shared_inputs(train: &[Pair], test: &[Pair]) -> usize {
 
 /// Everything `trm data custom` does, usable without the CLI: read and check the task and
 /// the files, build, write to `out`. Returns the dataset and the pairs read.
-pub fn build_from_files(task: &Path, train: Option<&Path>, test: Option<&Path>, aug: usize, seed: u64, out: &Path) -> Result<Built> {
+pub fn build_from_files(
+    task: &Path,
+    train: Option<&Path>,
+    test: Option<&Path>,
+    aug: usize,
+    seed: u64,
+    out: &Path,
+) -> Result<Built> {
     let task = Task::from_file(task)?;
     let read = |p: Option<&Path>| p.map(|p| task.read_pairs(p)).transpose();
     let (train_pairs, test_pairs) = (read(train)?, read(test)?);
@@ -469,7 +532,8 @@ mod tests {
     #[test]
     fn tokens_follow_the_official_sudoku_and_maze_maps() {
         // Sudoku: 0 PAD, 1 blank, d + 1 for digit d.
-        let task = Task::parse("alphabet = \".1234\"\nblanks = \".\"\nrows = 4\ncols = 4\n", "s").unwrap();
+        let task =
+            Task::parse("alphabet = \".1234\"\nblanks = \".\"\nrows = 4\ncols = 4\n", "s").unwrap();
         let p = "1...2...3...4...";
         let puzzle = Grid::parse(p).unwrap();
         let solution = sudoku::solver::count_solutions(&puzzle, 1).solution.unwrap();
@@ -515,17 +579,38 @@ mod tests {
         let task = latin();
         let tmp = tempfile::tempdir().unwrap();
         let csv = tmp.path().join("train.csv");
-        fs::write(&csv, "source,input,output\nx,12.2.1.12,123231312\n\ny,\"1..\"\"......\",123231312\n").unwrap();
+        fs::write(
+            &csv,
+            "source,input,output\nx,12.2.1.12,123231312\n\ny,\"1..\"\"......\",123231312\n",
+        )
+        .unwrap();
         let e = err(task.read_pairs(&csv));
-        assert!(e.contains("train.csv") && e.contains("line 4") && e.contains("'\"'") && e.contains("row 2, column 1") && e.contains("add the character"), "{e}");
+        assert!(
+            e.contains("train.csv")
+                && e.contains("line 4")
+                && e.contains("'\"'")
+                && e.contains("row 2, column 1")
+                && e.contains("add the character"),
+            "{e}"
+        );
 
         fs::write(&csv, "input,output\n12.2.1.12,123231312\n12.2.1.1,123231312\n").unwrap();
         let e = err(task.read_pairs(&csv));
-        assert!(e.contains("line 3") && e.contains("input has 8 characters, expected 9") && e.contains("3 rows x 3 columns"), "{e}");
+        assert!(
+            e.contains("line 3")
+                && e.contains("input has 8 characters, expected 9")
+                && e.contains("3 rows x 3 columns"),
+            "{e}"
+        );
 
         fs::write(&csv, "input,output\n12.2.1.12,12323131.\n").unwrap();
         let e = err(task.read_pairs(&csv));
-        assert!(e.contains("line 2") && e.contains("output: the blank '.'") && e.contains("inputs only"), "{e}");
+        assert!(
+            e.contains("line 2")
+                && e.contains("output: the blank '.'")
+                && e.contains("inputs only"),
+            "{e}"
+        );
 
         fs::write(&csv, "question,answer\n12.2.1.12,123231312\n").unwrap();
         assert!(err(task.read_pairs(&csv)).contains("no `input` column"));
@@ -534,12 +619,27 @@ mod tests {
         assert!(err(task.read_pairs(&csv)).contains("line 2: 3 comma-separated fields"));
 
         let jsonl = tmp.path().join("test.jsonl");
-        fs::write(&jsonl, "{\"input\": \"12.2.1.12\", \"output\": \"123231312\"}\n\n{\"input\": \"12.2.1.12\"}\n").unwrap();
+        fs::write(
+            &jsonl,
+            "{\"input\": \"12.2.1.12\", \"output\": \"123231312\"}\n\n{\"input\": \"12.2.1.12\"}\n",
+        )
+        .unwrap();
         let e = err(task.read_pairs(&jsonl));
-        assert!(e.contains("test.jsonl") && e.contains("line 3") && e.contains("\"output\""), "{e}");
-        fs::write(&jsonl, "{\"input\": \"12.2.1.12\", \"output\": \"123231312\", \"id\": 4}\n").unwrap();
+        assert!(
+            e.contains("test.jsonl") && e.contains("line 3") && e.contains("\"output\""),
+            "{e}"
+        );
+        fs::write(&jsonl, "{\"input\": \"12.2.1.12\", \"output\": \"123231312\", \"id\": 4}\n")
+            .unwrap();
         let pairs = task.read_pairs(&jsonl).unwrap();
-        assert_eq!(pairs, vec![Pair { line: 1, input: vec![2, 3, 1, 3, 1, 2, 1, 2, 3], output: vec![2, 3, 4, 3, 4, 2, 4, 2, 3] }]);
+        assert_eq!(
+            pairs,
+            vec![Pair {
+                line: 1,
+                input: vec![2, 3, 1, 3, 1, 2, 1, 2, 3],
+                output: vec![2, 3, 4, 3, 4, 2, 4, 2, 3]
+            }]
+        );
         // Quoted CSV fields and sequences.
         let seq = Task::parse("alphabet = \"a,b \"\nlength = 3\n", "s").unwrap();
         let pairs = seq.parse_csv("input,output\r\n\"a,b\",\" b \"\r\n").unwrap();
@@ -550,21 +650,28 @@ mod tests {
     #[test]
     fn augmented_copies_stay_latin_squares_and_share_a_group() {
         let task = latin();
-        let pairs = task.parse_csv("input,output\n12.......,123231312\n.........,132213321\n").unwrap();
+        let pairs =
+            task.parse_csv("input,output\n12.......,123231312\n.........,132213321\n").unwrap();
         let ds = task.build_dataset(Some(&pairs[..]), Some(&pairs[..1]), 20, 3).unwrap();
         let train = ds.train.as_ref().unwrap();
         assert_eq!(train.num_groups(), 2);
         assert_eq!(train.num_puzzles(), train.num_examples());
         assert!(train.puzzle_identifiers.iter().all(|&id| id == 0));
         assert_eq!(train.meta.total_puzzles, 2);
-        assert_eq!((train.meta.vocab_size, train.meta.seq_len, train.meta.ignore_label_id), (5, 9, Some(0)));
+        assert_eq!(
+            (train.meta.vocab_size, train.meta.seq_len, train.meta.ignore_label_id),
+            (5, 9, Some(0))
+        );
         for g in 0..2 {
             let puzzles = train.group_puzzles(g);
             // Group 0: 8 transforms x 6 relabellings give 48 distinct pairs, so 20 distinct
             // copies are found. Group 1 (no givens) can only become the 12 Latin squares
             // of order 3.
             assert_eq!(puzzles.len(), [21, 12][g], "group {g}");
-            assert_eq!(train.example(puzzles.start), (pairs[g].input.as_slice(), pairs[g].output.as_slice()));
+            assert_eq!(
+                train.example(puzzles.start),
+                (pairs[g].input.as_slice(), pairs[g].output.as_slice())
+            );
             let mut distinct = HashSet::new();
             for p in puzzles {
                 let (inp, out) = train.example(p);
@@ -581,12 +688,21 @@ mod tests {
         }
         let test = ds.test.as_ref().unwrap();
         assert_eq!((test.num_groups(), test.num_examples()), (1, 1));
-        assert_eq!(ds, task.build_dataset(Some(&pairs[..]), Some(&pairs[..1]), 20, 3).unwrap(), "same seed, same dataset");
+        assert_eq!(
+            ds,
+            task.build_dataset(Some(&pairs[..]), Some(&pairs[..1]), 20, 3).unwrap(),
+            "same seed, same dataset"
+        );
         assert_ne!(ds, task.build_dataset(Some(&pairs[..]), Some(&pairs[..1]), 20, 4).unwrap());
 
         // Dihedral only: at most 8 distinct copies of an asymmetric grid, never repeats.
-        let dihedral = Task::parse("alphabet = \".123\"\nblanks = \".\"\nrows = 3\ncols = 3\n[augment]\ndihedral = true\n", "d").unwrap();
-        let split = dihedral.build_split(&pairs[..1], 50, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
+        let dihedral = Task::parse(
+            "alphabet = \".123\"\nblanks = \".\"\nrows = 3\ncols = 3\n[augment]\ndihedral = true\n",
+            "d",
+        )
+        .unwrap();
+        let split =
+            dihedral.build_split(&pairs[..1], 50, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
         assert_eq!(split.num_examples(), 8);
         // No augmentation declared: --aug is refused.
         let plain = Task::parse("alphabet = \".123\"\nrows = 3\ncols = 3\n", "plain.toml").unwrap();
@@ -599,10 +715,22 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         fs::write(tmp.path().join("task.toml"), LATIN).unwrap();
         fs::write(tmp.path().join("train.csv"), "input,output\n12.2.1.12,123231312\n").unwrap();
-        fs::write(tmp.path().join("test.jsonl"), "{\"input\":\"12.2.1.12\",\"output\":\"123231312\"}\n").unwrap();
+        fs::write(
+            tmp.path().join("test.jsonl"),
+            "{\"input\":\"12.2.1.12\",\"output\":\"123231312\"}\n",
+        )
+        .unwrap();
         let out = tmp.path().join("ds");
         let p = |n: &str| tmp.path().join(n);
-        let built = build_from_files(&p("task.toml"), Some(&p("train.csv")), Some(&p("test.jsonl")), 4, 0, &out).unwrap();
+        let built = build_from_files(
+            &p("task.toml"),
+            Some(&p("train.csv")),
+            Some(&p("test.jsonl")),
+            4,
+            0,
+            &out,
+        )
+        .unwrap();
         assert_eq!(Dataset::load(&out).unwrap(), built.dataset);
         assert_eq!(Task::from_file(&out.join(TASK_FILE)).unwrap().file, built.task.file);
         assert_eq!(shared_inputs(built.train.as_ref().unwrap(), built.test.as_ref().unwrap()), 1);

@@ -125,33 +125,19 @@ impl Split {
             .with_context(|| format!("{}: cannot read dataset metadata", meta_path.display()))?;
         let mut meta: Metadata = serde_json::from_str(&text)
             .with_context(|| format!("{}: not a valid dataset.json", meta_path.display()))?;
-        ensure!(
-            meta.seq_len > 0,
-            "{}: seq_len must be positive",
-            meta_path.display()
-        );
-        ensure!(
-            !meta.sets.is_empty(),
-            "{}: `sets` is empty",
-            meta_path.display()
-        );
+        ensure!(meta.seq_len > 0, "{}: seq_len must be positive", meta_path.display());
+        ensure!(!meta.sets.is_empty(), "{}: `sets` is empty", meta_path.display());
 
-        let Split {
-            inputs,
-            labels,
-            puzzle_identifiers,
-            puzzle_indices,
-            group_indices,
-            ..
-        } = if meta.sets.len() == 1 {
-            load_set(dir, &meta.sets[0], &meta)?
-        } else {
-            let mut split = SplitBuilder::new(meta.seq_len);
-            for set in &meta.sets {
-                split.append_split(&load_set(dir, set, &meta)?);
-            }
-            split.into_raw()
-        };
+        let Split { inputs, labels, puzzle_identifiers, puzzle_indices, group_indices, .. } =
+            if meta.sets.len() == 1 {
+                load_set(dir, &meta.sets[0], &meta)?
+            } else {
+                let mut split = SplitBuilder::new(meta.seq_len);
+                for set in &meta.sets {
+                    split.append_split(&load_set(dir, set, &meta)?);
+                }
+                split.into_raw()
+            };
         let num_groups = group_indices.len() - 1;
         ensure!(
             meta.total_groups == num_groups,
@@ -163,14 +149,7 @@ impl Split {
         if meta.total_puzzles == 0 {
             meta.total_puzzles = num_groups;
         }
-        Ok(Split {
-            meta,
-            inputs,
-            labels,
-            puzzle_identifiers,
-            puzzle_indices,
-            group_indices,
-        })
+        Ok(Split { meta, inputs, labels, puzzle_identifiers, puzzle_indices, group_indices })
     }
 
     /// Writes the split into `dir` (created if missing). Not atomic by itself: use
@@ -193,17 +172,10 @@ impl Split {
             &[self.puzzle_indices.len() as u64],
             &self.puzzle_indices,
         )?;
-        write_npy(
-            &file("group_indices"),
-            &[self.group_indices.len() as u64],
-            &self.group_indices,
-        )?;
+        write_npy(&file("group_indices"), &[self.group_indices.len() as u64], &self.group_indices)?;
         let mut meta = self.meta.clone();
         meta.sets = vec![SET_NAME.to_string()];
-        write_synced(
-            &dir.join(METADATA_FILE),
-            serde_json::to_string_pretty(&meta)?.as_bytes(),
-        )
+        write_synced(&dir.join(METADATA_FILE), serde_json::to_string_pretty(&meta)?.as_bytes())
     }
 }
 
@@ -236,19 +208,13 @@ impl Dataset {
                 Ok(None)
             }
         };
-        let dataset = Dataset {
-            train: load("train")?,
-            test: load("test")?,
-            identifiers,
-        };
+        let dataset = Dataset { train: load("train")?, test: load("test")?, identifiers };
         ensure!(
             dataset.train.is_some() || dataset.test.is_some(),
             "{}: neither train/{METADATA_FILE} nor test/{METADATA_FILE} exists; is this a dataset folder?",
             dir.display()
         );
-        dataset
-            .check()
-            .with_context(|| format!("{}: inconsistent dataset", dir.display()))?;
+        dataset.check().with_context(|| format!("{}: inconsistent dataset", dir.display()))?;
         Ok(dataset)
     }
 
@@ -356,10 +322,7 @@ impl SplitBuilder {
             label.len(),
             self.seq_len
         );
-        ensure!(
-            self.examples_len() < i32::MAX as usize,
-            "more than 2^31 examples"
-        );
+        ensure!(self.examples_len() < i32::MAX as usize, "more than 2^31 examples");
         self.inputs.extend_from_slice(input);
         self.labels.extend_from_slice(label);
         Ok(())
@@ -368,10 +331,7 @@ impl SplitBuilder {
     /// Closes the puzzle being built (its examples are those pushed since the last puzzle).
     pub fn finish_puzzle(&mut self, identifier: i32) -> Result<()> {
         let end = self.examples_len() as i32;
-        ensure!(
-            end > *self.puzzle_indices.last().unwrap(),
-            "a puzzle needs at least one example"
-        );
+        ensure!(end > *self.puzzle_indices.last().unwrap(), "a puzzle needs at least one example");
         ensure!(identifier >= 0, "negative puzzle identifier {identifier}");
         self.puzzle_identifiers.push(identifier);
         self.puzzle_indices.push(end);
@@ -385,10 +345,7 @@ impl SplitBuilder {
             "finish_group with examples not yet closed by finish_puzzle"
         );
         let end = self.puzzle_identifiers.len() as i32;
-        ensure!(
-            end > *self.group_indices.last().unwrap(),
-            "a group needs at least one puzzle"
-        );
+        ensure!(end > *self.group_indices.last().unwrap(), "a group needs at least one puzzle");
         self.group_indices.push(end);
         Ok(())
     }
@@ -408,18 +365,12 @@ impl SplitBuilder {
 
     /// Appends all groups of another split (its identifiers kept as they are).
     fn append_split(&mut self, other: &Split) {
-        let (e0, p0) = (
-            self.examples_len() as i32,
-            self.puzzle_identifiers.len() as i32,
-        );
+        let (e0, p0) = (self.examples_len() as i32, self.puzzle_identifiers.len() as i32);
         self.inputs.extend_from_slice(&other.inputs);
         self.labels.extend_from_slice(&other.labels);
-        self.puzzle_identifiers
-            .extend_from_slice(&other.puzzle_identifiers);
-        self.puzzle_indices
-            .extend(other.puzzle_indices[1..].iter().map(|i| i + e0));
-        self.group_indices
-            .extend(other.group_indices[1..].iter().map(|i| i + p0));
+        self.puzzle_identifiers.extend_from_slice(&other.puzzle_identifiers);
+        self.puzzle_indices.extend(other.puzzle_indices[1..].iter().map(|i| i + e0));
+        self.group_indices.extend(other.group_indices[1..].iter().map(|i| i + p0));
     }
 
     fn into_raw(self) -> Split {
@@ -469,11 +420,7 @@ impl SplitBuilder {
             seq_len: split.meta.seq_len,
             num_puzzle_identifiers: spec.num_puzzle_identifiers,
             total_groups: split.num_groups(),
-            mean_puzzle_examples: if puzzles == 0 {
-                0.0
-            } else {
-                examples as f64 / puzzles as f64
-            },
+            mean_puzzle_examples: if puzzles == 0 { 0.0 } else { examples as f64 / puzzles as f64 },
             total_puzzles: puzzles,
             sets: vec![SET_NAME.to_string()],
         };
@@ -499,10 +446,7 @@ fn check_tokens(tokens: &[u8], meta: &Metadata, what: &str) -> Result<()> {
 }
 
 fn check_identifiers(ids: &[i32], meta: &Metadata) -> Result<()> {
-    if let Some(p) = ids
-        .iter()
-        .position(|&i| i < 0 || i as u32 >= meta.num_puzzle_identifiers)
-    {
+    if let Some(p) = ids.iter().position(|&i| i < 0 || i as u32 >= meta.num_puzzle_identifiers) {
         bail!(
             "puzzle {p} has identifier {} outside 0..{} (num_puzzle_identifiers)",
             ids[p],
@@ -516,12 +460,7 @@ fn check_identifiers(ids: &[i32], meta: &Metadata) -> Result<()> {
 fn check_offsets(offsets: &[i32], end: usize, what: &str) -> Result<()> {
     ensure!(offsets.first() == Some(&0), "must start with 0");
     if let Some(i) = offsets.windows(2).position(|w| w[1] < w[0]) {
-        bail!(
-            "decreases at index {} ({} -> {})",
-            i + 1,
-            offsets[i],
-            offsets[i + 1]
-        );
+        bail!("decreases at index {} ({} -> {})", i + 1, offsets[i], offsets[i + 1]);
     }
     ensure!(
         *offsets.last().unwrap() as usize == end,
@@ -555,11 +494,7 @@ fn load_set(dir: &Path, set: &str, meta: &Metadata) -> Result<Split> {
     let vec1 = |field: &str| -> Result<Vec<i32>> {
         let p = path(field);
         let (v, shape) = read_npy::<i32>(&p)?;
-        ensure!(
-            shape.len() == 1,
-            "{}: shape {shape:?}, expected one dimension",
-            p.display()
-        );
+        ensure!(shape.len() == 1, "{}: shape {shape:?}, expected one dimension", p.display());
         Ok(v)
     };
     let puzzle_identifiers = vec1("puzzle_identifiers")?;
@@ -628,11 +563,7 @@ pub fn read_npy<T: NpyElement>(path: &Path) -> Result<(Vec<T>, Vec<u64>)> {
     let shape = header.shape().to_vec();
     let len = shape.iter().product::<u64>() as usize;
     let npyz::DType::Plain(ty) = header.dtype() else {
-        bail!(
-            "{}: dtype {} is not an integer type",
-            path.display(),
-            header.dtype().descr()
-        );
+        bail!("{}: dtype {} is not an integer type", path.display(), header.dtype().descr());
     };
     let values: Vec<i128> = match (ty.type_char(), ty.size_field()) {
         // Fast path for the official uint8 arrays: the payload is the raw bytes.
@@ -679,14 +610,9 @@ where
 {
     let shape = header.shape().to_vec();
     let order = header.order();
-    let v: Vec<S> = npyz::NpyFile::with_header(header, reader)
-        .into_vec()
-        .with_context(|| {
-            format!(
-                "{}: cannot read npy data (truncated or corrupt file)",
-                path.display()
-            )
-        })?;
+    let v: Vec<S> = npyz::NpyFile::with_header(header, reader).into_vec().with_context(|| {
+        format!("{}: cannot read npy data (truncated or corrupt file)", path.display())
+    })?;
     let v: Vec<i128> = v.into_iter().map(Into::into).collect();
     Ok(reorder(v, &shape, order))
 }
@@ -721,9 +647,7 @@ pub fn write_npy<T: npyz::AutoSerialize>(path: &Path, shape: &[u64], data: &[T])
         writer.push(x).with_context(ctx)?;
     }
     writer.finish().with_context(ctx)?;
-    File::open(path)
-        .and_then(|f| f.sync_all())
-        .with_context(ctx)
+    File::open(path).and_then(|f| f.sync_all()).with_context(ctx)
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -760,11 +684,7 @@ pub fn write_dir_atomically(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>) 
         _ => PathBuf::from("."),
     };
     let replace_old = if dir.exists() {
-        ensure!(
-            dir.is_dir(),
-            "{}: exists and is not a folder",
-            dir.display()
-        );
+        ensure!(dir.is_dir(), "{}: exists and is not a folder", dir.display());
         let empty = fs::read_dir(dir)?.next().is_none();
         ensure!(
             empty || is_dataset_dir(dir),
@@ -854,8 +774,7 @@ mod tests {
         b.push_example(&[0, 1, 2], &[3, 3, 3]).unwrap();
         b.finish_puzzle(2).unwrap();
         b.finish_group().unwrap();
-        b.push_group(2, [(&[1u8, 1, 1][..], &[2u8, 2, 2][..])])
-            .unwrap();
+        b.push_group(2, [(&[1u8, 1, 1][..], &[2u8, 2, 2][..])]).unwrap();
         b.finish(spec()).unwrap()
     }
 
@@ -865,10 +784,7 @@ mod tests {
         assert_eq!(s.puzzle_indices, vec![0, 2, 3, 4]);
         assert_eq!(s.group_indices, vec![0, 2, 3]);
         assert_eq!(s.puzzle_identifiers, vec![1, 2, 2]);
-        assert_eq!(
-            (s.num_examples(), s.num_puzzles(), s.num_groups()),
-            (4, 3, 2)
-        );
+        assert_eq!((s.num_examples(), s.num_puzzles(), s.num_groups()), (4, 3, 2));
         assert_eq!(s.meta.total_groups, 2);
         assert_eq!(s.meta.total_puzzles, 3);
         assert!((s.meta.mean_puzzle_examples - 4.0 / 3.0).abs() < 1e-12);
@@ -886,18 +802,10 @@ mod tests {
         assert!(b.finish_group().is_err(), "open puzzle");
         b.finish_puzzle(7).unwrap();
         b.finish_group().unwrap();
-        assert!(b
-            .finish(spec())
-            .unwrap_err()
-            .to_string()
-            .contains("identifier 7"));
+        assert!(b.finish(spec()).unwrap_err().to_string().contains("identifier 7"));
         let mut b = SplitBuilder::new(1);
         b.push_group(0, [(&[9u8][..], &[1u8][..])]).unwrap();
-        assert!(b
-            .finish(spec())
-            .unwrap_err()
-            .to_string()
-            .contains("vocab_size"));
+        assert!(b.finish(spec()).unwrap_err().to_string().contains("vocab_size"));
     }
 
     #[test]
@@ -915,17 +823,12 @@ mod tests {
         assert_eq!(Dataset::load(&dir).unwrap(), ds);
 
         // Rewriting replaces the old dataset; nothing temporary is left beside it.
-        let ds2 = Dataset {
-            train: None,
-            test: Some(sample()),
-            identifiers: ds.identifiers.clone(),
-        };
+        let ds2 =
+            Dataset { train: None, test: Some(sample()), identifiers: ds.identifiers.clone() };
         ds2.write(&dir).unwrap();
         assert_eq!(Dataset::load(&dir).unwrap(), ds2);
-        let names: Vec<_> = fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> =
+            fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("ds")]);
 
         // A failing fill leaves the old dataset untouched.
@@ -942,11 +845,7 @@ mod tests {
     fn refuses_to_replace_a_foreign_folder() {
         let tmp = tempfile::tempdir().unwrap();
         fs::write(tmp.path().join("notes.txt"), b"keep me").unwrap();
-        let ds = Dataset {
-            train: Some(sample()),
-            test: None,
-            identifiers: vec![],
-        };
+        let ds = Dataset { train: Some(sample()), test: None, identifiers: vec![] };
         let err = ds.write(tmp.path()).unwrap_err().to_string();
         assert!(err.contains("refusing"), "{err}");
         assert!(tmp.path().join("notes.txt").exists());
@@ -978,15 +877,9 @@ mod tests {
         write_npy(&p, &[3], &[0i64, 5, 7]).unwrap();
         assert_eq!(read_npy::<i32>(&p).unwrap(), (vec![0, 5, 7], vec![3]));
         write_npy(&p, &[2], &[1i64 << 40, 0]).unwrap();
-        assert!(read_npy::<i32>(&p)
-            .unwrap_err()
-            .to_string()
-            .contains("does not fit"));
+        assert!(read_npy::<i32>(&p).unwrap_err().to_string().contains("does not fit"));
         write_npy(&p, &[2], &[1.5f32, 0.0]).unwrap();
-        assert!(read_npy::<i32>(&p)
-            .unwrap_err()
-            .to_string()
-            .contains("not an integer"));
+        assert!(read_npy::<i32>(&p).unwrap_err().to_string().contains("not an integer"));
         let mut w = npyz::WriteOptions::new()
             .default_dtype()
             .shape(&[2, 3])
@@ -998,10 +891,7 @@ mod tests {
             w.push(&x).unwrap();
         }
         w.finish().unwrap();
-        assert_eq!(
-            read_npy::<u8>(&p).unwrap(),
-            (vec![1, 2, 3, 4, 5, 6], vec![2, 3])
-        );
+        assert_eq!(read_npy::<u8>(&p).unwrap(), (vec![1, 2, 3, 4, 5, 6], vec![2, 3]));
     }
 
     #[test]
@@ -1009,17 +899,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let s = sample();
         s.write(tmp.path()).unwrap();
-        write_npy(
-            &tmp.path().join("all__puzzle_indices.npy"),
-            &[4],
-            &[0i32, 3, 2, 4],
-        )
-        .unwrap();
+        write_npy(&tmp.path().join("all__puzzle_indices.npy"), &[4], &[0i32, 3, 2, 4]).unwrap();
         let err = format!("{:#}", Split::load(tmp.path()).unwrap_err());
-        assert!(
-            err.contains("all__puzzle_indices.npy") && err.contains("decreases"),
-            "{err}"
-        );
+        assert!(err.contains("all__puzzle_indices.npy") && err.contains("decreases"), "{err}");
 
         s.write(tmp.path()).unwrap();
         write_npy(&tmp.path().join("all__labels.npy"), &[4, 2], &[1u8; 8]).unwrap();
@@ -1038,10 +920,7 @@ mod tests {
             .replace("\"total_groups\": 2", "\"total_groups\": 5");
         fs::write(&meta, text).unwrap();
         let err = format!("{:#}", Split::load(tmp.path()).unwrap_err());
-        assert!(
-            err.contains("dataset.json") && err.contains("total_groups"),
-            "{err}"
-        );
+        assert!(err.contains("dataset.json") && err.contains("total_groups"), "{err}");
     }
 
     #[test]
@@ -1049,13 +928,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let s = sample();
         s.write(tmp.path()).unwrap();
-        for field in [
-            "inputs",
-            "labels",
-            "puzzle_identifiers",
-            "puzzle_indices",
-            "group_indices",
-        ] {
+        for field in ["inputs", "labels", "puzzle_identifiers", "puzzle_indices", "group_indices"] {
             fs::copy(
                 tmp.path().join(format!("all__{field}.npy")),
                 tmp.path().join(format!("b__{field}.npy")),

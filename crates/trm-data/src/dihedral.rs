@@ -13,8 +13,16 @@ pub struct Dihedral(u8);
 impl Dihedral {
     pub const IDENTITY: Dihedral = Dihedral(0);
     /// All 8 transforms in id order (the order of maze augmentation).
-    pub const ALL: [Dihedral; 8] =
-        [Dihedral(0), Dihedral(1), Dihedral(2), Dihedral(3), Dihedral(4), Dihedral(5), Dihedral(6), Dihedral(7)];
+    pub const ALL: [Dihedral; 8] = [
+        Dihedral(0),
+        Dihedral(1),
+        Dihedral(2),
+        Dihedral(3),
+        Dihedral(4),
+        Dihedral(5),
+        Dihedral(6),
+        Dihedral(7),
+    ];
     const NAMES: [&'static str; 8] = [
         "identity",
         "rotate 90 ccw",
@@ -152,8 +160,10 @@ mod tests {
                 }
             }
             // The 8 transforms of a grid with distinct cells are 8 distinct grids.
-            let images: std::collections::HashSet<_> =
-                Dihedral::ALL.iter().map(|t| (t.output_shape(rows, cols), t.apply(&grid, rows, cols))).collect();
+            let images: std::collections::HashSet<_> = Dihedral::ALL
+                .iter()
+                .map(|t| (t.output_shape(rows, cols), t.apply(&grid, rows, cols)))
+                .collect();
             assert_eq!(images.len(), if rows == 1 || cols == 1 { 4 } else { 8 });
         }
     }

@@ -46,10 +46,7 @@ impl Grid {
     /// An empty grid. Panics on a size other than 4 or 9 (use [`check_size`] on user input).
     pub fn empty(size: usize) -> Grid {
         check_size(size).expect("valid Sudoku size");
-        Grid {
-            size: size as u8,
-            cells: [0; MAX_CELLS],
-        }
+        Grid { size: size as u8, cells: [0; MAX_CELLS] }
     }
 
     /// A grid from cell values (0 blank, 1..=size digits); the length gives the size.
@@ -138,11 +135,7 @@ impl Grid {
     }
 
     pub fn set(&mut self, row: usize, col: usize, value: u8) {
-        assert!(
-            value as usize <= self.size(),
-            "value {value} above size {}",
-            self.size()
-        );
+        assert!(value as usize <= self.size(), "value {value} above size {}", self.size());
         let n = self.size();
         self.cells[row * n + col] = value;
     }
@@ -196,19 +189,12 @@ impl Grid {
         solution.size == self.size
             && solution.is_complete()
             && solution.conflict().is_none()
-            && self
-                .cells()
-                .iter()
-                .zip(solution.cells())
-                .all(|(&p, &s)| p == 0 || p == s)
+            && self.cells().iter().zip(solution.cells()).all(|(&p, &s)| p == 0 || p == s)
     }
 
     /// The one-line form with `blank` for empty cells.
     pub fn to_line(&self, blank: char) -> String {
-        self.cells()
-            .iter()
-            .map(|&v| if v == 0 { blank } else { (b'0' + v) as char })
-            .collect()
+        self.cells().iter().map(|&v| if v == 0 { blank } else { (b'0' + v) as char }).collect()
     }
 
     /// A multi-line picture for the terminal, boxes separated by `|` and `-+-` rules.
@@ -216,13 +202,7 @@ impl Grid {
         let (n, b) = (self.size(), self.box_size());
         // Box columns are "d d d " wide, plus one space after the `|` for inner ones.
         let rule: String = (0..b)
-            .map(|i| {
-                "-".repeat(if i == 0 || i == b - 1 {
-                    2 * b
-                } else {
-                    2 * b + 1
-                })
-            })
+            .map(|i| "-".repeat(if i == 0 || i == b - 1 { 2 * b } else { 2 * b + 1 }))
             .collect::<Vec<_>>()
             .join("+");
         let mut out = String::new();
@@ -269,10 +249,7 @@ impl std::str::FromStr for Grid {
 
 /// Accepts 4 and 9, the sizes with a square box whose digits are single characters.
 pub fn check_size(size: usize) -> Result<()> {
-    ensure!(
-        SIZES.contains(&size),
-        "Sudoku size {size} is not supported; use 4 or 9"
-    );
+    ensure!(SIZES.contains(&size), "Sudoku size {size} is not supported; use 4 or 9");
     Ok(())
 }
 
@@ -298,18 +275,10 @@ pub fn render_side_by_side(grids: &[(&str, &Grid)]) -> String {
     let pictures: Vec<Vec<String>> = grids
         .iter()
         .map(|(title, g)| {
-            std::iter::once(title.to_string())
-                .chain(g.render().lines().map(String::from))
-                .collect()
+            std::iter::once(title.to_string()).chain(g.render().lines().map(String::from)).collect()
         })
         .collect();
-    let width = pictures
-        .iter()
-        .flatten()
-        .map(|l| l.chars().count())
-        .max()
-        .unwrap_or(0)
-        + 4;
+    let width = pictures.iter().flatten().map(|l| l.chars().count()).max().unwrap_or(0) + 4;
     let rows = pictures.iter().map(Vec::len).max().unwrap_or(0);
     let mut out = String::new();
     for i in 0..rows {
@@ -345,10 +314,7 @@ mod tests {
 
     #[test]
     fn parse_errors_name_the_problem() {
-        assert!(Grid::parse("123")
-            .unwrap_err()
-            .to_string()
-            .contains("3 characters"));
+        assert!(Grid::parse("123").unwrap_err().to_string().contains("3 characters"));
         let err = Grid::parse("1.5..4......2..1").unwrap_err().to_string();
         assert!(err.contains("'5'") && err.contains("position 3"), "{err}");
         assert!(Grid::parse(&PUZZLE.replacen('.', "x", 1)).is_err());
@@ -372,10 +338,7 @@ mod tests {
         g.set(0, 0, 3); // row 1 already has a 3 in column 3
         assert_eq!(g.conflict(), Some((3, (0, 0), (0, 2))));
         let err = g.check_consistent().unwrap_err().to_string();
-        assert!(
-            err.contains("digit 3 twice") && err.contains("row 1, column 1"),
-            "{err}"
-        );
+        assert!(err.contains("digit 3 twice") && err.contains("row 1, column 1"), "{err}");
         let boxed = Grid::parse("1...01..........").unwrap();
         assert_eq!(boxed.conflict(), Some((1, (0, 0), (1, 1))));
     }
@@ -383,10 +346,7 @@ mod tests {
     #[test]
     fn renders_boxes() {
         let g = Grid::parse("1.3..4......2..1").unwrap();
-        assert_eq!(
-            g.render(),
-            "1 . | 3 .\n. 4 | . .\n----+----\n. . | . .\n2 . | . 1\n"
-        );
+        assert_eq!(g.render(), "1 . | 3 .\n. 4 | . .\n----+----\n. . | . .\n2 . | . 1\n");
         let pic = Grid::parse(PUZZLE).unwrap().render();
         assert_eq!(pic.lines().count(), 11);
         assert_eq!(pic.lines().nth(3).unwrap(), "------+-------+------");

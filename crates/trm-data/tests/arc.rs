@@ -45,7 +45,12 @@ fn eos_encoding_and_crop_round_trip_on_every_grid() {
                 assert_eq!(&OFFICIAL.crop(&tokens), g, "task {}", task.id);
                 let (h, w) = (g.rows(), g.cols());
                 let eos = tokens.iter().filter(|&&t| t == EOS).count();
-                assert_eq!(eos, if h < 30 { w } else { 0 } + if w < 30 { h } else { 0 }, "task {}", task.id);
+                assert_eq!(
+                    eos,
+                    if h < 30 { w } else { 0 } + if w < 30 { h } else { 0 },
+                    "task {}",
+                    task.id
+                );
                 assert_eq!(tokens.iter().filter(|&&t| t >= 2).count(), h * w);
                 if h < 30 && w < 30 {
                     assert_eq!(tokens[h * 30 + w], PAD, "the corner below-right stays PAD");
@@ -68,7 +73,10 @@ fn augmentations_invert_on_every_grid() {
         assert_eq!(orig, task.id);
         for pair in task.pairs() {
             let a = parsed.apply(&pair.input);
-            assert_eq!((a.rows(), a.cols()), aug.dihedral.output_shape(pair.input.rows(), pair.input.cols()));
+            assert_eq!(
+                (a.rows(), a.cols()),
+                aug.dihedral.output_shape(pair.input.rows(), pair.input.cols())
+            );
             // Through the canvas and back, as the evaluator sees it.
             assert_eq!(parsed.invert(&OFFICIAL.crop(&OFFICIAL.encode(&a, 0, 0))), pair.input);
         }
@@ -131,20 +139,31 @@ fn kaggle_files_match_the_per_task_files() {
     let challenges: BTreeMap<&str, serde_json::Value> = tasks
         .iter()
         .map(|t| {
-            let test: Vec<_> = t.test.iter().map(|p| serde_json::json!({"input": p.input})).collect();
+            let test: Vec<_> =
+                t.test.iter().map(|p| serde_json::json!({"input": p.input})).collect();
             (t.id.as_str(), serde_json::json!({"train": t.train, "test": test}))
         })
         .collect();
     let solutions: BTreeMap<&str, Vec<&Grid>> =
         tasks.iter().map(|t| (t.id.as_str(), t.test.iter().map(|p| &p.output).collect())).collect();
-    let path = write(dir.path(), "arc-agi_evaluation_challenges.json", &serde_json::to_string(&challenges).unwrap());
+    let path = write(
+        dir.path(),
+        "arc-agi_evaluation_challenges.json",
+        &serde_json::to_string(&challenges).unwrap(),
+    );
     assert_eq!(Subset::read(path.to_str().unwrap()).unwrap().name, "evaluation");
     // Without a solutions file: the official dummy outputs.
     let hidden = read_tasks(&path).unwrap();
     assert_eq!(hidden.len(), tasks.len());
-    assert!(hidden.iter().all(|t| !t.solutions_known && t.test.iter().all(|p| p.output == grid(&[&[0]]))));
+    assert!(hidden
+        .iter()
+        .all(|t| !t.solutions_known && t.test.iter().all(|p| p.output == grid(&[&[0]]))));
     // With the solutions file: identical to the per-task files.
-    write(dir.path(), "arc-agi_evaluation_solutions.json", &serde_json::to_string(&solutions).unwrap());
+    write(
+        dir.path(),
+        "arc-agi_evaluation_solutions.json",
+        &serde_json::to_string(&solutions).unwrap(),
+    );
     let with = read_tasks(&path).unwrap();
     assert_eq!(with, tasks);
     assert!(with.iter().all(|t| t.solutions_known));
@@ -166,11 +185,17 @@ fn small_subsets() -> Vec<Subset> {
 #[test]
 fn arc_dataset_follows_the_official_layout() {
     let subsets = small_subsets();
-    let config = ArcBuildConfig { test_sets: vec!["evaluation".into()], num_aug: 4, seed: 42, canvas: OFFICIAL };
+    let config = ArcBuildConfig {
+        test_sets: vec!["evaluation".into()],
+        num_aug: 4,
+        seed: 42,
+        canvas: OFFICIAL,
+    };
     let built = build_arc_dataset(&subsets, &config).unwrap();
     let again = build_arc_dataset(&subsets, &config).unwrap();
     assert_eq!(built.dataset, again.dataset, "same seed, same dataset");
-    let other = build_arc_dataset(&subsets, &ArcBuildConfig { seed: 43, ..config.clone() }).unwrap();
+    let other =
+        build_arc_dataset(&subsets, &ArcBuildConfig { seed: 43, ..config.clone() }).unwrap();
     assert_ne!(built.dataset, other.dataset);
 
     let ds = &built.dataset;
@@ -180,13 +205,17 @@ fn arc_dataset_follows_the_official_layout() {
     assert_eq!((test.num_groups(), test.num_puzzles()), (2, 10));
     assert_eq!(ds.identifiers.len(), 1 + 25);
     assert_eq!(ds.identifiers[0], "<blank>");
-    let train_pairs: usize = subsets[0].tasks.iter().map(|t| t.train.len() + t.test.len()).sum::<usize>()
-        + subsets[1].tasks.iter().map(|t| t.train.len()).sum::<usize>();
+    let train_pairs: usize =
+        subsets[0].tasks.iter().map(|t| t.train.len() + t.test.len()).sum::<usize>()
+            + subsets[1].tasks.iter().map(|t| t.train.len()).sum::<usize>();
     assert_eq!(train.num_examples(), 5 * train_pairs);
     let test_pairs: usize = subsets[1].tasks.iter().map(|t| t.test.len()).sum();
     assert_eq!(test.num_examples(), 5 * test_pairs);
     let m = &train.meta;
-    assert_eq!((m.vocab_size, m.seq_len, m.num_puzzle_identifiers, m.ignore_label_id), (12, 900, 26, Some(0)));
+    assert_eq!(
+        (m.vocab_size, m.seq_len, m.num_puzzle_identifiers, m.ignore_label_id),
+        (12, 900, 26, Some(0))
+    );
     assert_eq!(m.total_puzzles, 25);
 
     // Test examples sit at the corner and decode to the original test pairs.
@@ -203,8 +232,10 @@ fn arc_dataset_follows_the_official_layout() {
             }
         }
         // The same names have the same identifiers in train.
-        let train_ids: Vec<i32> = train.group_puzzles(3 + g).map(|p| train.puzzle_identifiers[p]).collect();
-        let test_ids: Vec<i32> = test.group_puzzles(g).map(|p| test.puzzle_identifiers[p]).collect();
+        let train_ids: Vec<i32> =
+            train.group_puzzles(3 + g).map(|p| train.puzzle_identifiers[p]).collect();
+        let test_ids: Vec<i32> =
+            test.group_puzzles(g).map(|p| test.puzzle_identifiers[p]).collect();
         assert_eq!(train_ids, test_ids);
     }
     // Training examples: exactly the grids, translated; one example per puzzle at the corner.
@@ -217,8 +248,10 @@ fn arc_dataset_follows_the_official_layout() {
     assert!(translated > 0);
     // Puzzles of a group are distinct augmentations.
     for g in 0..train.num_groups() {
-        let names: std::collections::HashSet<&String> =
-            train.group_puzzles(g).map(|p| &ds.identifiers[train.puzzle_identifiers[p] as usize]).collect();
+        let names: std::collections::HashSet<&String> = train
+            .group_puzzles(g)
+            .map(|p| &ds.identifiers[train.puzzle_identifiers[p] as usize])
+            .collect();
         assert_eq!(names.len(), 5);
     }
 
@@ -227,13 +260,17 @@ fn arc_dataset_follows_the_official_layout() {
     built.write(&out).unwrap();
     assert_eq!(&Dataset::load(&out).unwrap(), ds);
     let puzzles = read_test_puzzles(&out.join(TEST_PUZZLES_FILE)).unwrap();
-    assert_eq!(puzzles.keys().collect::<Vec<_>>(), subsets[1].tasks.iter().map(|t| &t.id).collect::<Vec<_>>());
+    assert_eq!(
+        puzzles.keys().collect::<Vec<_>>(),
+        subsets[1].tasks.iter().map(|t| &t.id).collect::<Vec<_>>()
+    );
     assert_eq!(puzzles[&subsets[1].tasks[0].id].test, subsets[1].tasks[0].test);
 }
 
 #[test]
 fn unknown_test_set_is_an_error() {
-    let config = ArcBuildConfig { test_sets: vec!["eval".into()], num_aug: 0, seed: 0, canvas: OFFICIAL };
+    let config =
+        ArcBuildConfig { test_sets: vec!["eval".into()], num_aug: 0, seed: 0, canvas: OFFICIAL };
     let err = build_arc_dataset(&small_subsets(), &config).err().unwrap().to_string();
     assert!(err.contains("\"eval\"") && err.contains("training, evaluation"), "{err}");
 }
@@ -245,19 +282,30 @@ fn voting_and_pass_at_k_on_a_constructed_example() {
     let y = grid(&[&[5]]);
     let z = grid(&[&[6, 6, 6]]);
     let (in1, in2, in3) = (grid(&[&[1]]), grid(&[&[2, 0]]), grid(&[&[3]]));
-    let task = |test: Vec<Pair>| Task { id: String::new(), train: vec![], test, solutions_known: true };
+    let task =
+        |test: Vec<Pair>| Task { id: String::new(), train: vec![], test, solutions_known: true };
     let puzzles = BTreeMap::from([
         (
             "a".to_string(),
-            task(vec![Pair { input: in1.clone(), output: y.clone() }, Pair { input: in2.clone(), output: z.clone() }]),
+            task(vec![
+                Pair { input: in1.clone(), output: y.clone() },
+                Pair { input: in2.clone(), output: z.clone() },
+            ]),
         ),
         ("b".to_string(), task(vec![Pair { input: in3.clone(), output: x.clone() }])),
     ]);
-    let aug = Augmentation { dihedral: Dihedral::new(1).unwrap(), colors: [0, 9, 8, 7, 6, 5, 4, 3, 2, 1] };
+    let aug = Augmentation {
+        dihedral: Dihedral::new(1).unwrap(),
+        colors: [0, 9, 8, 7, 6, 5, 4, 3, 2, 1],
+    };
     let identifiers = vec!["<blank>".to_string(), "a".to_string(), aug.name("a"), "b".to_string()];
     let mut eval = ArcEvaluator::new(identifiers, puzzles, OFFICIAL);
     let mut vote = |id: u32, input: &Grid, pred: &Grid, conf: f64| {
-        let (input, pred) = if id == 2 { (aug.apply(input), aug.apply(pred)) } else { (input.clone(), pred.clone()) };
+        let (input, pred) = if id == 2 {
+            (aug.apply(input), aug.apply(pred))
+        } else {
+            (input.clone(), pred.clone())
+        };
         eval.add(id, &OFFICIAL.encode(&input, 0, 0), &OFFICIAL.encode(&pred, 0, 0), conf).unwrap();
     };
     // a / in1: x and y get 2 votes each; y has the higher mean confidence, so y ranks first.
@@ -273,8 +321,14 @@ fn voting_and_pass_at_k_on_a_constructed_example() {
     eval.add(0, &[0; 900], &[0; 900], 1.0).unwrap();
     // b / in3: no predictions at all.
     let ranked = eval.ranked("a", &in1);
-    assert_eq!(ranked.iter().map(|c| (&c.grid, c.votes)).collect::<Vec<_>>(), vec![(&y, 2), (&x, 2)]);
-    assert!((ranked[0].mean_confidence() - 0.6).abs() < 1e-12 && (ranked[1].mean_confidence() - 0.5).abs() < 1e-12);
+    assert_eq!(
+        ranked.iter().map(|c| (&c.grid, c.votes)).collect::<Vec<_>>(),
+        vec![(&y, 2), (&x, 2)]
+    );
+    assert!(
+        (ranked[0].mean_confidence() - 0.6).abs() < 1e-12
+            && (ranked[1].mean_confidence() - 0.5).abs() < 1e-12
+    );
 
     let scores = eval.evaluate(&PASS_KS, 2);
     // a: pass@1 = 1/2 (in1 only), pass@2 = 2/2; b: 0. Means over the 2 tasks.
@@ -282,7 +336,10 @@ fn voting_and_pass_at_k_on_a_constructed_example() {
     assert_eq!(scores.pass(2), Some(0.5));
     assert_eq!(scores.pass(1000), Some(0.5));
     assert_eq!(scores.per_task["a"], vec![0.5, 1.0, 1.0, 1.0, 1.0, 1.0]);
-    assert_eq!((scores.tasks, scores.test_inputs, scores.inputs_without_predictions, scores.rows), (2, 3, 1, 7));
+    assert_eq!(
+        (scores.tasks, scores.test_inputs, scores.inputs_without_predictions, scores.rows),
+        (2, 3, 1, 7)
+    );
     let json = serde_json::to_value(&scores.submission).unwrap();
     assert_eq!(
         json,
@@ -292,7 +349,10 @@ fn voting_and_pass_at_k_on_a_constructed_example() {
         })
     );
     // Ties on votes and mean confidence keep the order of first appearance.
-    let puzzles = BTreeMap::from([("b".to_string(), task(vec![Pair { input: in3.clone(), output: x.clone() }]))]);
+    let puzzles = BTreeMap::from([(
+        "b".to_string(),
+        task(vec![Pair { input: in3.clone(), output: x.clone() }]),
+    )]);
     let mut eval = ArcEvaluator::new(vec!["<blank>".into(), "b".into()], puzzles, OFFICIAL);
     for g in [&z, &x] {
         eval.add(1, &OFFICIAL.encode(&in3, 0, 0), &OFFICIAL.encode(g, 0, 0), 0.5).unwrap();
@@ -310,7 +370,12 @@ fn voting_and_pass_at_k_on_a_constructed_example() {
 #[test]
 fn evaluator_scores_perfect_predictions_of_a_built_dataset() {
     let subsets = small_subsets();
-    let config = ArcBuildConfig { test_sets: vec!["evaluation".into()], num_aug: 3, seed: 1, canvas: OFFICIAL };
+    let config = ArcBuildConfig {
+        test_sets: vec!["evaluation".into()],
+        num_aug: 3,
+        seed: 1,
+        canvas: OFFICIAL,
+    };
     let built = build_arc_dataset(&subsets, &config).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("arc");
@@ -376,7 +441,12 @@ fn small_grid_round_trips_on_small_canvases() {
 fn default_canvas_is_the_official_one() {
     assert_eq!(ArcBuildConfig::default().canvas, OFFICIAL);
     assert_eq!(Canvas::new(30).unwrap(), OFFICIAL);
-    let config = ArcBuildConfig { test_sets: vec!["evaluation".into()], num_aug: 2, seed: 7, ..Default::default() };
+    let config = ArcBuildConfig {
+        test_sets: vec!["evaluation".into()],
+        num_aug: 2,
+        seed: 7,
+        ..Default::default()
+    };
     let built = build_arc_dataset(&small_subsets(), &config).unwrap();
     let explicit = ArcBuildConfig { canvas: Canvas::new(30).unwrap(), ..config };
     assert_eq!(build_arc_dataset(&small_subsets(), &explicit).unwrap().dataset, built.dataset);
@@ -388,8 +458,14 @@ fn tiny_tasks() -> Vec<Task> {
     let pair = |a: &[&[u8]], b: &[&[u8]]| Pair { input: grid(a), output: grid(b) };
     let t3 = Task {
         id: "t3".into(),
-        train: vec![pair(&[&[1, 2, 3], &[4, 5, 6], &[7, 8, 0]], &[&[1, 4, 7], &[2, 5, 8], &[3, 6, 0]]), pair(&[&[1, 2], &[3, 4]], &[&[1, 3], &[2, 4]])],
-        test: vec![pair(&[&[5, 6, 7], &[0, 1, 2], &[3, 4, 8]], &[&[5, 0, 3], &[6, 1, 4], &[7, 2, 8]])],
+        train: vec![
+            pair(&[&[1, 2, 3], &[4, 5, 6], &[7, 8, 0]], &[&[1, 4, 7], &[2, 5, 8], &[3, 6, 0]]),
+            pair(&[&[1, 2], &[3, 4]], &[&[1, 3], &[2, 4]]),
+        ],
+        test: vec![pair(
+            &[&[5, 6, 7], &[0, 1, 2], &[3, 4, 8]],
+            &[&[5, 0, 3], &[6, 1, 4], &[7, 2, 8]],
+        )],
         solutions_known: true,
     };
     let t2 = Task {
@@ -407,17 +483,25 @@ fn tiny_tasks() -> Vec<Task> {
 fn dataset_on_a_small_canvas() {
     let four = Canvas::new(4).unwrap();
     let subsets = [Subset { name: "evaluation".into(), tasks: tiny_tasks() }];
-    let config = ArcBuildConfig { test_sets: vec!["evaluation".into()], num_aug: 3, seed: 5, canvas: four };
+    let config =
+        ArcBuildConfig { test_sets: vec!["evaluation".into()], num_aug: 3, seed: 5, canvas: four };
     let built = build_arc_dataset(&subsets, &config).unwrap();
-    let (train, test) = (built.dataset.train.as_ref().unwrap(), built.dataset.test.as_ref().unwrap());
+    let (train, test) =
+        (built.dataset.train.as_ref().unwrap(), built.dataset.test.as_ref().unwrap());
     assert_eq!((train.meta.seq_len, test.meta.seq_len), (16, 16));
     for p in 0..test.num_puzzles() {
-        let (orig, aug) = Augmentation::parse_name(&built.dataset.identifiers[test.puzzle_identifiers[p] as usize]).unwrap();
+        let (orig, aug) = Augmentation::parse_name(
+            &built.dataset.identifiers[test.puzzle_identifiers[p] as usize],
+        )
+        .unwrap();
         let task = subsets[0].tasks.iter().find(|t| t.id == orig).unwrap();
         for (e, pair) in test.puzzle_examples(p).zip(&task.test) {
             let (input, label) = test.example(e);
             assert_eq!(input.len(), 16);
-            assert_eq!((aug.invert(&four.crop(input)), aug.invert(&four.crop(label))), (pair.input.clone(), pair.output.clone()));
+            assert_eq!(
+                (aug.invert(&four.crop(input)), aug.invert(&four.crop(label))),
+                (pair.input.clone(), pair.output.clone())
+            );
         }
     }
     let mut translated = 0;
@@ -452,14 +536,26 @@ fn grid_larger_than_the_canvas_is_refused() {
     let mut tasks = tiny_tasks();
     tasks[1].test[0].output = Grid::new(5, 5, vec![1; 25]).unwrap();
     let subsets = [Subset { name: "evaluation".into(), tasks }];
-    let config = ArcBuildConfig { test_sets: vec!["evaluation".into()], num_aug: 1, seed: 0, canvas: Canvas::new(4).unwrap() };
+    let config = ArcBuildConfig {
+        test_sets: vec!["evaluation".into()],
+        num_aug: 1,
+        seed: 0,
+        canvas: Canvas::new(4).unwrap(),
+    };
     let err = build_arc_dataset(&subsets, &config).err().unwrap().to_string();
-    assert!(err.contains("task t2: test pair 1: output is 5x5, larger than the 4x4 canvas"), "{err}");
+    assert!(
+        err.contains("task t2: test pair 1: output is 5x5, larger than the 4x4 canvas"),
+        "{err}"
+    );
     let row = grid(&[&[1; 5]]);
     assert!(!Canvas::new(4).unwrap().fits(&row) && Canvas::new(5).unwrap().fits(&row));
     // 3x3 grids fill a 3x3 canvas exactly: they fit.
     let three = ArcBuildConfig { canvas: Canvas::new(3).unwrap(), ..config };
-    assert!(build_arc_dataset(&[Subset { name: "evaluation".into(), tasks: tiny_tasks() }], &three).is_ok());
+    assert!(build_arc_dataset(
+        &[Subset { name: "evaluation".into(), tasks: tiny_tasks() }],
+        &three
+    )
+    .is_ok());
 }
 
 /// ARC-AGI-2 (`TRM_DATA_DIR/arc-agi-2/{training,evaluation}`, the `data/` folders of

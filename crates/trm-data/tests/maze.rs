@@ -79,7 +79,12 @@ fn csv_round_trip_keeps_every_cell() {
     lines[3] = lines[3].replacen('o', " ", 1);
     std::fs::write(&path, lines.join("\n")).unwrap();
     let err = format!("{:#}", read_csv(&path).unwrap_err());
-    assert!(err.contains("train.csv") && err.contains("line 4") && err.contains("not one shortest path"), "{err}");
+    assert!(
+        err.contains("train.csv")
+            && err.contains("line 4")
+            && err.contains("not one shortest path"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -116,7 +121,10 @@ fn dataset_layout_matches_the_official_builder() {
     for (g, pair) in train.iter().enumerate() {
         for (k, t) in Dihedral::ALL.iter().enumerate() {
             let (input, label) = tr.example(g * 8 + k);
-            assert_eq!(decode_example(input, label, 6, 6).unwrap(), MazePair::solve(pair.question.transformed(*t)).unwrap());
+            assert_eq!(
+                decode_example(input, label, 6, 6).unwrap(),
+                MazePair::solve(pair.question.transformed(*t)).unwrap()
+            );
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -124,7 +132,10 @@ fn dataset_layout_matches_the_official_builder() {
     assert_eq!(Dataset::load(&dir.path().join("maze")).unwrap(), dataset);
     // Augmenting non-square mazes would mix shapes.
     let wide = vec![MazePair::solve(Maze::parse_lines("S  G\n").unwrap()).unwrap()];
-    assert!(build_maze_dataset(Some(&wide), None, true).unwrap_err().to_string().contains("square"));
+    assert!(build_maze_dataset(Some(&wide), None, true)
+        .unwrap_err()
+        .to_string()
+        .contains("square"));
 }
 
 /// Among the shortest paths of an open maze the solver picks one; a dihedral copy of that
@@ -134,19 +145,29 @@ fn dataset_layout_matches_the_official_builder() {
 fn augmented_labels_follow_the_solver_rule_when_they_came_from_it() {
     let question = Maze::parse_lines("S  \n   \n  G\n").unwrap();
     let solved = MazePair::solve(question.clone()).unwrap();
-    let changed = Dihedral::ALL.iter().filter(|&&t| MazePair::solve(question.transformed(t)).unwrap() != solved.transformed(t)).count();
+    let changed = Dihedral::ALL
+        .iter()
+        .filter(|&&t| MazePair::solve(question.transformed(t)).unwrap() != solved.transformed(t))
+        .count();
     assert!(changed > 0, "the fixture needs a maze whose tie-break changes under some transform");
     let from_solver = build_maze_dataset(Some(std::slice::from_ref(&solved)), None, true).unwrap();
     let train = from_solver.train.as_ref().unwrap();
     for (k, t) in Dihedral::ALL.iter().enumerate() {
         let (input, label) = train.example(k);
-        assert_eq!(decode_example(input, label, 3, 3).unwrap(), MazePair::solve(question.transformed(*t)).unwrap());
+        assert_eq!(
+            decode_example(input, label, 3, 3).unwrap(),
+            MazePair::solve(question.transformed(*t)).unwrap()
+        );
     }
     // Another shortest path than the solver's pick (down the left side, then along the bottom).
-    let foreign = MazePair { question: question.clone(), answer: Maze::parse_lines("S  \no  \nooG\n").unwrap() };
+    let foreign = MazePair {
+        question: question.clone(),
+        answer: Maze::parse_lines("S  \no  \nooG\n").unwrap(),
+    };
     assert_ne!(foreign, solved);
     assert!(question.check_answer(&foreign.answer).is_ok(), "the foreign label is a shortest path");
-    let from_elsewhere = build_maze_dataset(Some(std::slice::from_ref(&foreign)), None, true).unwrap();
+    let from_elsewhere =
+        build_maze_dataset(Some(std::slice::from_ref(&foreign)), None, true).unwrap();
     let train = from_elsewhere.train.as_ref().unwrap();
     for (k, t) in Dihedral::ALL.iter().enumerate() {
         let (input, label) = train.example(k);

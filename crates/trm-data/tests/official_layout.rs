@@ -16,34 +16,17 @@ fn loads_the_official_builder_output() {
     assert_eq!(ds.identifiers, vec!["<blank>".to_string()]);
     let train = ds.train.as_ref().unwrap();
     let test = ds.test.as_ref().unwrap();
-    assert_eq!(
-        (
-            train.num_groups(),
-            train.num_puzzles(),
-            train.num_examples()
-        ),
-        (3, 9, 9)
-    );
-    assert_eq!(
-        (test.num_groups(), test.num_puzzles(), test.num_examples()),
-        (2, 2, 2)
-    );
+    assert_eq!((train.num_groups(), train.num_puzzles(), train.num_examples()), (3, 9, 9));
+    assert_eq!((test.num_groups(), test.num_puzzles(), test.num_examples()), (2, 2, 2));
     assert_eq!(train.group_indices, vec![0, 3, 6, 9]);
     assert_eq!(
-        (
-            train.meta.vocab_size,
-            train.meta.seq_len,
-            train.meta.ignore_label_id
-        ),
+        (train.meta.vocab_size, train.meta.seq_len, train.meta.ignore_label_id),
         (11, 81, Some(0))
     );
     for split in [train, test] {
         for i in 0..split.num_examples() {
             let (inp, lab) = split.example(i);
-            let (p, s) = (
-                Grid::from_tokens(inp).unwrap(),
-                Grid::from_tokens(lab).unwrap(),
-            );
+            let (p, s) = (Grid::from_tokens(inp).unwrap(), Grid::from_tokens(lab).unwrap());
             assert!(p.is_solved_by(&s), "example {i}");
             // The official labels are the unique solutions our solver finds.
             let a = solver::analyse(&p);
@@ -55,9 +38,7 @@ fn loads_the_official_builder_output() {
         let givens: Vec<usize> = train
             .group_puzzles(g)
             .map(|p| {
-                Grid::from_tokens(train.example(train.puzzle_examples(p).start).0)
-                    .unwrap()
-                    .givens()
+                Grid::from_tokens(train.example(train.puzzle_examples(p).start).0).unwrap().givens()
             })
             .collect();
         assert!(givens.iter().all(|&n| n == givens[0]), "{givens:?}");

@@ -15,11 +15,7 @@ fn config(json: &str) -> ModelConfig {
 }
 
 fn main() -> Result<()> {
-    let batch_size: usize = std::env::args()
-        .nth(1)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(8);
+    let batch_size: usize = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(8);
     let common = r#""puzzle_emb_ndim": 512, "num_puzzle_identifiers": 16, "H_cycles": 3, "H_layers": 0, "L_layers": 2,
         "hidden_size": 512, "expansion": 4, "num_heads": 8, "halt_max_steps": 16, "halt_exploration_prob": 0.1"#;
     let configs = [
@@ -42,26 +38,16 @@ fn main() -> Result<()> {
             ),
         ),
     ];
-    println!(
-        "batch {batch_size}, {} threads",
-        candle_core::utils::get_num_threads()
-    );
-    println!(
-        "{:<24} {:>12} {:>14} {:>16}",
-        "config", "eval ms", "train ms", "train ex/s"
-    );
+    println!("batch {batch_size}, {} threads", candle_core::utils::get_num_threads());
+    println!("{:<24} {:>12} {:>14} {:>16}", "config", "eval ms", "train ms", "train ex/s");
     for (name, json) in configs {
         let cfg = config(&json);
         let model = Model::new(cfg.clone(), &Device::Cpu, 0)?;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         let n = batch_size * cfg.seq_len;
         let batch = Batch::new(
-            (0..n)
-                .map(|_| rng.random_range(0..cfg.vocab_size as i32))
-                .collect(),
-            (0..n)
-                .map(|_| rng.random_range(0..cfg.vocab_size as i32))
-                .collect(),
+            (0..n).map(|_| rng.random_range(0..cfg.vocab_size as i32)).collect(),
+            (0..n).map(|_| rng.random_range(0..cfg.vocab_size as i32)).collect(),
             (0..batch_size).map(|_| rng.random_range(0..16)).collect(),
             cfg.seq_len,
         )?;

@@ -24,12 +24,7 @@ impl Batch {
         puzzle_identifiers: Vec<i32>,
         seq_len: usize,
     ) -> Result<Self> {
-        let b = Self {
-            inputs,
-            labels,
-            puzzle_identifiers,
-            seq_len,
-        };
+        let b = Self { inputs, labels, puzzle_identifiers, seq_len };
         b.check_shape()?;
         Ok(b)
     }
@@ -40,9 +35,7 @@ impl Batch {
         labels: &Tensor,
         puzzle_identifiers: &Tensor,
     ) -> Result<Self> {
-        let (_, seq) = inputs
-            .dims2()
-            .context("batch inputs must be [B, seq_len]")?;
+        let (_, seq) = inputs.dims2().context("batch inputs must be [B, seq_len]")?;
         let host = |t: &Tensor, what: &str| -> Result<Vec<i32>> {
             let v: Vec<i64> = t
                 .to_dtype(DType::I64)?
@@ -101,29 +94,18 @@ impl Batch {
     ) -> Result<()> {
         self.check_shape()?;
         if self.seq_len != seq_len {
-            bail!(
-                "batch seq_len is {} but the model has seq_len {seq_len}",
-                self.seq_len
-            );
+            bail!("batch seq_len is {} but the model has seq_len {seq_len}", self.seq_len);
         }
         let v = vocab_size as i32;
-        if let Some((i, x)) = self
-            .inputs
-            .iter()
-            .enumerate()
-            .find(|(_, &x)| x < 0 || x >= v)
-        {
+        if let Some((i, x)) = self.inputs.iter().enumerate().find(|(_, &x)| x < 0 || x >= v) {
             bail!(
                 "batch input {x} at row {}, position {} is outside the vocabulary 0..{v}",
                 i / seq_len,
                 i % seq_len
             );
         }
-        if let Some((i, x)) = self
-            .labels
-            .iter()
-            .enumerate()
-            .find(|(_, &x)| x != IGNORE_LABEL_ID && (x < 0 || x >= v))
+        if let Some((i, x)) =
+            self.labels.iter().enumerate().find(|(_, &x)| x != IGNORE_LABEL_ID && (x < 0 || x >= v))
         {
             bail!(
                 "batch label {x} at row {}, position {} is neither -100 nor inside the vocabulary 0..{v}",
@@ -133,11 +115,8 @@ impl Batch {
         }
         let n = num_puzzle_identifiers as i32;
         if n > 0 {
-            if let Some((i, x)) = self
-                .puzzle_identifiers
-                .iter()
-                .enumerate()
-                .find(|(_, &x)| x < 0 || x >= n)
+            if let Some((i, x)) =
+                self.puzzle_identifiers.iter().enumerate().find(|(_, &x)| x < 0 || x >= n)
             {
                 bail!(
                     "puzzle identifier {x} of row {i} is outside 0..{n} (num_puzzle_identifiers)"

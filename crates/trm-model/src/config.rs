@@ -166,9 +166,8 @@ pub const CONFIG_KEYS: &[&str] = &[
     "loss_type",
 ];
 
-const FLOAT_DTYPES: &[&str] = &[
-    "bfloat16", "float16", "float32", "float64", "half", "float", "double",
-];
+const FLOAT_DTYPES: &[&str] =
+    &["bfloat16", "float16", "float32", "float64", "half", "float", "double"];
 
 impl ModelConfig {
     /// Strict parse of our own TOML config (the model table).
@@ -192,8 +191,7 @@ impl ModelConfig {
             _ => Self::from_toml_str(&text),
         }
         .with_context(|| format!("model config {}", path.display()))?;
-        cfg.validate()
-            .with_context(|| format!("model config {}", path.display()))?;
+        cfg.validate().with_context(|| format!("model config {}", path.display()))?;
         Ok(cfg)
     }
 
@@ -262,8 +260,7 @@ impl ModelConfig {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let (cfg, ignored) = Self::from_official_json(&text)
             .with_context(|| format!("official config {}", path.display()))?;
-        cfg.validate()
-            .with_context(|| format!("official config {}", path.display()))?;
+        cfg.validate().with_context(|| format!("official config {}", path.display()))?;
         Ok((cfg, ignored))
     }
 
@@ -351,28 +348,16 @@ impl ModelConfig {
             bail!("H_layers is 0 but arch is hrm, whose H_level needs at least one block");
         }
         if !(self.expansion > 0.0 && self.expansion.is_finite()) {
-            bail!(
-                "expansion is {}; it must be a positive number",
-                self.expansion
-            );
+            bail!("expansion is {}; it must be a positive number", self.expansion);
         }
         if !(0.0..=1.0).contains(&self.halt_exploration_prob) {
-            bail!(
-                "halt_exploration_prob is {}; it must lie in [0, 1]",
-                self.halt_exploration_prob
-            );
+            bail!("halt_exploration_prob is {}; it must lie in [0, 1]", self.halt_exploration_prob);
         }
         if !(self.rms_norm_eps >= 0.0 && self.rms_norm_eps.is_finite()) {
-            bail!(
-                "rms_norm_eps is {}; it must be a non-negative number",
-                self.rms_norm_eps
-            );
+            bail!("rms_norm_eps is {}; it must be a non-negative number", self.rms_norm_eps);
         }
         if !FLOAT_DTYPES.contains(&self.forward_dtype.as_str()) {
-            bail!(
-                "forward_dtype is {:?}; use one of {FLOAT_DTYPES:?}",
-                self.forward_dtype
-            );
+            bail!("forward_dtype is {:?}; use one of {FLOAT_DTYPES:?}", self.forward_dtype);
         }
         if !self.mlp_t {
             if self.num_heads == 0 || self.num_heads > self.hidden_size {
@@ -427,10 +412,9 @@ impl ModelConfig {
                 self.puzzle_emb_len
             );
         }
-        for (key, w) in [
-            ("hidden_size", self.hidden_size),
-            ("seq_len + puzzle_emb_len", self.total_len()),
-        ] {
+        for (key, w) in
+            [("hidden_size", self.hidden_size), ("seq_len + puzzle_emb_len", self.total_len())]
+        {
             if key != "hidden_size" && !self.mlp_t {
                 continue;
             }
@@ -460,10 +444,7 @@ mod tests {
     fn official_json_loads_and_reports_extra_keys() {
         let (cfg, ignored) = ModelConfig::from_official_json(VECTOR_JSON).unwrap();
         cfg.validate().unwrap();
-        assert_eq!(
-            ignored,
-            vec!["grid".to_string(), "reference_dtype".to_string()]
-        );
+        assert_eq!(ignored, vec!["grid".to_string(), "reference_dtype".to_string()]);
         assert_eq!(cfg.h_cycles, 3);
         assert!(cfg.mlp_t);
         assert_eq!(cfg.prefix_len(), 16);
@@ -478,9 +459,7 @@ mod tests {
 
     #[test]
     fn strict_parse_rejects_unknown_key() {
-        let err = ModelConfig::from_json_str(VECTOR_JSON)
-            .unwrap_err()
-            .to_string();
+        let err = ModelConfig::from_json_str(VECTOR_JSON).unwrap_err().to_string();
         assert!(err.contains("reference_dtype"), "{err}");
         let toml = "hidden_size = 64\nexpansion = 4\nnum_heads = 4\npos_encodings = \"rope\"\nH_cycles = 3\nL_cycles = 6\nL_layers = 2\nhalt_max_steps = 16\nhalt_exploration_prob = 0.1\nhiden = 3\n";
         let err = ModelConfig::from_toml_str(toml).unwrap_err().to_string();
@@ -533,20 +512,12 @@ mod tests {
         cfg.grid_width = 0;
         cfg.pos_encodings = PosEncoding::Rope;
         cfg.puzzle_emb_ndim = 0;
-        assert!(cfg
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("puzzle_emb_len"));
+        assert!(cfg.validate().unwrap_err().to_string().contains("puzzle_emb_len"));
         cfg.puzzle_emb_len = 0;
         cfg.validate().unwrap();
         assert_eq!(cfg.total_len(), 81);
         cfg.vocab_size = 0;
-        assert!(cfg
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("vocab_size"));
+        assert!(cfg.validate().unwrap_err().to_string().contains("vocab_size"));
     }
 
     #[test]

@@ -32,9 +32,7 @@ use crate::ops::f32_contiguous;
 /// Whether the fused sub-layers apply: CPU f32 tensors (other devices and dtypes take the
 /// composite path of `layers.rs`, which computes the same function).
 pub(crate) fn applies(tensors: &[&Tensor]) -> bool {
-    tensors
-        .iter()
-        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
+    tensors.iter().all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
 }
 
 /// Contiguous transposed copies of the channel weights, `gate_up^T [D, 2I]` and
@@ -66,7 +64,10 @@ pub(crate) fn channel_sublayer(
     eps: f64,
 ) -> Result<Tensor> {
     let transposed = match transposed {
-        Some(t) if t.gate_up_t.dims() == [gate_up.dim(1)?, gate_up.dim(0)?] && t.down_t.dims() == [down.dim(1)?, down.dim(0)?] => {
+        Some(t)
+            if t.gate_up_t.dims() == [gate_up.dim(1)?, gate_up.dim(0)?]
+                && t.down_t.dims() == [down.dim(1)?, down.dim(0)?] =>
+        {
             Some((t.gate_up_t.clone(), t.down_t.clone()))
         }
         Some(_) => bail!("transposed channel weights do not match the weights"),
@@ -75,25 +76,23 @@ pub(crate) fn channel_sublayer(
     h.contiguous()?.apply_op3(
         &gate_up.contiguous()?,
         &down.contiguous()?,
-        ChannelMlp {
-            eps: eps as f32,
-            transposed,
-            saved: Mutex::new(None),
-        },
+        ChannelMlp { eps: eps as f32, transposed, saved: Mutex::new(None) },
     )
 }
 
 /// `RMSNorm_S(h + SwiGLU_S(h))` of the `mlp_t` block: `h [B, S, D]`, the SwiGLU mixes the
 /// token axis (`gate_up [2I, S]`, `down [S, I]`) and the norm runs over it (official: on
 /// the transposed `[B, D, S]` tensor).
-pub(crate) fn token_sublayer(h: &Tensor, gate_up: &Tensor, down: &Tensor, eps: f64) -> Result<Tensor> {
+pub(crate) fn token_sublayer(
+    h: &Tensor,
+    gate_up: &Tensor,
+    down: &Tensor,
+    eps: f64,
+) -> Result<Tensor> {
     h.contiguous()?.apply_op3(
         &gate_up.contiguous()?,
         &down.contiguous()?,
-        TokenMlp {
-            eps: eps as f32,
-            saved: Mutex::new(None),
-        },
+        TokenMlp { eps: eps as f32, saved: Mutex::new(None) },
     )
 }
 
@@ -113,24 +112,12 @@ struct Mat<'a> {
 /// A row-major `rows x cols` matrix over `data`.
 fn mat(data: &[f32], rows: usize, cols: usize) -> Mat<'_> {
     assert!(data.len() >= rows * cols, "matrix view out of bounds");
-    Mat {
-        data,
-        rows,
-        cols,
-        rs: cols as isize,
-        cs: 1,
-    }
+    Mat { data, rows, cols, rs: cols as isize, cs: 1 }
 }
 
 impl Mat<'_> {
     fn t(self) -> Self {
-        Mat {
-            rows: self.cols,
-            cols: self.rows,
-            rs: self.cs,
-            cs: self.rs,
-            ..self
-        }
+        Mat { rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs, ..self }
     }
 }
 
@@ -160,11 +147,8 @@ unsafe fn gemm_raw(dst: *mut f32, len: usize, lhs: Mat, rhs: Mat, accumulate: bo
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     assert!(rhs.rows == k && len >= m * n, "matrix product shapes");
     let threads = candle_core::utils::get_num_threads();
-    let parallelism = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
+    let parallelism =
+        if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
     // The asserts here and in `mat` keep every access of the views inside their slices
     // (each view is row-major or the transpose of one).
     gemm::gemm(
@@ -236,7 +220,7 @@ fn exp(x: f32) -> f32 {
     let p = p * r + 8.333_452e-3;
     let p = p * r + 4.166_579_6e-2;
     let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 5.000_000_1e-1;
+    let p = p * r + 5e-1;
     let e = p * r * r + r + 1.0;
     e * f32::from_bits(((k as i32 + 127) << 23) as u32)
 }
@@ -254,21 +238,20 @@ fn silu_parts(g: f32) -> (f32, f32) {
 fn swiglu_forward(gu: &[f32], inter: usize, width: usize) -> Vec<f32> {
     let (block, len) = (inter * width, gu.len() / 2);
     let mut a = Vec::with_capacity(len);
-    a.spare_capacity_mut()[..len]
-        .par_chunks_mut(block)
-        .zip(gu.par_chunks(2 * block))
-        .for_each(|(a, gu)| {
+    a.spare_capacity_mut()[..len].par_chunks_mut(block).zip(gu.par_chunks(2 * block)).for_each(
+        |(a, gu)| {
             let (g, u) = gu.split_at(block);
-            a.par_chunks_mut(PIECE)
-                .zip(g.par_chunks(PIECE).zip(u.par_chunks(PIECE)))
-                .for_each(|(a, (g, u))| {
+            a.par_chunks_mut(PIECE).zip(g.par_chunks(PIECE).zip(u.par_chunks(PIECE))).for_each(
+                |(a, (g, u))| {
                     with_simd(|| {
                         for ((a, g), u) in a.iter_mut().zip(g).zip(u) {
                             a.write(silu_parts(*g).1 * u);
                         }
                     })
-                });
-        });
+                },
+            );
+        },
+    );
     // SAFETY: the loop above wrote every element (`gu` holds 2 blocks per output block).
     unsafe { a.set_len(len) };
     a
@@ -277,35 +260,30 @@ fn swiglu_forward(gu: &[f32], inter: usize, width: usize) -> Vec<f32> {
 /// Overwrites `[g | u]` with its gradient given `da`, the gradient of `silu(g) * u`.
 fn swiglu_backward(gu: &mut [f32], da: &[f32], inter: usize, width: usize) {
     let block = inter * width;
-    gu.par_chunks_mut(2 * block)
-        .zip(da.par_chunks(block))
-        .for_each(|(gu, da)| {
-            let (g, u) = gu.split_at_mut(block);
-            g.par_chunks_mut(PIECE)
-                .zip(u.par_chunks_mut(PIECE).zip(da.par_chunks(PIECE)))
-                .for_each(|(g, (u, da))| {
-                    with_simd(|| {
-                        for ((g, u), da) in g.iter_mut().zip(u.iter_mut()).zip(da) {
-                            let (s, silu) = silu_parts(*g);
-                            let dg = da * *u * (s + silu * (1.0 - s));
-                            *u = da * silu;
-                            *g = dg;
-                        }
-                    })
-                });
-        });
+    gu.par_chunks_mut(2 * block).zip(da.par_chunks(block)).for_each(|(gu, da)| {
+        let (g, u) = gu.split_at_mut(block);
+        g.par_chunks_mut(PIECE).zip(u.par_chunks_mut(PIECE).zip(da.par_chunks(PIECE))).for_each(
+            |(g, (u, da))| {
+                with_simd(|| {
+                    for ((g, u), da) in g.iter_mut().zip(u.iter_mut()).zip(da) {
+                        let (s, silu) = silu_parts(*g);
+                        let dg = da * *u * (s + silu * (1.0 - s));
+                        *u = da * silu;
+                        *g = dg;
+                    }
+                })
+            },
+        );
+    });
 }
 
 /// Normalises every row of `y` (`[rows, D]`) in place; returns `1 / rms` per row.
 fn norm_rows(y: &mut [f32], d: usize, eps: f32) -> Vec<f32> {
     let mut r = vec![0f32; y.len() / d];
-    y.par_chunks_mut(d)
-        .zip(r.par_iter_mut())
-        .with_min_len(MIN_ROWS)
-        .for_each(|(y, r)| {
-            *r = 1.0 / (y.iter().map(|v| v * v).sum::<f32>() / d as f32 + eps).sqrt();
-            y.iter_mut().for_each(|v| *v *= *r);
-        });
+    y.par_chunks_mut(d).zip(r.par_iter_mut()).with_min_len(MIN_ROWS).for_each(|(y, r)| {
+        *r = 1.0 / (y.iter().map(|v| v * v).sum::<f32>() / d as f32 + eps).sqrt();
+        y.iter_mut().for_each(|v| *v *= *r);
+    });
     r
 }
 
@@ -330,11 +308,13 @@ const COLS: usize = 64;
 
 /// `f(b, first column, piece)` for every piece of at most `COLS` columns of `out`
 /// (`[B, D]`), in parallel.
-fn for_column_pieces(out: &mut [f32], d: usize, f: impl Fn(usize, usize, &mut [f32]) + Sync + Send) {
+fn for_column_pieces(
+    out: &mut [f32],
+    d: usize,
+    f: impl Fn(usize, usize, &mut [f32]) + Sync + Send,
+) {
     out.par_chunks_mut(d).enumerate().for_each(|(bi, row)| {
-        row.par_chunks_mut(COLS)
-            .enumerate()
-            .for_each(|(ci, piece)| f(bi, ci * COLS, piece))
+        row.par_chunks_mut(COLS).enumerate().for_each(|(ci, piece)| f(bi, ci * COLS, piece))
     });
 }
 
@@ -351,13 +331,10 @@ fn norm_tokens(y: &mut [f32], s: usize, d: usize, eps: f32) -> Vec<f32> {
         }
         out.iter_mut().for_each(|acc| *acc = 1.0 / (*acc / s as f32 + eps).sqrt());
     });
-    y.par_chunks_mut(d)
-        .enumerate()
-        .with_min_len(MIN_ROWS)
-        .for_each(|(q, row)| {
-            let rs = &r[(q / s) * d..][..d];
-            row.iter_mut().zip(rs).for_each(|(v, r)| *v *= r);
-        });
+    y.par_chunks_mut(d).enumerate().with_min_len(MIN_ROWS).for_each(|(q, row)| {
+        let rs = &r[(q / s) * d..][..d];
+        row.iter_mut().zip(rs).for_each(|(v, r)| *v *= r);
+    });
     r
 }
 
@@ -375,16 +352,13 @@ fn norm_tokens_backward(g: &[f32], y: &[f32], r: &[f32], s: usize, d: usize) -> 
         out.iter_mut().for_each(|acc| *acc /= s as f32);
     });
     let mut dx = vec![0f32; g.len()];
-    dx.par_chunks_mut(d)
-        .enumerate()
-        .with_min_len(MIN_ROWS)
-        .for_each(|(q, dx)| {
-            let at = q * d;
-            let (ms, rs) = (&m[(q / s) * d..][..d], &r[(q / s) * d..][..d]);
-            for j in 0..d {
-                dx[j] = rs[j] * (g[at + j] - y[at + j] * ms[j]);
-            }
-        });
+    dx.par_chunks_mut(d).enumerate().with_min_len(MIN_ROWS).for_each(|(q, dx)| {
+        let at = q * d;
+        let (ms, rs) = (&m[(q / s) * d..][..d], &r[(q / s) * d..][..d]);
+        for j in 0..d {
+            dx[j] = rs[j] * (g[at + j] - y[at + j] * ms[j]);
+        }
+    });
     dx
 }
 
@@ -427,7 +401,13 @@ fn sublayer_backward(
 /// Checks `gate_up [2I, K]` and `down [M, I]` and returns `I`.
 fn swiglu_inter(gate_up: &Layout, down: &Layout, k: usize, m: usize, op: &str) -> Result<usize> {
     let (gu, dn) = (gate_up.dims(), down.dims());
-    if gu.len() != 2 || dn.len() != 2 || gu[0] % 2 != 0 || gu[1] != k || dn[0] != m || dn[1] * 2 != gu[0] {
+    if gu.len() != 2
+        || dn.len() != 2
+        || gu[0] % 2 != 0
+        || gu[1] != k
+        || dn[0] != m
+        || dn[1] * 2 != gu[0]
+    {
         bail!("{op}: weights {gu:?} / {dn:?} do not fit an input of width {k}, output {m}");
     }
     Ok(dn[1])
@@ -438,7 +418,12 @@ fn swiglu_inter(gate_up: &Layout, down: &Layout, k: usize, m: usize, op: &str) -
 
 /// Forward of the channel sub-layer on `h [n, d]` given `gate_up^T` (`[d, 2I]`) and
 /// `down^T` (`[I, d]`) as views: (`y`, `[g | u]`, `1 / rms`).
-fn channel_forward(h: &[f32], gate_up_t: Mat, down_t: Mat, eps: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+fn channel_forward(
+    h: &[f32],
+    gate_up_t: Mat,
+    down_t: Mat,
+    eps: f32,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let (d, inter) = (gate_up_t.rows, down_t.rows);
     let n = h.len() / d.max(1);
     let gu = matmul(mat(h, n, d), gate_up_t);
@@ -472,7 +457,8 @@ impl CustomOp3 for ChannelMlp {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let op = self.name();
-        let (h, wgu, wd) = (f32_contiguous(s1, l1, op)?, f32_contiguous(s2, l2, op)?, f32_contiguous(s3, l3, op)?);
+        let (h, wgu, wd) =
+            (f32_contiguous(s1, l1, op)?, f32_contiguous(s2, l2, op)?, f32_contiguous(s3, l3, op)?);
         let d = *l1.dims().last().unwrap_or(&0);
         let inter = swiglu_inter(l2, l3, d, d, op)?;
         let (y, gu, r) = match &self.transposed {
@@ -503,7 +489,8 @@ impl CustomOp3 for ChannelMlp {
             let saved = self.saved.lock().unwrap().take();
             // None: a second backward over the same graph, which recomputes.
             let (mut gu, r) = saved.unwrap_or_else(|| {
-                let (_, gu, r) = channel_forward(h, mat(wgu, 2 * inter, d).t(), mat(wd, d, inter).t(), self.eps);
+                let (_, gu, r) =
+                    channel_forward(h, mat(wgu, 2 * inter, d).t(), mat(wd, d, inter).t(), self.eps);
                 (gu, r)
             });
             // dx starts as the gradient at the residual sum h + m.
@@ -533,32 +520,34 @@ fn to_token_major(x: &[f32], s: usize, d: usize) -> Cow<'_, [f32]> {
         return Cow::Borrowed(x);
     }
     let mut out = vec![0f32; x.len()];
-    out.par_chunks_mut(d)
-        .enumerate()
-        .with_min_len(MIN_ROWS)
-        .for_each(|(q, row)| {
-            let (t, i) = (q / b, q % b);
-            row.copy_from_slice(&x[(i * s + t) * d..][..d]);
-        });
+    out.par_chunks_mut(d).enumerate().with_min_len(MIN_ROWS).for_each(|(q, row)| {
+        let (t, i) = (q / b, q % b);
+        row.copy_from_slice(&x[(i * s + t) * d..][..d]);
+    });
     Cow::Owned(out)
 }
 
 /// `dst[b, t, :] += src[t, b, :]` for `dst` `[B, S, D]` and a token-major `src`.
 fn add_token_major(dst: &mut [f32], src: &[f32], s: usize, d: usize) {
     let b = dst.len() / (s * d).max(1);
-    dst.par_chunks_mut(d)
-        .enumerate()
-        .with_min_len(MIN_ROWS)
-        .for_each(|(q, row)| {
-            let (i, t) = (q / s, q % s);
-            let from = &src[(t * b + i) * d..][..d];
-            row.iter_mut().zip(from).for_each(|(v, m)| *v += m);
-        });
+    dst.par_chunks_mut(d).enumerate().with_min_len(MIN_ROWS).for_each(|(q, row)| {
+        let (i, t) = (q / s, q % s);
+        let from = &src[(t * b + i) * d..][..d];
+        row.iter_mut().zip(from).for_each(|(v, m)| *v += m);
+    });
 }
 
 /// Forward of the token sub-layer on `h [b, s, d]`: (`y`, `[g | u]` token-major as
 /// `[2I, B D]`, `1 / rms` as `[b, d]`).
-fn token_forward(h: &[f32], wgu: &[f32], wd: &[f32], s: usize, d: usize, inter: usize, eps: f32) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+fn token_forward(
+    h: &[f32],
+    wgu: &[f32],
+    wd: &[f32],
+    s: usize,
+    d: usize,
+    inter: usize,
+    eps: f32,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let cols = h.len() / s.max(1);
     let ht = to_token_major(h, s, d);
     let gu = matmul(mat(wgu, 2 * inter, s), mat(&ht, s, cols));
@@ -591,7 +580,8 @@ impl CustomOp3 for TokenMlp {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let op = self.name();
-        let (h, wgu, wd) = (f32_contiguous(s1, l1, op)?, f32_contiguous(s2, l2, op)?, f32_contiguous(s3, l3, op)?);
+        let (h, wgu, wd) =
+            (f32_contiguous(s1, l1, op)?, f32_contiguous(s2, l2, op)?, f32_contiguous(s3, l3, op)?);
         let Ok((_, s, d)) = l1.shape().dims3() else {
             bail!("{op}: expected [B, S, D], got {:?}", l1.dims())
         };
@@ -652,7 +642,8 @@ mod tests {
     fn rel_diff(a: &Tensor, b: &Tensor) -> f32 {
         let a = a.to_dtype(DType::F32).unwrap();
         let b = b.to_dtype(DType::F32).unwrap();
-        let scale = b.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+        let scale =
+            b.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
         let diff = (a - &b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap();
         diff.to_scalar::<f32>().unwrap() / scale.max(1e-12)
     }
@@ -669,7 +660,10 @@ mod tests {
 
     /// Output and the gradients of `sum(y * probe)` for h and both weights.
     fn run(f: Sublayer, ts: &[Tensor; 4], dtype: DType, backwards: usize) -> Vec<Tensor> {
-        let vars: Vec<Var> = ts[..3].iter().map(|t| Var::from_tensor(&t.to_dtype(dtype).unwrap()).unwrap()).collect();
+        let vars: Vec<Var> = ts[..3]
+            .iter()
+            .map(|t| Var::from_tensor(&t.to_dtype(dtype).unwrap()).unwrap())
+            .collect();
         let y = f(vars[0].as_tensor(), vars[1].as_tensor(), vars[2].as_tensor(), 1e-5).unwrap();
         let loss = (&y * ts[3].to_dtype(dtype).unwrap()).unwrap().sum_all().unwrap();
         let mut grads = loss.backward().unwrap();
@@ -684,7 +678,13 @@ mod tests {
     /// The fused f32 op against the candle-op sub-layer in f64 (which never takes the
     /// fused path), forward and every gradient, on shapes that are not multiples of any
     /// kernel's tile, including a second backward over the same graph (recomputation).
-    fn check(fused_op: Sublayer, composite: Sublayer, h: &[usize], gate_up: &[usize], down: &[usize]) {
+    fn check(
+        fused_op: Sublayer,
+        composite: Sublayer,
+        h: &[usize],
+        gate_up: &[usize],
+        down: &[usize],
+    ) {
         let ts = [rand(h, 1, 1.0), rand(gate_up, 2, 0.3), rand(down, 3, 0.3), rand(h, 4, 1.0)];
         let want = run(composite, &ts, DType::F64, 1);
         for backwards in [1, 2] {
@@ -692,7 +692,10 @@ mod tests {
             for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                 assert_eq!(g.dims(), w.dims());
                 let d = rel_diff(g, w);
-                assert!(d < 2e-5, "output {i} (0 = y, 1 = dh, 2 = d gate_up, 3 = d down) differs by {d}");
+                assert!(
+                    d < 2e-5,
+                    "output {i} (0 = y, 1 = dh, 2 = d gate_up, 3 = d down) differs by {d}"
+                );
             }
         }
     }
@@ -727,9 +730,11 @@ mod tests {
     #[test]
     fn wrong_weight_shapes_are_refused() {
         let h = rand(&[2, 5, 8], 1, 1.0);
-        let err = token_sublayer(&h, &rand(&[8, 6], 2, 1.0), &rand(&[5, 4], 3, 1.0), 1e-5).unwrap_err();
+        let err =
+            token_sublayer(&h, &rand(&[8, 6], 2, 1.0), &rand(&[5, 4], 3, 1.0), 1e-5).unwrap_err();
         assert!(err.to_string().contains("do not fit"), "{err}");
-        let err = channel_plain(&h, &rand(&[6, 8], 2, 1.0), &rand(&[8, 4], 3, 1.0), 1e-5).unwrap_err();
+        let err =
+            channel_plain(&h, &rand(&[6, 8], 2, 1.0), &rand(&[8, 4], 3, 1.0), 1e-5).unwrap_err();
         assert!(err.to_string().contains("do not fit"), "{err}");
         let (gu, dn) = (rand(&[6, 8], 2, 1.0), rand(&[8, 3], 3, 1.0));
         let other = Transposed::new(&rand(&[4, 8], 2, 1.0), &rand(&[8, 2], 3, 1.0)).unwrap();

@@ -35,10 +35,17 @@ pub(crate) struct BlockWeights {
 
 impl BlockWeights {
     /// `shared`: transposed copies already made from the same weights in this step.
-    pub(crate) fn new(mixer: Mixer, gate_up: Tensor, down: Tensor, shared: Option<Arc<fused::Transposed>>) -> Result<Self> {
+    pub(crate) fn new(
+        mixer: Mixer,
+        gate_up: Tensor,
+        down: Tensor,
+        shared: Option<Arc<fused::Transposed>>,
+    ) -> Result<Self> {
         let transposed = match shared {
             Some(t) => Some(t),
-            None if fused::applies(&[&gate_up, &down]) => Some(Arc::new(fused::Transposed::new(&gate_up, &down)?)),
+            None if fused::applies(&[&gate_up, &down]) => {
+                Some(Arc::new(fused::Transposed::new(&gate_up, &down)?))
+            }
             None => None,
         };
         Ok(Self { mixer, gate_up, down, transposed })
@@ -62,9 +69,7 @@ pub(crate) fn linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
         let rows = x.elem_count() / in_dim;
         let mut out_dims = dims.to_vec();
         *out_dims.last_mut().unwrap() = out_dim;
-        x.reshape((rows, in_dim))?
-            .matmul(&w.t()?)?
-            .reshape(out_dims)
+        x.reshape((rows, in_dim))?.matmul(&w.t()?)?.reshape(out_dims)
     } else if dims.len() == 3 {
         x.matmul(&w.t()?.broadcast_as((dims[0], in_dim, out_dim))?)
     } else {
@@ -105,13 +110,23 @@ fn attention(ctx: &BlockContext, qkv_w: &Tensor, o_w: &Tensor, h: &Tensor) -> Re
 /// candle ops. Official: transpose to [B, D, S], SwiGLU over S, RMSNorm over S, transpose
 /// back. Same math without the transposes: the weights multiply from the left and the norm
 /// runs over the token axis (1). Reference 1.4: NOT over D.
-pub(crate) fn token_sublayer(h: &Tensor, gate_up: &Tensor, down: &Tensor, eps: f64) -> Result<Tensor> {
+pub(crate) fn token_sublayer(
+    h: &Tensor,
+    gate_up: &Tensor,
+    down: &Tensor,
+    eps: f64,
+) -> Result<Tensor> {
     let a = swiglu(&left_linear(gate_up, h)?, 1)?;
     rms_norm(&(h + left_linear(down, &a)?)?, 1, eps)
 }
 
 /// `RMSNorm_D(h + SwiGLU_D(h))`, the channel sub-layer, from candle ops.
-pub(crate) fn channel_sublayer(h: &Tensor, gate_up: &Tensor, down: &Tensor, eps: f64) -> Result<Tensor> {
+pub(crate) fn channel_sublayer(
+    h: &Tensor,
+    gate_up: &Tensor,
+    down: &Tensor,
+    eps: f64,
+) -> Result<Tensor> {
     let last = h.rank() - 1;
     rms_norm(&(h + channel_mlp(gate_up, down, h)?)?, last, eps)
 }

@@ -35,10 +35,7 @@ pub fn softmax_cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor
 
 /// `-logprobs[..., target]`.
 fn pick(logprobs: &Tensor, targets: &Tensor) -> Result<Tensor> {
-    Ok(logprobs
-        .gather(&targets.unsqueeze(D::Minus1)?, D::Minus1)?
-        .squeeze(D::Minus1)?
-        .neg()?)
+    Ok(logprobs.gather(&targets.unsqueeze(D::Minus1)?, D::Minus1)?.squeeze(D::Minus1)?.neg()?)
 }
 
 /// Sum over the elements of `BCEWithLogits(v, t) = softplus(v) - v t`.
@@ -119,10 +116,8 @@ pub fn act_loss(loss_type: LossType, out: &StepOutput, carry: &Carry) -> Result<
     let mut metrics = Metrics::default();
     let mut seq_is_correct = Vec::with_capacity(b);
     let mut divisors = Vec::with_capacity(b);
-    for (r, (row_labels, row_preds)) in labels
-        .chunks_exact(seq)
-        .zip(preds.chunks_exact(seq))
-        .enumerate()
+    for (r, (row_labels, row_preds)) in
+        labels.chunks_exact(seq).zip(preds.chunks_exact(seq)).enumerate()
     {
         let (mut valid, mut correct) = (0usize, 0usize);
         for (&l, &p) in row_labels.iter().zip(row_preds) {
@@ -144,20 +139,15 @@ pub fn act_loss(loss_type: LossType, out: &StepOutput, carry: &Carry) -> Result<
         }
     }
 
-    let targets: Vec<u32> = labels
-        .iter()
-        .map(|&l| if l == IGNORE_LABEL_ID { 0 } else { l as u32 })
-        .collect();
+    let targets: Vec<u32> =
+        labels.iter().map(|&l| if l == IGNORE_LABEL_ID { 0 } else { l as u32 }).collect();
     let targets = Tensor::from_vec(targets, (b, seq), device)?;
     let per_token = match loss_type {
         LossType::StablemaxCrossEntropy => stablemax_cross_entropy(&out.logits, &targets)?,
         LossType::SoftmaxCrossEntropy => softmax_cross_entropy(&out.logits, &targets)?,
     };
     let dt = per_token.dtype();
-    let mask: Vec<f64> = labels
-        .iter()
-        .map(|&l| (l != IGNORE_LABEL_ID) as u8 as f64)
-        .collect();
+    let mask: Vec<f64> = labels.iter().map(|&l| (l != IGNORE_LABEL_ID) as u8 as f64).collect();
     let mask = Tensor::from_vec(mask, (b, seq), device)?.to_dtype(dt)?;
     let divisors = Tensor::from_vec(divisors, (b, 1), device)?.to_dtype(dt)?;
     let lm = (per_token * mask)?.broadcast_div(&divisors)?.sum_all()?;

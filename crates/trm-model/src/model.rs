@@ -81,37 +81,12 @@ pub fn tensor_specs(cfg: &ModelConfig) -> Vec<TensorSpec> {
     let s = cfg.total_len();
     let mut out = Vec::new();
     let mut push = |name: String, shape: Vec<usize>, role: Role, init: Init| {
-        out.push(TensorSpec {
-            name,
-            shape,
-            role,
-            init,
-        })
+        out.push(TensorSpec { name, shape, role, init })
     };
-    push(
-        names::EMBED_TOKENS.into(),
-        vec![cfg.vocab_size, d],
-        Role::Param,
-        lecun(d),
-    );
-    push(
-        names::LM_HEAD.into(),
-        vec![cfg.vocab_size, d],
-        Role::Param,
-        lecun(d),
-    );
-    push(
-        names::Q_HEAD_WEIGHT.into(),
-        vec![2, d],
-        Role::Param,
-        Init::Fill(0.0),
-    );
-    push(
-        names::Q_HEAD_BIAS.into(),
-        vec![2],
-        Role::Param,
-        Init::Fill(-5.0),
-    );
+    push(names::EMBED_TOKENS.into(), vec![cfg.vocab_size, d], Role::Param, lecun(d));
+    push(names::LM_HEAD.into(), vec![cfg.vocab_size, d], Role::Param, lecun(d));
+    push(names::Q_HEAD_WEIGHT.into(), vec![2, d], Role::Param, Init::Fill(0.0));
+    push(names::Q_HEAD_BIAS.into(), vec![2], Role::Param, Init::Fill(-5.0));
     if cfg.pos_encodings == PosEncoding::Learned {
         push(names::EMBED_POS.into(), vec![s, d], Role::Param, lecun(d));
     }
@@ -152,18 +127,8 @@ pub fn tensor_specs(cfg: &ModelConfig) -> Vec<TensorSpec> {
                     lecun(nh * hd),
                 );
             }
-            push(
-                format!("{p}mlp.gate_up_proj.weight"),
-                vec![2 * inter, d],
-                Role::Param,
-                lecun(d),
-            );
-            push(
-                format!("{p}mlp.down_proj.weight"),
-                vec![d, inter],
-                Role::Param,
-                lecun(inter),
-            );
+            push(format!("{p}mlp.gate_up_proj.weight"), vec![2 * inter, d], Role::Param, lecun(d));
+            push(format!("{p}mlp.down_proj.weight"), vec![d, inter], Role::Param, lecun(inter));
         }
     }
     if cfg.puzzle_emb_ndim > 0 {
@@ -174,18 +139,8 @@ pub fn tensor_specs(cfg: &ModelConfig) -> Vec<TensorSpec> {
             Init::TruncNormal(0.0),
         );
     }
-    push(
-        names::H_INIT.into(),
-        vec![d],
-        Role::Buffer,
-        Init::TruncNormal(1.0),
-    );
-    push(
-        names::L_INIT.into(),
-        vec![d],
-        Role::Buffer,
-        Init::TruncNormal(1.0),
-    );
+    push(names::H_INIT.into(), vec![d], Role::Buffer, Init::TruncNormal(1.0));
+    push(names::L_INIT.into(), vec![d], Role::Buffer, Init::TruncNormal(1.0));
     out
 }
 
@@ -288,9 +243,7 @@ impl Model {
         mut state: HashMap<String, Tensor>,
     ) -> Result<Self> {
         let mut take = |name: &str| {
-            state
-                .remove(name)
-                .with_context(|| format!("internal: tensor {name} missing"))
+            state.remove(name).with_context(|| format!("internal: tensor {name} missing"))
         };
         let mut params = Vec::new();
         let mut puzzle_emb = None;
@@ -322,11 +275,7 @@ impl Model {
             )?),
             _ => None,
         };
-        let index = params
-            .iter()
-            .enumerate()
-            .map(|(i, (n, _))| (n.clone(), i))
-            .collect();
+        let index = params.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect();
         Ok(Self {
             compute_dtype: default_compute_dtype(&config, device),
             config,
@@ -429,16 +378,13 @@ impl Model {
     fn net(&self, track: bool, share: Option<&Net>) -> Result<Net> {
         let t = |name: &str| -> Result<Tensor> {
             let v = &self.params[self.index[name]].1;
-            let w = if track {
-                v.as_tensor().clone()
-            } else {
-                v.as_detached_tensor()
-            };
+            let w = if track { v.as_tensor().clone() } else { v.as_detached_tensor() };
             Ok(w.to_dtype(self.compute_dtype)?)
         };
         let level_weights = |level_name: &str, layers: usize| -> Result<Vec<BlockWeights>> {
             let shared = |i: usize| {
-                let level = share.map(|n| if level_name == "H_level" { &n.h_level } else { &n.l_level });
+                let level =
+                    share.map(|n| if level_name == "H_level" { &n.h_level } else { &n.l_level });
                 level.and_then(|l| l.get(i)).and_then(|w| w.transposed.clone())
             };
             (0..layers)
@@ -497,10 +443,8 @@ impl Model {
         let cfg = &self.config;
         let (b, seq) = inputs.dims2()?;
         let d = cfg.hidden_size;
-        let mut e = net
-            .embed_tokens
-            .index_select(&inputs.flatten_all()?, 0)?
-            .reshape((b, seq, d))?;
+        let mut e =
+            net.embed_tokens.index_select(&inputs.flatten_all()?, 0)?.reshape((b, seq, d))?;
         if let Some(rows) = puzzle {
             let p = cfg.prefix_len();
             let pad = p * d - cfg.puzzle_emb_ndim;
@@ -591,11 +535,7 @@ impl Model {
     /// Restarts the flagged slots from the broadcast H_init / L_init, in the compute dtype
     /// (a carry of another dtype, e.g. restored from an f32 checkpoint, is cast).
     fn reset_states(&self, carry: &Carry, reset: &[bool]) -> Result<(Tensor, Tensor)> {
-        let (b, s, d) = (
-            reset.len(),
-            self.config.total_len(),
-            self.config.hidden_size,
-        );
+        let (b, s, d) = (reset.len(), self.config.total_len(), self.config.hidden_size);
         if carry.z_h.dims() != [b, s, d] || carry.z_l.dims() != [b, s, d] {
             bail!(
                 "carry states are {:?} / {:?}, expected [{b}, {s}, {d}]; build the carry with Model::initial_carry",
@@ -649,17 +589,10 @@ impl Model {
         let cfg = &self.config;
         let b = carry.batch_size();
         if batch.batch_size() != b {
-            bail!(
-                "batch has {} rows but the carry has {b} slots",
-                batch.batch_size()
-            );
+            bail!("batch has {} rows but the carry has {b} slots", batch.batch_size());
         }
         // Identifiers index the puzzle table only when there is one.
-        let ids = if cfg.puzzle_emb_ndim > 0 {
-            cfg.num_puzzle_identifiers
-        } else {
-            0
-        };
+        let ids = if cfg.puzzle_emb_ndim > 0 { cfg.num_puzzle_identifiers } else { 0 };
         batch.validate(cfg.seq_len, cfg.vocab_size, ids)?;
         let training = rng.is_some();
 
@@ -706,11 +639,7 @@ impl Model {
                 let qh: Vec<f32> = q_halt.to_vec1()?;
                 let qc: Vec<f32> = q_continue.to_vec1()?;
                 for i in 0..b {
-                    halted[i] |= if cfg.uses_q_continue() {
-                        qh[i] > qc[i]
-                    } else {
-                        qh[i] > 0.0
-                    };
+                    halted[i] |= if cfg.uses_q_continue() { qh[i] > qc[i] } else { qh[i] > 0.0 };
                     let explore = rng.random::<f64>() < cfg.halt_exploration_prob;
                     let min_steps = rng.random_range(2..=max_steps);
                     let min_steps = if explore { min_steps } else { 0 };
@@ -720,13 +649,13 @@ impl Model {
                     // Extra no-grad pass from the new carry on the same data (no replay
                     // buffer, no target network).
                     let (z_h, _) = self.deep_recursion(
-                        &nograd_net,
-                        &nograd_net,
+                        nograd_net,
+                        nograd_net,
                         &x.detach(),
                         carry.z_h.clone(),
                         carry.z_l.clone(),
                     )?;
-                    let (_, next_q) = self.heads(&nograd_net, &z_h)?;
+                    let (_, next_q) = self.heads(nograd_net, &z_h)?;
                     let next: Vec<f32> = next_q.flatten_all()?.to_vec1()?;
                     let target: Vec<f32> = (0..b)
                         .map(|i| {
@@ -764,10 +693,7 @@ impl Model {
         let rows = table.as_detached_tensor().index_select(&idx, 0)?;
         if training {
             let local = Var::from_tensor(&rows)?;
-            Ok((
-                Some(local.as_tensor().clone()),
-                Some(PuzzleRows { local, ids }),
-            ))
+            Ok((Some(local.as_tensor().clone()), Some(PuzzleRows { local, ids })))
         } else {
             Ok((Some(rows), None))
         }

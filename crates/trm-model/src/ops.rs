@@ -16,9 +16,7 @@ use candle_core::{
 
 /// The f32 values of a contiguous CPU storage, or an error naming `op`.
 pub(crate) fn f32_contiguous<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        bail!("{op}: expected f32, got {:?}", s.dtype())
-    };
+    let CpuStorage::F32(v) = s else { bail!("{op}: expected f32, got {:?}", s.dtype()) };
     match l.contiguous_offsets() {
         Some((a, b)) => Ok(&v[a..b]),
         None => bail!("{op}: input must be contiguous"),
@@ -37,7 +35,11 @@ const PIECE: usize = 1 << 13;
 /// of row `r`. Pieces follow rows when there are many short ones and cut long rows into
 /// parts when there are few, so both a `[rows, D]` channel tensor and a `[1, B*D]`
 /// token-major one use every thread.
-fn for_row_pieces(dst: &mut [f32], row: usize, f: impl Fn(usize, std::ops::Range<usize>, &mut [f32]) + Sync + Send) {
+fn for_row_pieces(
+    dst: &mut [f32],
+    row: usize,
+    f: impl Fn(usize, std::ops::Range<usize>, &mut [f32]) + Sync + Send,
+) {
     use rayon::prelude::*;
     if row == 0 {
         return;
@@ -90,11 +92,7 @@ fn column_sums(sum: &mut [f32], n: usize, inner: usize, term: impl Fn(usize) -> 
 
 /// Splits `dims` around axis `dim` into (outer, n, inner).
 fn split_dims(dims: &[usize], dim: usize) -> (usize, usize, usize) {
-    (
-        dims[..dim].iter().product(),
-        dims[dim],
-        dims[dim + 1..].iter().product(),
-    )
+    (dims[..dim].iter().product(), dims[dim], dims[dim + 1..].iter().product())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -156,7 +154,8 @@ impl CustomOp1 for RmsNorm {
         for_row_pieces(&mut dst, inner, |q, cols, out| {
             let (o, base) = (q / n, q * inner);
             let rs = &r[o * inner + cols.start..o * inner + cols.end];
-            for ((y, x), rr) in out.iter_mut().zip(&src[base + cols.start..base + cols.end]).zip(rs) {
+            for ((y, x), rr) in out.iter_mut().zip(&src[base + cols.start..base + cols.end]).zip(rs)
+            {
                 *y = x * rr;
             }
         });
@@ -168,16 +167,11 @@ impl CustomOp1 for RmsNorm {
         if fused(arg) && fused(grad) {
             let dx = arg.apply_op2_no_bwd(
                 &grad.contiguous()?,
-                &RmsNormBwd {
-                    dim: self.dim,
-                    eps: self.eps,
-                },
+                &RmsNormBwd { dim: self.dim, eps: self.eps },
             )?;
             return Ok(Some(dx));
         }
-        let r = (arg.sqr()?.mean_keepdim(self.dim)? + self.eps)?
-            .sqrt()?
-            .recip()?;
+        let r = (arg.sqr()?.mean_keepdim(self.dim)? + self.eps)?.sqrt()?.recip()?;
         let gy = (grad * res)?.mean_keepdim(self.dim)?;
         Ok(Some((grad - res.broadcast_mul(&gy)?)?.broadcast_mul(&r)?))
     }
@@ -230,8 +224,12 @@ impl CustomOp2 for RmsNormBwd {
         }
         for_row_pieces(&mut dst, inner, |q, cols, d| {
             let (o, base) = (q / n, q * inner);
-            let (x, g) = (&xs[base + cols.start..base + cols.end], &gs[base + cols.start..base + cols.end]);
-            let (rr, mm) = (&r[o * inner + cols.start..o * inner + cols.end], &m[o * inner + cols.start..o * inner + cols.end]);
+            let (x, g) =
+                (&xs[base + cols.start..base + cols.end], &gs[base + cols.start..base + cols.end]);
+            let (rr, mm) = (
+                &r[o * inner + cols.start..o * inner + cols.end],
+                &m[o * inner + cols.start..o * inner + cols.end],
+            );
             for j in 0..cols.len() {
                 d[j] = rr[j] * (g[j] - x[j] * rr[j] * mm[j]);
             }
@@ -346,10 +344,9 @@ impl CustomOp1 for SwiGlu {
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         if fused(arg) && fused(grad) {
-            return Ok(Some(arg.apply_op2_no_bwd(
-                &grad.contiguous()?,
-                &SwiGluBwd { dim: self.dim },
-            )?));
+            return Ok(Some(
+                arg.apply_op2_no_bwd(&grad.contiguous()?, &SwiGluBwd { dim: self.dim })?,
+            ));
         }
         let half = arg.dim(self.dim)? / 2;
         let g = arg.narrow(self.dim, 0, half)?;
@@ -393,7 +390,11 @@ impl CustomOp2 for SwiGluBwd {
             let go = &gs[o * inner + cols.start..o * inner + cols.end];
             for j in 0..d.len() {
                 let sig = 1.0 / (1.0 + (-g[j]).exp());
-                d[j] = if up_half { go[j] * g[j] * sig } else { go[j] * u[j] * sig * (1.0 + g[j] * (1.0 - sig)) };
+                d[j] = if up_half {
+                    go[j] * g[j] * sig
+                } else {
+                    go[j] * u[j] * sig * (1.0 + g[j] * (1.0 - sig))
+                };
             }
         });
         Ok((CpuStorage::F32(dst), l1.shape().clone()))
@@ -486,9 +487,7 @@ impl RopeTables {
 /// `inv_freq[i] = 1 / base^(i / count)` for `i` in `0..count` (the official `1 /
 /// base^(2i/dim)` with `count = dim / 2`), in f32 as official.
 fn inverse_frequencies(count: usize, base: f64) -> Vec<f32> {
-    (0..count)
-        .map(|i| 1.0 / (base as f32).powf((2 * i) as f32 / (2 * count) as f32))
-        .collect()
+    (0..count).map(|i| 1.0 / (base as f32).powf((2 * i) as f32 / (2 * count) as f32)).collect()
 }
 
 /// `[B, S, H, hd]` (any strides, last axis contiguous, e.g. a slice of the qkv projection)
@@ -498,24 +497,12 @@ pub fn to_heads(x: &Tensor, rope: Option<&RopeTables>, scale: f64) -> Result<Ten
     let (_, s, _, hd) = x.dims4()?;
     if let Some(r) = rope {
         if r.head_dim != hd || r.cos.dim(0)? < s {
-            bail!(
-                "to_heads: rope tables {:?} do not fit {:?}",
-                r.cos.shape(),
-                x.shape()
-            );
+            bail!("to_heads: rope tables {:?} do not fit {:?}", r.cos.shape(), x.shape());
         }
     }
     if fused(x) {
-        let x = if x.stride()[3] == 1 {
-            x.clone()
-        } else {
-            x.contiguous()?
-        };
-        x.apply_op1(ToHeads {
-            rope: rope.cloned(),
-            scale: scale as f32,
-            inverse: false,
-        })
+        let x = if x.stride()[3] == 1 { x.clone() } else { x.contiguous()? };
+        x.apply_op1(ToHeads { rope: rope.cloned(), scale: scale as f32, inverse: false })
     } else {
         // bf16 / f16: the rotation and the scale in f32, the result back in the input dtype
         // (official `apply_rotary_pos_emb` casts q, k to the f32 tables and back).
@@ -551,9 +538,7 @@ impl CustomOp1 for ToHeads {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(src) = s else {
-            bail!("{}: expected f32", self.name())
-        };
+        let CpuStorage::F32(src) = s else { bail!("{}: expected f32", self.name()) };
         let dims = l.dims();
         let (b, sl, h, hd) = (dims[0], dims[1], dims[2], dims[3]);
         let st = l.stride();
@@ -626,10 +611,7 @@ impl CustomOp1 for Softplus {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let src = f32_contiguous(s, l, self.name())?;
-        let dst = src
-            .iter()
-            .map(|&x| x.max(0.0) + (-x.abs()).exp().ln_1p())
-            .collect();
+        let dst = src.iter().map(|&x| x.max(0.0) + (-x.abs()).exp().ln_1p()).collect();
         Ok((CpuStorage::F32(dst), l.shape().clone()))
     }
 
@@ -705,11 +687,7 @@ mod tests {
             .unwrap();
         let gx64 = g64.get(&x64).unwrap().to_dtype(DType::F32).unwrap();
         assert!(max_diff(&y, &y64.to_dtype(DType::F32).unwrap()) < 1e-5);
-        assert!(
-            max_diff(&gx, &gx64) < 1e-4,
-            "grad diff {}",
-            max_diff(&gx, &gx64)
-        );
+        assert!(max_diff(&gx, &gx64) < 1e-4, "grad diff {}", max_diff(&gx, &gx64));
     }
 
     #[test]
@@ -783,11 +761,7 @@ mod tests {
             4.0 * a1.cos() + 2.0 * a1.sin(),
         ];
         for (i, w) in want.iter().enumerate() {
-            assert!(
-                (y[8 + i] as f64 - w).abs() < 1e-5,
-                "{i}: {} vs {w}",
-                y[8 + i]
-            );
+            assert!((y[8 + i] as f64 - w).abs() < 1e-5, "{i}: {} vs {w}", y[8 + i]);
         }
         // fused vs fallback with gradient, strided input (a slice of a wider tensor)
         let wide = rand(&[2, 3, 5, hd], 9);
@@ -795,15 +769,8 @@ mod tests {
         let rope64 = RopeTables::new(hd, 3, 10000.0, &Device::Cpu).unwrap();
         let xv = Var::from_tensor(&wide).unwrap();
         let y = to_heads(&xv.narrow(2, 1, 2).unwrap(), Some(&rope), 0.5).unwrap();
-        let gx = (&y * &w)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap()
-            .get(&xv)
-            .unwrap()
-            .clone();
+        let gx =
+            (&y * &w).unwrap().sum_all().unwrap().backward().unwrap().get(&xv).unwrap().clone();
         let x64 = Var::from_tensor(&wide.to_dtype(DType::F64).unwrap()).unwrap();
         let r64 = RopeTables {
             cos: rope64.cos.to_dtype(DType::F64).unwrap(),

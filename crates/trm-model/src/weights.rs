@@ -102,11 +102,7 @@ pub(crate) fn resolve_state(
     let expected: HashSet<&str> = specs.iter().map(|s| s.name.as_str()).collect();
     for spec in &specs {
         let Some((key, t)) = by_name.get(&spec.name) else {
-            bail!(
-                "missing tensor {} (expected shape {:?})",
-                spec.name,
-                spec.shape
-            );
+            bail!("missing tensor {} (expected shape {:?})", spec.name, spec.shape);
         };
         let mut t = t.to_dtype(DType::F32)?;
         if t.dims() != spec.shape.as_slice() {
@@ -208,10 +204,9 @@ impl Model {
                         .puzzle_table()
                         .expect("puzzle table exists when specified")
                         .as_detached_tensor(),
-                    n => self
-                        .param(n)
-                        .expect("every parameter spec has a Var")
-                        .as_detached_tensor(),
+                    n => {
+                        self.param(n).expect("every parameter spec has a Var").as_detached_tensor()
+                    }
                 };
                 (spec.name, t)
             })

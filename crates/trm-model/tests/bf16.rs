@@ -8,9 +8,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use trm_model::ops::{rms_norm, softmax_last_dim, swiglu, to_heads, RopeTables};
-use trm_model::{
-    act_loss, default_compute_dtype, Batch, Model, ModelConfig, StepOutput,
-};
+use trm_model::{act_loss, default_compute_dtype, Batch, Model, ModelConfig, StepOutput};
 
 /// TRM with `mlp_t`, TRM with attention and RoPE, HRM with attention: each with a puzzle
 /// prefix, all `forward_dtype = "bfloat16"` like the official presets.
@@ -47,12 +45,7 @@ fn batch(cfg: &ModelConfig, b: usize, seed: u64) -> Batch {
 }
 
 fn host(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap()
+    t.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap()
 }
 
 /// `|a - b| / |b|` in the Euclidean norm.
@@ -93,10 +86,7 @@ fn bf16_resolves_to_f32_on_the_cpu_unless_forced() {
     m.set_compute_dtype(DType::BF16).unwrap();
     assert_eq!(m.compute_dtype(), DType::BF16);
     let carry = m.initial_carry(2).unwrap();
-    assert_eq!(
-        (carry.z_h.dtype(), carry.z_l.dtype()),
-        (DType::BF16, DType::BF16)
-    );
+    assert_eq!((carry.z_h.dtype(), carry.z_l.dtype()), (DType::BF16, DType::BF16));
     // Parameters and buffers stay f32.
     assert!(m.trainable().iter().all(|(_, v)| v.dtype() == DType::F32));
     assert_eq!(m.puzzle_table().unwrap().dtype(), DType::F32);
@@ -127,19 +117,11 @@ fn bf16_eval_step_is_close_to_f32() {
         assert_eq!(carry.z_l.dtype(), DType::BF16, "{name}");
         let e = rel_err(&out.logits, &ref_out.logits);
         assert!(e < 5e-2, "{name}: logits relative error {e}");
-        assert!(
-            e > 0.0,
-            "{name}: bf16 logits equal the f32 ones; bf16 did not run"
-        );
+        assert!(e > 0.0, "{name}: bf16 logits equal the f32 ones; bf16 did not run");
         let q = rel_err(&out.q_halt_logits, &ref_out.q_halt_logits);
         assert!(q < 5e-2, "{name}: q_halt relative error {q}");
         // The logits are bf16 values (the official head's output) widened to f32.
-        let widened = out
-            .logits
-            .to_dtype(DType::BF16)
-            .unwrap()
-            .to_dtype(DType::F32)
-            .unwrap();
+        let widened = out.logits.to_dtype(DType::BF16).unwrap().to_dtype(DType::F32).unwrap();
         assert_eq!(host(&widened), host(&out.logits), "{name}");
     }
 }
@@ -173,9 +155,7 @@ fn bf16_train_step_gradients_are_f32_and_close() {
             "{name}: loss {total} vs f32 {ref_total}"
         );
         for (pname, var) in m.trainable() {
-            let g = grads
-                .get(var)
-                .unwrap_or_else(|| panic!("{name}: no gradient for {pname}"));
+            let g = grads.get(var).unwrap_or_else(|| panic!("{name}: no gradient for {pname}"));
             assert_eq!(g.dtype(), DType::F32, "{name}: {pname}");
             let c = cosine(g, ref_grads.get(var).unwrap());
             assert!(c > 0.99, "{name}: {pname} gradient cosine {c}");
@@ -226,10 +206,7 @@ fn ops_run_in_bf16() {
         ("rms_norm tokens", Box::new(|t| rms_norm(t, 1, 1e-5))),
         ("softmax", Box::new(softmax_last_dim)),
         ("swiglu", Box::new(|t| swiglu(t, 3))),
-        (
-            "to_heads rope",
-            Box::new(|t| to_heads(t, Some(&rope), 0.25)),
-        ),
+        ("to_heads rope", Box::new(|t| to_heads(t, Some(&rope), 0.25))),
         ("to_heads plain", Box::new(|t| to_heads(t, None, 1.0))),
     ];
     for (name, f) in &ops {

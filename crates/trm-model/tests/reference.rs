@@ -32,11 +32,7 @@ fn rel_err(ours: &Tensor, reference: &Tensor, what: &str) -> Result<f64> {
         reference.dims()
     );
     let (a, b) = (host_f64(ours)?, host_f64(reference)?);
-    let diff = a
-        .iter()
-        .zip(&b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max);
+    let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
     let scale = b.iter().map(|y| y.abs()).fold(0.0, f64::max);
     let err = if scale > 0.0 { diff / scale } else { diff };
     ensure!(err.is_finite(), "{what}: non-finite error");
@@ -79,17 +75,11 @@ struct Vectors {
 
 impl Vectors {
     fn get(&self, key: &str) -> Result<&Tensor> {
-        self.tensors
-            .get(key)
-            .with_context(|| format!("reference tensor {key} missing"))
+        self.tensors.get(key).with_context(|| format!("reference tensor {key} missing"))
     }
 
     fn ints(&self, key: &str) -> Result<Vec<i64>> {
-        Ok(self
-            .get(key)?
-            .to_dtype(DType::I64)?
-            .flatten_all()?
-            .to_vec1()?)
+        Ok(self.get(key)?.to_dtype(DType::I64)?.flatten_all()?.to_vec1()?)
     }
 
     fn scalar(&self, key: &str) -> Result<f64> {
@@ -125,19 +115,11 @@ fn check_vector(dir: &Path, name: &str) -> Result<String> {
     let device = Device::Cpu;
     let (cfg, _ignored) = ModelConfig::from_official_json_file(&dir.join(format!("{name}.json")))?;
     let vectors = Vectors {
-        tensors: read_state_file(&dir.join(format!("{name}.safetensors")))?
-            .into_iter()
-            .collect(),
+        tensors: read_state_file(&dir.join(format!("{name}.safetensors")))?.into_iter().collect(),
     };
-    let opts = LoadOptions {
-        key_prefix: Some("weights.".into()),
-        ..Default::default()
-    };
-    let all: Vec<(String, Tensor)> = vectors
-        .tensors
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let opts = LoadOptions { key_prefix: Some("weights.".into()), ..Default::default() };
+    let all: Vec<(String, Tensor)> =
+        vectors.tensors.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let (model, report) = Model::from_state(cfg.clone(), &device, all, &opts)?;
     ensure!(
         report.unexpected.is_empty(),
@@ -182,12 +164,8 @@ fn check_vector(dir: &Path, name: &str) -> Result<String> {
             model.initial_carry(b)?
         } else {
             Carry {
-                z_h: vectors
-                    .get(&format!("eval.step{}.z_H", k - 1))?
-                    .to_dtype(DType::F32)?,
-                z_l: vectors
-                    .get(&format!("eval.step{}.z_L", k - 1))?
-                    .to_dtype(DType::F32)?,
+                z_h: vectors.get(&format!("eval.step{}.z_H", k - 1))?.to_dtype(DType::F32)?,
+                z_l: vectors.get(&format!("eval.step{}.z_L", k - 1))?.to_dtype(DType::F32)?,
                 steps: vec![(k - 1) as u32; b],
                 halted: vec![false; b],
                 current: batch0.clone(),
@@ -210,11 +188,8 @@ fn check_vector(dir: &Path, name: &str) -> Result<String> {
             worst.add(err, key.clone());
             per_kind[i].add(err, key);
         }
-        let want_halted: Vec<bool> = vectors
-            .ints(&format!("{p}.halted"))?
-            .iter()
-            .map(|&h| h != 0)
-            .collect();
+        let want_halted: Vec<bool> =
+            vectors.ints(&format!("{p}.halted"))?.iter().map(|&h| h != 0).collect();
         ensure!(
             carry.halted == want_halted,
             "{p}.halted: ours {:?}, reference {want_halted:?}",
@@ -222,10 +197,8 @@ fn check_vector(dir: &Path, name: &str) -> Result<String> {
         );
         let loss = act_loss(cfg.loss_type, &out, &carry)?;
         let total: f64 = loss.total.to_scalar()?;
-        eval_loss.add(
-            scalar_rel_err(total, vectors.scalar(&format!("{p}.loss"))?),
-            format!("{p}.loss"),
-        );
+        eval_loss
+            .add(scalar_rel_err(total, vectors.scalar(&format!("{p}.loss"))?), format!("{p}.loss"));
     }
     fresh.check(TOL_STEP, "eval step 1 from a fresh carry")?;
     forced.check(TOL_STEP, "eval steps teacher-forced")?;
@@ -243,31 +216,19 @@ fn check_vector(dir: &Path, name: &str) -> Result<String> {
     let loss = act_loss(cfg.loss_type, &out, &carry)?;
     let mut train_loss = Worst::default();
     let total: f64 = loss.total.to_scalar()?;
-    train_loss.add(
-        scalar_rel_err(total, vectors.scalar("train.step1.loss")?),
-        "loss",
-    );
-    train_loss.add(
-        scalar_rel_err(loss.lm_loss, vectors.scalar("train.step1.lm_loss")?),
-        "lm_loss",
-    );
+    train_loss.add(scalar_rel_err(total, vectors.scalar("train.step1.loss")?), "loss");
+    train_loss.add(scalar_rel_err(loss.lm_loss, vectors.scalar("train.step1.lm_loss")?), "lm_loss");
     train_loss.add(
         scalar_rel_err(loss.q_halt_loss, vectors.scalar("train.step1.q_halt_loss")?),
         "q_halt_loss",
     );
-    match (
-        loss.q_continue_loss,
-        vectors.tensors.contains_key("train.step1.q_continue_loss"),
-    ) {
+    match (loss.q_continue_loss, vectors.tensors.contains_key("train.step1.q_continue_loss")) {
         (Some(ours), true) => train_loss.add(
             scalar_rel_err(ours, vectors.scalar("train.step1.q_continue_loss")?),
             "q_continue_loss",
         ),
         (None, false) => {}
-        (ours, _) => bail!(
-            "q_continue_loss: ours {ours:?}, reference has it: {}",
-            ours.is_none()
-        ),
+        (ours, _) => bail!("q_continue_loss: ours {ours:?}, reference has it: {}", ours.is_none()),
     }
     train_loss.check(TOL_LOSS, "train.step1 losses")?;
 
@@ -275,58 +236,34 @@ fn check_vector(dir: &Path, name: &str) -> Result<String> {
     let mut grad = Worst::default();
     let mut checked = 0;
     for (pname, var) in model.trainable() {
-        let g = grads
-            .get(var)
-            .with_context(|| format!("no gradient for {pname}"))?;
+        let g = grads.get(var).with_context(|| format!("no gradient for {pname}"))?;
         let key = format!("train.step1.grad.{pname}");
         grad.add(rel_err(g, vectors.get(&key)?, &key)?, pname.clone());
         checked += 1;
     }
     if let Some(rows) = &out.puzzle_rows {
-        let g = grads
-            .get(&rows.local)
-            .context("no gradient for the puzzle-embedding rows")?;
+        let g = grads.get(&rows.local).context("no gradient for the puzzle-embedding rows")?;
         grad.add(
-            rel_err(
-                g,
-                vectors.get("train.step1.grad.puzzle_emb.local_weights")?,
-                "puzzle rows",
-            )?,
+            rel_err(g, vectors.get("train.step1.grad.puzzle_emb.local_weights")?, "puzzle rows")?,
             names::PUZZLE_LOCAL,
         );
         checked += 1;
     }
-    let ref_grads = vectors
-        .tensors
-        .keys()
-        .filter(|k| k.starts_with("train.step1.grad."))
-        .count();
-    ensure!(
-        checked == ref_grads,
-        "checked {checked} gradients, the reference has {ref_grads}"
-    );
+    let ref_grads = vectors.tensors.keys().filter(|k| k.starts_with("train.step1.grad.")).count();
+    ensure!(checked == ref_grads, "checked {checked} gradients, the reference has {ref_grads}");
     grad.check(TOL_GRAD, "train.step1 gradients")?;
 
     // Training-carry trace: calls 2.. with fresh batches, no optimizer step in between.
     let mut k = 2;
     let mut agreeing = 1;
     let mut later_loss = Worst::default();
-    while vectors
-        .tensors
-        .contains_key(&format!("train.step{k}.batch.inputs"))
-    {
+    while vectors.tensors.contains_key(&format!("train.step{k}.batch.inputs")) {
         let batch = vectors.batch(&format!("train.step{k}.batch"))?;
         let out = model.train_step(&mut carry, &batch, &mut rng)?;
-        let halted: Vec<bool> = vectors
-            .ints(&format!("train.step{k}.halted"))?
-            .iter()
-            .map(|&h| h != 0)
-            .collect();
-        let steps: Vec<u32> = vectors
-            .ints(&format!("train.step{k}.steps"))?
-            .iter()
-            .map(|&s| s as u32)
-            .collect();
+        let halted: Vec<bool> =
+            vectors.ints(&format!("train.step{k}.halted"))?.iter().map(|&h| h != 0).collect();
+        let steps: Vec<u32> =
+            vectors.ints(&format!("train.step{k}.steps"))?.iter().map(|&s| s as u32).collect();
         let inputs: Vec<i32> = vectors
             .ints(&format!("train.step{k}.current_inputs"))?
             .iter()
@@ -388,11 +325,7 @@ fn reference_vectors() {
     let mut failures = Vec::new();
     for dir in &dirs {
         let names = vector_names(dir).unwrap();
-        assert!(
-            !names.is_empty(),
-            "no NAME.json / NAME.safetensors pairs in {}",
-            dir.display()
-        );
+        assert!(!names.is_empty(), "no NAME.json / NAME.safetensors pairs in {}", dir.display());
         for name in names {
             match check_vector(dir, &name) {
                 Ok(line) => println!("{line}"),
@@ -403,8 +336,5 @@ fn reference_vectors() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "reference vectors failed: {failures:?}"
-    );
+    assert!(failures.is_empty(), "reference vectors failed: {failures:?}");
 }

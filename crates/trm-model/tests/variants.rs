@@ -7,9 +7,7 @@ use anyhow::Result;
 use candle_core::{DType, Device, Tensor, Var};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use trm_model::{
-    act_loss, names, Batch, LoadOptions, Model, ModelConfig, PuzzleRowsPolicy,
-};
+use trm_model::{act_loss, names, Batch, LoadOptions, Model, ModelConfig, PuzzleRowsPolicy};
 
 const VARIANTS: &[(&str, &str)] = &[
     (
@@ -94,9 +92,7 @@ fn gradients_match_finite_differences() {
         let mut checks: Vec<(String, Var, Tensor, f64)> = Vec::new();
         for (pname, var) in m.trainable() {
             let d = direction(&mut rng, var.shape());
-            let g = grads
-                .get(var)
-                .unwrap_or_else(|| panic!("{name}: no gradient for {pname}"));
+            let g = grads.get(var).unwrap_or_else(|| panic!("{name}: no gradient for {pname}"));
             checks.push((pname.clone(), var.clone(), d.clone(), dot(g, &d)));
         }
         if let (Some(table), Some(rows)) = (m.puzzle_table(), &out.puzzle_rows) {
@@ -114,21 +110,13 @@ fn gradients_match_finite_differences() {
         for (pname, var, d, analytic) in checks {
             let original = var.as_detached_tensor().copy().unwrap();
             let at = |sign: f64| -> f64 {
-                var.set(&(&original + (&d * sign).unwrap()).unwrap())
-                    .unwrap();
-                first_call_loss(&m, &batch)
-                    .unwrap()
-                    .0
-                    .to_scalar::<f64>()
-                    .unwrap()
+                var.set(&(&original + (&d * sign).unwrap()).unwrap()).unwrap();
+                first_call_loss(&m, &batch).unwrap().0.to_scalar::<f64>().unwrap()
             };
             let numeric = (at(1.0) - at(-1.0)) / 2.0;
             var.set(&original).unwrap();
             let err = (numeric - analytic).abs() / (analytic.abs() + 1e-5);
-            assert!(
-                err < 2e-2,
-                "{name} {pname}: analytic {analytic:.6e}, numeric {numeric:.6e}"
-            );
+            assert!(err < 2e-2, "{name} {pname}: analytic {analytic:.6e}, numeric {numeric:.6e}");
             worst = worst.max(err);
         }
         println!("{name}: worst relative difference gradient vs finite differences {worst:.1e}");
@@ -136,9 +124,7 @@ fn gradients_match_finite_differences() {
 }
 
 fn direction(rng: &mut ChaCha8Rng, shape: &candle_core::Shape) -> Tensor {
-    let d: Vec<f32> = (0..shape.elem_count())
-        .map(|_| (rng.random::<f32>() - 0.5) * 2e-3)
-        .collect();
+    let d: Vec<f32> = (0..shape.elem_count()).map(|_| (rng.random::<f32>() - 0.5) * 2e-3).collect();
     Tensor::from_vec(d, shape, &Device::Cpu).unwrap()
 }
 
@@ -167,11 +153,7 @@ fn act_wrapper_rules_hold_for_every_variant() {
             let before = carry.clone();
             let fresh = batch(&cfg, 4, 50 + call);
             let out = m.train_step(&mut carry, &fresh, &mut rng).unwrap();
-            assert_eq!(
-                out.target_q_continue.is_some(),
-                cfg.uses_q_continue(),
-                "{name}"
-            );
+            assert_eq!(out.target_q_continue.is_some(), cfg.uses_q_continue(), "{name}");
             let qh: Vec<f32> = out.q_halt_logits.to_vec1().unwrap();
             let qc: Vec<f32> = out.q_continue_logits.to_vec1().unwrap();
             for r in 0..4 {
@@ -192,31 +174,17 @@ fn act_wrapper_rules_hold_for_every_variant() {
                     );
                     assert_eq!(carry.steps[r], before.steps[r] + 1);
                 }
-                let wants_halt = if cfg.uses_q_continue() {
-                    qh[r] > qc[r]
-                } else {
-                    qh[r] > 0.0
-                };
+                let wants_halt = if cfg.uses_q_continue() { qh[r] > qc[r] } else { qh[r] > 0.0 };
                 if carry.steps[r] as usize >= cfg.halt_max_steps {
-                    assert!(
-                        carry.halted[r],
-                        "{name}: slot {r} must halt at the last step"
-                    );
+                    assert!(carry.halted[r], "{name}: slot {r} must halt at the last step");
                 } else if carry.halted[r] {
-                    assert!(
-                        wants_halt,
-                        "{name}: slot {r} halted without its Q head asking"
-                    );
+                    assert!(wants_halt, "{name}: slot {r} halted without its Q head asking");
                 } else if cfg.halt_exploration_prob == 0.0 {
                     assert!(!wants_halt, "{name}: slot {r} ignored its Q head");
                 }
             }
             let loss = act_loss(cfg.loss_type, &out, &carry).unwrap();
-            assert_eq!(
-                loss.metrics.count,
-                carry.halted.iter().filter(|&&h| h).count(),
-                "{name}"
-            );
+            assert_eq!(loss.metrics.count, carry.halted.iter().filter(|&&h| h).count(), "{name}");
             assert!(loss.total.to_scalar::<f64>().unwrap().is_finite());
         }
     }
@@ -250,11 +218,8 @@ fn weights_round_trip_and_load_errors() {
     }
 
     // prefixed keys load; an extra key is reported; a bf16 H_init is accepted
-    let mut state: Vec<(String, Tensor)> = m
-        .state()
-        .into_iter()
-        .map(|(k, t)| (format!("_orig_mod.model.inner.{k}"), t))
-        .collect();
+    let mut state: Vec<(String, Tensor)> =
+        m.state().into_iter().map(|(k, t)| (format!("_orig_mod.model.inner.{k}"), t)).collect();
     for (k, t) in state.iter_mut() {
         if k.ends_with("H_init") {
             *t = t.to_dtype(DType::BF16).unwrap();
@@ -265,13 +230,8 @@ fn weights_round_trip_and_load_errors() {
         Tensor::zeros(3, DType::F32, &Device::Cpu).unwrap(),
     ));
     let mut target = model(&cfg, 5);
-    let report = target
-        .load_state(state.clone(), &LoadOptions::default())
-        .unwrap();
-    assert_eq!(
-        report.unexpected,
-        vec!["_orig_mod.model.inner.rotary_emb.cos_cached".to_string()]
-    );
+    let report = target.load_state(state.clone(), &LoadOptions::default()).unwrap();
+    assert_eq!(report.unexpected, vec!["_orig_mod.model.inner.rotary_emb.cos_cached".to_string()]);
     let lm = |x: &Model| {
         x.param(names::LM_HEAD)
             .unwrap()
@@ -284,21 +244,10 @@ fn weights_round_trip_and_load_errors() {
     assert_eq!(lm(&target), lm(&m));
 
     // missing key
-    let missing: Vec<_> = state
-        .iter()
-        .filter(|(k, _)| !k.ends_with("lm_head.weight"))
-        .cloned()
-        .collect();
-    let err = format!(
-        "{:#}",
-        target
-            .load_state(missing, &LoadOptions::default())
-            .unwrap_err()
-    );
-    assert!(
-        err.contains("lm_head.weight") && err.contains("[7, 32]"),
-        "{err}"
-    );
+    let missing: Vec<_> =
+        state.iter().filter(|(k, _)| !k.ends_with("lm_head.weight")).cloned().collect();
+    let err = format!("{:#}", target.load_state(missing, &LoadOptions::default()).unwrap_err());
+    assert!(err.contains("lm_head.weight") && err.contains("[7, 32]"), "{err}");
     // wrong shape
     let mut wrong = state.clone();
     for (k, t) in wrong.iter_mut() {
@@ -306,51 +255,28 @@ fn weights_round_trip_and_load_errors() {
             *t = Tensor::zeros((32, 3), DType::F32, &Device::Cpu).unwrap();
         }
     }
-    let err = format!(
-        "{:#}",
-        target
-            .load_state(wrong, &LoadOptions::default())
-            .unwrap_err()
-    );
+    let err = format!("{:#}", target.load_state(wrong, &LoadOptions::default()).unwrap_err());
     assert!(
         err.contains("down_proj.weight") && err.contains("[32, 256]") && err.contains("[32, 3]"),
         "{err}"
     );
     // puzzle table with other row count: error by default, mean row on request
     let mut rows = state.clone();
-    let table = Tensor::from_vec(
-        (0..80).map(|i| i as f32).collect::<Vec<_>>(),
-        (2, 40),
-        &Device::Cpu,
-    )
-    .unwrap();
+    let table =
+        Tensor::from_vec((0..80).map(|i| i as f32).collect::<Vec<_>>(), (2, 40), &Device::Cpu)
+            .unwrap();
     for (k, t) in rows.iter_mut() {
         if k.ends_with("puzzle_emb.weights") {
             *t = table.clone();
         }
     }
-    let err = format!(
-        "{:#}",
-        target
-            .load_state(rows.clone(), &LoadOptions::default())
-            .unwrap_err()
-    );
-    assert!(
-        err.contains("num_puzzle_identifiers") && err.contains("MeanReset"),
-        "{err}"
-    );
-    let opts = LoadOptions {
-        puzzle_rows: PuzzleRowsPolicy::MeanReset,
-        ..Default::default()
-    };
+    let err =
+        format!("{:#}", target.load_state(rows.clone(), &LoadOptions::default()).unwrap_err());
+    assert!(err.contains("num_puzzle_identifiers") && err.contains("MeanReset"), "{err}");
+    let opts = LoadOptions { puzzle_rows: PuzzleRowsPolicy::MeanReset, ..Default::default() };
     let report = target.load_state(rows, &opts).unwrap();
     assert_eq!(report.notes.len(), 1);
-    let t = target
-        .puzzle_table()
-        .unwrap()
-        .as_detached_tensor()
-        .to_vec2::<f32>()
-        .unwrap();
+    let t = target.puzzle_table().unwrap().as_detached_tensor().to_vec2::<f32>().unwrap();
     assert_eq!(t.len(), 5);
     assert!(t.iter().all(|r| r[0] == 20.0 && r[39] == 59.0));
 }
@@ -360,31 +286,19 @@ fn official_initialisation() {
     let cfg = config(VARIANTS[1].1);
     let m = Model::new(cfg.clone(), &Device::Cpu, 11).unwrap();
     let v = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    assert!(v(m.param(names::Q_HEAD_WEIGHT).unwrap())
-        .iter()
-        .all(|&x| x == 0.0));
-    assert!(v(m.param(names::Q_HEAD_BIAS).unwrap())
-        .iter()
-        .all(|&x| x == -5.0));
+    assert!(v(m.param(names::Q_HEAD_WEIGHT).unwrap()).iter().all(|&x| x == 0.0));
+    assert!(v(m.param(names::Q_HEAD_BIAS).unwrap()).iter().all(|&x| x == -5.0));
     assert!(v(m.puzzle_table().unwrap()).iter().all(|&x| x == 0.0));
     let std =
         |x: &[f32]| (x.iter().map(|a| (*a as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
     // embed: std 1/sqrt(D); mlp_t gate_up [2*I_t, S]: std 1/sqrt(S); H_init: std 1 and bf16 values
     let e = v(m.param(names::EMBED_TOKENS).unwrap());
     assert!((std(&e) - 1.0 / 32f64.sqrt()).abs() < 0.03, "{}", std(&e));
-    let g = v(m
-        .param("L_level.layers.0.mlp_t.gate_up_proj.weight")
-        .unwrap());
+    let g = v(m.param("L_level.layers.0.mlp_t.gate_up_proj.weight").unwrap());
     assert_eq!(g.len(), 2 * 256 * 14);
     assert!((std(&g) - 1.0 / 14f64.sqrt()).abs() < 0.01, "{}", std(&g));
     let h = m.h_init().clone();
-    assert_eq!(
-        v(&h),
-        v(&h.to_dtype(DType::BF16)
-            .unwrap()
-            .to_dtype(DType::F32)
-            .unwrap())
-    );
+    assert_eq!(v(&h), v(&h.to_dtype(DType::BF16).unwrap().to_dtype(DType::F32).unwrap()));
     // same seed, same weights; other seed, other weights
     let again = Model::new(cfg.clone(), &Device::Cpu, 11).unwrap();
     assert_eq!(e, v(again.param(names::EMBED_TOKENS).unwrap()));

@@ -58,19 +58,29 @@ impl Checkpoint {
 
     /// Reads a checkpoint, refusing truncated or foreign files with a message that says so.
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| format!("reading checkpoint {}", path.display()))?;
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("reading checkpoint {}", path.display()))?;
         let (_, header) = SafeTensors::read_metadata(&bytes)
             .map_err(|e| anyhow::anyhow!("checkpoint {} is truncated or corrupt ({e}); resume from an earlier checkpoint in the same folder or start again", path.display()))?;
         let meta = header.metadata().clone().unwrap_or_default();
         let Some(state) = meta.get(STATE_KEY) else {
-            bail!("{} is not a trm training checkpoint (no {STATE_KEY} in its header)", path.display());
+            bail!(
+                "{} is not a trm training checkpoint (no {STATE_KEY} in its header)",
+                path.display()
+            );
         };
-        ensure!(meta.get(FORMAT_KEY).map(String::as_str) == Some(FORMAT), "{}: checkpoint format {:?}, this trm reads {FORMAT}", path.display(), meta.get(FORMAT_KEY));
+        ensure!(
+            meta.get(FORMAT_KEY).map(String::as_str) == Some(FORMAT),
+            "{}: checkpoint format {:?}, this trm reads {FORMAT}",
+            path.display(),
+            meta.get(FORMAT_KEY)
+        );
         if let Some(expected) = meta.get(HASH_KEY) {
             let found = format!("{:016x}", content_hash(&bytes)?);
             ensure!(&found == expected, "checkpoint {} is corrupt: its content hashes to {found}, its header says {expected}; resume from an earlier checkpoint in the same folder or start again", path.display());
         }
-        let state: serde_json::Value = serde_json::from_str(state).with_context(|| format!("checkpoint {}: state is not JSON", path.display()))?;
+        let state: serde_json::Value = serde_json::from_str(state)
+            .with_context(|| format!("checkpoint {}: state is not JSON", path.display()))?;
         let tensors = candle_core::safetensors::load_buffer(&bytes, device)
             .map_err(|e| anyhow::anyhow!("checkpoint {} is truncated or corrupt ({e}); resume from an earlier checkpoint or start again", path.display()))?;
         Ok(Self { tensors: tensors.into_iter().collect(), state })
@@ -87,9 +97,13 @@ fn content_hash(bytes: &[u8]) -> Result<u64> {
     let (n, header) = SafeTensors::read_metadata(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut index: Vec<_> = header.tensors().into_iter().collect();
     index.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut text = header.metadata().as_ref().and_then(|m| m.get(STATE_KEY)).cloned().unwrap_or_default();
+    let mut text =
+        header.metadata().as_ref().and_then(|m| m.get(STATE_KEY)).cloned().unwrap_or_default();
     for (name, info) in index {
-        text.push_str(&format!("\n{name} {:?} {:?} {:?}", info.dtype, info.shape, info.data_offsets));
+        text.push_str(&format!(
+            "\n{name} {:?} {:?} {:?}",
+            info.dtype, info.shape, info.data_offsets
+        ));
     }
     Ok(hash(&[text.as_bytes(), &bytes[8 + n..]]))
 }
@@ -101,7 +115,9 @@ fn hash(parts: &[&[u8]]) -> u64 {
     let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(PRIME).rotate_left(23);
     parts.iter().fold(0xcbf2_9ce4_8422_2325, |h, part| {
         let mut words = part.chunks_exact(8);
-        let h = (&mut words).fold(mix(h, part.len() as u64), |h, w| mix(h, u64::from_le_bytes(w.try_into().unwrap())));
+        let h = (&mut words).fold(mix(h, part.len() as u64), |h, w| {
+            mix(h, u64::from_le_bytes(w.try_into().unwrap()))
+        });
         let mut tail = [0u8; 8];
         tail[..words.remainder().len()].copy_from_slice(words.remainder());
         mix(h, u64::from_le_bytes(tail))
@@ -121,7 +137,9 @@ fn next_checkpoint_fault() -> Option<Fault> {
     static WRITES: AtomicU64 = AtomicU64::new(0);
     let plan = PLAN.get_or_init(|| {
         let n = |var: &str| std::env::var(var).ok().and_then(|v| v.trim().parse::<u64>().ok());
-        n("TRM_FAULT_ABORT_IN_CHECKPOINT_WRITE").map(|n| (Fault::Abort, n)).or(n("TRM_FAULT_FAIL_CHECKPOINT_WRITE").map(|n| (Fault::DiskFull, n)))
+        n("TRM_FAULT_ABORT_IN_CHECKPOINT_WRITE")
+            .map(|n| (Fault::Abort, n))
+            .or(n("TRM_FAULT_FAIL_CHECKPOINT_WRITE").map(|n| (Fault::DiskFull, n)))
     });
     let (fault, n) = (*plan)?;
     (WRITES.fetch_add(1, Ordering::Relaxed) + 1 == n).then_some(fault)
@@ -144,7 +162,10 @@ fn write_file(path: &Path, bytes: &[u8], fault: Option<Fault>) -> Result<()> {
             f.sync_all()?;
             match fault {
                 Fault::Abort => std::process::abort(),
-                Fault::DiskFull => Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device (injected by TRM_FAULT_FAIL_CHECKPOINT_WRITE)"))?,
+                Fault::DiskFull => Err(std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    "no space left on device (injected by TRM_FAULT_FAIL_CHECKPOINT_WRITE)",
+                ))?,
             }
         }
         f.write_all(bytes)?;
@@ -158,7 +179,9 @@ fn write_file(path: &Path, bytes: &[u8], fault: Option<Fault>) -> Result<()> {
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("writing {} (the previous file, if any, is intact)", path.display()));
+        return Err(e).with_context(|| {
+            format!("writing {} (the previous file, if any, is intact)", path.display())
+        });
     }
     Ok(())
 }
@@ -170,7 +193,11 @@ pub fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     for entry in entries {
         let path = entry?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
-        if let Some(step) = name.strip_prefix("step_").and_then(|s| s.strip_suffix(".safetensors")).and_then(|s| s.parse().ok()) {
+        if let Some(step) = name
+            .strip_prefix("step_")
+            .and_then(|s| s.strip_suffix(".safetensors"))
+            .and_then(|s| s.parse().ok())
+        {
             found.push((step, path));
         }
     }
@@ -186,7 +213,8 @@ pub fn path_for_step(dir: &Path, step: u64) -> PathBuf {
 pub fn prune(dir: &Path, keep: usize) -> Result<()> {
     let all = list(dir)?;
     for (_, path) in all.iter().take(all.len().saturating_sub(keep)) {
-        std::fs::remove_file(path).with_context(|| format!("removing old checkpoint {}", path.display()))?;
+        std::fs::remove_file(path)
+            .with_context(|| format!("removing old checkpoint {}", path.display()))?;
     }
     Ok(())
 }
@@ -240,7 +268,11 @@ mod tests {
         bytes[last] ^= 0x01;
         std::fs::write(&path, &bytes)?;
         let err = Checkpoint::load(&path, &Device::Cpu).err().expect("flipped bit refused");
-        assert!(format!("{err:#}").contains("is corrupt") && format!("{err:#}").contains("step_00000001"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("is corrupt")
+                && format!("{err:#}").contains("step_00000001"),
+            "{err:#}"
+        );
         Ok(())
     }
 }

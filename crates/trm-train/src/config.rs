@@ -127,12 +127,16 @@ pub struct GenerateSpec {
 impl GenerateSpec {
     /// The maze path filter: `min_path`, else the size-scaled Maze-Hard default.
     pub fn maze_min_path(&self) -> usize {
-        self.min_path.unwrap_or_else(|| trm_data::maze::generate::default_min_path(self.size, self.size))
+        self.min_path
+            .unwrap_or_else(|| trm_data::maze::generate::default_min_path(self.size, self.size))
     }
 
     /// Checks the settings of the chosen task; errors name the key and the valid values.
     pub fn validate(&self) -> Result<()> {
-        ensure!(self.train > 0 && self.test > 0, "data.generate.train and .test must be at least 1");
+        ensure!(
+            self.train > 0 && self.test > 0,
+            "data.generate.train and .test must be at least 1"
+        );
         match self.task.as_str() {
             "sudoku" => {
                 ensure!(self.size == 4 || self.size == 9, "data.generate.size must be 4 or 9 for task \"sudoku\", got {}", self.size);
@@ -197,7 +201,8 @@ impl RunConfig {
     }
 
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
         Self::from_toml(&text).with_context(|| format!("config {}", path.display()))
     }
 
@@ -210,7 +215,9 @@ impl RunConfig {
     pub fn apply_overrides(&self, overrides: &[String]) -> Result<Self> {
         let mut tree = toml::Value::try_from(self)?;
         for item in overrides {
-            let (key, raw) = item.split_once('=').with_context(|| format!("--set {item:?}: expected key=value"))?;
+            let (key, raw) = item
+                .split_once('=')
+                .with_context(|| format!("--set {item:?}: expected key=value"))?;
             let path = resolve_key(&tree, key.trim())?;
             let value = parse_value(raw.trim());
             let mut node = &mut tree;
@@ -221,7 +228,8 @@ impl RunConfig {
             table.insert(path.last().unwrap().clone(), value);
         }
         let text = toml::to_string(&tree)?;
-        let cfg: RunConfig = toml::from_str(&text).with_context(|| format!("after --set {}", overrides.join(" ")))?;
+        let cfg: RunConfig = toml::from_str(&text)
+            .with_context(|| format!("after --set {}", overrides.join(" ")))?;
         Ok(cfg)
     }
 
@@ -230,19 +238,40 @@ impl RunConfig {
         let t = &self.train;
         ensure!(t.global_batch_size > 0, "train.global_batch_size must be at least 1");
         ensure!(t.epochs > 0, "train.epochs must be at least 1");
-        ensure!(t.eval_interval > 0 && t.eval_interval <= t.epochs, "train.eval_interval must be between 1 and train.epochs ({})", t.epochs);
-        ensure!(t.epochs % t.eval_interval == 0, "train.epochs ({}) must be a multiple of train.eval_interval ({}) as in the official trainer", t.epochs, t.eval_interval);
+        ensure!(
+            t.eval_interval > 0 && t.eval_interval <= t.epochs,
+            "train.eval_interval must be between 1 and train.epochs ({})",
+            t.epochs
+        );
+        ensure!(t.epochs.is_multiple_of(t.eval_interval), "train.epochs ({}) must be a multiple of train.eval_interval ({}) as in the official trainer", t.epochs, t.eval_interval);
         ensure!(t.lr > 0.0 && t.lr.is_finite(), "train.lr must be positive, got {}", t.lr);
-        ensure!((0.0..=1.0).contains(&t.lr_min_ratio), "train.lr_min_ratio must be in [0, 1], got {}", t.lr_min_ratio);
-        ensure!((0.0..1.0).contains(&t.beta1) && (0.0..1.0).contains(&t.beta2), "train.beta1 and train.beta2 must be in [0, 1)");
-        ensure!(t.weight_decay >= 0.0 && t.puzzle_emb_weight_decay >= 0.0, "weight decays must be >= 0");
+        ensure!(
+            (0.0..=1.0).contains(&t.lr_min_ratio),
+            "train.lr_min_ratio must be in [0, 1], got {}",
+            t.lr_min_ratio
+        );
+        ensure!(
+            (0.0..1.0).contains(&t.beta1) && (0.0..1.0).contains(&t.beta2),
+            "train.beta1 and train.beta2 must be in [0, 1)"
+        );
+        ensure!(
+            t.weight_decay >= 0.0 && t.puzzle_emb_weight_decay >= 0.0,
+            "weight decays must be >= 0"
+        );
         ensure!(t.puzzle_emb_lr >= 0.0, "train.puzzle_emb_lr must be >= 0");
-        ensure!((0.0..1.0).contains(&t.ema_rate), "train.ema_rate must be in [0, 1), got {}", t.ema_rate);
+        ensure!(
+            (0.0..1.0).contains(&t.ema_rate),
+            "train.ema_rate must be in [0, 1), got {}",
+            t.ema_rate
+        );
         ensure!(t.log_interval > 0, "train.log_interval must be at least 1");
         if let Some(c) = t.grad_clip {
             ensure!(c > 0.0, "train.grad_clip must be positive when set");
         }
-        ensure!(!self.data.path.as_os_str().is_empty() || self.data.generate.is_some(), "data: give --data DIR (or data.path), or a [data.generate] section");
+        ensure!(
+            !self.data.path.as_os_str().is_empty() || self.data.generate.is_some(),
+            "data: give --data DIR (or data.path), or a [data.generate] section"
+        );
         if let Some(g) = &self.data.generate {
             g.validate()?;
         }
@@ -257,11 +286,16 @@ fn resolve_key(tree: &toml::Value, key: &str) -> Result<Vec<String>> {
     if parts.len() > 1 {
         let mut node = tree;
         for part in &parts[..parts.len() - 1] {
-            node = node.get(part.as_str()).filter(|n| n.is_table()).with_context(|| format!("--set {key}: no section {part:?}; sections are arch, train, data"))?;
+            node = node.get(part.as_str()).filter(|n| n.is_table()).with_context(|| {
+                format!("--set {key}: no section {part:?}; sections are arch, train, data")
+            })?;
         }
         return Ok(parts);
     }
-    let sections: Vec<&str> = ["arch", "train", "data"].into_iter().filter(|s| tree.get(s).and_then(|t| t.get(key)).is_some()).collect();
+    let sections: Vec<&str> = ["arch", "train", "data"]
+        .into_iter()
+        .filter(|s| tree.get(s).and_then(|t| t.get(key)).is_some())
+        .collect();
     match sections.as_slice() {
         [one] => Ok(vec![one.to_string(), key.to_string()]),
         [] => {
@@ -269,15 +303,30 @@ fn resolve_key(tree: &toml::Value, key: &str) -> Result<Vec<String>> {
             let known_arch = trm_model::config::CONFIG_KEYS.contains(&key);
             if known_arch {
                 Ok(vec!["arch".into(), key.into()])
-            } else if ["grad_clip", "min_eval_interval", "eval_max_examples", "eval_batch_size", "eval_max_steps", "checkpoint_interval"].contains(&key) {
+            } else if [
+                "grad_clip",
+                "min_eval_interval",
+                "eval_max_examples",
+                "eval_batch_size",
+                "eval_max_steps",
+                "checkpoint_interval",
+            ]
+            .contains(&key)
+            {
                 Ok(vec!["train".into(), key.into()])
-            } else if tree.get("data").and_then(|d| d.get("generate")).is_some_and(|g| g.get(key).is_some() || ["min_path", "min_givens", "max_givens"].contains(&key)) {
+            } else if tree.get("data").and_then(|d| d.get("generate")).is_some_and(|g| {
+                g.get(key).is_some() || ["min_path", "min_givens", "max_givens"].contains(&key)
+            }) {
                 Ok(vec!["data".into(), "generate".into(), key.into()])
             } else {
                 bail!("--set {key}: no such setting; see `trm train --print-config` for every key")
             }
         }
-        many => bail!("--set {key}: ambiguous, it exists in {}; write e.g. {}.{key}", many.join(" and "), many[0]),
+        many => bail!(
+            "--set {key}: ambiguous, it exists in {}; write e.g. {}.{key}",
+            many.join(" and "),
+            many[0]
+        ),
     }
 }
 
@@ -288,7 +337,20 @@ fn parse_value(raw: &str) -> toml::Value {
         .unwrap_or_else(|| toml::Value::String(raw.trim_matches('"').to_string()))
 }
 
-pub const PRESETS: &[&str] = &["sudoku4", "sudoku9-cpu", "maze-cpu", "arc-cpu", "sudoku-mlp", "sudoku-att", "maze-att", "arc1", "arc2", "hrm-sudoku", "hrm-maze", "hrm-arc1"];
+pub const PRESETS: &[&str] = &[
+    "sudoku4",
+    "sudoku9-cpu",
+    "maze-cpu",
+    "arc-cpu",
+    "sudoku-mlp",
+    "sudoku-att",
+    "maze-att",
+    "arc1",
+    "arc2",
+    "hrm-sudoku",
+    "hrm-maze",
+    "hrm-arc1",
+];
 
 /// Official training hyper-parameters for Sudoku and Maze (README commands of the TRM repo).
 macro_rules! train_sudoku_maze {
@@ -389,11 +451,31 @@ loss_type = "stablemax_cross_entropy"
     };
 }
 
-const SUDOKU_MLP: &str = concat!(trm_arch!("mlp_t = true\npos_encodings = \"none\"\n", "6"), train_sudoku_maze!(), "\n[data]\npath = \"data/sudoku-extreme-1k-aug-1000\"\n");
-const SUDOKU_ATT: &str = concat!(trm_arch!("pos_encodings = \"rope\"\n", "6"), train_sudoku_maze!(), "\n[data]\npath = \"data/sudoku-extreme-1k-aug-1000\"\n");
-const MAZE_ATT: &str = concat!(trm_arch!("pos_encodings = \"rope\"\n", "4"), train_sudoku_maze!(), "\n[data]\npath = \"data/maze-30x30-hard-1k\"\n");
-const ARC1: &str = concat!(trm_arch!("pos_encodings = \"rope\"\n", "4"), train_arc!(), "\n[data]\npath = \"data/arc1concept-aug-1000\"\n");
-const ARC2: &str = concat!(trm_arch!("pos_encodings = \"rope\"\n", "4"), train_arc!(), "\n[data]\npath = \"data/arc2concept-aug-1000\"\n");
+const SUDOKU_MLP: &str = concat!(
+    trm_arch!("mlp_t = true\npos_encodings = \"none\"\n", "6"),
+    train_sudoku_maze!(),
+    "\n[data]\npath = \"data/sudoku-extreme-1k-aug-1000\"\n"
+);
+const SUDOKU_ATT: &str = concat!(
+    trm_arch!("pos_encodings = \"rope\"\n", "6"),
+    train_sudoku_maze!(),
+    "\n[data]\npath = \"data/sudoku-extreme-1k-aug-1000\"\n"
+);
+const MAZE_ATT: &str = concat!(
+    trm_arch!("pos_encodings = \"rope\"\n", "4"),
+    train_sudoku_maze!(),
+    "\n[data]\npath = \"data/maze-30x30-hard-1k\"\n"
+);
+const ARC1: &str = concat!(
+    trm_arch!("pos_encodings = \"rope\"\n", "4"),
+    train_arc!(),
+    "\n[data]\npath = \"data/arc1concept-aug-1000\"\n"
+);
+const ARC2: &str = concat!(
+    trm_arch!("pos_encodings = \"rope\"\n", "4"),
+    train_arc!(),
+    "\n[data]\npath = \"data/arc2concept-aug-1000\"\n"
+);
 
 /// ARC on the CPU: a few small tasks on a small canvas (`trm data arc --canvas 4 --max-grid 3`:
 /// 16 tokens + 1 puzzle-embedding slot instead of the official 900), so that a model with
@@ -464,10 +546,19 @@ log_interval = 50
     };
 }
 
-const HRM_SUDOKU: &str = concat!(hrm_arch!(), train_hrm_sudoku_maze!(), "\n[data]\npath = \"data/sudoku-extreme-1k-aug-1000\"\n");
-const HRM_MAZE: &str = concat!(hrm_arch!(), train_hrm_sudoku_maze!(), "\n[data]\npath = \"data/maze-30x30-hard-1k\"\n");
+const HRM_SUDOKU: &str = concat!(
+    hrm_arch!(),
+    train_hrm_sudoku_maze!(),
+    "\n[data]\npath = \"data/sudoku-extreme-1k-aug-1000\"\n"
+);
+const HRM_MAZE: &str = concat!(
+    hrm_arch!(),
+    train_hrm_sudoku_maze!(),
+    "\n[data]\npath = \"data/maze-30x30-hard-1k\"\n"
+);
 /// HRM's ARC recipe: TRM's ARC hyper-parameters without EMA (applied in `RunConfig::preset`).
-const HRM_ARC1: &str = concat!(hrm_arch!(), train_arc!(), "\n[data]\npath = \"data/arc1concept-aug-1000\"\n");
+const HRM_ARC1: &str =
+    concat!(hrm_arch!(), train_arc!(), "\n[data]\npath = \"data/arc1concept-aug-1000\"\n");
 
 /// 4x4 Sudoku on the CPU: generates its own data, reaches >= 99% exact accuracy on held-out
 /// minimal puzzles in minutes on 2 cores. The token-mixing `mlp_t` network learns this fixed
@@ -651,17 +742,36 @@ mod tests {
     fn official_presets_carry_the_official_numbers() {
         let mlp = RunConfig::preset("sudoku-mlp").unwrap();
         assert!(mlp.arch.mlp_t && mlp.arch.l_cycles == 6 && mlp.arch.h_cycles == 3);
-        assert_eq!((mlp.train.weight_decay, mlp.train.puzzle_emb_lr, mlp.train.epochs), (1.0, 1e-4, 50000));
+        assert_eq!(
+            (mlp.train.weight_decay, mlp.train.puzzle_emb_lr, mlp.train.epochs),
+            (1.0, 1e-4, 50000)
+        );
         let arc = RunConfig::preset("arc1").unwrap();
-        assert_eq!((arc.arch.l_cycles, arc.train.weight_decay, arc.train.puzzle_emb_lr), (4, 0.1, 1e-2));
-        assert!(!RunConfig::preset("hrm-sudoku").unwrap().train.ema && !RunConfig::preset("hrm-arc1").unwrap().train.ema);
+        assert_eq!(
+            (arc.arch.l_cycles, arc.train.weight_decay, arc.train.puzzle_emb_lr),
+            (4, 0.1, 1e-2)
+        );
+        assert!(
+            !RunConfig::preset("hrm-sudoku").unwrap().train.ema
+                && !RunConfig::preset("hrm-arc1").unwrap().train.ema
+        );
     }
 
     #[test]
     fn overrides_by_bare_and_dotted_names() {
         let cfg = RunConfig::preset("sudoku4").unwrap();
-        let c = cfg.apply_overrides(&["lr=3e-4".into(), "arch.hidden_size=32".into(), "ema=false".into(), "grad_clip=1.0".into()]).unwrap();
-        assert_eq!((c.train.lr, c.arch.hidden_size, c.train.ema, c.train.grad_clip), (3e-4, 32, false, Some(1.0)));
+        let c = cfg
+            .apply_overrides(&[
+                "lr=3e-4".into(),
+                "arch.hidden_size=32".into(),
+                "ema=false".into(),
+                "grad_clip=1.0".into(),
+            ])
+            .unwrap();
+        assert_eq!(
+            (c.train.lr, c.arch.hidden_size, c.train.ema, c.train.grad_clip),
+            (3e-4, 32, false, Some(1.0))
+        );
         let err = cfg.apply_overrides(&["learning_rate=1".into()]).unwrap_err();
         assert!(format!("{err:#}").contains("no such setting"), "{err:#}");
         let err = cfg.apply_overrides(&["lr=fast".into()]).unwrap_err();
@@ -680,14 +790,22 @@ mod tests {
     #[test]
     fn generated_tasks_are_checked_by_key() {
         let err = |base: &str, set: &[&str]| {
-            let c = RunConfig::preset(base).unwrap().apply_overrides(&set.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+            let c = RunConfig::preset(base)
+                .unwrap()
+                .apply_overrides(&set.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .unwrap();
             format!("{:#}", c.validate().unwrap_err())
         };
         let e = err("sudoku4", &["data.generate.task=arc"]);
-        assert!(e.contains("data.generate.task \"arc\"") && e.contains("\"sudoku\", \"maze\""), "{e}");
+        assert!(
+            e.contains("data.generate.task \"arc\"") && e.contains("\"sudoku\", \"maze\""),
+            "{e}"
+        );
         assert!(err("maze-cpu", &["data.generate.aug=3"]).contains("data.generate.aug must be 0"));
         assert!(err("maze-cpu", &["data.generate.minimal=true"]).contains("data.generate.minimal"));
-        assert!(err("maze-cpu", &["data.generate.min_path=70"]).contains("data.generate.min_path 70"));
+        assert!(
+            err("maze-cpu", &["data.generate.min_path=70"]).contains("data.generate.min_path 70")
+        );
         assert!(err("maze-cpu", &["data.generate.size=1"]).contains("data.generate.size"));
         assert!(err("sudoku4", &["data.generate.size=5"]).contains("4 or 9"));
         assert!(err("sudoku4", &["data.generate.min_path=5"]).contains("\"maze\" only"));
@@ -695,7 +813,9 @@ mod tests {
         let maze = RunConfig::preset("maze-cpu").unwrap();
         let g = maze.data.generate.as_ref().unwrap();
         assert_eq!((g.task.as_str(), g.min_path, g.maze_min_path()), ("maze", None, 30));
-        let c = maze.apply_overrides(&["data.generate.min_path=12".into(), "data.generate.size=6".into()]).unwrap();
+        let c = maze
+            .apply_overrides(&["data.generate.min_path=12".into(), "data.generate.size=6".into()])
+            .unwrap();
         c.validate().unwrap();
         assert_eq!(c.data.generate.unwrap().maze_min_path(), 12);
     }

@@ -28,7 +28,9 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use trm_data::dataset::Split;
-use trm_model::{act_loss, Batch, Carry, LossOutput, Metrics, Model, PuzzleRows, StepOutput, IGNORE_LABEL_ID};
+use trm_model::{
+    act_loss, Batch, Carry, LossOutput, Metrics, Model, PuzzleRows, StepOutput, IGNORE_LABEL_ID,
+};
 
 use crate::ema::Ema;
 use crate::eval::{self, EvalOptions, EvalReport};
@@ -142,7 +144,10 @@ impl ThreadGroup {
         ensure!(world_size >= 1, "the world size must be at least 1");
         let shared = Arc::new(Shared {
             world: world_size,
-            state: Mutex::new(Exchange { deposits: (0..world_size).map(|_| None).collect(), ..Default::default() }),
+            state: Mutex::new(Exchange {
+                deposits: (0..world_size).map(|_| None).collect(),
+                ..Default::default()
+            }),
             changed: Condvar::new(),
         });
         Ok((0..world_size).map(|rank| ThreadGroup { rank, shared: shared.clone() }).collect())
@@ -166,11 +171,16 @@ impl ThreadGroup {
         if let Some(why) = &s.failed {
             bail!(GroupAborted(format!("rank {}: {op} not possible: {why}", self.rank)));
         }
-        ensure!(s.deposits[self.rank].is_none(), "internal: rank {} entered {op} twice in one round", self.rank);
+        ensure!(
+            s.deposits[self.rank].is_none(),
+            "internal: rank {} entered {op} twice in one round",
+            self.rank
+        );
         s.deposits[self.rank] = Some((op, payload));
         s.deposited += 1;
         if s.deposited == shared.world {
-            let all: Vec<Deposit> = s.deposits.iter_mut().map(|d| d.take().expect("every rank deposited")).collect();
+            let all: Vec<Deposit> =
+                s.deposits.iter_mut().map(|d| d.take().expect("every rank deposited")).collect();
             s.published = Some(Arc::new(all));
             s.deposited = 0;
             shared.changed.notify_all();
@@ -195,7 +205,13 @@ impl ThreadGroup {
         Ok(result)
     }
 
-    fn gather<T: Copy>(&self, op: &'static str, local: &[T], wrap: fn(Vec<T>) -> Payload, unwrap: fn(&Payload) -> Option<&Vec<T>>) -> Result<Vec<T>> {
+    fn gather<T: Copy>(
+        &self,
+        op: &'static str,
+        local: &[T],
+        wrap: fn(Vec<T>) -> Payload,
+        unwrap: fn(&Payload) -> Option<&Vec<T>>,
+    ) -> Result<Vec<T>> {
         let all = self.exchange(op, wrap(local.to_vec()))?;
         let mut out = Vec::with_capacity(local.len() * all.len());
         for (rank, (_, p)) in all.iter().enumerate() {
@@ -284,7 +300,10 @@ impl Collective for ThreadGroup {
 /// Runs `rank_main` on `world_size` threads, each with its [`ThreadGroup`] handle, and returns
 /// their results in rank order. A rank that fails aborts the group so the others stop too;
 /// the error returned is the first rank's own failure (not a consequence of another's).
-pub fn run_ranks<T: Send>(world_size: usize, rank_main: impl Fn(ThreadGroup) -> Result<T> + Sync) -> Result<Vec<T>> {
+pub fn run_ranks<T: Send>(
+    world_size: usize,
+    rank_main: impl Fn(ThreadGroup) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
     let groups = ThreadGroup::new(world_size)?;
     let rank_main = &rank_main;
     let results: Vec<Result<T>> = std::thread::scope(|scope| {
@@ -304,7 +323,13 @@ pub fn run_ranks<T: Send>(world_size: usize, rank_main: impl Fn(ThreadGroup) -> 
                     .expect("spawning a rank thread")
             })
             .collect();
-        handles.into_iter().enumerate().map(|(rank, h)| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("rank {rank} panicked")))).collect()
+        handles
+            .into_iter()
+            .enumerate()
+            .map(|(rank, h)| {
+                h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("rank {rank} panicked")))
+            })
+            .collect()
     });
     let mut first_err = None;
     let mut out = Vec::with_capacity(world_size);
@@ -330,7 +355,7 @@ pub fn run_ranks<T: Send>(world_size: usize, rank_main: impl Fn(ThreadGroup) -> 
 /// The rows of the global batch that rank `rank` of `world_size` trains on (reference 3.6).
 pub fn rank_rows(global_batch_size: usize, rank: usize, world_size: usize) -> Result<Range<usize>> {
     ensure!(
-        world_size >= 1 && global_batch_size % world_size == 0,
+        world_size >= 1 && global_batch_size.is_multiple_of(world_size),
         "global_batch_size {global_batch_size} does not split evenly over {world_size} ranks; choose a world size that divides it or --set global_batch_size=N"
     );
     let local = global_batch_size / world_size;
@@ -355,10 +380,13 @@ pub fn all_reduce_f64(dist: &dyn Collective, values: &mut [f64]) -> Result<()> {
     if dist.world_size() == 1 {
         return Ok(());
     }
-    let bits: Vec<u32> = values.iter().flat_map(|v| {
-        let b = v.to_bits();
-        [b as u32, (b >> 32) as u32]
-    }).collect();
+    let bits: Vec<u32> = values
+        .iter()
+        .flat_map(|v| {
+            let b = v.to_bits();
+            [b as u32, (b >> 32) as u32]
+        })
+        .collect();
     let all = dist.all_gather_u32(&bits)?;
     values.fill(0.0);
     for part in all.chunks_exact(bits.len().max(1)) {
@@ -372,7 +400,11 @@ pub fn all_reduce_f64(dist: &dyn Collective, values: &mut [f64]) -> Result<()> {
 /// Makes every rank's weights rank 0's (official: parameters and buffers broadcast at the
 /// start): every tensor of the model's state (parameters, puzzle table, initial states) and
 /// the EMA shadow. This also carries weights rank 0 loaded (`--init-from`) to the others.
-pub fn broadcast_model(model: &mut Model, ema: Option<&mut Ema>, dist: &dyn Collective) -> Result<()> {
+pub fn broadcast_model(
+    model: &mut Model,
+    ema: Option<&mut Ema>,
+    dist: &dyn Collective,
+) -> Result<()> {
     if dist.world_size() == 1 {
         return Ok(());
     }
@@ -389,7 +421,8 @@ pub fn broadcast_model(model: &mut Model, ema: Option<&mut Ema>, dist: &dyn Coll
     model.load_state(state, &Default::default()).context("taking rank 0's weights")?;
     if let Some(ema) = ema {
         for (name, shadow) in ema.shadow.iter_mut() {
-            *shadow = broadcast_tensor(shadow).with_context(|| format!("broadcasting the EMA of {name}"))?;
+            *shadow = broadcast_tensor(shadow)
+                .with_context(|| format!("broadcasting the EMA of {name}"))?;
         }
     }
     Ok(())
@@ -443,7 +476,13 @@ impl StepSums {
             lm_loss: v[1],
             q_halt_loss: v[2],
             q_continue_loss: (v[4] > 0.0).then_some(v[3]),
-            metrics: Metrics { count: v[5] as usize, accuracy: v[6], exact_accuracy: v[7], q_halt_accuracy: v[8], steps: v[9] },
+            metrics: Metrics {
+                count: v[5] as usize,
+                accuracy: v[6],
+                exact_accuracy: v[7],
+                q_halt_accuracy: v[8],
+                steps: v[9],
+            },
             rows: v[10] as usize,
         };
         Ok(())
@@ -461,7 +500,12 @@ pub struct ReducedGrads {
 /// SUM-all-reduces the dense gradients (one flat buffer, one collective) and all-gathers the
 /// puzzle-embedding gradient rows and ids. A parameter counts as having a gradient when it
 /// has one on some rank, as in a single process running the global batch.
-pub fn reduce_gradients(model: &Model, grads: &GradStore, puzzle_rows: Option<&PuzzleRows>, dist: &dyn Collective) -> Result<ReducedGrads> {
+pub fn reduce_gradients(
+    model: &Model,
+    grads: &GradStore,
+    puzzle_rows: Option<&PuzzleRows>,
+    dist: &dyn Collective,
+) -> Result<ReducedGrads> {
     let params = model.trainable();
     let mut buffer = Vec::with_capacity(model.num_params() + params.len() + 1);
     let mut present = Vec::with_capacity(params.len() + 1);
@@ -469,7 +513,12 @@ pub fn reduce_gradients(model: &Model, grads: &GradStore, puzzle_rows: Option<&P
         match grads.get(var) {
             Some(g) => {
                 let g = flat(g).with_context(|| format!("reading the gradient of {name}"))?;
-                ensure!(g.len() == var.elem_count(), "gradient of {name} has {} values, the parameter {}", g.len(), var.elem_count());
+                ensure!(
+                    g.len() == var.elem_count(),
+                    "gradient of {name} has {} values, the parameter {}",
+                    g.len(),
+                    var.elem_count()
+                );
                 buffer.extend_from_slice(&g);
                 present.push(1.0);
             }
@@ -491,7 +540,10 @@ pub fn reduce_gradients(model: &Model, grads: &GradStore, puzzle_rows: Option<&P
         let n = var.elem_count();
         if buffer[dense_len + i] > 0.0 {
             // On the host: the optimizer reads gradients there anyway.
-            dense.insert(name.clone(), Tensor::from_vec(buffer[offset..offset + n].to_vec(), var.dims(), &Device::Cpu)?);
+            dense.insert(
+                name.clone(),
+                Tensor::from_vec(buffer[offset..offset + n].to_vec(), var.dims(), &Device::Cpu)?,
+            );
         }
         offset += n;
     }
@@ -521,7 +573,13 @@ pub struct LocalStep {
 
 /// One supervision step of this rank's carry on its rows `local` of the global batch, its
 /// loss, and the sums of the losses and metrics over all ranks.
-pub fn forward_step<R: Rng>(model: &Model, carry: &mut Carry, local: &Batch, rng: &mut R, dist: &dyn Collective) -> Result<LocalStep> {
+pub fn forward_step<R: Rng>(
+    model: &Model,
+    carry: &mut Carry,
+    local: &Batch,
+    rng: &mut R,
+    dist: &dyn Collective,
+) -> Result<LocalStep> {
     let out = model.train_step(carry, local, rng)?;
     let loss = act_loss(model.config().loss_type, &out, carry)?;
     let mut sums = StepSums::local(&loss, local.batch_size())?;
@@ -545,7 +603,15 @@ pub fn backward_and_update(
 ) -> Result<()> {
     let grads = (&step.loss.total / global_batch_size as f64)?.backward()?;
     if dist.world_size() == 1 {
-        return apply_updates(model, &grads, step.out.puzzle_rows.as_ref(), adam, sign_sgd, ema, rates);
+        return apply_updates(
+            model,
+            &grads,
+            step.out.puzzle_rows.as_ref(),
+            adam,
+            sign_sgd,
+            ema,
+            rates,
+        );
     }
     let reduced = reduce_gradients(model, &grads, step.out.puzzle_rows.as_ref(), dist)?;
     let puzzle = reduced.puzzle.as_ref().map(|(ids, rows)| (ids.as_slice(), rows));
@@ -569,7 +635,11 @@ pub fn data_parallel_step<R: Rng>(
     rates: UpdateRates,
 ) -> Result<StepSums> {
     let step = forward_step(model, carry, local, rng, dist)?;
-    ensure!(step.sums.total.is_finite(), "the loss summed over the ranks became {}", step.sums.total);
+    ensure!(
+        step.sums.total.is_finite(),
+        "the loss summed over the ranks became {}",
+        step.sums.total
+    );
     backward_and_update(model, &step, global_batch_size, dist, adam, sign_sgd, ema, rates)?;
     Ok(step.sums)
 }
@@ -578,7 +648,13 @@ pub fn data_parallel_step<R: Rng>(
 /// r+2N, ... and the sums are added up, so every rank returns the same report (official:
 /// each rank evaluates its share of the test set, metrics reduced to rank 0). `on_batch`
 /// reports this rank's progress as (examples done, examples of this rank).
-pub fn evaluate_shared(model: &Model, split: &Split, opts: &EvalOptions, dist: &dyn Collective, mut on_batch: impl FnMut(usize, usize)) -> Result<EvalReport> {
+pub fn evaluate_shared(
+    model: &Model,
+    split: &Split,
+    opts: &EvalOptions,
+    dist: &dyn Collective,
+    mut on_batch: impl FnMut(usize, usize),
+) -> Result<EvalReport> {
     ensure!(opts.batch_size > 0, "evaluation batch size must be at least 1");
     let total = match opts.max_examples {
         0 => split.num_examples(),
@@ -586,7 +662,8 @@ pub fn evaluate_shared(model: &Model, split: &Split, opts: &EvalOptions, dist: &
     };
     let steps = opts.max_steps.unwrap_or(model.config().halt_max_steps);
     let puzzles = eval::example_puzzles(split);
-    let starts: Vec<usize> = (0..total).step_by(opts.batch_size).skip(dist.rank()).step_by(dist.world_size()).collect();
+    let starts: Vec<usize> =
+        (0..total).step_by(opts.batch_size).skip(dist.rank()).step_by(dist.world_size()).collect();
     let mine: usize = starts.iter().map(|&s| opts.batch_size.min(total - s)).sum();
     // count, token accuracy, exact, q_halt accuracy, steps, then exact answers after each step.
     let mut sums = vec![0.0f64; 5 + steps];
@@ -602,7 +679,12 @@ pub fn evaluate_shared(model: &Model, split: &Split, opts: &EvalOptions, dist: &
         for (r, p) in preds.iter().enumerate() {
             let labels = &batch.labels[r * batch.seq_len..(r + 1) * batch.seq_len];
             let valid = labels.iter().filter(|&&l| l != IGNORE_LABEL_ID).count();
-            let correct = p.tokens.iter().zip(labels).filter(|&(&t, &l)| l != IGNORE_LABEL_ID && t as i32 == l).count();
+            let correct = p
+                .tokens
+                .iter()
+                .zip(labels)
+                .filter(|&(&t, &l)| l != IGNORE_LABEL_ID && t as i32 == l)
+                .count();
             if valid > 0 {
                 sums[0] += 1.0;
                 sums[1] += correct as f64 / valid as f64;
@@ -632,20 +714,41 @@ pub fn gather_carry(carry: &Carry, dist: &dyn Collective) -> Result<Carry> {
     let (b, s, d) = carry.z_h.dims3()?;
     let world = dist.world_size();
     let seq = carry.current.seq_len;
-    let z = |t: &Tensor| -> Result<Tensor> { Ok(Tensor::from_vec(dist.all_gather_f32(&flat(t)?)?, (b * world, s, d), &Device::Cpu)?) };
-    let ints = |v: &[i32]| -> Result<Vec<i32>> { Ok(dist.all_gather_u32(&v.iter().map(|&x| x as u32).collect::<Vec<_>>())?.into_iter().map(|x| x as i32).collect()) };
+    let z = |t: &Tensor| -> Result<Tensor> {
+        Ok(Tensor::from_vec(dist.all_gather_f32(&flat(t)?)?, (b * world, s, d), &Device::Cpu)?)
+    };
+    let ints = |v: &[i32]| -> Result<Vec<i32>> {
+        Ok(dist
+            .all_gather_u32(&v.iter().map(|&x| x as u32).collect::<Vec<_>>())?
+            .into_iter()
+            .map(|x| x as i32)
+            .collect())
+    };
     Ok(Carry {
         z_h: z(&carry.z_h)?,
         z_l: z(&carry.z_l)?,
         steps: dist.all_gather_u32(&carry.steps)?,
-        halted: dist.all_gather_u32(&carry.halted.iter().map(|&h| h as u32).collect::<Vec<_>>())?.into_iter().map(|h| h != 0).collect(),
-        current: Batch::new(ints(&carry.current.inputs)?, ints(&carry.current.labels)?, ints(&carry.current.puzzle_identifiers)?, seq)?,
+        halted: dist
+            .all_gather_u32(&carry.halted.iter().map(|&h| h as u32).collect::<Vec<_>>())?
+            .into_iter()
+            .map(|h| h != 0)
+            .collect(),
+        current: Batch::new(
+            ints(&carry.current.inputs)?,
+            ints(&carry.current.labels)?,
+            ints(&carry.current.puzzle_identifiers)?,
+            seq,
+        )?,
     })
 }
 
 /// Slots `rows` of a global carry, moved to `device`.
 pub fn slice_carry(global: &Carry, rows: Range<usize>, device: &Device) -> Result<Carry> {
-    ensure!(rows.end <= global.batch_size(), "carry slots {rows:?} of a carry of {}", global.batch_size());
+    ensure!(
+        rows.end <= global.batch_size(),
+        "carry slots {rows:?} of a carry of {}",
+        global.batch_size()
+    );
     let n = rows.len();
     Ok(Carry {
         z_h: global.z_h.narrow(0, rows.start, n)?.to_device(device)?.contiguous()?,
@@ -660,7 +763,10 @@ pub fn slice_carry(global: &Carry, rows: Range<usize>, device: &Device) -> Resul
 pub fn all_gather_u128(dist: &dyn Collective, value: u128) -> Result<Vec<u128>> {
     let words: Vec<u32> = (0..4).map(|i| (value >> (32 * i)) as u32).collect();
     let all = dist.all_gather_u32(&words)?;
-    Ok(all.chunks_exact(4).map(|w| w.iter().enumerate().fold(0u128, |acc, (i, &x)| acc | (x as u128) << (32 * i))).collect())
+    Ok(all
+        .chunks_exact(4)
+        .map(|w| w.iter().enumerate().fold(0u128, |acc, (i, &x)| acc | (x as u128) << (32 * i)))
+        .collect())
 }
 
 #[cfg(feature = "nccl")]
@@ -694,9 +800,18 @@ mod nccl {
         /// and writes it to `init_file` (which must not exist yet: a stale id would make the
         /// other ranks wait forever); the others wait up to `timeout` for the file. Once every
         /// rank has joined, rank 0 deletes the file so the same path can serve the next launch.
-        pub fn connect(device: &candle_core::Device, rank: usize, world_size: usize, init_file: &Path, timeout: Duration) -> Result<Self> {
+        pub fn connect(
+            device: &candle_core::Device,
+            rank: usize,
+            world_size: usize,
+            init_file: &Path,
+            timeout: Duration,
+        ) -> Result<Self> {
             ensure!(rank < world_size, "rank {rank} is not below the world size {world_size}");
-            let stream = device.as_cuda_device().map_err(|e| anyhow::anyhow!("NCCL needs a CUDA device (--device cuda:N): {e}"))?.cuda_stream();
+            let stream = device
+                .as_cuda_device()
+                .map_err(|e| anyhow::anyhow!("NCCL needs a CUDA device (--device cuda:N): {e}"))?
+                .cuda_stream();
             let id = if rank == 0 {
                 ensure!(
                     !init_file.exists(),
@@ -709,21 +824,36 @@ mod nccl {
             } else {
                 read_id(init_file, world_size, timeout)?
             };
-            let comm = Comm::from_rank(stream.clone(), rank, world_size, id).map_err(nccl_error("ncclCommInitRank"))?;
+            let comm = Comm::from_rank(stream.clone(), rank, world_size, id)
+                .map_err(nccl_error("ncclCommInitRank"))?;
             let nccl = Self { comm, stream };
             nccl.barrier()?;
             if rank == 0 {
-                std::fs::remove_file(init_file).with_context(|| format!("removing the rendezvous file {}", init_file.display()))?;
+                std::fs::remove_file(init_file).with_context(|| {
+                    format!("removing the rendezvous file {}", init_file.display())
+                })?;
             }
             Ok(nccl)
         }
 
-        fn to_device<T: cudarc::driver::DeviceRepr>(&self, host: &[T]) -> Result<cudarc::driver::CudaSlice<T>> {
+        fn to_device<T: cudarc::driver::DeviceRepr>(
+            &self,
+            host: &[T],
+        ) -> Result<cudarc::driver::CudaSlice<T>> {
             Ok(self.stream.clone_htod(host)?)
         }
 
         /// Every rank's `local`, in rank order, through the device.
-        fn all_gather<T: cudarc::driver::DeviceRepr + cudarc::driver::ValidAsZeroBits + cudarc::nccl::NcclType + Default + Clone>(&self, local: &[T]) -> Result<Vec<T>> {
+        fn all_gather<
+            T: cudarc::driver::DeviceRepr
+                + cudarc::driver::ValidAsZeroBits
+                + cudarc::nccl::NcclType
+                + Default
+                + Clone,
+        >(
+            &self,
+            local: &[T],
+        ) -> Result<Vec<T>> {
             let send = self.to_device(local)?;
             let mut recv = self.stream.alloc_zeros::<T>(local.len() * self.world_size())?;
             self.comm.all_gather(&send, &mut recv).map_err(nccl_error("all_gather"))?;
@@ -738,7 +868,8 @@ mod nccl {
     fn write_id(path: &Path, world_size: usize, id: &Id) -> Result<()> {
         let hex: String = id.internal().iter().map(|&c| format!("{:02x}", c as u8)).collect();
         let text = format!("{world_size}\n{hex}\n");
-        crate::checkpoint::write_atomically(path, text.as_bytes()).with_context(|| format!("writing the NCCL id to {}", path.display()))
+        crate::checkpoint::write_atomically(path, text.as_bytes())
+            .with_context(|| format!("writing the NCCL id to {}", path.display()))
     }
 
     fn read_id(path: &Path, world_size: usize, timeout: Duration) -> Result<Id> {
@@ -751,13 +882,26 @@ mod nccl {
             }
         };
         let mut lines = text.lines();
-        let world: usize = lines.next().and_then(|l| l.trim().parse().ok()).with_context(|| format!("{}: line 1 should be the world size", path.display()))?;
-        ensure!(world == world_size, "{}: rank 0 was started with world size {world}, this rank with {world_size}", path.display());
+        let world: usize = lines
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .with_context(|| format!("{}: line 1 should be the world size", path.display()))?;
+        ensure!(
+            world == world_size,
+            "{}: rank 0 was started with world size {world}, this rank with {world_size}",
+            path.display()
+        );
         let hex = lines.next().unwrap_or("").trim();
-        ensure!(hex.len() == 256, "{}: line 2 should be 256 hex digits (the NCCL unique id), found {} characters", path.display(), hex.len());
+        ensure!(
+            hex.len() == 256,
+            "{}: line 2 should be 256 hex digits (the NCCL unique id), found {} characters",
+            path.display(),
+            hex.len()
+        );
         let mut internal = [0 as std::ffi::c_char; 128];
         for (i, byte) in internal.iter_mut().enumerate() {
-            let b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).with_context(|| format!("{}: line 2 is not hexadecimal", path.display()))?;
+            let b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
+                .with_context(|| format!("{}: line 2 is not hexadecimal", path.display()))?;
             *byte = b as std::ffi::c_char;
         }
         Ok(Id::uninit(internal))
@@ -774,7 +918,9 @@ mod nccl {
 
         fn all_reduce_sum(&self, data: &mut [f32]) -> Result<()> {
             let mut buf = self.to_device(data)?;
-            self.comm.all_reduce_in_place(&mut buf, &ReduceOp::Sum).map_err(nccl_error("all_reduce"))?;
+            self.comm
+                .all_reduce_in_place(&mut buf, &ReduceOp::Sum)
+                .map_err(nccl_error("all_reduce"))?;
             self.stream.memcpy_dtoh(&buf, data)?;
             self.stream.synchronize()?;
             Ok(())
@@ -826,7 +972,11 @@ mod tests {
         let expected_sum = [1.0f32 + 2.0 + 3.0, (0.0f32 + 0.1) + 0.2, -3.0, (0.0f32 + 1e-8) + 2e-8];
         for (world, sum, gathered, ids, bcast, exact, positions) in &results {
             assert_eq!(*world, 3);
-            assert_eq!(sum.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), expected_sum.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "rank-order sum, identical bits");
+            assert_eq!(
+                sum.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                expected_sum.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "rank-order sum, identical bits"
+            );
             assert_eq!(gathered, &vec![0.0, 10.0, 1.0, 11.0, 2.0, 12.0]);
             assert_eq!(ids, &vec![0, 7, 14]);
             assert_eq!(bcast, &vec![1.0; 5], "rank 0's values everywhere");
@@ -854,9 +1004,17 @@ mod tests {
 
     #[test]
     fn ranks_that_disagree_on_lengths_or_operations_get_an_error() {
-        let err = run_ranks(2, |g| g.all_gather_f32(&vec![0.0; 1 + g.rank()])).expect_err("lengths differ");
+        let err = run_ranks(2, |g| g.all_gather_f32(&vec![0.0; 1 + g.rank()]))
+            .expect_err("lengths differ");
         assert!(format!("{err:#}").contains("same length"), "{err:#}");
-        let err = run_ranks(2, |g| if g.rank() == 0 { g.barrier() } else { g.all_gather_u32(&[]).map(|_| ()) }).expect_err("operations differ");
+        let err = run_ranks(2, |g| {
+            if g.rank() == 0 {
+                g.barrier()
+            } else {
+                g.all_gather_u32(&[]).map(|_| ())
+            }
+        })
+        .expect_err("operations differ");
         assert!(format!("{err:#}").contains("disagree"), "{err:#}");
     }
 
@@ -881,7 +1039,12 @@ mod tests {
                 z_l: (Tensor::from_vec(z, (b, s, d), &dev)? * -1.0)?,
                 steps: vec![rank as u32, 5],
                 halted: vec![rank == 1, false],
-                current: Batch::new((0..b * seq).map(|i| (i + rank) as i32).collect(), vec![-100; b * seq], vec![rank as i32, 9], seq)?,
+                current: Batch::new(
+                    (0..b * seq).map(|i| (i + rank) as i32).collect(),
+                    vec![-100; b * seq],
+                    vec![rank as i32, 9],
+                    seq,
+                )?,
             })
         };
         let carries = run_ranks(2, |g| {
@@ -895,9 +1058,18 @@ mod tests {
             assert_eq!(global.steps, vec![0, 5, 1, 5]);
             assert_eq!(global.halted, vec![false, false, true, false]);
             assert_eq!(global.current.puzzle_identifiers, vec![0, 9, 1, 9]);
-            assert_eq!(back.z_h.flatten_all()?.to_vec1::<f32>()?, mine.z_h.flatten_all()?.to_vec1::<f32>()?);
-            assert_eq!(back.z_l.flatten_all()?.to_vec1::<f32>()?, mine.z_l.flatten_all()?.to_vec1::<f32>()?);
-            assert_eq!((&back.steps, &back.halted, &back.current), (&mine.steps, &mine.halted, &mine.current));
+            assert_eq!(
+                back.z_h.flatten_all()?.to_vec1::<f32>()?,
+                mine.z_h.flatten_all()?.to_vec1::<f32>()?
+            );
+            assert_eq!(
+                back.z_l.flatten_all()?.to_vec1::<f32>()?,
+                mine.z_l.flatten_all()?.to_vec1::<f32>()?
+            );
+            assert_eq!(
+                (&back.steps, &back.halted, &back.current),
+                (&mine.steps, &mine.halted, &mine.current)
+            );
         }
         Ok(())
     }

@@ -21,7 +21,10 @@ impl Ema {
     /// every step's average to the previous one and keep them all alive (4 MB a step for
     /// `sudoku9-cpu`, resident memory growing to gigabytes over a run).
     pub fn new(rate: f64, params: &[(String, Var)]) -> Result<Self> {
-        let shadow = params.iter().map(|(n, v)| Ok((n.clone(), v.as_tensor().copy()?.detach()))).collect::<Result<_>>()?;
+        let shadow = params
+            .iter()
+            .map(|(n, v)| Ok((n.clone(), v.as_tensor().copy()?.detach())))
+            .collect::<Result<_>>()?;
         Ok(Self { rate, shadow })
     }
 

@@ -54,7 +54,13 @@ pub fn collate(split: &Split, rows: &[usize], puzzles: &[usize]) -> Result<Batch
     for &r in rows {
         let (x, y) = split.example(r);
         inputs.extend(x.iter().map(|&v| v as i32));
-        labels.extend(y.iter().map(|&v| if Some(v as i32) == ignore { IGNORE_LABEL_ID } else { v as i32 }));
+        labels.extend(y.iter().map(|&v| {
+            if Some(v as i32) == ignore {
+                IGNORE_LABEL_ID
+            } else {
+                v as i32
+            }
+        }));
     }
     let ids = puzzles.iter().map(|&p| split.puzzle_identifiers[p]).collect();
     Batch::new(inputs, labels, ids, seq)
@@ -70,7 +76,12 @@ pub fn example_puzzles(split: &Split) -> Vec<usize> {
 }
 
 /// Evaluates `model` on `split`; `on_batch(done, total)` reports progress.
-pub fn evaluate(model: &Model, split: &Split, opts: &EvalOptions, mut on_batch: impl FnMut(usize, usize)) -> Result<(EvalReport, Vec<Prediction>)> {
+pub fn evaluate(
+    model: &Model,
+    split: &Split,
+    opts: &EvalOptions,
+    mut on_batch: impl FnMut(usize, usize),
+) -> Result<(EvalReport, Vec<Prediction>)> {
     ensure!(opts.batch_size > 0, "evaluation batch size must be at least 1");
     let total = match opts.max_examples {
         0 => split.num_examples(),
@@ -132,7 +143,12 @@ fn score(tokens: &[u32], labels: &[i32]) -> (usize, usize) {
 /// Runs one batch for `max_steps` supervision steps from a fresh carry. Returns each row's
 /// answer (at the last step, or at its first q_halt > 0 with `halt`) and, per step, the
 /// number of rows (with valid labels) whose answer at that step is exactly right.
-pub fn predict_batch(model: &Model, batch: &Batch, max_steps: Option<usize>, halt: bool) -> Result<(Vec<Prediction>, Vec<usize>)> {
+pub fn predict_batch(
+    model: &Model,
+    batch: &Batch,
+    max_steps: Option<usize>,
+    halt: bool,
+) -> Result<(Vec<Prediction>, Vec<usize>)> {
     let steps = max_steps.unwrap_or(model.config().halt_max_steps);
     ensure!(steps >= 1, "at least one supervision step is needed");
     let b = batch.batch_size();
@@ -157,12 +173,20 @@ pub fn predict_batch(model: &Model, batch: &Batch, max_steps: Option<usize>, hal
             }
             let done = answers[r].is_some();
             if !done && (step == steps || (halt && q[r] > 0.0)) {
-                answers[r] = Some(Prediction { tokens: row.to_vec(), confidence: sigmoid(q[r] as f64), steps: step, exact });
+                answers[r] = Some(Prediction {
+                    tokens: row.to_vec(),
+                    confidence: sigmoid(q[r] as f64),
+                    steps: step,
+                    exact,
+                });
             }
         }
         exact_per_step.push(exact_now);
     }
-    Ok((answers.into_iter().map(|a| a.expect("every row answered at the last step")).collect(), exact_per_step))
+    Ok((
+        answers.into_iter().map(|a| a.expect("every row answered at the last step")).collect(),
+        exact_per_step,
+    ))
 }
 
 /// Argmax over the last axis of `[B, seq, vocab]` logits (first maximum on ties).

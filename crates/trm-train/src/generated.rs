@@ -34,7 +34,11 @@ pub fn ensure_generated_data(config: &RunConfig, dir: &Path) -> Result<()> {
         if g.online {
             let test = test_split(g)?;
             let train = online_train_split(g, &test, 1)?;
-            return Ok(Dataset { train: Some(train), test: Some(test), identifiers: vec![trm_data::dataset::BLANK_IDENTIFIER.to_string()] });
+            return Ok(Dataset {
+                train: Some(train),
+                test: Some(test),
+                identifiers: vec![trm_data::dataset::BLANK_IDENTIFIER.to_string()],
+            });
         }
         match g.task.as_str() {
             "sudoku" => fixed_sudoku(g),
@@ -42,7 +46,9 @@ pub fn ensure_generated_data(config: &RunConfig, dir: &Path) -> Result<()> {
             other => unreachable!("GenerateSpec::validate accepts no task {other:?}"),
         }
     };
-    let dataset = build().with_context(|| format!("generating the {} training data into {}", g.task, dir.display()))?;
+    let dataset = build().with_context(|| {
+        format!("generating the {} training data into {}", g.task, dir.display())
+    })?;
     dataset.write(dir)
 }
 
@@ -52,7 +58,12 @@ fn threads() -> usize {
 
 /// The generator settings of a Sudoku spec: its givens range, or minimal puzzles.
 fn sudoku_filter(g: &GenerateSpec) -> Filter {
-    Filter { min_givens: g.min_givens, max_givens: g.max_givens, minimal: g.minimal, ..Filter::new(g.size) }
+    Filter {
+        min_givens: g.min_givens,
+        max_givens: g.max_givens,
+        minimal: g.minimal,
+        ..Filter::new(g.size)
+    }
 }
 
 fn sudoku_build(g: &GenerateSpec, train: usize, test: usize) -> BuildConfig {
@@ -76,7 +87,14 @@ fn maze_generator(g: &GenerateSpec) -> maze_gen::GeneratorConfig {
 /// `size x size` Maze-Hard mazes, train and test wall layouts distinct; `aug` 8 adds the
 /// dihedral copies to the train split. The mazes do not depend on the thread count.
 fn fixed_maze(g: &GenerateSpec) -> Result<Dataset> {
-    let splits = maze_gen::generate_splits(&maze_generator(g), g.train, g.test, g.seed, threads(), &mut Default::default())?;
+    let splits = maze_gen::generate_splits(
+        &maze_generator(g),
+        g.train,
+        g.test,
+        g.seed,
+        threads(),
+        &mut Default::default(),
+    )?;
     build::build_maze_dataset(Some(&splits.train), Some(&splits.test), g.aug > 0)
 }
 
@@ -85,7 +103,14 @@ fn test_split(g: &GenerateSpec) -> Result<Split> {
     let dataset = match g.task.as_str() {
         "sudoku" => build_dataset(&sudoku_build(g, 0, g.test))?,
         _ => {
-            let splits = maze_gen::generate_splits(&maze_generator(g), 0, g.test, g.seed, threads(), &mut Default::default())?;
+            let splits = maze_gen::generate_splits(
+                &maze_generator(g),
+                0,
+                g.test,
+                g.seed,
+                threads(),
+                &mut Default::default(),
+            )?;
             build::build_maze_dataset(None, Some(&splits.test), false)?
         }
     };
@@ -106,11 +131,16 @@ pub fn online_train_split(g: &GenerateSpec, test: &Split, iteration: u64) -> Res
     let stream = iteration_stream(iteration);
     match g.task.as_str() {
         "sudoku" => {
-            let held_out: HashSet<Grid> = (0..test.num_examples()).map(|i| Grid::from_tokens(test.example(i).0)).collect::<Result<_>>()?;
+            let held_out: HashSet<Grid> = (0..test.num_examples())
+                .map(|i| Grid::from_tokens(test.example(i).0))
+                .collect::<Result<_>>()?;
             let mut rng = ChaCha8Rng::seed_from_u64(g.seed);
             rng.set_stream(stream);
             let made = sudoku_gen::generate(count, &sudoku_filter(g), &held_out, &mut rng)?;
-            let examples: Vec<Example> = made.into_iter().map(|m| Example { puzzle: m.puzzle, solution: m.solution }).collect();
+            let examples: Vec<Example> = made
+                .into_iter()
+                .map(|m| Example { puzzle: m.puzzle, solution: m.solution })
+                .collect();
             let mut aug_rng = ChaCha8Rng::seed_from_u64(g.seed);
             aug_rng.set_stream(stream + (1 << 32));
             build_split(&examples, g.size, g.aug, &mut aug_rng)
@@ -119,9 +149,18 @@ pub fn online_train_split(g: &GenerateSpec, test: &Split, iteration: u64) -> Res
             let mut used: HashSet<Vec<u64>> = HashSet::new();
             for i in 0..test.num_examples() {
                 let (input, label) = test.example(i);
-                used.insert(maze_gen::maze_wall_key(&build::decode_example(input, label, g.size, g.size)?.question));
+                used.insert(maze_gen::maze_wall_key(
+                    &build::decode_example(input, label, g.size, g.size)?.question,
+                ));
             }
-            let (mazes, _) = maze_gen::generate(&maze_generator(g), count, g.seed, stream, threads(), &mut used)?;
+            let (mazes, _) = maze_gen::generate(
+                &maze_generator(g),
+                count,
+                g.seed,
+                stream,
+                threads(),
+                &mut used,
+            )?;
             let dataset = build::build_maze_dataset(Some(&mazes), None, g.aug > 0)?;
             dataset.train.context("the maze builder returned no train split")
         }

@@ -36,7 +36,11 @@ pub struct InitReport {
 /// The weights file `path` names: the file itself, or a run folder's `model.safetensors`.
 pub fn weights_file(path: &Path) -> Result<PathBuf> {
     if !path.is_dir() {
-        anyhow::ensure!(path.exists(), "--init-from {}: no such file or run folder", path.display());
+        anyhow::ensure!(
+            path.exists(),
+            "--init-from {}: no such file or run folder",
+            path.display()
+        );
         return Ok(path.to_path_buf());
     }
     let model = path.join(MODEL_FILE);
@@ -58,10 +62,17 @@ pub fn read_weights(file: &Path) -> Result<Vec<(String, Tensor)>> {
         return Ok(tensors);
     }
     let ck = Checkpoint::load(file, &Device::Cpu)?;
-    let saved = ck.state["config"].as_str().with_context(|| format!("{}: checkpoint state has no config", file.display()))?;
-    let saved = RunConfig::from_toml(saved).with_context(|| format!("{}: the configuration inside the checkpoint", file.display()))?;
+    let saved = ck.state["config"]
+        .as_str()
+        .with_context(|| format!("{}: checkpoint state has no config", file.display()))?;
+    let saved = RunConfig::from_toml(saved)
+        .with_context(|| format!("{}: the configuration inside the checkpoint", file.display()))?;
     let prefix = if ck.tensors.keys().any(|k| k.starts_with("ema.")) { "ema." } else { "param." };
-    let mut out: Vec<(String, Tensor)> = ck.tensors.iter().filter_map(|(k, t)| Some((k.strip_prefix(prefix)?.to_string(), t.clone()))).collect();
+    let mut out: Vec<(String, Tensor)> = ck
+        .tensors
+        .iter()
+        .filter_map(|(k, t)| Some((k.strip_prefix(prefix)?.to_string(), t.clone())))
+        .collect();
     if let Some(table) = ck.tensors.get("buffer.puzzle_emb.weights") {
         out.push((names::PUZZLE_EMB.to_string(), table.clone()));
     }
@@ -76,7 +87,10 @@ pub fn read_weights(file: &Path) -> Result<Vec<(String, Tensor)>> {
 pub fn load_into(model: &mut Model, path: &Path) -> Result<InitReport> {
     let file = weights_file(path)?;
     let tensors = read_weights(&file)?;
-    let old_rows = tensors.iter().find(|(k, _)| official_key(k) == names::PUZZLE_EMB).and_then(|(_, t)| t.dims().first().copied());
+    let old_rows = tensors
+        .iter()
+        .find(|(k, _)| official_key(k) == names::PUZZLE_EMB)
+        .and_then(|(_, t)| t.dims().first().copied());
     let cfg = model.config().clone();
     let opts = LoadOptions { puzzle_rows: PuzzleRowsPolicy::MeanReset, key_prefix: None };
     let report = model.load_state(tensors, &opts).with_context(|| {
@@ -91,7 +105,9 @@ pub fn load_into(model: &mut Model, path: &Path) -> Result<InitReport> {
         )
     })?;
     let mut notes = Vec::new();
-    if let Some(rows) = old_rows.filter(|&r| model.puzzle_table().is_some() && r != cfg.num_puzzle_identifiers) {
+    if let Some(rows) =
+        old_rows.filter(|&r| model.puzzle_table().is_some() && r != cfg.num_puzzle_identifiers)
+    {
         notes.push(format!(
             "the puzzle-embedding table of {} has {rows} rows but this dataset has {} puzzle identifiers: it was resized with every row set to the mean of the old rows (official fine-tuning behaviour)",
             file.display(),
@@ -104,6 +120,9 @@ pub fn load_into(model: &mut Model, path: &Path) -> Result<InitReport> {
 impl InitReport {
     /// Writes [`INIT_FILE`] into the run folder.
     pub fn write(&self, run_dir: &Path) -> Result<()> {
-        crate::checkpoint::write_atomically(&run_dir.join(INIT_FILE), serde_json::to_string_pretty(self)?.as_bytes())
+        crate::checkpoint::write_atomically(
+            &run_dir.join(INIT_FILE),
+            serde_json::to_string_pretty(self)?.as_bytes(),
+        )
     }
 }

@@ -17,11 +17,18 @@ use std::collections::BTreeMap;
 /// Linear warm-up from 0 over `warmup_steps`, then cosine decay to `min_ratio * base_lr` at
 /// `total_steps` (official `cosine_schedule_with_warmup_lr_lambda`, `num_cycles = 0.5`).
 /// `step` counts from 1 (the official trainer increments before computing the rate).
-pub fn learning_rate(base_lr: f64, step: u64, warmup_steps: u64, total_steps: u64, min_ratio: f64) -> f64 {
+pub fn learning_rate(
+    base_lr: f64,
+    step: u64,
+    warmup_steps: u64,
+    total_steps: u64,
+    min_ratio: f64,
+) -> f64 {
     if step < warmup_steps {
         return base_lr * step as f64 / warmup_steps.max(1) as f64;
     }
-    let progress = (step - warmup_steps) as f64 / total_steps.saturating_sub(warmup_steps).max(1) as f64;
+    let progress =
+        (step - warmup_steps) as f64 / total_steps.saturating_sub(warmup_steps).max(1) as f64;
     let cosine = 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
     base_lr * (min_ratio + ((1.0 - min_ratio) * cosine).max(0.0))
 }
@@ -29,7 +36,16 @@ pub fn learning_rate(base_lr: f64, step: u64, warmup_steps: u64, total_steps: u6
 /// One Adam-atan2 update of a flat parameter, in place, in pieces on rayon's threads.
 /// `t` is the step counter (from 1).
 #[allow(clippy::too_many_arguments)]
-pub fn adam_atan2_update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], t: u64, lr: f64, wd: f64, betas: (f64, f64)) {
+pub fn adam_atan2_update(
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    t: u64,
+    lr: f64,
+    wd: f64,
+    betas: (f64, f64),
+) {
     use rayon::prelude::*;
     /// Elements per piece: the update is about 20 ns per element (the atan2).
     const PIECE: usize = 1 << 14;
@@ -39,7 +55,9 @@ pub fn adam_atan2_update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32],
     let bias2_sqrt = (1.0 - b2.powi(t as i32)).sqrt() as f32;
     let step = (lr / bias1) as f32;
     let (b1f, b2f) = (b1 as f32, b2 as f32);
-    let update = |((p, g), (m, v)): ((&mut [f32], &[f32]), (&mut [f32], &mut [f32]))| {
+    // One chunk of parameters with its gradient and both moments.
+    type Chunk<'a> = ((&'a mut [f32], &'a [f32]), (&'a mut [f32], &'a mut [f32]));
+    let update = |((p, g), (m, v)): Chunk| {
         for i in 0..p.len() {
             let gi = g[i];
             p[i] *= decay;
@@ -73,12 +91,23 @@ impl AdamAtan2 {
 
     /// Applies one update to every parameter that has a gradient. `grads` maps parameter
     /// names to gradients of the same shape.
-    pub fn step(&mut self, params: &[(String, Var)], grads: &BTreeMap<String, Tensor>, lr: f64) -> Result<()> {
+    pub fn step(
+        &mut self,
+        params: &[(String, Var)],
+        grads: &BTreeMap<String, Tensor>,
+        lr: f64,
+    ) -> Result<()> {
         self.step += 1;
         for (name, var) in params {
             let Some(grad) = grads.get(name) else { continue };
-            ensure!(grad.dims() == var.dims(), "gradient of {name} has shape {:?}, parameter {:?}", grad.dims(), var.dims());
-            let mut p = flat(var.as_tensor()).with_context(|| format!("reading parameter {name}"))?;
+            ensure!(
+                grad.dims() == var.dims(),
+                "gradient of {name} has shape {:?}, parameter {:?}",
+                grad.dims(),
+                var.dims()
+            );
+            let mut p =
+                flat(var.as_tensor()).with_context(|| format!("reading parameter {name}"))?;
             let g = flat(grad).with_context(|| format!("reading gradient of {name}"))?;
             let m = self.m.entry(name.clone()).or_insert_with(|| vec![0.0; p.len()]);
             let v = self.v.entry(name.clone()).or_insert_with(|| vec![0.0; p.len()]);
@@ -109,7 +138,13 @@ pub fn sign_sgd_update(w: &mut [f32], g: &[f32], lr: f64, wd: f64) {
     let decay = (1.0 - lr * wd) as f32;
     let lr = lr as f32;
     for (wi, &gi) in w.iter_mut().zip(g) {
-        let sign = if gi > 0.0 { 1.0 } else if gi < 0.0 { -1.0 } else { 0.0 };
+        let sign = if gi > 0.0 {
+            1.0
+        } else if gi < 0.0 {
+            -1.0
+        } else {
+            0.0
+        };
         *wi = *wi * decay - lr * sign;
     }
 }
@@ -124,13 +159,19 @@ impl SignSgd {
     /// per-example gradient rows `local_grad` ([B, width]).
     pub fn step(&self, table: &Tensor, ids: &[u32], local_grad: &Tensor, lr: f64) -> Result<()> {
         let width = table.dim(1)?;
-        ensure!(local_grad.dims() == [ids.len(), width], "puzzle-embedding gradient has shape {:?}, expected [{}, {width}]", local_grad.dims(), ids.len());
+        ensure!(
+            local_grad.dims() == [ids.len(), width],
+            "puzzle-embedding gradient has shape {:?}, expected [{}, {width}]",
+            local_grad.dims(),
+            ids.len()
+        );
         let rows = flat(local_grad)?;
         for (id, g) in sum_rows_by_id(ids, &rows, width) {
             let current = table.narrow(0, id as usize, 1)?;
             let mut w = flat(&current)?;
             sign_sgd_update(&mut w, &g, lr, self.weight_decay);
-            let updated = Tensor::from_vec(w, (1, width), table.device())?.to_dtype(table.dtype())?;
+            let updated =
+                Tensor::from_vec(w, (1, width), table.device())?.to_dtype(table.dtype())?;
             table.slice_set(&updated, 0, id as usize)?;
         }
         Ok(())
@@ -198,7 +239,10 @@ mod tests {
         // First step: atan2(0.1 g, |g| sqrt(0.05)/sqrt(0.05)) = atan2(0.1 g, |g|), times lr/0.1.
         let got = a.as_tensor().to_vec1::<f32>()?;
         let delta = 0.1 * (0.1f32).atan2(1.0);
-        assert!((got[0] - (1.0 - delta)).abs() < 1e-6 && (got[1] - (-1.0 + delta)).abs() < 1e-6, "{got:?}");
+        assert!(
+            (got[0] - (1.0 - delta)).abs() < 1e-6 && (got[1] - (-1.0 + delta)).abs() < 1e-6,
+            "{got:?}"
+        );
         assert_eq!(b.as_tensor().to_vec1::<f32>()?, vec![3.0], "no gradient, no update");
         Ok(())
     }

@@ -24,7 +24,13 @@ pub struct BatchIndices {
 }
 
 /// All batches of iteration `iteration` (counted from 1, as the official loader counts).
-pub fn iteration_batches(split: &Split, seed: u64, iteration: u64, epochs_per_iter: usize, batch_size: usize) -> Vec<BatchIndices> {
+pub fn iteration_batches(
+    split: &Split,
+    seed: u64,
+    iteration: u64,
+    epochs_per_iter: usize,
+    batch_size: usize,
+) -> Vec<BatchIndices> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(iteration));
     let num_groups = split.group_indices.len() - 1;
     let mut order = Vec::with_capacity(num_groups * epochs_per_iter);
@@ -36,13 +42,18 @@ pub fn iteration_batches(split: &Split, seed: u64, iteration: u64, epochs_per_it
     let mut batches = Vec::new();
     let mut next = 0;
     while next < order.len() {
-        let mut batch = BatchIndices { examples: Vec::with_capacity(batch_size), puzzles: Vec::with_capacity(batch_size) };
+        let mut batch = BatchIndices {
+            examples: Vec::with_capacity(batch_size),
+            puzzles: Vec::with_capacity(batch_size),
+        };
         while next < order.len() && batch.examples.len() < batch_size {
             let group = order[next];
             next += 1;
-            let (first, last) = (split.group_indices[group] as usize, split.group_indices[group + 1] as usize);
+            let (first, last) =
+                (split.group_indices[group] as usize, split.group_indices[group + 1] as usize);
             let puzzle = rng.random_range(first..last);
-            let (start, end) = (split.puzzle_indices[puzzle] as usize, split.puzzle_indices[puzzle + 1] as usize);
+            let (start, end) =
+                (split.puzzle_indices[puzzle] as usize, split.puzzle_indices[puzzle + 1] as usize);
             let take = (end - start).min(batch_size - batch.examples.len());
             let mut examples: Vec<usize> = (start..end).collect();
             examples.shuffle(&mut rng);
@@ -59,7 +70,12 @@ pub fn iteration_batches(split: &Split, seed: u64, iteration: u64, epochs_per_it
 
 /// Number of optimizer steps of a run, as the official trainer computes it:
 /// `floor(epochs * total_groups * mean_puzzle_examples / global_batch_size)`.
-pub fn total_steps(epochs: usize, total_groups: usize, mean_puzzle_examples: f64, batch_size: usize) -> u64 {
+pub fn total_steps(
+    epochs: usize,
+    total_groups: usize,
+    mean_puzzle_examples: f64,
+    batch_size: usize,
+) -> u64 {
     (epochs as f64 * total_groups as f64 * mean_puzzle_examples / batch_size as f64) as u64
 }
 
@@ -110,7 +126,11 @@ mod tests {
                 }
             }
         }
-        assert_eq!(group0_puzzles.len(), 2, "both augmentations of group 0 get drawn over 10 epochs");
+        assert_eq!(
+            group0_puzzles.len(),
+            2,
+            "both augmentations of group 0 get drawn over 10 epochs"
+        );
         // 10 epochs hold 10 * (2 + 3 + 1) = 60 examples minus overflow, so at most 15 batches.
         assert!(a.len() <= 15 && a.len() >= 10, "{}", a.len());
     }

@@ -15,11 +15,11 @@
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::{GenerateSpec, RunConfig};
-pub use crate::generated::ensure_generated_data;
-use crate::generated;
 use crate::distributed::{self, Collective, Single};
 use crate::ema::Ema;
 use crate::eval::{self, EvalOptions, EvalReport};
+use crate::generated;
+pub use crate::generated::ensure_generated_data;
 use crate::init::{self, InitReport};
 use crate::optim::{self, AdamAtan2, SignSgd};
 use crate::sampler;
@@ -71,9 +71,18 @@ pub struct MetricsLine {
 
 /// What the loop tells its caller (the CLI draws a progress bar from these).
 pub enum Event<'a> {
-    Started { total_steps: u64, start_step: u64, num_params: usize, train_examples: usize, test_examples: usize },
+    Started {
+        total_steps: u64,
+        start_step: u64,
+        num_params: usize,
+        train_examples: usize,
+        test_examples: usize,
+    },
     Step(&'a MetricsLine),
-    EvalProgress { done: usize, total: usize },
+    EvalProgress {
+        done: usize,
+        total: usize,
+    },
     Eval(&'a MetricsLine),
     Checkpoint(&'a Path),
 }
@@ -130,20 +139,32 @@ impl Trainer {
 
     /// [`Self::create`], starting from the weights `init_from` names instead of a fresh
     /// initialisation (fine-tuning; [`crate::init`] says what is accepted).
-    pub fn create_with_init(config: RunConfig, run_dir: &Path, device: &Device, init_from: Option<&Path>) -> Result<(Self, Option<InitReport>)> {
+    pub fn create_with_init(
+        config: RunConfig,
+        run_dir: &Path,
+        device: &Device,
+        init_from: Option<&Path>,
+    ) -> Result<(Self, Option<InitReport>)> {
         config.validate()?;
         ensure!(
             !run_dir.join(CONFIG_FILE).exists(),
             "{} already holds a run; continue it with --resume {0} or choose another --out",
             run_dir.display()
         );
-        std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+        std::fs::create_dir_all(run_dir)
+            .with_context(|| format!("creating {}", run_dir.display()))?;
         let dir = data_dir(&config, run_dir);
         ensure_generated_data(&config, &dir)?;
         let dataset = Dataset::load(&dir)?;
-        let train = dataset.train.with_context(|| format!("{}: the dataset has no train split", dir.display()))?;
+        let train = dataset
+            .train
+            .with_context(|| format!("{}: the dataset has no train split", dir.display()))?;
         let meta = &train.meta;
-        let arch = config.arch.clone().with_dataset(meta.vocab_size as usize, meta.seq_len as usize, meta.num_puzzle_identifiers as usize);
+        let arch = config.arch.clone().with_dataset(
+            meta.vocab_size as usize,
+            meta.seq_len,
+            meta.num_puzzle_identifiers as usize,
+        );
         let mut config = config;
         config.arch = arch;
         config.validate()?;
@@ -157,10 +178,25 @@ impl Trainer {
         Ok((Self::assemble(config, run_dir, model, train, dataset.test)?, init))
     }
 
-    fn assemble(config: RunConfig, run_dir: &Path, model: Model, train: Split, test: Option<Split>) -> Result<Self> {
+    fn assemble(
+        config: RunConfig,
+        run_dir: &Path,
+        model: Model,
+        train: Split,
+        test: Option<Split>,
+    ) -> Result<Self> {
         let t = &config.train;
-        let online = config.data.generate.clone().filter(|g| g.online && config.data.path.as_os_str().is_empty());
-        let total_steps = sampler::total_steps(t.epochs, train.meta.total_groups as usize, train.meta.mean_puzzle_examples, t.global_batch_size);
+        let online = config
+            .data
+            .generate
+            .clone()
+            .filter(|g| g.online && config.data.path.as_os_str().is_empty());
+        let total_steps = sampler::total_steps(
+            t.epochs,
+            train.meta.total_groups,
+            train.meta.mean_puzzle_examples,
+            t.global_batch_size,
+        );
         ensure!(
             total_steps > 0 && train.num_examples() >= t.global_batch_size,
             "the training split has {} examples in {} groups: too few for global_batch_size {} (lower it with --set global_batch_size=N)",
@@ -197,12 +233,22 @@ impl Trainer {
 
     /// Continues the run in `run_dir` from its newest complete checkpoint. `expected`, when
     /// given, must equal the run's configuration unless `force`.
-    pub fn resume(run_dir: &Path, expected: Option<&RunConfig>, force: bool, device: &Device) -> Result<Self> {
-        let mut config = RunConfig::from_file(&run_dir.join(CONFIG_FILE)).with_context(|| format!("{} is not a run folder", run_dir.display()))?;
+    pub fn resume(
+        run_dir: &Path,
+        expected: Option<&RunConfig>,
+        force: bool,
+        device: &Device,
+    ) -> Result<Self> {
+        let mut config = RunConfig::from_file(&run_dir.join(CONFIG_FILE))
+            .with_context(|| format!("{} is not a run folder", run_dir.display()))?;
         let mut changed = false;
         if let Some(want) = expected {
             let mut want = want.clone();
-            want.arch = want.arch.with_dataset(config.arch.vocab_size, config.arch.seq_len, config.arch.num_puzzle_identifiers);
+            want.arch = want.arch.with_dataset(
+                config.arch.vocab_size,
+                config.arch.seq_len,
+                config.arch.num_puzzle_identifiers,
+            );
             if want != config {
                 if !force {
                     bail!(
@@ -210,7 +256,10 @@ impl Trainer {
                         run_dir.join(CONFIG_FILE).display()
                     );
                 }
-                ensure!(want.arch == config.arch, "--force cannot change the model ([arch]) of a run; start a new run instead");
+                ensure!(
+                    want.arch == config.arch,
+                    "--force cannot change the model ([arch]) of a run; start a new run instead"
+                );
                 config = want;
                 changed = true;
             }
@@ -220,19 +269,24 @@ impl Trainer {
         ensure!(!checkpoints.is_empty(), "{}: no checkpoint to resume from (none was written before the run stopped); start it again", run_dir.display());
         // The newest checkpoint that reads back (a damaged one is skipped, saying why).
         let mut damaged = Vec::new();
-        let Some((path, ck)) = checkpoints.iter().rev().find_map(|(_, path)| match Checkpoint::load(path, device) {
-            Ok(ck) => Some((path, ck)),
-            Err(e) => {
-                eprintln!("warning: skipping checkpoint {}: {e:#}", path.display());
-                damaged.push(format!("{e:#}"));
-                None
-            }
-        }) else {
+        let Some((path, ck)) =
+            checkpoints.iter().rev().find_map(|(_, path)| match Checkpoint::load(path, device) {
+                Ok(ck) => Some((path, ck)),
+                Err(e) => {
+                    eprintln!("warning: skipping checkpoint {}: {e:#}", path.display());
+                    damaged.push(format!("{e:#}"));
+                    None
+                }
+            })
+        else {
             bail!("{}: none of its checkpoints can be read, so the run cannot continue; start it again. {}", run_dir.display(), damaged.join("; "));
         };
         trainer.restore(&ck, !changed).with_context(|| format!("restoring {}", path.display()))?;
         if changed {
-            checkpoint::write_atomically(&run_dir.join(CONFIG_FILE), trainer.config.to_toml()?.as_bytes())?;
+            checkpoint::write_atomically(
+                &run_dir.join(CONFIG_FILE),
+                trainer.config.to_toml()?.as_bytes(),
+            )?;
         }
         truncate_metrics(&run_dir.join(METRICS_FILE), trainer.step)?;
         Ok(trainer)
@@ -243,7 +297,9 @@ impl Trainer {
     fn open_existing(config: RunConfig, run_dir: &Path, device: &Device) -> Result<Self> {
         let dir = data_dir(&config, run_dir);
         let dataset = Dataset::load(&dir)?;
-        let train = dataset.train.with_context(|| format!("{}: the dataset has no train split", dir.display()))?;
+        let train = dataset
+            .train
+            .with_context(|| format!("{}: the dataset has no train split", dir.display()))?;
         let model = Model::new(config.arch.clone(), device, config.train.seed)?;
         Self::assemble(config, run_dir, model, train, dataset.test)
     }
@@ -256,7 +312,11 @@ impl Trainer {
             .with_context(|| format!("{} is not a run folder (the other ranks open the folder rank 0 created: it must be on a filesystem they share)", run_dir.display()))?;
         let mut trainer = Self::open_existing(config, run_dir, device)?;
         let checkpoints = checkpoint::list(&run_dir.join(CHECKPOINT_DIR))?;
-        if let Some((path, ck)) = checkpoints.iter().rev().find_map(|(_, path)| Some((path, Checkpoint::load(path, device).ok()?))) {
+        if let Some((path, ck)) = checkpoints
+            .iter()
+            .rev()
+            .find_map(|(_, path)| Some((path, Checkpoint::load(path, device).ok()?)))
+        {
             trainer.restore(&ck, false).with_context(|| format!("restoring {}", path.display()))?;
         }
         Ok(trainer)
@@ -301,7 +361,8 @@ impl Trainer {
     }
 
     fn epoch(&self) -> f64 {
-        let examples_per_epoch = self.train.meta.total_groups as f64 * self.train.meta.mean_puzzle_examples;
+        let examples_per_epoch =
+            self.train.meta.total_groups as f64 * self.train.meta.mean_puzzle_examples;
         self.step as f64 * self.config.train.global_batch_size as f64 / examples_per_epoch.max(1.0)
     }
 
@@ -324,29 +385,45 @@ impl Trainer {
             // Online data: this iteration's fresh puzzles.
             if let Some(g) = &self.online {
                 if self.train_iteration != self.iteration {
-                    let test = self.test.as_ref().context("online data needs the run's test split (RUN/data/test)")?;
+                    let test = self
+                        .test
+                        .as_ref()
+                        .context("online data needs the run's test split (RUN/data/test)")?;
                     self.train = generated::online_train_split(g, test, self.iteration)?;
                     self.train_iteration = self.iteration;
                 }
             }
-            let batches = sampler::iteration_batches(&self.train, t.seed, self.iteration, t.eval_interval, t.global_batch_size);
+            let batches = sampler::iteration_batches(
+                &self.train,
+                t.seed,
+                self.iteration,
+                t.eval_interval,
+                t.global_batch_size,
+            );
             while self.batch_in_iteration < batches.len() && self.step < self.total_steps {
                 if stop_at == Some(self.step) {
                     return Ok(());
                 }
                 let b = &batches[self.batch_in_iteration];
-                let batch = eval::collate(&self.train, &b.examples[self.rows.clone()], &b.puzzles[self.rows.clone()])?;
+                let batch = eval::collate(
+                    &self.train,
+                    &b.examples[self.rows.clone()],
+                    &b.puzzles[self.rows.clone()],
+                )?;
                 let stats = self.train_batch(&batch)?;
                 self.batch_in_iteration += 1;
                 window.add(&stats);
-                if self.step % t.log_interval == 0 {
+                if self.step.is_multiple_of(t.log_interval) {
                     let line = window.line(self, window_start.elapsed().as_secs_f64());
                     self.append_metrics(&line)?;
                     on_event(Event::Step(&line));
                     window = Window::default();
                     window_start = Instant::now();
                 }
-                if t.checkpoint_interval > 0 && self.step % t.checkpoint_interval == 0 && self.batch_in_iteration < batches.len() {
+                if t.checkpoint_interval > 0
+                    && self.step.is_multiple_of(t.checkpoint_interval)
+                    && self.batch_in_iteration < batches.len()
+                {
                     let path = self.save_checkpoint()?;
                     on_event(Event::Checkpoint(&path));
                 }
@@ -355,7 +432,7 @@ impl Trainer {
             self.iteration += 1;
             self.batch_in_iteration = 0;
             let last = finished_iteration == total_iters || self.step >= self.total_steps;
-            if finished_iteration - 1 >= t.min_eval_interval as u64 || last {
+            if finished_iteration > t.min_eval_interval as u64 || last {
                 self.evaluate_and_save(&mut on_event)?;
             }
             if self.step >= self.total_steps {
@@ -369,10 +446,18 @@ impl Trainer {
     fn train_batch(&mut self, batch: &Batch) -> Result<StepStats> {
         let t = &self.config.train;
         // This rank's rows with its carry; losses and metrics summed over the ranks.
-        let local = distributed::forward_step(&self.model, &mut self.carry, batch, &mut self.explore_rng, &*self.dist)?;
+        let local = distributed::forward_step(
+            &self.model,
+            &mut self.carry,
+            batch,
+            &mut self.explore_rng,
+            &*self.dist,
+        )?;
         let total = local.sums.total;
         if !total.is_finite() {
-            let last = checkpoint::list(&self.run_dir.join(CHECKPOINT_DIR))?.last().map(|(_, p)| p.display().to_string());
+            let last = checkpoint::list(&self.run_dir.join(CHECKPOINT_DIR))?
+                .last()
+                .map(|(_, p)| p.display().to_string());
             bail!(
                 "the loss became {total} at step {}; last good checkpoint: {}. Try a lower learning rate (--set lr=...) or a longer warm-up (--set lr_warmup_steps=...), then resume or restart",
                 self.step + 1,
@@ -380,16 +465,44 @@ impl Trainer {
             );
         }
         self.step += 1;
-        let lr = optim::learning_rate(t.lr, self.step, t.lr_warmup_steps, self.total_steps, t.lr_min_ratio);
+        let lr = optim::learning_rate(
+            t.lr,
+            self.step,
+            t.lr_warmup_steps,
+            self.total_steps,
+            t.lr_min_ratio,
+        );
         let rates = UpdateRates {
             lr,
-            puzzle_emb_lr: optim::learning_rate(t.puzzle_emb_lr, self.step, t.lr_warmup_steps, self.total_steps, t.lr_min_ratio),
+            puzzle_emb_lr: optim::learning_rate(
+                t.puzzle_emb_lr,
+                self.step,
+                t.lr_warmup_steps,
+                self.total_steps,
+                t.lr_min_ratio,
+            ),
             grad_clip: t.grad_clip,
         };
         // Loss / global batch size, gradients reduced over the ranks, the same update everywhere.
-        distributed::backward_and_update(&self.model, &local, t.global_batch_size, &*self.dist, &mut self.adam, &self.sign_sgd, self.ema.as_mut(), rates)?;
+        distributed::backward_and_update(
+            &self.model,
+            &local,
+            t.global_batch_size,
+            &*self.dist,
+            &mut self.adam,
+            &self.sign_sgd,
+            self.ema.as_mut(),
+            rates,
+        )?;
         let s = local.sums;
-        Ok(StepStats { lr, lm_loss: s.lm_loss, q_halt_loss: s.q_halt_loss, q_continue_loss: s.q_continue_loss, metrics: s.metrics, rows: s.rows })
+        Ok(StepStats {
+            lr,
+            lm_loss: s.lm_loss,
+            q_halt_loss: s.q_halt_loss,
+            q_continue_loss: s.q_continue_loss,
+            metrics: s.metrics,
+            rows: s.rows,
+        })
     }
 
     /// Evaluates the EMA weights (the live ones without EMA), saves them as the model and
@@ -406,7 +519,13 @@ impl Trainer {
                     let report = match trainer.dist.world_size() {
                         1 => eval::evaluate(&trainer.model, test, &opts, progress)?.0,
                         // Each rank evaluates its share of the batches.
-                        _ => distributed::evaluate_shared(&trainer.model, test, &opts, &*trainer.dist, progress)?,
+                        _ => distributed::evaluate_shared(
+                            &trainer.model,
+                            test,
+                            &opts,
+                            &*trainer.dist,
+                            progress,
+                        )?,
                     };
                     Ok(Some(report))
                 }
@@ -473,7 +592,11 @@ impl Trainer {
             return Ok(());
         }
         let path = self.run_dir.join(METRICS_FILE);
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).with_context(|| format!("opening {}", path.display()))?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
         writeln!(f, "{}", serde_json::to_string(line)?)?;
         Ok(())
     }
@@ -486,7 +609,8 @@ impl Trainer {
             1 => None,
             _ => Some(distributed::gather_carry(&self.carry, &*self.dist)?),
         };
-        let rng_positions = distributed::all_gather_u128(&*self.dist, self.explore_rng.get_word_pos())?;
+        let rng_positions =
+            distributed::all_gather_u128(&*self.dist, self.explore_rng.get_word_pos())?;
         let dir = self.run_dir.join(CHECKPOINT_DIR);
         let path = checkpoint::path_for_step(&dir, self.step);
         if self.dist.rank() != 0 {
@@ -496,8 +620,14 @@ impl Trainer {
         for (name, var) in self.model.trainable() {
             tensors.insert(format!("param.{name}"), var.as_tensor().clone());
             if let Some(m) = self.adam.m.get(name) {
-                tensors.insert(format!("adam.m.{name}"), Tensor::from_slice(m, m.len(), &Device::Cpu)?);
-                tensors.insert(format!("adam.v.{name}"), Tensor::from_slice(&self.adam.v[name], m.len(), &Device::Cpu)?);
+                tensors.insert(
+                    format!("adam.m.{name}"),
+                    Tensor::from_slice(m, m.len(), &Device::Cpu)?,
+                );
+                tensors.insert(
+                    format!("adam.v.{name}"),
+                    Tensor::from_slice(&self.adam.v[name], m.len(), &Device::Cpu)?,
+                );
             }
         }
         if let Some(ema) = &self.ema {
@@ -516,10 +646,38 @@ impl Trainer {
         tensors.insert("carry.z_H".into(), c.z_h.clone());
         tensors.insert("carry.z_L".into(), c.z_l.clone());
         tensors.insert("carry.steps".into(), Tensor::from_vec(c.steps.clone(), b, &Device::Cpu)?);
-        tensors.insert("carry.halted".into(), Tensor::from_vec(c.halted.iter().map(|&h| h as u8).collect::<Vec<u8>>(), b, &Device::Cpu)?);
-        tensors.insert("carry.inputs".into(), Tensor::from_vec(c.current.inputs.iter().map(|&v| v as i64).collect::<Vec<i64>>(), (b, seq), &Device::Cpu)?);
-        tensors.insert("carry.labels".into(), Tensor::from_vec(c.current.labels.iter().map(|&v| v as i64).collect::<Vec<i64>>(), (b, seq), &Device::Cpu)?);
-        tensors.insert("carry.puzzle_identifiers".into(), Tensor::from_vec(c.current.puzzle_identifiers.iter().map(|&v| v as i64).collect::<Vec<i64>>(), b, &Device::Cpu)?);
+        tensors.insert(
+            "carry.halted".into(),
+            Tensor::from_vec(
+                c.halted.iter().map(|&h| h as u8).collect::<Vec<u8>>(),
+                b,
+                &Device::Cpu,
+            )?,
+        );
+        tensors.insert(
+            "carry.inputs".into(),
+            Tensor::from_vec(
+                c.current.inputs.iter().map(|&v| v as i64).collect::<Vec<i64>>(),
+                (b, seq),
+                &Device::Cpu,
+            )?,
+        );
+        tensors.insert(
+            "carry.labels".into(),
+            Tensor::from_vec(
+                c.current.labels.iter().map(|&v| v as i64).collect::<Vec<i64>>(),
+                (b, seq),
+                &Device::Cpu,
+            )?,
+        );
+        tensors.insert(
+            "carry.puzzle_identifiers".into(),
+            Tensor::from_vec(
+                c.current.puzzle_identifiers.iter().map(|&v| v as i64).collect::<Vec<i64>>(),
+                b,
+                &Device::Cpu,
+            )?,
+        );
         let state = serde_json::json!({
             "step": self.step,
             "iteration": self.iteration,
@@ -539,14 +697,24 @@ impl Trainer {
     /// under the run's configuration.
     fn restore(&mut self, ck: &Checkpoint, same_config: bool) -> Result<()> {
         let state = &ck.state;
-        let int = |key: &str| -> Result<u64> { state[key].as_u64().with_context(|| format!("checkpoint state has no {key}")) };
+        let int = |key: &str| -> Result<u64> {
+            state[key].as_u64().with_context(|| format!("checkpoint state has no {key}"))
+        };
         let saved_config = state["config"].as_str().context("checkpoint state has no config")?;
         if same_config {
-            ensure!(RunConfig::from_toml(saved_config)? == self.config, "the checkpoint was written with another configuration than the run's config.toml");
+            ensure!(
+                RunConfig::from_toml(saved_config)? == self.config,
+                "the checkpoint was written with another configuration than the run's config.toml"
+            );
         }
         for (name, var) in self.model.trainable() {
             let t = ck.tensor(&format!("param.{name}"))?;
-            ensure!(t.dims() == var.dims(), "checkpoint param.{name} has shape {:?}, the model {:?}", t.dims(), var.dims());
+            ensure!(
+                t.dims() == var.dims(),
+                "checkpoint param.{name} has shape {:?}, the model {:?}",
+                t.dims(),
+                var.dims()
+            );
             var.set(&t.to_dtype(var.dtype())?)?;
             if let Ok(m) = ck.tensor(&format!("adam.m.{name}")) {
                 let (m, v) = (optim::flat(m)?, optim::flat(ck.tensor(&format!("adam.v.{name}"))?)?);
@@ -568,19 +736,30 @@ impl Trainer {
         if let (Ok(h), Ok(l)) = (ck.tensor("buffer.H_init"), ck.tensor("buffer.L_init")) {
             self.model.set_buffers(h.clone(), l.clone())?;
         }
-        let host_i64 = |name: &str| -> Result<Vec<i64>> { Ok(ck.tensor(name)?.flatten_all()?.to_vec1::<i64>()?) };
-        let (slots, seq, z_dims) = (self.carry.batch_size(), self.carry.current.seq_len, self.carry.z_h.dims().to_vec());
+        let host_i64 = |name: &str| -> Result<Vec<i64>> {
+            Ok(ck.tensor(name)?.flatten_all()?.to_vec1::<i64>()?)
+        };
+        let (slots, seq, z_dims) =
+            (self.carry.batch_size(), self.carry.current.seq_len, self.carry.z_h.dims().to_vec());
         self.carry.z_h = ck.tensor("carry.z_H")?.clone();
         self.carry.z_l = ck.tensor("carry.z_L")?.clone();
         self.carry.steps = ck.tensor("carry.steps")?.to_vec1::<u32>()?;
-        self.carry.halted = ck.tensor("carry.halted")?.to_vec1::<u8>()?.into_iter().map(|h| h != 0).collect();
-        self.carry.current.inputs = host_i64("carry.inputs")?.into_iter().map(|v| v as i32).collect();
-        self.carry.current.labels = host_i64("carry.labels")?.into_iter().map(|v| v as i32).collect();
-        self.carry.current.puzzle_identifiers = host_i64("carry.puzzle_identifiers")?.into_iter().map(|v| v as i32).collect();
+        self.carry.halted =
+            ck.tensor("carry.halted")?.to_vec1::<u8>()?.into_iter().map(|h| h != 0).collect();
+        self.carry.current.inputs =
+            host_i64("carry.inputs")?.into_iter().map(|v| v as i32).collect();
+        self.carry.current.labels =
+            host_i64("carry.labels")?.into_iter().map(|v| v as i32).collect();
+        self.carry.current.puzzle_identifiers =
+            host_i64("carry.puzzle_identifiers")?.into_iter().map(|v| v as i32).collect();
         // A carry of another size, or iteration 0, made the training step panic (same class as above).
         let c = &self.carry;
         ensure!(
-            c.z_h.dims() == z_dims && c.z_l.dims() == z_dims && [c.steps.len(), c.halted.len(), c.current.puzzle_identifiers.len()] == [slots; 3] && [c.current.inputs.len(), c.current.labels.len()] == [slots * seq; 2],
+            c.z_h.dims() == z_dims
+                && c.z_l.dims() == z_dims
+                && [c.steps.len(), c.halted.len(), c.current.puzzle_identifiers.len()]
+                    == [slots; 3]
+                && [c.current.inputs.len(), c.current.labels.len()] == [slots * seq; 2],
             "checkpoint carry does not fit the run's {slots} slots of {seq} tokens"
         );
         self.step = int("step")?;
@@ -588,11 +767,22 @@ impl Trainer {
         ensure!(self.iteration >= 1, "checkpoint iteration is 0; iterations count from 1");
         self.batch_in_iteration = int("batch_in_iteration")? as usize;
         self.adam.step = int("adam_step")?;
-        let word_pos: u128 = state["explore_rng_word_pos"].as_str().context("checkpoint state has no RNG position")?.parse()?;
+        let word_pos: u128 = state["explore_rng_word_pos"]
+            .as_str()
+            .context("checkpoint state has no RNG position")?
+            .parse()?;
         self.explore_rng.set_word_pos(word_pos);
         // Every rank's position (data-parallel runs; absent in older checkpoints).
         self.restored_rng_positions = match state["explore_rng_word_pos_ranks"].as_array() {
-            Some(all) => all.iter().map(|p| p.as_str().context("checkpoint RNG positions")?.parse::<u128>().context("checkpoint RNG positions")).collect::<Result<_>>()?,
+            Some(all) => all
+                .iter()
+                .map(|p| {
+                    p.as_str()
+                        .context("checkpoint RNG positions")?
+                        .parse::<u128>()
+                        .context("checkpoint RNG positions")
+                })
+                .collect::<Result<_>>()?,
             None => Vec::new(),
         };
         self.elapsed_before = state["elapsed_s"].as_f64().unwrap_or(0.0);
@@ -615,7 +805,12 @@ fn truncate_metrics(path: &Path, step: u64) -> Result<()> {
     let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
     let kept: Vec<&str> = text
         .lines()
-        .filter(|l| serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["step"].as_u64()).is_some_and(|s| s <= step))
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v["step"].as_u64())
+                .is_some_and(|s| s <= step)
+        })
         .collect();
     let mut out = kept.join("\n");
     if !out.is_empty() {

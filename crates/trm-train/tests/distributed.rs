@@ -11,7 +11,10 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use trm_model::{act_loss, Batch, Model, ModelConfig};
 use trm_train::config::RunConfig;
-use trm_train::distributed::{broadcast_model, data_parallel_step, rank_rows, run_ranks, slice_batch, Collective, Single, StepSums};
+use trm_train::distributed::{
+    broadcast_model, data_parallel_step, rank_rows, run_ranks, slice_batch, Collective, Single,
+    StepSums,
+};
 use trm_train::ema::Ema;
 use trm_train::optim::{flat, AdamAtan2, SignSgd};
 use trm_train::train::{Trainer, METRICS_FILE, MODEL_FILE};
@@ -40,8 +43,20 @@ fn batches(cfg: &ModelConfig, n: usize) -> Vec<Batch> {
         .map(|step| {
             let rows = GLOBAL_BATCH * cfg.seq_len;
             let inputs = (0..rows).map(|_| rng.random_range(1..cfg.vocab_size as i32)).collect();
-            let labels = (0..rows).map(|_| if rng.random::<f64>() < 0.1 { -100 } else { rng.random_range(2..cfg.vocab_size as i32) }).collect();
-            let ids = if step == 0 { vec![2, 0, 1, 2, 2, 5, 6, 5] } else { (0..GLOBAL_BATCH).map(|_| rng.random_range(0..NUM_IDS as i32)).collect() };
+            let labels = (0..rows)
+                .map(|_| {
+                    if rng.random::<f64>() < 0.1 {
+                        -100
+                    } else {
+                        rng.random_range(2..cfg.vocab_size as i32)
+                    }
+                })
+                .collect();
+            let ids = if step == 0 {
+                vec![2, 0, 1, 2, 2, 5, 6, 5]
+            } else {
+                (0..GLOBAL_BATCH).map(|_| rng.random_range(0..NUM_IDS as i32)).collect()
+            };
             Batch::new(inputs, labels, ids, cfg.seq_len).unwrap()
         })
         .collect()
@@ -69,11 +84,19 @@ struct Optimizers {
 }
 
 fn optimizers(model: &Model) -> Optimizers {
-    Optimizers { adam: AdamAtan2::new((0.9, 0.95), 0.1), sign_sgd: SignSgd { weight_decay: 0.1 }, ema: Ema::new(0.9, model.trainable()).unwrap() }
+    Optimizers {
+        adam: AdamAtan2::new((0.9, 0.95), 0.1),
+        sign_sgd: SignSgd { weight_decay: 0.1 },
+        ema: Ema::new(0.9, model.trainable()).unwrap(),
+    }
 }
 
 /// The trainer's single-process step (`Trainer::train_batch`), `steps` times.
-fn single_process(cfg: &ModelConfig, batches: &[Batch], grad_clip: Option<f64>) -> (BTreeMap<String, Vec<f32>>, Vec<f64>) {
+fn single_process(
+    cfg: &ModelConfig,
+    batches: &[Batch],
+    grad_clip: Option<f64>,
+) -> (BTreeMap<String, Vec<f32>>, Vec<f64>) {
     let model = Model::new(cfg.clone(), &Device::Cpu, 0).unwrap();
     let mut opt = optimizers(&model);
     let mut carry = model.initial_carry(GLOBAL_BATCH).unwrap();
@@ -84,7 +107,16 @@ fn single_process(cfg: &ModelConfig, batches: &[Batch], grad_clip: Option<f64>) 
         let loss = act_loss(cfg.loss_type, &out, &carry).unwrap();
         losses.push(loss.lm_loss);
         let grads = (&loss.total / GLOBAL_BATCH as f64).unwrap().backward().unwrap();
-        apply_updates(&model, &grads, out.puzzle_rows.as_ref(), &mut opt.adam, &opt.sign_sgd, Some(&mut opt.ema), rates(grad_clip)).unwrap();
+        apply_updates(
+            &model,
+            &grads,
+            out.puzzle_rows.as_ref(),
+            &mut opt.adam,
+            &opt.sign_sgd,
+            Some(&mut opt.ema),
+            rates(grad_clip),
+        )
+        .unwrap();
     }
     (snapshot(&model, &opt.ema), losses)
 }
@@ -93,7 +125,12 @@ fn single_process(cfg: &ModelConfig, batches: &[Batch], grad_clip: Option<f64>) 
 type Weights = BTreeMap<String, Vec<f32>>;
 
 /// One rank of a data-parallel run: its rows of every global batch, its own carry.
-fn rank_main(dist: &dyn Collective, cfg: &ModelConfig, batches: &[Batch], grad_clip: Option<f64>) -> Result<(Weights, Vec<StepSums>)> {
+fn rank_main(
+    dist: &dyn Collective,
+    cfg: &ModelConfig,
+    batches: &[Batch],
+    grad_clip: Option<f64>,
+) -> Result<(Weights, Vec<StepSums>)> {
     let mut model = Model::new(cfg.clone(), &Device::Cpu, 0)?;
     if dist.rank() > 0 {
         // Start the other ranks from other weights (another seed: other parameters, puzzle
@@ -108,13 +145,29 @@ fn rank_main(dist: &dyn Collective, cfg: &ModelConfig, batches: &[Batch], grad_c
     let mut sums = Vec::new();
     for batch in batches {
         let local = slice_batch(batch, rows.clone())?;
-        sums.push(data_parallel_step(&model, &mut carry, &local, &mut rng, GLOBAL_BATCH, dist, &mut opt.adam, &opt.sign_sgd, Some(&mut opt.ema), rates(grad_clip))?);
+        sums.push(data_parallel_step(
+            &model,
+            &mut carry,
+            &local,
+            &mut rng,
+            GLOBAL_BATCH,
+            dist,
+            &mut opt.adam,
+            &opt.sign_sgd,
+            Some(&mut opt.ema),
+            rates(grad_clip),
+        )?);
     }
     Ok((snapshot(&model, &opt.ema), sums))
 }
 
 /// Largest difference relative to the largest magnitude, per tensor.
-fn assert_close(a: &BTreeMap<String, Vec<f32>>, b: &BTreeMap<String, Vec<f32>>, tol: f32, what: &str) {
+fn assert_close(
+    a: &BTreeMap<String, Vec<f32>>,
+    b: &BTreeMap<String, Vec<f32>>,
+    tol: f32,
+    what: &str,
+) {
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     for (name, x) in a {
         let y = &b[name];
@@ -145,7 +198,11 @@ fn two_ranks_take_the_same_steps_as_one_process_on_the_global_batch() {
         // The summed losses are the single process's.
         for (rank_sums, single_lm) in ranks[0].1.iter().zip(&losses) {
             assert_eq!(rank_sums.rows, GLOBAL_BATCH);
-            assert!((rank_sums.lm_loss - single_lm).abs() <= 1e-5 * single_lm.abs(), "lm loss {} vs {single_lm}", rank_sums.lm_loss);
+            assert!(
+                (rank_sums.lm_loss - single_lm).abs() <= 1e-5 * single_lm.abs(),
+                "lm loss {} vs {single_lm}",
+                rank_sums.lm_loss
+            );
         }
         assert_eq!(ranks[0].1, ranks[1].1, "every rank sees the same sums");
     }
@@ -155,7 +212,9 @@ fn two_ranks_take_the_same_steps_as_one_process_on_the_global_batch() {
 fn puzzle_rows_seen_by_one_rank_only_are_updated_on_every_rank() {
     let cfg = tiny_config();
     let all = batches(&cfg, 1);
-    let before = flat(Model::new(cfg.clone(), &Device::Cpu, 0).unwrap().puzzle_table().unwrap().as_tensor()).unwrap();
+    let before =
+        flat(Model::new(cfg.clone(), &Device::Cpu, 0).unwrap().puzzle_table().unwrap().as_tensor())
+            .unwrap();
     let ranks = run_ranks(2, |g| rank_main(&g, &cfg, &all, None)).unwrap();
     let width = cfg.puzzle_emb_ndim;
     for (rank, (weights, _)) in ranks.iter().enumerate() {
@@ -163,10 +222,18 @@ fn puzzle_rows_seen_by_one_rank_only_are_updated_on_every_rank() {
         let row = |t: &[f32], id: usize| t[id * width..(id + 1) * width].to_vec();
         // Ids 5 and 6 are in rank 1's rows only, id 2 in both halves, 3 and 4 in none.
         for id in [0, 1, 2, 5, 6] {
-            assert_ne!(row(table, id), row(&before, id), "rank {rank}: row {id} was in the global batch");
+            assert_ne!(
+                row(table, id),
+                row(&before, id),
+                "rank {rank}: row {id} was in the global batch"
+            );
         }
         for id in [3, 4] {
-            assert_eq!(row(table, id), row(&before, id), "rank {rank}: row {id} was not in the batch");
+            assert_eq!(
+                row(table, id),
+                row(&before, id),
+                "rank {rank}: row {id} was not in the batch"
+            );
         }
     }
     assert_identical(&ranks[0].0, &ranks[1].0, "puzzle table after one step");
@@ -186,11 +253,22 @@ fn evaluation_shared_among_ranks_reports_what_one_process_reports() {
     use trm_train::distributed::evaluate_shared;
     use trm_train::eval::{evaluate, EvalOptions};
     let dir = tempfile::tempdir().unwrap();
-    let run = RunConfig::preset("sudoku4").unwrap().apply_overrides(&["data.generate.train=20".into(), "data.generate.test=23".into(), "data.generate.aug=0".into()]).unwrap();
+    let run = RunConfig::preset("sudoku4")
+        .unwrap()
+        .apply_overrides(&[
+            "data.generate.train=20".into(),
+            "data.generate.test=23".into(),
+            "data.generate.aug=0".into(),
+        ])
+        .unwrap();
     trm_train::train::ensure_generated_data(&run, dir.path()).unwrap();
     let test = trm_data::dataset::Dataset::load(dir.path()).unwrap().test.unwrap();
     let meta = &test.meta;
-    let mut cfg = run.arch.with_dataset(meta.vocab_size as usize, meta.seq_len, meta.num_puzzle_identifiers as usize);
+    let mut cfg = run.arch.with_dataset(
+        meta.vocab_size as usize,
+        meta.seq_len,
+        meta.num_puzzle_identifiers as usize,
+    );
     cfg.hidden_size = 32;
     cfg.puzzle_emb_ndim = 32;
     let model = Model::new(cfg, &Device::Cpu, 3).unwrap();
@@ -198,11 +276,22 @@ fn evaluation_shared_among_ranks_reports_what_one_process_reports() {
     let (single, _) = evaluate(&model, &test, &opts, |_, _| {}).unwrap();
     assert_eq!(single.count, 23);
     for world in [1, 2, 3] {
-        let reports = run_ranks(world, |g| evaluate_shared(&model, &test, &opts, &g, |_, _| {})).unwrap();
+        let reports =
+            run_ranks(world, |g| evaluate_shared(&model, &test, &opts, &g, |_, _| {})).unwrap();
         for r in &reports {
             assert_eq!(r.count, single.count, "world {world}");
-            let pairs = [(r.token_accuracy, single.token_accuracy), (r.exact_accuracy, single.exact_accuracy), (r.q_halt_accuracy, single.q_halt_accuracy), (r.mean_steps, single.mean_steps)];
-            for (a, b) in pairs.into_iter().chain(r.exact_accuracy_per_step.iter().copied().zip(single.exact_accuracy_per_step.iter().copied())) {
+            let pairs = [
+                (r.token_accuracy, single.token_accuracy),
+                (r.exact_accuracy, single.exact_accuracy),
+                (r.q_halt_accuracy, single.q_halt_accuracy),
+                (r.mean_steps, single.mean_steps),
+            ];
+            for (a, b) in pairs.into_iter().chain(
+                r.exact_accuracy_per_step
+                    .iter()
+                    .copied()
+                    .zip(single.exact_accuracy_per_step.iter().copied()),
+            ) {
                 assert!((a - b).abs() < 1e-12, "world {world}: {a} vs {b}");
             }
             assert_eq!(r.exact_accuracy_per_step.len(), 3);
@@ -212,17 +301,31 @@ fn evaluation_shared_among_ranks_reports_what_one_process_reports() {
 
 /// The sudoku4 preset made small (as tests/training.rs does).
 fn tiny_run(overrides: &[&str]) -> RunConfig {
-    let mut all: Vec<String> = ["hidden_size=16", "puzzle_emb_ndim=16", "global_batch_size=64", "data.generate.train=150", "data.generate.test=40", "data.generate.aug=4", "log_interval=1", "lr_warmup_steps=5"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut all: Vec<String> = [
+        "hidden_size=16",
+        "puzzle_emb_ndim=16",
+        "global_batch_size=64",
+        "data.generate.train=150",
+        "data.generate.test=40",
+        "data.generate.aug=4",
+        "log_interval=1",
+        "lr_warmup_steps=5",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     all.extend(overrides.iter().map(|s| s.to_string()));
     RunConfig::preset("sudoku4").unwrap().apply_overrides(&all).unwrap()
 }
 
 /// Trains `run` with `world` ranks as `trm train --world-size N` does: rank 0 creates (with
 /// `create`) or resumes the run, the others open it, then all train.
-fn train_ranks(world: usize, create: Option<&RunConfig>, run: &std::path::Path, stop_after: Option<u64>) {
+fn train_ranks(
+    world: usize,
+    create: Option<&RunConfig>,
+    run: &std::path::Path,
+    stop_after: Option<u64>,
+) {
     run_ranks(world, |g| {
         let opened = (g.rank() == 0).then(|| match create {
             Some(cfg) => Trainer::create(cfg.clone(), run, &Device::Cpu),
@@ -244,7 +347,11 @@ fn metrics_without_time(run: &std::path::Path) -> Vec<serde_json::Value> {
 }
 
 fn model_weights(run: &std::path::Path) -> BTreeMap<String, Vec<f32>> {
-    candle_core::safetensors::load(run.join(MODEL_FILE), &Device::Cpu).unwrap().into_iter().map(|(k, t)| (k, flat(&t).unwrap())).collect()
+    candle_core::safetensors::load(run.join(MODEL_FILE), &Device::Cpu)
+        .unwrap()
+        .into_iter()
+        .map(|(k, t)| (k, flat(&t).unwrap()))
+        .collect()
 }
 
 #[test]
@@ -258,11 +365,19 @@ fn a_two_rank_run_resumed_from_its_checkpoint_reproduces_the_uninterrupted_one()
     train_ranks(2, Some(&cfg), &straight, None);
     let interrupted = dir.path().join("interrupted");
     train_ranks(2, Some(&cfg), &interrupted, Some(7));
-    let written: Vec<u64> = trm_train::checkpoint::list(&interrupted.join("checkpoints")).unwrap().into_iter().map(|(step, _)| step).collect();
+    let written: Vec<u64> = trm_train::checkpoint::list(&interrupted.join("checkpoints"))
+        .unwrap()
+        .into_iter()
+        .map(|(step, _)| step)
+        .collect();
     assert_eq!(written, vec![5], "rank 0 wrote the checkpoint of step 5 only");
     train_ranks(2, None, &interrupted, None);
     assert_eq!(metrics_without_time(&straight), metrics_without_time(&interrupted));
-    assert_identical(&model_weights(&straight), &model_weights(&interrupted), "resumed two-rank run");
+    assert_identical(
+        &model_weights(&straight),
+        &model_weights(&interrupted),
+        "resumed two-rank run",
+    );
 }
 
 #[test]
@@ -277,13 +392,21 @@ fn a_two_rank_run_follows_the_single_process_run() {
     let (a, b) = (metrics_without_time(&one), metrics_without_time(&two));
     assert_eq!(a.len(), b.len(), "the same log and evaluation lines");
     for (x, y) in a.iter().zip(&b) {
-        assert_eq!((&x["split"], &x["step"], &x["count"]), (&y["split"], &y["step"], &y["count"]), "metrics over the same rows");
+        assert_eq!(
+            (&x["split"], &x["step"], &x["count"]),
+            (&y["split"], &y["step"], &y["count"]),
+            "metrics over the same rows"
+        );
         // Float summation order makes the runs drift apart slowly (the optimizer amplifies
         // it; measured 1e-8 at step 2, 1e-4 at step 8): compare the first steps closely.
         if x["split"] == "train" && x["step"].as_u64().unwrap() <= 5 {
             for key in ["lm_loss", "q_halt_loss", "accuracy", "exact_accuracy", "steps"] {
                 let (p, q) = (x[key].as_f64().unwrap(), y[key].as_f64().unwrap());
-                assert!((p - q).abs() <= 1e-5 * p.abs().max(1e-3), "step {}: {key} {p} vs {q}", x["step"]);
+                assert!(
+                    (p - q).abs() <= 1e-5 * p.abs().max(1e-3),
+                    "step {}: {key} {p} vs {q}",
+                    x["step"]
+                );
             }
         }
     }

@@ -18,7 +18,11 @@ fn damaged_checkpoints_are_refused_on_resume() {
     let run = tmp.path().join("run");
     let cfg = RunConfig::from_file(&cases.join("config.toml")).unwrap();
     Trainer::create(cfg, &run, &Device::Cpu).unwrap();
-    let mut files: Vec<_> = std::fs::read_dir(&cases).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "safetensors")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&cases)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
     files.sort();
     assert!(!files.is_empty());
     for file in files {

@@ -12,10 +12,21 @@ use trm_train::train::{ensure_generated_data, Trainer, CHECKPOINT_DIR, CONFIG_FI
 /// A very small sudoku4 configuration (two epochs, one evaluation at the end) whose data
 /// is `data`, or generated there when `data` is empty.
 fn tiny(data: &Path, extra: &[&str]) -> RunConfig {
-    let mut overrides: Vec<String> = ["hidden_size=16", "puzzle_emb_ndim=16", "global_batch_size=32", "data.generate.train=96", "data.generate.test=32", "data.generate.aug=1", "epochs=2", "eval_interval=2", "lr_warmup_steps=2", "log_interval=2"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut overrides: Vec<String> = [
+        "hidden_size=16",
+        "puzzle_emb_ndim=16",
+        "global_batch_size=32",
+        "data.generate.train=96",
+        "data.generate.test=32",
+        "data.generate.aug=1",
+        "epochs=2",
+        "eval_interval=2",
+        "lr_warmup_steps=2",
+        "log_interval=2",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     overrides.extend(extra.iter().map(|s| s.to_string()));
     let mut cfg = RunConfig::preset("sudoku4").unwrap().apply_overrides(&overrides).unwrap();
     if !data.as_os_str().is_empty() {
@@ -39,12 +50,26 @@ fn with_identifiers(split: &Split, ids: u32) -> Split {
         b.finish_group().unwrap();
     }
     let m = &split.meta;
-    let spec = TokenSpec { pad_id: m.pad_id, ignore_label_id: m.ignore_label_id, blank_identifier_id: 0, vocab_size: m.vocab_size, num_puzzle_identifiers: ids };
+    let spec = TokenSpec {
+        pad_id: m.pad_id,
+        ignore_label_id: m.ignore_label_id,
+        blank_identifier_id: 0,
+        vocab_size: m.vocab_size,
+        num_puzzle_identifiers: ids,
+    };
     b.finish(spec).unwrap()
 }
 
 fn tensor(tensors: &[(String, Tensor)], name: &str) -> Vec<f32> {
-    tensors.iter().find(|(k, _)| k == name).unwrap_or_else(|| panic!("no tensor {name}")).1.flatten_all().unwrap().to_vec1().unwrap()
+    tensors
+        .iter()
+        .find(|(k, _)| k == name)
+        .unwrap_or_else(|| panic!("no tensor {name}"))
+        .1
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 struct Fixture {
@@ -80,17 +105,32 @@ fn fine_tuning_resets_the_puzzle_table_to_its_mean_row_and_keeps_the_rest() {
     assert_eq!(old_table.len(), 3 * 16);
 
     let tuned = f.run.with_file_name("tuned");
-    let (mut trainer, report) = Trainer::create_with_init(tiny(&f.one_id, &[]), &tuned, &Device::Cpu, Some(&f.run)).unwrap();
+    let (mut trainer, report) =
+        Trainer::create_with_init(tiny(&f.one_id, &[]), &tuned, &Device::Cpu, Some(&f.run))
+            .unwrap();
     let report = report.expect("a report when initialised");
     assert_eq!(report.source, f.run.join(MODEL_FILE));
     let note = report.notes.join("\n");
-    assert!(note.contains("3 rows") && note.contains("1 puzzle identifiers") && note.contains("mean"), "{note}");
+    assert!(
+        note.contains("3 rows") && note.contains("1 puzzle identifiers") && note.contains("mean"),
+        "{note}"
+    );
     assert!(tuned.join(INIT_FILE).is_file());
 
     // Values, not tensors: training updates the weights in place.
-    let loaded: Vec<(String, Vec<f32>)> = trainer.model.state().into_iter().map(|(n, t)| (n, t.flatten_all().unwrap().to_vec1().unwrap())).collect();
+    let loaded: Vec<(String, Vec<f32>)> = trainer
+        .model
+        .state()
+        .into_iter()
+        .map(|(n, t)| (n, t.flatten_all().unwrap().to_vec1().unwrap()))
+        .collect();
     let value = |name: &str| loaded.iter().find(|(n, _)| n == name).unwrap().1.clone();
-    for name in [names::LM_HEAD, names::EMBED_TOKENS, names::H_INIT, "L_level.layers.0.mlp.down_proj.weight"] {
+    for name in [
+        names::LM_HEAD,
+        names::EMBED_TOKENS,
+        names::H_INIT,
+        "L_level.layers.0.mlp.down_proj.weight",
+    ] {
         assert_eq!(value(name), tensor(&source, name), "{name} is the source's");
     }
     let table = value(names::PUZZLE_EMB);
@@ -105,13 +145,19 @@ fn fine_tuning_resets_the_puzzle_table_to_its_mean_row_and_keeps_the_rest() {
 
     // A checkpoint of the source run gives the same start: its EMA weights, and H_init /
     // L_init drawn again from its configuration.
-    let ck = trm_train::checkpoint::list(&f.run.join(CHECKPOINT_DIR)).unwrap().last().unwrap().1.clone();
+    let ck =
+        trm_train::checkpoint::list(&f.run.join(CHECKPOINT_DIR)).unwrap().last().unwrap().1.clone();
     let from_ck = f.run.with_file_name("from-checkpoint");
-    let (t2, _) = Trainer::create_with_init(tiny(&f.one_id, &[]), &from_ck, &Device::Cpu, Some(&ck)).unwrap();
+    let (t2, _) =
+        Trainer::create_with_init(tiny(&f.one_id, &[]), &from_ck, &Device::Cpu, Some(&ck)).unwrap();
     let state = t2.model.state();
     assert_eq!(state.len(), loaded.len());
     for ((name, a), (_, b)) in loaded.iter().zip(state) {
-        assert_eq!(a, &b.flatten_all().unwrap().to_vec1::<f32>().unwrap(), "{name} differs between the run folder and its checkpoint");
+        assert_eq!(
+            a,
+            &b.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            "{name} differs between the run folder and its checkpoint"
+        );
     }
 }
 
@@ -119,17 +165,37 @@ fn fine_tuning_resets_the_puzzle_table_to_its_mean_row_and_keeps_the_rest() {
 fn other_shape_mismatches_name_the_tensor_and_the_fix() {
     let f = fixture();
     let wider = f.run.with_file_name("wider");
-    let err = Trainer::create_with_init(tiny(&f.one_id, &["hidden_size=32", "puzzle_emb_ndim=32"]), &wider, &Device::Cpu, Some(&f.run)).err().expect("refused");
+    let err = Trainer::create_with_init(
+        tiny(&f.one_id, &["hidden_size=32", "puzzle_emb_ndim=32"]),
+        &wider,
+        &Device::Cpu,
+        Some(&f.run),
+    )
+    .err()
+    .expect("refused");
     let msg = format!("{err:#}");
-    assert!(msg.contains("--init-from") && msg.contains("model.safetensors") && msg.contains("[arch]"), "{msg}");
-    assert!(msg.contains("expected shape [") && msg.contains("found [") && msg.contains("16"), "names the tensor's shapes: {msg}");
-    assert!(!wider.join(CONFIG_FILE).exists(), "no run is left behind, so the command can be run again");
+    assert!(
+        msg.contains("--init-from") && msg.contains("model.safetensors") && msg.contains("[arch]"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("expected shape [") && msg.contains("found [") && msg.contains("16"),
+        "names the tensor's shapes: {msg}"
+    );
+    assert!(
+        !wider.join(CONFIG_FILE).exists(),
+        "no run is left behind, so the command can be run again"
+    );
 
     let missing = f.run.with_file_name("nothing-here");
-    let err = Trainer::create_with_init(tiny(&f.one_id, &[]), &wider, &Device::Cpu, Some(&missing)).err().expect("refused");
+    let err = Trainer::create_with_init(tiny(&f.one_id, &[]), &wider, &Device::Cpu, Some(&missing))
+        .err()
+        .expect("refused");
     assert!(format!("{err:#}").contains("no such file or run folder"), "{err:#}");
     let empty = f.run.with_file_name("empty-run");
     std::fs::create_dir_all(&empty).unwrap();
-    let err = Trainer::create_with_init(tiny(&f.one_id, &[]), &wider, &Device::Cpu, Some(&empty)).err().expect("refused");
+    let err = Trainer::create_with_init(tiny(&f.one_id, &[]), &wider, &Device::Cpu, Some(&empty))
+        .err()
+        .expect("refused");
     assert!(format!("{err:#}").contains("without model.safetensors"), "{err:#}");
 }

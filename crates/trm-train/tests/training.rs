@@ -18,9 +18,18 @@ fn a_tiny_model_learns_4x4_sudoku_well_above_chance() {
     let (before, _) = evaluate(&trainer.model, &test, &opts, |_, _| {}).unwrap();
     trainer.run(None, |_| {}).unwrap();
     // Evaluate the saved (EMA) model, as `trm eval` would.
-    let (model, _) = trm_model::Model::from_file(trainer.config.arch.clone(), &Device::Cpu, &run.join("model.safetensors"), &Default::default()).unwrap();
+    let (model, _) = trm_model::Model::from_file(
+        trainer.config.arch.clone(),
+        &Device::Cpu,
+        &run.join("model.safetensors"),
+        &Default::default(),
+    )
+    .unwrap();
     let (after, _) = evaluate(&model, &test, &opts, |_, _| {}).unwrap();
-    eprintln!("token accuracy {:.3} -> {:.3}, exact {:.3} -> {:.3}", before.token_accuracy, after.token_accuracy, before.exact_accuracy, after.exact_accuracy);
+    eprintln!(
+        "token accuracy {:.3} -> {:.3}, exact {:.3} -> {:.3}",
+        before.token_accuracy, after.token_accuracy, before.exact_accuracy, after.exact_accuracy
+    );
     // Chance on a cell is 1/4, and the givens (about a quarter of the cells of a minimal
     // 4x4 puzzle) are copied from the input; an untrained model sits near 0.3.
     assert!(after.token_accuracy > 0.75, "token accuracy only {:.3}", after.token_accuracy);
@@ -34,14 +43,29 @@ fn a_tiny_model_learns_4x4_sudoku_well_above_chance() {
 #[test]
 fn a_resumed_run_reproduces_the_uninterrupted_run_bit_for_bit() {
     // Two evaluations (checkpoints) so the run can be interrupted after the first.
-    resume_matches(&["epochs=8", "eval_interval=4", "lr_warmup_steps=5", "log_interval=1", "hidden_size=16", "puzzle_emb_ndim=16"]);
+    resume_matches(&[
+        "epochs=8",
+        "eval_interval=4",
+        "lr_warmup_steps=5",
+        "log_interval=1",
+        "hidden_size=16",
+        "puzzle_emb_ndim=16",
+    ]);
 }
 
 #[test]
 fn resuming_from_a_checkpoint_in_the_middle_of_an_iteration_is_exact_too() {
     // One iteration only, checkpoints every 7 steps: the resume point lies mid-iteration,
     // so the sampler has to rebuild the iteration's batches and skip to the right one.
-    resume_matches(&["epochs=8", "eval_interval=8", "checkpoint_interval=7", "lr_warmup_steps=5", "log_interval=1", "hidden_size=16", "puzzle_emb_ndim=16"]);
+    resume_matches(&[
+        "epochs=8",
+        "eval_interval=8",
+        "checkpoint_interval=7",
+        "lr_warmup_steps=5",
+        "log_interval=1",
+        "hidden_size=16",
+        "puzzle_emb_ndim=16",
+    ]);
 }
 
 fn resume_matches(overrides: &[&str]) {
@@ -59,11 +83,16 @@ fn resume_matches(overrides: &[&str]) {
     b.run(Some(total * 3 / 4), |_| {}).unwrap();
     drop(b);
     let mut c = Trainer::resume(&interrupted, None, false, &Device::Cpu).unwrap();
-    assert!(c.step() > 0 && c.step() < total, "resumed from a checkpoint in the middle (step {})", c.step());
+    assert!(
+        c.step() > 0 && c.step() < total,
+        "resumed from a checkpoint in the middle (step {})",
+        c.step()
+    );
     c.run(None, |_| {}).unwrap();
 
     let ma = metrics_without_time(&std::fs::read_to_string(straight.join(METRICS_FILE)).unwrap());
-    let mc = metrics_without_time(&std::fs::read_to_string(interrupted.join(METRICS_FILE)).unwrap());
+    let mc =
+        metrics_without_time(&std::fs::read_to_string(interrupted.join(METRICS_FILE)).unwrap());
     assert_eq!(ma.len(), mc.len());
     assert_eq!(ma, mc, "metrics of the resumed run equal the uninterrupted run's");
     let wa = std::fs::read(straight.join("model.safetensors")).unwrap();
@@ -87,7 +116,16 @@ fn resuming_with_another_configuration_is_refused_unless_forced() {
 fn online_data_resumes_bit_for_bit_mid_iteration() {
     // Fresh puzzles every iteration: the resume point lies in the second of four iterations,
     // whose puzzles must be drawn again exactly.
-    resume_matches(&["data.generate.online=true", "epochs=8", "eval_interval=2", "checkpoint_interval=7", "lr_warmup_steps=5", "log_interval=1", "hidden_size=16", "puzzle_emb_ndim=16"]);
+    resume_matches(&[
+        "data.generate.online=true",
+        "epochs=8",
+        "eval_interval=2",
+        "checkpoint_interval=7",
+        "lr_warmup_steps=5",
+        "log_interval=1",
+        "hidden_size=16",
+        "puzzle_emb_ndim=16",
+    ]);
 }
 
 #[test]
@@ -95,9 +133,16 @@ fn online_data_draws_new_puzzles_every_iteration_and_never_a_test_puzzle() {
     use std::collections::HashSet;
     use trm_train::config::RunConfig;
     use trm_train::generated::online_train_split;
-    let cases: [(&str, &[&str]); 2] = [("sudoku9-cpu", &["data.generate.min_givens=30", "data.generate.max_givens=40"]), ("maze-cpu", &["data.generate.size=6"])];
+    let cases: [(&str, &[&str]); 2] = [
+        ("sudoku9-cpu", &["data.generate.min_givens=30", "data.generate.max_givens=40"]),
+        ("maze-cpu", &["data.generate.size=6"]),
+    ];
     for (preset, extra) in cases {
-        let mut set: Vec<String> = vec!["data.generate.online=true".into(), "data.generate.train=200".into(), "data.generate.test=50".into()];
+        let mut set: Vec<String> = vec![
+            "data.generate.online=true".into(),
+            "data.generate.train=200".into(),
+            "data.generate.test=50".into(),
+        ];
         set.extend(extra.iter().map(|s| s.to_string()));
         let cfg = RunConfig::preset(preset).unwrap().apply_overrides(&set).unwrap();
         cfg.validate().unwrap();
@@ -108,14 +153,33 @@ fn online_data_draws_new_puzzles_every_iteration_and_never_a_test_puzzle() {
         let g = cfg.data.generate.as_ref().unwrap();
         // What is on disk is iteration 1; iteration 2 is new and the same when drawn again.
         let first = online_train_split(g, &test, 1).unwrap();
-        assert_eq!((first.inputs.clone(), first.labels.clone()), (train.inputs.clone(), train.labels.clone()), "{preset}: RUN/data/train holds iteration 1");
+        assert_eq!(
+            (first.inputs.clone(), first.labels.clone()),
+            (train.inputs.clone(), train.labels.clone()),
+            "{preset}: RUN/data/train holds iteration 1"
+        );
         let second = online_train_split(g, &test, 2).unwrap();
-        assert_eq!(second.inputs, online_train_split(g, &test, 2).unwrap().inputs, "{preset}: an iteration is drawn the same way twice");
-        let seq = train.meta.seq_len as usize;
-        let rows = |s: &trm_data::dataset::Split| -> HashSet<Vec<u8>> { s.inputs.chunks(seq).map(<[u8]>::to_vec).collect() };
+        assert_eq!(
+            second.inputs,
+            online_train_split(g, &test, 2).unwrap().inputs,
+            "{preset}: an iteration is drawn the same way twice"
+        );
+        let seq = train.meta.seq_len;
+        let rows = |s: &trm_data::dataset::Split| -> HashSet<Vec<u8>> {
+            s.inputs.chunks(seq).map(<[u8]>::to_vec).collect()
+        };
         let (a, b, t) = (rows(&first), rows(&second), rows(&test));
-        assert!(a.len() >= 200 && b.len() >= 200, "{preset}: 200 puzzles (and their copies) per iteration");
-        assert!(a.intersection(&b).count() * 10 < a.len(), "{preset}: iteration 2 brings mostly new puzzles");
-        assert!(a.is_disjoint(&t) && b.is_disjoint(&t), "{preset}: no training puzzle is a test puzzle");
+        assert!(
+            a.len() >= 200 && b.len() >= 200,
+            "{preset}: 200 puzzles (and their copies) per iteration"
+        );
+        assert!(
+            a.intersection(&b).count() * 10 < a.len(),
+            "{preset}: iteration 2 brings mostly new puzzles"
+        );
+        assert!(
+            a.is_disjoint(&t) && b.is_disjoint(&t),
+            "{preset}: no training puzzle is a test puzzle"
+        );
     }
 }

@@ -12,8 +12,10 @@ use anyhow::Result;
 use trm_viz::metrics::Metrics;
 use trm_viz::{arc, curves, maze, step_strip, sudoku, Grid, Kind, Marks, StripOptions};
 
-const PUZZLE: &str = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79";
-const SOLUTION: &str = "534678912672195348198342567859761423426853791713924856961537284287419635345286179";
+const PUZZLE: &str =
+    "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79";
+const SOLUTION: &str =
+    "534678912672195348198342567859761423426853791713924856961537284287419635345286179";
 
 /// A small deterministic generator (xorshift64*), enough for synthetic pictures.
 struct Rng(u64);
@@ -39,8 +41,13 @@ impl Rng {
 /// becomes right, as a model's answers do over supervision steps.
 fn sudoku_steps(puzzle: &Grid, solution: &Grid, n: usize, rng: &mut Rng) -> Vec<Grid> {
     let cells = puzzle.cells().len();
-    let fixed_at: Vec<usize> = (0..cells).map(|_| if rng.unit() < 0.55 { 1 } else { 2 + rng.below(n - 1) }).collect();
-    let wrong: Vec<u8> = solution.cells().iter().map(|&t| 2 + ((t - 2) as usize + 1 + rng.below(8)) as u8 % 9).collect();
+    let fixed_at: Vec<usize> =
+        (0..cells).map(|_| if rng.unit() < 0.55 { 1 } else { 2 + rng.below(n - 1) }).collect();
+    let wrong: Vec<u8> = solution
+        .cells()
+        .iter()
+        .map(|&t| 2 + ((t - 2) as usize + 1 + rng.below(8)) as u8 % 9)
+        .collect();
     (1..=n)
         .map(|step| {
             let mut g = puzzle.clone();
@@ -58,7 +65,8 @@ fn sudoku_steps(puzzle: &Grid, solution: &Grid, n: usize, rng: &mut Rng) -> Vec<
 /// A Maze-Hard-like 30x30 maze from trm-data's generator, with its shortest path drawn.
 fn maze_with_path(seed: u64) -> Result<Grid> {
     use trm_data::maze::generate::{generate, GeneratorConfig};
-    let (mazes, _) = generate(&GeneratorConfig::new(30, 30), 1, seed, 0, 1, &mut Default::default())?;
+    let (mazes, _) =
+        generate(&GeneratorConfig::new(30, 30), 1, seed, 0, 1, &mut Default::default())?;
     Ok(Grid::from(&mazes[0].answer))
 }
 
@@ -136,12 +144,16 @@ fn main() -> Result<()> {
     let mut wrong = truth.clone();
     wrong.set(truth.rows() - 1, 0, 0);
     wrong.set(truth.rows() - 2, 0, 4);
-    save("arc-task.png", arc::task_picture(&task, &[vec![wrong, truth]], Some("ARC-AGI-1 training 1e0a9b12"))?)?;
+    save(
+        "arc-task.png",
+        arc::task_picture(&task, &[vec![wrong, truth]], Some("ARC-AGI-1 training 1e0a9b12"))?,
+    )?;
 
     let metrics = Metrics::parse(&synthetic_metrics(&mut rng))?;
     save("curves.png", curves::learning_curves(&metrics, "Learning curves (synthetic run)")?)?;
-    let per_step: Vec<(usize, f64)> =
-        (1..=32).map(|n| (n, 0.87 * (1.0 - (-(n as f64) / 3.5).exp()) - 0.002 * (n as f64 - 16.0).max(0.0))).collect();
+    let per_step: Vec<(usize, f64)> = (1..=32)
+        .map(|n| (n, 0.87 * (1.0 - (-(n as f64) / 3.5).exp()) - 0.002 * (n as f64 - 16.0).max(0.0)))
+        .collect();
     save("per-step.png", curves::accuracy_vs_steps(&per_step, Some(16))?)?;
 
     Ok(())

@@ -40,16 +40,28 @@ pub fn parse_attempts(json: &str, task_id: Option<&str>) -> Result<Vec<Vec<Grid>
                 Some((id, entry)) => (id.as_str(), entry),
                 None if map.len() == 1 => map.iter().next().map(|(k, v)| (k.as_str(), v)).unwrap(),
                 None => match task_id {
-                    Some(id) => bail!("no attempts for task \"{id}\" among the {} tasks in the file", map.len()),
-                    None => bail!("the file holds attempts for {} tasks; say which task", map.len()),
+                    Some(id) => bail!(
+                        "no attempts for task \"{id}\" among the {} tasks in the file",
+                        map.len()
+                    ),
+                    None => {
+                        bail!("the file holds attempts for {} tasks; say which task", map.len())
+                    }
                 },
             };
-            entry.as_array().with_context(|| format!("task \"{id}\": expected a list with one entry per test input"))?
+            entry.as_array().with_context(|| {
+                format!("task \"{id}\": expected a list with one entry per test input")
+            })?
         }
         Value::Array(list) => list,
         _ => bail!("expected a list with one entry per test input"),
     };
-    let is_grid = |x: &Value| x.as_array().and_then(|rows| rows.first()).and_then(|row| row.as_array()).is_some_and(|row| row.first().is_some_and(Value::is_number));
+    let is_grid = |x: &Value| {
+        x.as_array()
+            .and_then(|rows| rows.first())
+            .and_then(|row| row.as_array())
+            .is_some_and(|row| row.first().is_some_and(Value::is_number))
+    };
     list.iter()
         .enumerate()
         .map(|(i, entry)| {
@@ -96,7 +108,8 @@ pub fn task_picture(task: &Task, attempts: &[Vec<Grid>], title: Option<&str>) ->
         task.test.len()
     );
     let all = task.train.iter().chain(&task.test);
-    let mut grids: Vec<&Grid> = all.clone().flat_map(|p| std::iter::once(&p.input).chain(&p.output)).collect();
+    let mut grids: Vec<&Grid> =
+        all.clone().flat_map(|p| std::iter::once(&p.input).chain(&p.output)).collect();
     grids.extend(attempts.iter().flatten());
     let max_side = grids.iter().map(|g| g.rows().max(g.cols())).max().unwrap_or(1);
     let cell = cells::fit_cell(max_side, max_side, 200.0, 4.0, 24.0);
@@ -107,7 +120,9 @@ pub fn task_picture(task: &Task, attempts: &[Vec<Grid>], title: Option<&str>) ->
         .map(|i| format!("train {i}"))
         .chain((1..=task.test.len()).map(|i| format!("test {i}")))
         .collect();
-    let label_w = labels.iter().map(|l| font::text_width(&format!("{l} ✓"), LABEL)).fold(0.0, f32::max) + 10.0;
+    let label_w =
+        labels.iter().map(|l| font::text_width(&format!("{l} ✓"), LABEL)).fold(0.0, f32::max)
+            + 10.0;
     let col_w = |gs: &mut dyn Iterator<Item = &Grid>, caption: &str| {
         gs.map(|g| lay(g).width.max(font::text_width(&format!("{caption} {}", dims(g)), CAPTION)))
             .fold(font::text_width(caption, CAPTION), f32::max)
@@ -122,7 +137,9 @@ pub fn task_picture(task: &Task, attempts: &[Vec<Grid>], title: Option<&str>) ->
         .fold(0.0, f32::max);
     let n_attempts = attempts.iter().map(Vec::len).max().unwrap_or(0);
     let att_w: Vec<f32> = (0..n_attempts)
-        .map(|j| col_w(&mut attempts.iter().filter_map(|a| a.get(j)), &format!("attempt {} ✓", j + 1)))
+        .map(|j| {
+            col_w(&mut attempts.iter().filter_map(|a| a.get(j)), &format!("attempt {} ✓", j + 1))
+        })
         .collect();
 
     let row_h = |p: &Pair, extra: &[&Grid]| {
@@ -141,7 +158,8 @@ pub fn task_picture(task: &Task, attempts: &[Vec<Grid>], title: Option<&str>) ->
         let extra: Vec<&Grid> = attempts.get(i).map(|a| a.iter().collect()).unwrap_or_default();
         height += row_h(p, &extra) + ROW_GAP;
     }
-    height += MARGIN - ROW_GAP + if task.test.is_empty() || task.train.is_empty() { 0.0 } else { 8.0 };
+    height +=
+        MARGIN - ROW_GAP + if task.test.is_empty() || task.train.is_empty() { 0.0 } else { 8.0 };
     let x_in = MARGIN + label_w;
     let x_out = x_in + in_w + COL_GAP;
     let mut x_att = Vec::new();
@@ -150,10 +168,17 @@ pub fn task_picture(task: &Task, attempts: &[Vec<Grid>], title: Option<&str>) ->
         x_att.push(x);
         x += w + COL_GAP * 0.6;
     }
-    let width = (x - if att_w.is_empty() { COL_GAP } else { COL_GAP * 0.6 } + MARGIN).max(MARGIN * 2.0 + 200.0);
+    let width = (x - if att_w.is_empty() { COL_GAP } else { COL_GAP * 0.6 } + MARGIN)
+        .max(MARGIN * 2.0 + 200.0);
     let mut scene = Scene::new(width, height);
 
-    let grid_at = |scene: &mut Scene, x: f32, y: f32, g: &Grid, caption: &str, ink: Color, marks: Option<&Marks>| {
+    let grid_at = |scene: &mut Scene,
+                   x: f32,
+                   y: f32,
+                   g: &Grid,
+                   caption: &str,
+                   ink: Color,
+                   marks: Option<&Marks>| {
         scene.text(x, y + CAPTION, caption, CAPTION, ink, Anchor::Start);
         let l = lay(g);
         cells::draw(scene, x, y + CAPTION + 6.0, Kind::Arc, g, &l, Overlay { givens: None, marks });
@@ -165,23 +190,64 @@ pub fn task_picture(task: &Task, attempts: &[Vec<Grid>], title: Option<&str>) ->
     for (i, p) in task.train.iter().chain(&task.test).enumerate() {
         let test_index = i.checked_sub(task.train.len());
         if test_index == Some(0) && !task.train.is_empty() {
-            scene.line((MARGIN, y - ROW_GAP / 2.0 + 2.0), (width - MARGIN, y - ROW_GAP / 2.0 + 2.0), crate::scene::Stroke::solid(color::PAD, 2.0));
+            scene.line(
+                (MARGIN, y - ROW_GAP / 2.0 + 2.0),
+                (width - MARGIN, y - ROW_GAP / 2.0 + 2.0),
+                crate::scene::Stroke::solid(color::PAD, 2.0),
+            );
             y += 8.0;
         }
         let tries: &[Grid] = test_index.and_then(|t| attempts.get(t)).map_or(&[], |a| a.as_slice());
         let h = row_h(p, &tries.iter().collect::<Vec<_>>());
         let grid_top = y + CAPTION + 6.0;
-        let li = grid_at(&mut scene, x_in, y, &p.input, &format!("input {}", dims(&p.input)), color::MUTED, None);
-        scene.text_centred(x_in + in_w + COL_GAP / 2.0, grid_top + li.height / 2.0, "→", 18.0, color::MUTED, Anchor::Middle);
+        let li = grid_at(
+            &mut scene,
+            x_in,
+            y,
+            &p.input,
+            &format!("input {}", dims(&p.input)),
+            color::MUTED,
+            None,
+        );
+        scene.text_centred(
+            x_in + in_w + COL_GAP / 2.0,
+            grid_top + li.height / 2.0,
+            "→",
+            18.0,
+            color::MUTED,
+            Anchor::Middle,
+        );
         let truth_caption = if test_index.is_some() { "truth" } else { "output" };
         match &p.output {
             Some(out) => {
-                grid_at(&mut scene, x_out, y, out, &format!("{truth_caption} {}", dims(out)), color::MUTED, None);
+                grid_at(
+                    &mut scene,
+                    x_out,
+                    y,
+                    out,
+                    &format!("{truth_caption} {}", dims(out)),
+                    color::MUTED,
+                    None,
+                );
             }
             None => {
-                scene.text(x_out, y + CAPTION, "output unknown", CAPTION, color::MUTED, Anchor::Start);
+                scene.text(
+                    x_out,
+                    y + CAPTION,
+                    "output unknown",
+                    CAPTION,
+                    color::MUTED,
+                    Anchor::Start,
+                );
                 scene.fill_rect(x_out, grid_top, li.width, li.height, color::PAD);
-                scene.text_centred(x_out + li.width / 2.0, grid_top + li.height / 2.0, "?", 20.0, color::MUTED, Anchor::Middle);
+                scene.text_centred(
+                    x_out + li.width / 2.0,
+                    grid_top + li.height / 2.0,
+                    "?",
+                    20.0,
+                    color::MUTED,
+                    Anchor::Middle,
+                );
             }
         }
         let mut label_ink = color::TEXT;
@@ -189,14 +255,22 @@ pub fn task_picture(task: &Task, attempts: &[Vec<Grid>], title: Option<&str>) ->
         for (j, a) in tries.iter().enumerate() {
             let (caption, ink, marks) = match &p.output {
                 Some(truth) if a == truth => (format!("attempt {} ✓", j + 1), color::CORRECT, None),
-                Some(truth) if a.same_shape(truth) => (format!("attempt {} ✗", j + 1), color::INCORRECT, Some(Marks::wrong(a, truth))),
+                Some(truth) if a.same_shape(truth) => {
+                    (format!("attempt {} ✗", j + 1), color::INCORRECT, Some(Marks::wrong(a, truth)))
+                }
                 Some(_) => (format!("attempt {} ✗ {}", j + 1, dims(a)), color::INCORRECT, None),
                 None => (format!("attempt {}", j + 1), color::MUTED, None),
             };
             any_correct |= ink == color::CORRECT;
             let l = grid_at(&mut scene, x_att[j], y, a, &caption, ink, marks.as_ref());
             if p.output.is_some() {
-                scene.stroke_rect(x_att[j] - 2.5, grid_top - 2.5, l.width + 5.0, l.height + 5.0, crate::scene::Stroke::solid(ink, 3.0));
+                scene.stroke_rect(
+                    x_att[j] - 2.5,
+                    grid_top - 2.5,
+                    l.width + 5.0,
+                    l.height + 5.0,
+                    crate::scene::Stroke::solid(ink, 3.0),
+                );
             }
         }
         if p.output.is_some() && !tries.is_empty() {

@@ -53,7 +53,7 @@ pub(crate) struct Layout {
 /// Rows and columns of a Sudoku box: the divisor pair of `n` closest to square
 /// (9 -> 3x3, 4 -> 2x2, 6 -> 2x3).
 pub fn box_shape(n: usize) -> (usize, usize) {
-    let bh = (1..=n).filter(|d| n % d == 0 && d * d <= n).max().unwrap_or(1);
+    let bh = (1..=n).filter(|d| n.is_multiple_of(*d) && d * d <= n).max().unwrap_or(1);
     (bh, n / bh)
 }
 
@@ -74,8 +74,10 @@ pub(crate) fn layout(kind: Kind, rows: usize, cols: usize, cell: f32) -> Layout 
         Kind::Sudoku => {
             let boxes = if rows == cols { box_shape(rows) } else { (rows, cols) };
             let thick = if cell >= 24.0 { 3.0 } else { 2.0 };
-            let (ys, height) = offsets(rows, cell, thick, |i| if (i + 1) % boxes.0 == 0 { thick } else { 1.0 });
-            let (xs, width) = offsets(cols, cell, thick, |i| if (i + 1) % boxes.1 == 0 { thick } else { 1.0 });
+            let (ys, height) =
+                offsets(rows, cell, thick, |i| if (i + 1) % boxes.0 == 0 { thick } else { 1.0 });
+            let (xs, width) =
+                offsets(cols, cell, thick, |i| if (i + 1) % boxes.1 == 0 { thick } else { 1.0 });
             Layout { xs, ys, cell, width, height, boxes }
         }
         Kind::Arc | Kind::ArcTokens => {
@@ -121,7 +123,15 @@ pub(crate) struct Overlay<'a> {
 }
 
 /// Draws `grid` with its top-left corner at `(x0, y0)`.
-pub(crate) fn draw(scene: &mut Scene, x0: f32, y0: f32, kind: Kind, grid: &Grid, lay: &Layout, over: Overlay) {
+pub(crate) fn draw(
+    scene: &mut Scene,
+    x0: f32,
+    y0: f32,
+    kind: Kind,
+    grid: &Grid,
+    lay: &Layout,
+    over: Overlay,
+) {
     let cell = lay.cell;
     match kind {
         Kind::Sudoku => {
@@ -131,7 +141,13 @@ pub(crate) fn draw(scene: &mut Scene, x0: f32, y0: f32, kind: Kind, grid: &Grid,
                 for bc in (0..grid.cols()).step_by(bw) {
                     let (r1, c1) = ((br + bh).min(grid.rows()) - 1, (bc + bw).min(grid.cols()) - 1);
                     let (x, y) = (x0 + lay.xs[bc], y0 + lay.ys[br]);
-                    scene.fill_rect(x, y, lay.xs[c1] + cell - lay.xs[bc], lay.ys[r1] + cell - lay.ys[br], SUDOKU_THIN);
+                    scene.fill_rect(
+                        x,
+                        y,
+                        lay.xs[c1] + cell - lay.xs[bc],
+                        lay.ys[r1] + cell - lay.ys[br],
+                        SUDOKU_THIN,
+                    );
                 }
             }
         }
@@ -145,7 +161,11 @@ pub(crate) fn draw(scene: &mut Scene, x0: f32, y0: f32, kind: Kind, grid: &Grid,
         for c in 0..grid.cols() {
             let (x, y) = (x0 + lay.xs[c], y0 + lay.ys[r]);
             let v = grid.get(r, c);
-            let mark = over.marks.filter(|m| r < m.rows() && c < m.cols()).map(|m| m.get(r, c)).unwrap_or_default();
+            let mark = over
+                .marks
+                .filter(|m| r < m.rows() && c < m.cols())
+                .map(|m| m.get(r, c))
+                .unwrap_or_default();
             if kind == Kind::Sudoku {
                 let fill = if mark.wrong {
                     color::WRONG_FILL
@@ -169,7 +189,14 @@ pub(crate) fn draw(scene: &mut Scene, x0: f32, y0: f32, kind: Kind, grid: &Grid,
                     };
                     let digit = (v - 1).to_string();
                     let size = cell * if digit.len() > 1 { 0.45 } else { 0.62 };
-                    scene.text_centred(x + cell / 2.0, y + cell / 2.0, digit, size, ink, Anchor::Middle);
+                    scene.text_centred(
+                        x + cell / 2.0,
+                        y + cell / 2.0,
+                        digit,
+                        size,
+                        ink,
+                        Anchor::Middle,
+                    );
                 }
                 continue;
             }
@@ -178,7 +205,11 @@ pub(crate) fn draw(scene: &mut Scene, x0: f32, y0: f32, kind: Kind, grid: &Grid,
             if kind == Kind::ArcTokens && v == 1 {
                 // End-of-grid marker: a thin diagonal so it differs from a white colour.
                 let i = cell * 0.2;
-                scene.line((x + i, y + cell - i), (x + cell - i, y + i), Stroke::solid(color::MUTED, (cell * 0.08).max(0.75)));
+                scene.line(
+                    (x + i, y + cell - i),
+                    (x + cell - i, y + i),
+                    Stroke::solid(color::MUTED, (cell * 0.08).max(0.75)),
+                );
             }
             if mark.changed {
                 scene.inner_frame(x, y, cell, cell, color::CHANGED, (cell * 0.16).round().max(1.0));

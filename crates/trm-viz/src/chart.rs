@@ -47,7 +47,11 @@ pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> (Vec<f64>, f64) {
     let span = (hi - lo).abs().max(f64::MIN_POSITIVE);
     let raw = span / n.max(1) as f64;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| span / s <= n as f64 + 1.0).unwrap_or(10.0 * mag);
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| span / s <= n as f64 + 1.0)
+        .unwrap_or(10.0 * mag);
     let first = (lo / step).ceil() as i64;
     let last = (hi / step + 1e-9).floor() as i64;
     ((first..=last).map(|i| i as f64 * step).collect(), step)
@@ -70,7 +74,11 @@ pub fn tick_label(v: f64, step: f64) -> String {
         let digits = (a.log10().floor() - step.log10().floor()).max(0.0) as usize;
         let s = format!("{v:.digits$e}");
         let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let mantissa = if mantissa.contains('.') { mantissa.trim_end_matches('0').trim_end_matches('.') } else { mantissa };
+        let mantissa = if mantissa.contains('.') {
+            mantissa.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            mantissa
+        };
         return format!("{mantissa}e{exp}");
     }
     let decimals = (-step.log10().floor()).clamp(0.0, 6.0) as usize;
@@ -136,11 +144,16 @@ fn decimate(points: &[(f64, f64)], x0: f64, x1: f64, columns: usize) -> Vec<(f64
 impl Chart {
     fn data_range(&self) -> Option<((f64, f64), (f64, f64))> {
         let ok = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite() && (!self.log_y || p.1 > 0.0);
-        let pts: Vec<&(f64, f64)> = self.series.iter().flat_map(|s| s.points.iter()).filter(ok).collect();
+        let pts: Vec<&(f64, f64)> =
+            self.series.iter().flat_map(|s| s.points.iter()).filter(ok).collect();
         if pts.is_empty() {
             return None;
         }
-        let fold = |f: fn(&(f64, f64)) -> f64| pts.iter().map(|p| f(p)).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        let fold = |f: fn(&(f64, f64)) -> f64| {
+            pts.iter()
+                .map(|p| f(p))
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)))
+        };
         let mut xr = fold(|p| p.0);
         for (x, _) in &self.x_lines {
             xr = (xr.0.min(*x), xr.1.max(*x));
@@ -150,7 +163,8 @@ impl Chart {
 
     /// Draws the chart into the rectangle `(x, y, w, h)` of `scene`.
     pub fn draw(&self, scene: &mut Scene, x: f32, y: f32, w: f32, h: f32) {
-        let title_h = if self.title.is_empty() && self.series.len() < 2 { 6.0 } else { TITLE + 10.0 };
+        let title_h =
+            if self.title.is_empty() && self.series.len() < 2 { 6.0 } else { TITLE + 10.0 };
         scene.text(x, y + TITLE, self.title.as_str(), TITLE, color::TEXT, Anchor::Start);
         // Legend at the right of the title line.
         if self.series.len() > 1 {
@@ -159,13 +173,30 @@ impl Chart {
                 let tw = font::text_width(&s.name, TICK);
                 scene.text(lx, y + TITLE, s.name.as_str(), TICK, color::MUTED, Anchor::End);
                 lx -= tw + 4.0;
-                scene.line((lx - 14.0, y + TITLE - 4.0), (lx, y + TITLE - 4.0), Stroke::solid(s.color, 2.0));
+                scene.line(
+                    (lx - 14.0, y + TITLE - 4.0),
+                    (lx, y + TITLE - 4.0),
+                    Stroke::solid(s.color, 2.0),
+                );
                 lx -= 24.0;
             }
         }
         let Some(((x_lo, x_hi), (mut y_lo, mut y_hi))) = self.data_range() else {
-            scene.stroke_rect(x + 0.5, y + title_h + 0.5, w - 1.0, h - title_h - 1.0, Stroke::solid(FRAME, 1.0));
-            scene.text_centred(x + w / 2.0, y + (h + title_h) / 2.0, "no data", AXIS, color::MUTED, Anchor::Middle);
+            scene.stroke_rect(
+                x + 0.5,
+                y + title_h + 0.5,
+                w - 1.0,
+                h - title_h - 1.0,
+                Stroke::solid(FRAME, 1.0),
+            );
+            scene.text_centred(
+                x + w / 2.0,
+                y + (h + title_h) / 2.0,
+                "no data",
+                AXIS,
+                color::MUTED,
+                Anchor::Middle,
+            );
             return;
         };
         if let Some((a, b)) = self.y_range {
@@ -186,17 +217,24 @@ impl Chart {
                 (y_lo, y_hi)
             };
             let (_, step) = nice_ticks(lo, hi, 5);
-            let (lo, hi) = if self.y_range.is_some() { (lo, hi) } else { ((lo / step).floor() * step, (hi / step).ceil() * step) };
+            let (lo, hi) = if self.y_range.is_some() {
+                (lo, hi)
+            } else {
+                ((lo / step).floor() * step, (hi / step).ceil() * step)
+            };
             let (t, step) = nice_ticks(lo, hi, 5);
             let labels = t.iter().map(|v| tick_label(*v, step)).collect::<Vec<_>>();
             (t, labels, lo, hi)
         };
         let unit = self.x_unit.unwrap_or(1.0);
-        let (x_lo, x_hi) = if x_hi - x_lo < 1e-12 { (x_lo - 0.5 * unit, x_hi + 0.5 * unit) } else { (x_lo, x_hi) };
+        let (x_lo, x_hi) =
+            if x_hi - x_lo < 1e-12 { (x_lo - 0.5 * unit, x_hi + 0.5 * unit) } else { (x_lo, x_hi) };
         let (mut x_ticks, mut x_step) = nice_ticks(x_lo / unit, x_hi / unit, 5);
         if self.x_integer && x_step < 1.0 {
             x_step = 1.0;
-            x_ticks = ((x_lo / unit).ceil() as i64..=(x_hi / unit).floor() as i64).map(|v| v as f64).collect();
+            x_ticks = ((x_lo / unit).ceil() as i64..=(x_hi / unit).floor() as i64)
+                .map(|v| v as f64)
+                .collect();
         }
 
         let label_w = y_labels.iter().map(|l| font::text_width(l, TICK)).fold(0.0, f32::max);
@@ -206,7 +244,11 @@ impl Chart {
         let right = x + w - 8.0;
         let (pw, ph) = ((right - left).max(1.0), (bottom - top).max(1.0));
         let ymap = |v: f64| -> f32 {
-            let t = if self.log_y { (v.log10() - y_lo.log10()) / (y_hi.log10() - y_lo.log10()) } else { (v - y_lo) / (y_hi - y_lo) };
+            let t = if self.log_y {
+                (v.log10() - y_lo.log10()) / (y_hi.log10() - y_lo.log10())
+            } else {
+                (v - y_lo) / (y_hi - y_lo)
+            };
             bottom - (t as f32) * ph
         };
         let xmap = |v: f64| -> f32 { left + (((v - x_lo) / (x_hi - x_lo)) as f32) * pw };
@@ -219,24 +261,59 @@ impl Chart {
         for t in &x_ticks {
             let px = xmap(t * unit).round() + 0.5;
             scene.line((px, top), (px, bottom), Stroke::solid(GRID, 1.0));
-            scene.text(px, bottom + TICK + 4.0, tick_label(*t, x_step), TICK, color::MUTED, Anchor::Middle);
+            scene.text(
+                px,
+                bottom + TICK + 4.0,
+                tick_label(*t, x_step),
+                TICK,
+                color::MUTED,
+                Anchor::Middle,
+            );
         }
-        scene.stroke_rect(left.round() + 0.5, top.round() + 0.5, pw.round() - 1.0, ph.round(), Stroke::solid(FRAME, 1.0));
+        scene.stroke_rect(
+            left.round() + 0.5,
+            top.round() + 0.5,
+            pw.round() - 1.0,
+            ph.round(),
+            Stroke::solid(FRAME, 1.0),
+        );
         if !self.x_label.is_empty() {
-            scene.text(left + pw / 2.0, y + h - 3.0, self.x_label.as_str(), AXIS, color::TEXT, Anchor::Middle);
+            scene.text(
+                left + pw / 2.0,
+                y + h - 3.0,
+                self.x_label.as_str(),
+                AXIS,
+                color::TEXT,
+                Anchor::Middle,
+            );
         }
         if !self.y_label.is_empty() {
-            scene.vertical_text(x + AXIS, top + ph / 2.0, self.y_label.as_str(), AXIS, color::TEXT, Anchor::Middle);
+            scene.vertical_text(
+                x + AXIS,
+                top + ph / 2.0,
+                self.y_label.as_str(),
+                AXIS,
+                color::TEXT,
+                Anchor::Middle,
+            );
         }
         for (v, caption) in &self.x_lines {
             let px = xmap(*v);
             scene.line((px, top), (px, bottom), Stroke::dashed(color::MUTED, 1.0, 4.0, 3.0));
-            scene.text(px + 3.0, top + TICK + 2.0, caption.as_str(), TICK, color::MUTED, Anchor::Start);
+            scene.text(
+                px + 3.0,
+                top + TICK + 2.0,
+                caption.as_str(),
+                TICK,
+                color::MUTED,
+                Anchor::Start,
+            );
         }
         for s in &self.series {
             let mut pts: Vec<(f64, f64)> = s.points.clone();
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let visible = |p: &(f64, f64)| p.0.is_finite() && p.1.is_finite() && (!self.log_y || p.1 > 0.0);
+            let visible =
+                |p: &(f64, f64)| p.0.is_finite() && p.1.is_finite() && (!self.log_y || p.1 > 0.0);
             for run in pts.split(|p| !visible(p)).filter(|r| !r.is_empty()) {
                 let run = decimate(run, x_lo, x_hi, pw as usize);
                 let line: Vec<(f32, f32)> = run.iter().map(|&(a, b)| (xmap(a), ymap(b))).collect();
@@ -280,7 +357,9 @@ mod tests {
 
     #[test]
     fn decimation_keeps_the_envelope() {
-        let pts: Vec<(f64, f64)> = (0..10_000).map(|i| (i as f64, if i == 5_000 { 100.0 } else { (i % 7) as f64 })).collect();
+        let pts: Vec<(f64, f64)> = (0..10_000)
+            .map(|i| (i as f64, if i == 5_000 { 100.0 } else { (i % 7) as f64 }))
+            .collect();
         let d = decimate(&pts, 0.0, 9_999.0, 100);
         assert!(d.len() <= 202, "{}", d.len());
         assert!(d.contains(&(5_000.0, 100.0)));
@@ -291,17 +370,33 @@ mod tests {
     fn draws_lines_inside_the_rectangle() {
         let chart = Chart {
             title: "t".into(),
-            series: vec![Series { name: "a".into(), points: vec![(0.0, 1.0), (1.0, 2.0), (2.0, f64::NAN), (3.0, 0.5)], color: Color::BLACK, markers: false }],
+            series: vec![Series {
+                name: "a".into(),
+                points: vec![(0.0, 1.0), (1.0, 2.0), (2.0, f64::NAN), (3.0, 0.5)],
+                color: Color::BLACK,
+                markers: false,
+            }],
             ..Chart::default()
         };
         let scene = chart.to_scene(300.0, 200.0);
-        let lines: Vec<_> = scene.items.iter().filter_map(|i| match i {
-            crate::scene::Item::Line { points, stroke } if stroke.color == Color::BLACK => Some(points.clone()),
-            _ => None,
-        }).collect();
+        let lines: Vec<_> = scene
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                crate::scene::Item::Line { points, stroke } if stroke.color == Color::BLACK => {
+                    Some(points.clone())
+                }
+                _ => None,
+            })
+            .collect();
         assert_eq!(lines.len(), 1, "NaN splits the line and the single point after it is a dot");
-        assert!(lines[0].iter().all(|&(px, py)| (0.0..300.0).contains(&px) && (0.0..200.0).contains(&py)));
+        assert!(lines[0]
+            .iter()
+            .all(|&(px, py)| (0.0..300.0).contains(&px) && (0.0..200.0).contains(&py)));
         let empty = Chart::default().to_scene(100.0, 80.0);
-        assert!(empty.items.iter().any(|i| matches!(i, crate::scene::Item::Text { text, .. } if text == "no data")));
+        assert!(empty
+            .items
+            .iter()
+            .any(|i| matches!(i, crate::scene::Item::Text { text, .. } if text == "no data")));
     }
 }

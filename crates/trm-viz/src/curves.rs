@@ -32,9 +32,16 @@ pub fn metric_title(key: &str) -> String {
 /// The metrics shown against time too: a loss, the exact accuracy and the halting steps.
 fn time_metrics(names: &[String]) -> Vec<String> {
     let pick = |preferred: &str, contains: &str| {
-        names.iter().find(|n| *n == preferred).or_else(|| names.iter().find(|n| n.contains(contains))).cloned()
+        names
+            .iter()
+            .find(|n| *n == preferred)
+            .or_else(|| names.iter().find(|n| n.contains(contains)))
+            .cloned()
     };
-    [pick("lm_loss", "loss"), pick("exact_accuracy", "exact"), pick("steps", "steps")].into_iter().flatten().collect()
+    [pick("lm_loss", "loss"), pick("exact_accuracy", "exact"), pick("steps", "steps")]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Seconds shown in s, min or h, by the largest value.
@@ -63,14 +70,17 @@ fn panel(metrics: &Metrics, metric: &str, x: XAxis, groups: &[String]) -> Chart 
         })
         .collect();
     let values = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) =
+        values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     let log_y = metric.contains("loss") && lo > 0.0 && hi / lo > 50.0;
     let y_range = metric.contains("accuracy").then(|| accuracy_range(hi));
-    let mut chart = Chart { title: metric_title(metric), series, log_y, y_range, ..Chart::default() };
+    let mut chart =
+        Chart { title: metric_title(metric), series, log_y, y_range, ..Chart::default() };
     match x {
         XAxis::Step => chart.x_label = "step".into(),
         XAxis::Elapsed => {
-            let max_t = chart.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(0.0, f64::max);
+            let max_t =
+                chart.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(0.0, f64::max);
             let (unit, label) = time_unit(max_t);
             chart.x_unit = Some(unit);
             chart.x_label = label.into();
@@ -86,9 +96,14 @@ pub fn learning_curves(metrics: &Metrics, title: &str) -> Result<Scene> {
     let names = metrics.metrics();
     ensure!(!names.is_empty(), "no numeric metrics to plot");
     let groups = metrics.groups();
-    let by_step: Vec<Chart> = names.iter().map(|m| panel(metrics, m, XAxis::Step, &groups)).collect();
+    let by_step: Vec<Chart> =
+        names.iter().map(|m| panel(metrics, m, XAxis::Step, &groups)).collect();
     let by_time: Vec<Chart> = if metrics.has_elapsed() {
-        time_metrics(&names).iter().map(|m| panel(metrics, m, XAxis::Elapsed, &groups)).filter(|c| !c.series.is_empty()).collect()
+        time_metrics(&names)
+            .iter()
+            .map(|m| panel(metrics, m, XAxis::Elapsed, &groups))
+            .filter(|c| !c.series.is_empty())
+            .collect()
     } else {
         Vec::new()
     };
@@ -100,14 +115,17 @@ pub fn learning_curves(metrics: &Metrics, title: &str) -> Result<Scene> {
     let mut scene = Scene::new(width, height);
     scene.text(MARGIN, MARGIN + 17.0, title, 17.0, color::TEXT, Anchor::Start);
     let mut y = MARGIN + 26.0;
-    for (heading, charts) in [("against training step", &by_step), ("against time since the start", &by_time)] {
+    for (heading, charts) in
+        [("against training step", &by_step), ("against time since the start", &by_time)]
+    {
         if charts.is_empty() {
             continue;
         }
         scene.text(MARGIN, y + SECTION - 9.0, heading, 13.0, color::MUTED, Anchor::Start);
         y += SECTION;
         for (i, chart) in charts.iter().enumerate() {
-            let (cx, cy) = (MARGIN + (i % columns) as f32 * PANEL_W, y + (i / columns) as f32 * PANEL_H);
+            let (cx, cy) =
+                (MARGIN + (i % columns) as f32 * PANEL_W, y + (i / columns) as f32 * PANEL_H);
             chart.draw(&mut scene, cx + 4.0, cy + 4.0, PANEL_W - 14.0, PANEL_H - 12.0);
         }
         y += rows(charts.len()) as f32 * PANEL_H;
@@ -121,10 +139,19 @@ pub fn time_to_accuracy(runs: &[(String, Metrics)], metric: &str) -> Result<Scen
     ensure!(!runs.is_empty(), "no runs to plot");
     let mut series = Vec::new();
     for (i, (name, metrics)) in runs.iter().enumerate() {
-        let mut points: Vec<(f64, f64)> = metrics.series("eval", metric, XAxis::Elapsed).into_iter().map(|(t, v)| (t / 60.0, v)).collect();
+        let mut points: Vec<(f64, f64)> = metrics
+            .series("eval", metric, XAxis::Elapsed)
+            .into_iter()
+            .map(|(t, v)| (t / 60.0, v))
+            .collect();
         ensure!(!points.is_empty(), "{name}: no evaluation line with {metric} and elapsed_s");
         points.insert(0, (0.0, 0.0));
-        series.push(Series { name: name.clone(), points, color: SERIES[i % SERIES.len()], markers: true });
+        series.push(Series {
+            name: name.clone(),
+            points,
+            color: SERIES[i % SERIES.len()],
+            markers: true,
+        });
     }
     let hi = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max);
     let chart = Chart {
@@ -143,9 +170,13 @@ pub fn time_to_accuracy(runs: &[(String, Metrics)], metric: &str) -> Result<Scen
 /// dashed line, so running past it shows whether more test-time steps help.
 pub fn accuracy_vs_steps(points: &[(usize, f64)], trained_steps: Option<usize>) -> Result<Scene> {
     ensure!(!points.is_empty(), "no (step, accuracy) points to plot");
-    let best = points.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0))).unwrap();
+    let best =
+        points.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0))).unwrap();
     let chart = Chart {
-        title: format!("exact accuracy vs supervision steps (best {:.4} at step {})", best.1, best.0),
+        title: format!(
+            "exact accuracy vs supervision steps (best {:.4} at step {})",
+            best.1, best.0
+        ),
         x_label: "supervision steps at test time".into(),
         y_label: "exact accuracy".into(),
         series: vec![Series {
@@ -154,7 +185,10 @@ pub fn accuracy_vs_steps(points: &[(usize, f64)], trained_steps: Option<usize>) 
             color: SERIES[0],
             markers: true,
         }],
-        x_lines: trained_steps.map(|n| (n as f64, format!("trained N_sup = {n}"))).into_iter().collect(),
+        x_lines: trained_steps
+            .map(|n| (n as f64, format!("trained N_sup = {n}")))
+            .into_iter()
+            .collect(),
         x_integer: true,
         y_range: Some(accuracy_range(best.1)),
         ..Chart::default()
@@ -180,7 +214,8 @@ mod tests {
 
     #[test]
     fn picks_time_panels_and_units() {
-        let names: Vec<String> = ["loss", "accuracy", "exact_accuracy", "steps"].iter().map(|s| s.to_string()).collect();
+        let names: Vec<String> =
+            ["loss", "accuracy", "exact_accuracy", "steps"].iter().map(|s| s.to_string()).collect();
         assert_eq!(time_metrics(&names), vec!["loss", "exact_accuracy", "steps"]);
         assert_eq!(time_unit(100.0).0, 1.0);
         assert_eq!(time_unit(1000.0).0, 60.0);
@@ -195,7 +230,11 @@ mod tests {
             .items
             .iter()
             .filter_map(|i| match i {
-                crate::scene::Item::Text { text, anchor: Anchor::End, vertical: false, .. } if text.parse::<f64>().is_ok() => Some(text.clone()),
+                crate::scene::Item::Text { text, anchor: Anchor::End, vertical: false, .. }
+                    if text.parse::<f64>().is_ok() =>
+                {
+                    Some(text.clone())
+                }
                 _ => None,
             })
             .collect()
@@ -210,22 +249,42 @@ mod tests {
         let (lo, hi) = accuracy_range(0.13);
         assert!(lo == 0.0 && (0.13..=0.2).contains(&hi), "{hi}");
 
-        let flat = y_tick_labels(&accuracy_vs_steps(&[(1, 0.0), (2, 0.0), (3, 0.0)], Some(2)).unwrap());
+        let flat =
+            y_tick_labels(&accuracy_vs_steps(&[(1, 0.0), (2, 0.0), (3, 0.0)], Some(2)).unwrap());
         assert_eq!(flat.first().map(String::as_str), Some("0"), "{flat:?}");
         assert_eq!(flat.last().map(String::as_str), Some("1.0"), "{flat:?}");
         assert!(flat.iter().all(|t| !t.starts_with('-')), "{flat:?}");
 
         let metrics = Metrics::parse("{\"split\": \"eval\", \"step\": 10, \"accuracy\": 0.0}\n{\"split\": \"eval\", \"step\": 20, \"accuracy\": 0.0}\n").unwrap();
         let labels = y_tick_labels(&learning_curves(&metrics, "run").unwrap());
-        assert!(labels.contains(&"0".to_string()) && labels.iter().all(|t| !t.starts_with('-')), "{labels:?}");
+        assert!(
+            labels.contains(&"0".to_string()) && labels.iter().all(|t| !t.starts_with('-')),
+            "{labels:?}"
+        );
     }
 
     #[test]
     fn time_to_accuracy_draws_one_line_per_run_in_minutes() {
-        let run = |a: f64| Metrics::parse(&format!("{{\"split\": \"eval\", \"step\": 10, \"exact_accuracy\": {a}, \"elapsed_s\": 600}}\n")).unwrap();
-        let scene = time_to_accuracy(&[("old".into(), run(0.1)), ("new".into(), run(0.9))], "exact_accuracy").unwrap();
-        let texts: Vec<&str> = scene.items.iter().filter_map(|i| match i { crate::scene::Item::Text { text, .. } => Some(text.as_str()), _ => None }).collect();
-        assert!(texts.contains(&"old") && texts.contains(&"new") && texts.contains(&"10"), "{texts:?}");
+        let run = |a: f64| {
+            Metrics::parse(&format!("{{\"split\": \"eval\", \"step\": 10, \"exact_accuracy\": {a}, \"elapsed_s\": 600}}\n")).unwrap()
+        };
+        let scene = time_to_accuracy(
+            &[("old".into(), run(0.1)), ("new".into(), run(0.9))],
+            "exact_accuracy",
+        )
+        .unwrap();
+        let texts: Vec<&str> = scene
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                crate::scene::Item::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            texts.contains(&"old") && texts.contains(&"new") && texts.contains(&"10"),
+            "{texts:?}"
+        );
         assert!(time_to_accuracy(&[("x".into(), Metrics::default())], "exact_accuracy").is_err());
     }
 

@@ -21,14 +21,18 @@ impl From<&Maze> for Grid {
 
 impl From<&data_arc::Grid> for Grid {
     fn from(g: &data_arc::Grid) -> Grid {
-        Grid::new(g.rows(), g.cols(), g.cells().to_vec()).expect("an ARC grid has rows x cols cells")
+        Grid::new(g.rows(), g.cols(), g.cells().to_vec())
+            .expect("an ARC grid has rows x cols cells")
     }
 }
 
 impl From<&data_arc::Task> for Task {
     /// Test outputs become `None` when the task's solutions are unknown (hidden test set).
     fn from(t: &data_arc::Task) -> Task {
-        let pair = |p: &data_arc::Pair, known: bool| Pair { input: Grid::from(&p.input), output: known.then(|| Grid::from(&p.output)) };
+        let pair = |p: &data_arc::Pair, known: bool| Pair {
+            input: Grid::from(&p.input),
+            output: known.then(|| Grid::from(&p.output)),
+        };
         Task {
             train: t.train.iter().map(|p| pair(p, true)).collect(),
             test: t.test.iter().map(|p| pair(p, t.solutions_known)).collect(),

@@ -26,7 +26,8 @@ fn glyph(c: char) -> GlyphId {
 /// Width in pixels of `text` set at `size` pixels per em (sum of advances, no kerning).
 pub fn text_width(text: &str, size: f32) -> f32 {
     let f = face();
-    text.chars().map(|c| f.glyph_hor_advance(glyph(c)).unwrap_or(0) as f32).sum::<f32>() * scale(size)
+    text.chars().map(|c| f.glyph_hor_advance(glyph(c)).unwrap_or(0) as f32).sum::<f32>()
+        * scale(size)
 }
 
 /// Height of capital letters and digits in pixels, used to centre text vertically.

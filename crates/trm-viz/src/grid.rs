@@ -16,8 +16,16 @@ pub struct Grid {
 impl Grid {
     /// A grid from its cells in row-major order; `cells.len()` must be `rows * cols`.
     pub fn new(rows: usize, cols: usize, cells: Vec<u8>) -> Result<Grid> {
-        ensure!(rows > 0 && cols > 0, "a grid needs at least one row and one column, got {rows}x{cols}");
-        ensure!(cells.len() == rows * cols, "a {rows}x{cols} grid needs {} cells, got {}", rows * cols, cells.len());
+        ensure!(
+            rows > 0 && cols > 0,
+            "a grid needs at least one row and one column, got {rows}x{cols}"
+        );
+        ensure!(
+            cells.len() == rows * cols,
+            "a {rows}x{cols} grid needs {} cells, got {}",
+            rows * cols,
+            cells.len()
+        );
         Ok(Grid { rows, cols, cells })
     }
 
@@ -33,7 +41,12 @@ impl Grid {
         let mut cells = Vec::with_capacity(rows.len() * cols);
         for (i, row) in rows.iter().enumerate() {
             let row = row.as_ref();
-            ensure!(row.len() == cols, "row {} has {} cells but row 1 has {cols}; rows must have equal length", i + 1, row.len());
+            ensure!(
+                row.len() == cols,
+                "row {} has {} cells but row 1 has {cols}; rows must have equal length",
+                i + 1,
+                row.len()
+            );
             cells.extend_from_slice(row);
         }
         Grid::new(rows.len(), cols, cells)
@@ -87,7 +100,8 @@ impl Grid {
         let c0 = c0.min(self.cols - 1);
         let rows = rows.clamp(1, self.rows - r0);
         let cols = cols.clamp(1, self.cols - c0);
-        let cells = (r0..r0 + rows).flat_map(|r| self.row(r)[c0..c0 + cols].iter().copied()).collect();
+        let cells =
+            (r0..r0 + rows).flat_map(|r| self.row(r)[c0..c0 + cols].iter().copied()).collect();
         Grid { rows, cols, cells }
     }
 
@@ -140,7 +154,8 @@ impl Marks {
         let mut m = Marks::none(current.rows, current.cols);
         for r in 0..current.rows {
             for c in 0..current.cols {
-                m.cells[r * current.cols + c].changed = previous.try_get(r, c) != Some(current.get(r, c));
+                m.cells[r * current.cols + c].changed =
+                    previous.try_get(r, c) != Some(current.get(r, c));
             }
         }
         m
@@ -210,7 +225,10 @@ mod tests {
         let g = Grid::from_rows(&[vec![1, 2, 3], vec![4, 5, 6]]).unwrap();
         assert_eq!((g.rows(), g.cols(), g.get(1, 2)), (2, 3, 6));
         assert_eq!(g.row(1), &[4, 5, 6]);
-        assert!(Grid::from_rows(&[vec![1, 2], vec![3]]).unwrap_err().to_string().contains("row 2 has 1"));
+        assert!(Grid::from_rows(&[vec![1, 2], vec![3]])
+            .unwrap_err()
+            .to_string()
+            .contains("row 2 has 1"));
         assert_eq!(Grid::square(&[0; 81]).unwrap().rows(), 9);
         assert!(Grid::square(&[0; 80]).is_err());
         assert!(Grid::new(2, 2, vec![0; 3]).is_err());

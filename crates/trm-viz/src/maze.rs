@@ -13,7 +13,15 @@ pub fn picture(grid: &Grid, marks: Option<&Marks>) -> Result<Scene> {
     let cell = cells::fit_cell(grid.rows(), grid.cols(), 600.0, 4.0, 32.0);
     let lay = cells::layout(Kind::Maze, grid.rows(), grid.cols(), cell);
     let mut scene = Scene::new(lay.width + 2.0 * MARGIN, lay.height + 2.0 * MARGIN);
-    cells::draw(&mut scene, MARGIN, MARGIN, Kind::Maze, grid, &lay, Overlay { givens: None, marks });
+    cells::draw(
+        &mut scene,
+        MARGIN,
+        MARGIN,
+        Kind::Maze,
+        grid,
+        &lay,
+        Overlay { givens: None, marks },
+    );
     Ok(scene)
 }
 

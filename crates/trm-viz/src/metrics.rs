@@ -94,7 +94,9 @@ impl Metrics {
                 }
                 Err(e) => bail!("line {n}: not valid JSON ({e})"),
             };
-            let Value::Object(map) = &v else { bail!("line {n}: expected a JSON object like {{\"step\": 1, \"lm_loss\": 2.3}}") };
+            let Value::Object(map) = &v else {
+                bail!("line {n}: expected a JSON object like {{\"step\": 1, \"lm_loss\": 2.3}}")
+            };
             let split = map.get("split").and_then(Value::as_str).unwrap_or("train").to_string();
             let mut flat = Vec::new();
             flatten("", &v, &mut flat);
@@ -107,8 +109,9 @@ impl Metrics {
                 })
                 .collect();
             let x_of = |group: &str, name: &str| {
-                keyed.iter().find(|(g, k, _)| g == group && k == name).map(|t| t.2)
-                    .or_else(|| keyed.iter().find(|(g, k, _)| *g == split && k == name).map(|t| t.2))
+                keyed.iter().find(|(g, k, _)| g == group && k == name).map(|t| t.2).or_else(|| {
+                    keyed.iter().find(|(g, k, _)| *g == split && k == name).map(|t| t.2)
+                })
             };
             for (group, metric, value) in &keyed {
                 if metric == STEP || metric == ELAPSED {
@@ -138,14 +141,16 @@ impl Metrics {
 
     /// Reads and parses a file; errors name the file and line.
     pub fn read(path: &Path) -> Result<Metrics> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read metrics", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read metrics", path.display()))?;
         Metrics::parse(&text).with_context(|| format!("{}: bad metrics file", path.display()))
     }
 
     /// Metric names, known ones first (loss, accuracies, halting steps, ...).
     pub fn metrics(&self) -> Vec<String> {
         let names: BTreeSet<&str> = self.samples.iter().map(|s| s.metric.as_str()).collect();
-        let mut out: Vec<String> = ORDER.iter().filter(|k| names.contains(*k)).map(|k| k.to_string()).collect();
+        let mut out: Vec<String> =
+            ORDER.iter().filter(|k| names.contains(*k)).map(|k| k.to_string()).collect();
         out.extend(names.iter().filter(|k| !ORDER.contains(k)).map(|k| k.to_string()));
         out
     }
@@ -196,13 +201,19 @@ mod tests {
         assert_eq!(m.metrics(), vec!["lm_loss", "exact_accuracy", "steps", "lr"]);
         assert_eq!(m.series("eval", "lm_loss", XAxis::Step), vec![(20.0, 1.5), (30.0, 1.2)]);
         assert_eq!(m.series("eval", "lm_loss", XAxis::Elapsed), vec![(9.0, 1.2)]);
-        assert_eq!(m.series("eval", "steps", XAxis::Step), vec![(30.0, 4.5)], "no step: the latest one");
+        assert_eq!(
+            m.series("eval", "steps", XAxis::Step),
+            vec![(30.0, 4.5)],
+            "no step: the latest one"
+        );
         assert_eq!(m.series("train", "lm_loss", XAxis::Elapsed), vec![(5.0, 2.0)]);
     }
 
     #[test]
     fn errors_name_the_line() {
-        let err = Metrics::parse("{\"step\": 1, \"a\": 1}\n{oops}\n{\"step\": 2}\n").unwrap_err().to_string();
+        let err = Metrics::parse("{\"step\": 1, \"a\": 1}\n{oops}\n{\"step\": 2}\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("line 2:"), "{err}");
         let err = Metrics::parse("[1, 2]\n").unwrap_err().to_string();
         assert!(err.contains("line 1") && err.contains("object"), "{err}");

@@ -1,7 +1,9 @@
 //! Scene -> pixels with tiny-skia (anti-aliased), text from the embedded font's outlines.
 
 use anyhow::{anyhow, Result};
-use tiny_skia::{FillRule, LineCap, LineJoin, Paint, PathBuilder, Pixmap, Rect, StrokeDash, Transform};
+use tiny_skia::{
+    FillRule, LineCap, LineJoin, Paint, PathBuilder, Pixmap, Rect, StrokeDash, Transform,
+};
 
 use crate::color::Color;
 use crate::font;
@@ -37,7 +39,13 @@ pub(crate) fn draw(scene: &Scene) -> Pixmap {
                     pm.fill_rect(rect, &paint(*fill), id, None);
                 }
                 if let Some(s) = stroke {
-                    pm.stroke_path(&PathBuilder::from_rect(rect), &paint(s.color), &stroke_style(s), id, None);
+                    pm.stroke_path(
+                        &PathBuilder::from_rect(rect),
+                        &paint(s.color),
+                        &stroke_style(s),
+                        id,
+                        None,
+                    );
                 }
             }
             Item::Line { points, stroke } => {

@@ -39,12 +39,35 @@ impl Stroke {
 /// One shape. Coordinates are pixels from the top-left corner.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
-    Rect { x: f32, y: f32, w: f32, h: f32, fill: Option<Color>, stroke: Option<Stroke> },
+    Rect {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        fill: Option<Color>,
+        stroke: Option<Stroke>,
+    },
     /// An open polyline (two points for a plain line).
-    Line { points: Vec<(f32, f32)>, stroke: Stroke },
-    Circle { cx: f32, cy: f32, r: f32, fill: Color },
+    Line {
+        points: Vec<(f32, f32)>,
+        stroke: Stroke,
+    },
+    Circle {
+        cx: f32,
+        cy: f32,
+        r: f32,
+        fill: Color,
+    },
     /// Text on the baseline `y`; `vertical` turns it to read bottom to top (y-axis labels).
-    Text { x: f32, y: f32, text: String, size: f32, color: Color, anchor: Anchor, vertical: bool },
+    Text {
+        x: f32,
+        y: f32,
+        text: String,
+        size: f32,
+        color: Color,
+        anchor: Anchor,
+        vertical: bool,
+    },
 }
 
 /// Output file format, chosen by the file extension.
@@ -61,7 +84,10 @@ impl Format {
         match ext.as_deref() {
             Some("png") => Ok(Format::Png),
             Some("svg") => Ok(Format::Svg),
-            _ => bail!("{}: unknown picture format; end the file name with .png or .svg", path.display()),
+            _ => bail!(
+                "{}: unknown picture format; end the file name with .png or .svg",
+                path.display()
+            ),
         }
     }
 }
@@ -116,18 +142,58 @@ impl Scene {
     }
 
     /// Text whose baseline is at `y`.
-    pub fn text(&mut self, x: f32, y: f32, text: impl Into<String>, size: f32, color: Color, anchor: Anchor) {
-        self.items.push(Item::Text { x, y, text: text.into(), size, color, anchor, vertical: false });
+    pub fn text(
+        &mut self,
+        x: f32,
+        y: f32,
+        text: impl Into<String>,
+        size: f32,
+        color: Color,
+        anchor: Anchor,
+    ) {
+        self.items.push(Item::Text {
+            x,
+            y,
+            text: text.into(),
+            size,
+            color,
+            anchor,
+            vertical: false,
+        });
     }
 
     /// Text centred vertically on `cy` (capital letters and digits centred).
-    pub fn text_centred(&mut self, x: f32, cy: f32, text: impl Into<String>, size: f32, color: Color, anchor: Anchor) {
+    pub fn text_centred(
+        &mut self,
+        x: f32,
+        cy: f32,
+        text: impl Into<String>,
+        size: f32,
+        color: Color,
+        anchor: Anchor,
+    ) {
         self.text(x, cy + font::cap_height(size) / 2.0, text, size, color, anchor);
     }
 
     /// Text reading bottom to top, its baseline on the vertical line `x`.
-    pub fn vertical_text(&mut self, x: f32, y: f32, text: impl Into<String>, size: f32, color: Color, anchor: Anchor) {
-        self.items.push(Item::Text { x, y, text: text.into(), size, color, anchor, vertical: true });
+    pub fn vertical_text(
+        &mut self,
+        x: f32,
+        y: f32,
+        text: impl Into<String>,
+        size: f32,
+        color: Color,
+        anchor: Anchor,
+    ) {
+        self.items.push(Item::Text {
+            x,
+            y,
+            text: text.into(),
+            size,
+            color,
+            anchor,
+            vertical: true,
+        });
     }
 
     /// Adds another scene's shapes shifted by `(dx, dy)` (its background is dropped).
@@ -153,13 +219,17 @@ impl Scene {
     /// Writes the picture as PNG or SVG, by the extension of `path`.
     pub fn save(&self, path: &Path) -> Result<()> {
         let bytes = match Format::from_path(path)? {
-            Format::Png => self.to_png().with_context(|| format!("{}: cannot encode PNG", path.display()))?,
+            Format::Png => {
+                self.to_png().with_context(|| format!("{}: cannot encode PNG", path.display()))?
+            }
             Format::Svg => self.to_svg().into_bytes(),
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{}: cannot create folder", dir.display()))?;
         }
-        std::fs::write(path, bytes).with_context(|| format!("{}: cannot write picture", path.display()))
+        std::fs::write(path, bytes)
+            .with_context(|| format!("{}: cannot write picture", path.display()))
     }
 }
 
@@ -203,7 +273,10 @@ mod tests {
         a.line((0.0, 0.0), (1.0, 1.0), Stroke::solid(Color::BLACK, 1.0));
         let mut b = Scene::new(20.0, 20.0);
         b.place(&a, 5.0, 6.0);
-        assert_eq!(b.items[0], Item::Rect { x: 6.0, y: 8.0, w: 3.0, h: 4.0, fill: Some(Color::BLACK), stroke: None });
+        assert_eq!(
+            b.items[0],
+            Item::Rect { x: 6.0, y: 8.0, w: 3.0, h: 4.0, fill: Some(Color::BLACK), stroke: None }
+        );
         assert!(matches!(&b.items[1], Item::Line { points, .. } if points[1] == (6.0, 7.0)));
     }
 }

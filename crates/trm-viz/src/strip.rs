@@ -55,7 +55,11 @@ pub fn step_strip(kind: Kind, steps: &[Grid], opts: &StripOptions) -> Result<Sce
             });
             b.map(|(r0, c0, h, w)| {
                 let crop = |g: &Grid| g.crop(r0, c0, h, w);
-                (steps.iter().map(crop).collect(), opts.input.as_ref().map(crop), opts.truth.as_ref().map(crop))
+                (
+                    steps.iter().map(crop).collect(),
+                    opts.input.as_ref().map(crop),
+                    opts.truth.as_ref().map(crop),
+                )
             })
         }
         _ => None,
@@ -66,7 +70,12 @@ pub fn step_strip(kind: Kind, steps: &[Grid], opts: &StripOptions) -> Result<Sce
     };
     let mut panels = Vec::new();
     if let Some(input) = input {
-        panels.push(Panel { grid: input, label: "input".into(), stats: String::new(), marks: None });
+        panels.push(Panel {
+            grid: input,
+            label: "input".into(),
+            stats: String::new(),
+            marks: None,
+        });
     }
     for (i, step) in steps.iter().enumerate() {
         let previous = match i {
@@ -90,11 +99,17 @@ pub fn step_strip(kind: Kind, steps: &[Grid], opts: &StripOptions) -> Result<Sce
             (Some(c), Some(w)) => Some(c.union(&w)?),
             (c, w) => c.or(w),
         };
-        let label = opts.labels.as_ref().map_or_else(|| format!("step {}", i + 1), |l| l[i].clone());
+        let label =
+            opts.labels.as_ref().map_or_else(|| format!("step {}", i + 1), |l| l[i].clone());
         panels.push(Panel { grid: step, label, stats: stats.join(" · "), marks });
     }
     if let Some(truth) = truth {
-        panels.push(Panel { grid: truth, label: "truth".into(), stats: String::new(), marks: None });
+        panels.push(Panel {
+            grid: truth,
+            label: "truth".into(),
+            stats: String::new(),
+            marks: None,
+        });
     }
 
     let max_side = panels.iter().map(|p| p.grid.rows().max(p.grid.cols())).max().unwrap_or(1);
@@ -102,11 +117,14 @@ pub fn step_strip(kind: Kind, steps: &[Grid], opts: &StripOptions) -> Result<Sce
         Kind::Sudoku => cells::fit_cell(max_side, max_side, 180.0, 12.0, 32.0),
         _ => cells::fit_cell(max_side, max_side, 200.0, 3.0, 22.0),
     };
-    let layouts: Vec<_> = panels.iter().map(|p| cells::layout(kind, p.grid.rows(), p.grid.cols(), cell)).collect();
+    let layouts: Vec<_> =
+        panels.iter().map(|p| cells::layout(kind, p.grid.rows(), p.grid.cols(), cell)).collect();
     let panel_w = panels
         .iter()
         .zip(&layouts)
-        .map(|(p, l)| l.width.max(font::text_width(&p.label, CAPTION)).max(font::text_width(&p.stats, STATS)))
+        .map(|(p, l)| {
+            l.width.max(font::text_width(&p.label, CAPTION)).max(font::text_width(&p.stats, STATS))
+        })
         .fold(0.0, f32::max);
     let grid_h = layouts.iter().map(|l| l.height).fold(0.0, f32::max);
     let panel_h = CAPTION + 6.0 + grid_h + 6.0 + STATS;
@@ -126,9 +144,24 @@ pub fn step_strip(kind: Kind, steps: &[Grid], opts: &StripOptions) -> Result<Sce
         let cx = x + panel_w / 2.0;
         scene.text(cx, y + CAPTION, p.label.as_str(), CAPTION, color::TEXT, Anchor::Middle);
         let gx = x + (panel_w - lay.width) / 2.0;
-        cells::draw(&mut scene, gx, y + CAPTION + 6.0, kind, p.grid, lay, Overlay { givens, marks: p.marks.as_ref() });
+        cells::draw(
+            &mut scene,
+            gx,
+            y + CAPTION + 6.0,
+            kind,
+            p.grid,
+            lay,
+            Overlay { givens, marks: p.marks.as_ref() },
+        );
         if !p.stats.is_empty() {
-            scene.text(cx, y + panel_h - 1.0, p.stats.as_str(), STATS, color::MUTED, Anchor::Middle);
+            scene.text(
+                cx,
+                y + panel_h - 1.0,
+                p.stats.as_str(),
+                STATS,
+                color::MUTED,
+                Anchor::Middle,
+            );
         }
     }
     Ok(scene)
@@ -147,7 +180,9 @@ mod tests {
         let scene = step_strip(Kind::ArcTokens, &[g.clone(), g], &StripOptions::default()).unwrap();
         // Two panels of 2x3 cells of 22 px, not two 30x30 canvases.
         assert!(scene.width < 250, "{}", scene.width);
-        let full = step_strip(Kind::Arc, &[Grid::filled(30, 30, 0).unwrap()], &StripOptions::default()).unwrap();
+        let full =
+            step_strip(Kind::Arc, &[Grid::filled(30, 30, 0).unwrap()], &StripOptions::default())
+                .unwrap();
         assert!(full.width > 200);
     }
 }

@@ -55,7 +55,15 @@ pub fn picture(puzzle: &Grid, answer: Option<&Grid>, marks: Option<&Marks>) -> R
     );
     let lay = cells::layout(Kind::Sudoku, shown.rows(), shown.cols(), CELL);
     let mut scene = Scene::new(lay.width + 2.0 * MARGIN, lay.height + 2.0 * MARGIN);
-    cells::draw(&mut scene, MARGIN, MARGIN, Kind::Sudoku, shown, &lay, Overlay { givens: Some(puzzle), marks });
+    cells::draw(
+        &mut scene,
+        MARGIN,
+        MARGIN,
+        Kind::Sudoku,
+        shown,
+        &lay,
+        Overlay { givens: Some(puzzle), marks },
+    );
     Ok(scene)
 }
 

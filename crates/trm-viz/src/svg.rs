@@ -10,7 +10,11 @@ use crate::scene::{Anchor, Item, Scene, Stroke};
 fn num(v: f32) -> String {
     let s = format!("{:.2}", v);
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".to_string() } else { s.to_string() }
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
 }
 
 fn escape(text: &str) -> String {
@@ -42,11 +46,20 @@ pub(crate) fn render(scene: &Scene) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"{SVG_FONT_FAMILY}\">"
     )
     .unwrap();
-    writeln!(out, "<rect width=\"{w}\" height=\"{h}\"{}/>", paint_attr("fill", scene.background)).unwrap();
+    writeln!(out, "<rect width=\"{w}\" height=\"{h}\"{}/>", paint_attr("fill", scene.background))
+        .unwrap();
     for item in &scene.items {
         match item {
             Item::Rect { x, y, w, h, fill, stroke } => {
-                write!(out, "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"", num(*x), num(*y), num(*w), num(*h)).unwrap();
+                write!(
+                    out,
+                    "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"",
+                    num(*x),
+                    num(*y),
+                    num(*w),
+                    num(*h)
+                )
+                .unwrap();
                 match fill {
                     Some(c) => out.push_str(&paint_attr("fill", *c)),
                     None => out.push_str(" fill=\"none\""),
@@ -57,11 +70,26 @@ pub(crate) fn render(scene: &Scene) -> String {
                 out.push_str("/>\n");
             }
             Item::Line { points, stroke } => {
-                let pts: Vec<String> = points.iter().map(|(x, y)| format!("{},{}", num(*x), num(*y))).collect();
-                writeln!(out, "<polyline points=\"{}\" fill=\"none\"{}/>", pts.join(" "), stroke_attrs(stroke)).unwrap();
+                let pts: Vec<String> =
+                    points.iter().map(|(x, y)| format!("{},{}", num(*x), num(*y))).collect();
+                writeln!(
+                    out,
+                    "<polyline points=\"{}\" fill=\"none\"{}/>",
+                    pts.join(" "),
+                    stroke_attrs(stroke)
+                )
+                .unwrap();
             }
             Item::Circle { cx, cy, r, fill } => {
-                writeln!(out, "<circle cx=\"{}\" cy=\"{}\" r=\"{}\"{}/>", num(*cx), num(*cy), num(*r), paint_attr("fill", *fill)).unwrap();
+                writeln!(
+                    out,
+                    "<circle cx=\"{}\" cy=\"{}\" r=\"{}\"{}/>",
+                    num(*cx),
+                    num(*cy),
+                    num(*r),
+                    paint_attr("fill", *fill)
+                )
+                .unwrap();
             }
             Item::Text { x, y, text, size, color, anchor, vertical } => {
                 let anchor = match anchor {
@@ -69,7 +97,14 @@ pub(crate) fn render(scene: &Scene) -> String {
                     Anchor::Middle => "middle",
                     Anchor::End => "end",
                 };
-                write!(out, "<text x=\"{}\" y=\"{}\" font-size=\"{}\" text-anchor=\"{anchor}\"", num(*x), num(*y), num(*size)).unwrap();
+                write!(
+                    out,
+                    "<text x=\"{}\" y=\"{}\" font-size=\"{}\" text-anchor=\"{anchor}\"",
+                    num(*x),
+                    num(*y),
+                    num(*size)
+                )
+                .unwrap();
                 out.push_str(&paint_attr("fill", *color));
                 if *vertical {
                     write!(out, " transform=\"rotate(-90 {} {})\"", num(*x), num(*y)).unwrap();
@@ -94,8 +129,13 @@ mod tests {
         s.circle(5.0, 5.0, 2.0, Color::BLACK.with_alpha(128));
         s.vertical_text(10.0, 20.0, "a<b", 12.0, Color::BLACK, Anchor::Middle);
         let svg = s.to_svg();
-        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"50\" height=\"40\""));
-        assert!(svg.contains("<rect x=\"1\" y=\"2.5\" width=\"3\" height=\"4\" fill=\"#0074d9\"/>"), "{svg}");
+        assert!(
+            svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"50\" height=\"40\"")
+        );
+        assert!(
+            svg.contains("<rect x=\"1\" y=\"2.5\" width=\"3\" height=\"4\" fill=\"#0074d9\"/>"),
+            "{svg}"
+        );
         assert!(svg.contains("stroke-dasharray=\"4 2\""));
         assert!(svg.contains("fill-opacity=\"0.5\""));
         assert!(svg.contains("rotate(-90 10 20)\">a&lt;b</text>"));

@@ -5,7 +5,9 @@ use std::path::Path;
 use tiny_skia::Pixmap;
 use trm_viz::color::{self, ARC_PALETTE, SERIES};
 use trm_viz::metrics::Metrics;
-use trm_viz::{arc, curves, maze, step_strip, sudoku, Color, Grid, Kind, Mark, Marks, Scene, StripOptions};
+use trm_viz::{
+    arc, curves, maze, step_strip, sudoku, Color, Grid, Kind, Mark, Marks, Scene, StripOptions,
+};
 
 fn arc_task(name: &str) -> arc::Task {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/arc").join(name);
@@ -35,12 +37,17 @@ fn rgb(pm: &Pixmap, x: u32, y: u32) -> Color {
 }
 
 fn near(a: Color, b: Color, tol: i32) -> bool {
-    (a.r as i32 - b.r as i32).abs() <= tol && (a.g as i32 - b.g as i32).abs() <= tol && (a.b as i32 - b.b as i32).abs() <= tol
+    (a.r as i32 - b.r as i32).abs() <= tol
+        && (a.g as i32 - b.g as i32).abs() <= tol
+        && (a.b as i32 - b.b as i32).abs() <= tol
 }
 
 /// Pixels within `tol` of `c` in the rectangle `x0..x1, y0..y1`.
 fn count(pm: &Pixmap, c: Color, tol: i32, (x0, y0, x1, y1): (u32, u32, u32, u32)) -> usize {
-    (y0..y1).flat_map(|y| (x0..x1).map(move |x| (x, y))).filter(|&(x, y)| near(rgb(pm, x, y), c, tol)).count()
+    (y0..y1)
+        .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+        .filter(|&(x, y)| near(rgb(pm, x, y), c, tol))
+        .count()
 }
 
 fn whole(pm: &Pixmap) -> (u32, u32, u32, u32) {
@@ -105,13 +112,21 @@ fn maze_cells_path_and_marks() {
 fn arc_task_uses_the_palette_and_marks_attempts() {
     let task = arc_task("6150a2bd.json");
     let truth = task.test[0].output.clone().unwrap();
-    let (pm, svg) = render(&arc::task_picture(&task, &[vec![truth.clone()]], Some("6150a2bd")).unwrap());
+    let (pm, svg) =
+        render(&arc::task_picture(&task, &[vec![truth.clone()]], Some("6150a2bd")).unwrap());
     // Every colour of the task appears as at least one full cell; colour 9 is not in it.
     let used: std::collections::BTreeSet<u8> = task
         .train
         .iter()
         .chain(&task.test)
-        .flat_map(|p| p.input.cells().iter().chain(p.output.as_ref().unwrap().cells()).copied().collect::<Vec<_>>())
+        .flat_map(|p| {
+            p.input
+                .cells()
+                .iter()
+                .chain(p.output.as_ref().unwrap().cells())
+                .copied()
+                .collect::<Vec<_>>()
+        })
         .collect();
     assert_eq!(used.len(), 9);
     for c in 0..10u8 {
@@ -135,8 +150,13 @@ fn arc_task_uses_the_palette_and_marks_attempts() {
     let (pm, svg) = render(&arc::task_picture(&hidden, &[vec![wrong]], None).unwrap());
     assert!(count(&pm, color::INCORRECT, 0, whole(&pm)) > 100);
     assert!(count(&pm, ARC_PALETTE[9], 0, whole(&pm)) > 0);
-    assert!(svg.contains("attempt 1 ✗") && svg.contains("output unknown") && svg.contains(">?</text>"));
-    assert!(arc::task_picture(&task, &[vec![], vec![]], None).is_err(), "more attempt lists than test inputs");
+    assert!(
+        svg.contains("attempt 1 ✗") && svg.contains("output unknown") && svg.contains(">?</text>")
+    );
+    assert!(
+        arc::task_picture(&task, &[vec![], vec![]], None).is_err(),
+        "more attempt lists than test inputs"
+    );
 }
 
 #[test]
@@ -146,12 +166,25 @@ fn strip_highlights_changes_between_steps() {
     let mut step1 = truth.clone();
     step1.set(0, 1, 4);
     let steps = vec![step1, truth.clone(), truth.clone()];
-    let opts = StripOptions { input: Some(input.clone()), truth: Some(truth.clone()), columns: Some(3), ..Default::default() };
+    let opts = StripOptions {
+        input: Some(input.clone()),
+        truth: Some(truth.clone()),
+        columns: Some(3),
+        ..Default::default()
+    };
     let scene = step_strip(Kind::Sudoku, &steps, &opts).unwrap();
     let (pm, svg) = render(&scene);
     assert!(count(&pm, color::CHANGED_FILL, 0, whole(&pm)) > 500, "changed cells shaded");
     assert!(count(&pm, color::WRONG_FILL, 0, whole(&pm)) > 100, "the wrong cell of step 1");
-    for text in ["input", "step 1", "step 3", "truth", "10 changed · 1 wrong", "1 changed · correct", "0 changed · correct"] {
+    for text in [
+        "input",
+        "step 1",
+        "step 3",
+        "truth",
+        "10 changed · 1 wrong",
+        "1 changed · correct",
+        "0 changed · correct",
+    ] {
         assert!(svg.contains(&format!(">{text}</text>")), "{text}");
     }
     assert!(pm.height() > pm.width() / 3, "5 panels wrap onto 2 rows of 3");
@@ -161,7 +194,8 @@ fn strip_highlights_changes_between_steps() {
     let mut b = a.clone();
     b.set(3, 4, 5);
     let frame = |steps: &[Grid]| {
-        let (pm, _) = render(&step_strip(Kind::ArcTokens, steps, &StripOptions::default()).unwrap());
+        let (pm, _) =
+            render(&step_strip(Kind::ArcTokens, steps, &StripOptions::default()).unwrap());
         count(&pm, color::CHANGED, 0, whole(&pm))
     };
     assert!(frame(&[a.clone(), b.clone()]) > 0);
@@ -184,7 +218,9 @@ fn learning_curves_draw_every_metric_and_group() {
     let (pm, svg) = render(&curves::learning_curves(&m, "run-1").unwrap());
     // 4 panels against step (2 rows of 3) and 3 against time (1 row), 380x250 each.
     assert_eq!((pm.width(), pm.height()), (16 * 2 + 3 * 380, (32 + 26 + 2 * 30 + 3 * 250) as u32));
-    for title in ["LM loss", "exact accuracy", "mean halting steps", "learning rate", "elapsed (s)", "run-1"] {
+    for title in
+        ["LM loss", "exact accuracy", "mean halting steps", "learning rate", "elapsed (s)", "run-1"]
+    {
         assert!(svg.contains(&format!(">{title}</text>")), "{title}");
     }
     assert!(count(&pm, SERIES[0], 10, whole(&pm)) > 200, "train lines");

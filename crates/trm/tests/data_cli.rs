@@ -3,24 +3,17 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-
 use trm_data::dataset::Dataset;
 mod cli;
-use cli::{trm, fails};
+use cli::{fails, trm};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 fn ok(args: &[&str]) -> String {
     let out = trm(args);
-    assert!(
-        out.status.success(),
-        "trm {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "trm {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -40,14 +33,8 @@ fn csv_rows(name: &str) -> Vec<(String, String)> {
 /// Independent check of a solution: every row, column and box holds each digit once, and
 /// every given of the question is kept.
 fn is_true_solution(question: &str, answer: &str) -> bool {
-    let q: Vec<u32> = question
-        .chars()
-        .map(|c| c.to_digit(10).unwrap_or(0))
-        .collect();
-    let a: Vec<u32> = answer
-        .chars()
-        .map(|c| c.to_digit(10).unwrap_or(0))
-        .collect();
+    let q: Vec<u32> = question.chars().map(|c| c.to_digit(10).unwrap_or(0)).collect();
+    let a: Vec<u32> = answer.chars().map(|c| c.to_digit(10).unwrap_or(0)).collect();
     let n = if a.len() == 81 { 9 } else { 4 };
     let b = if n == 9 { 3 } else { 2 };
     let full: Vec<u32> = (1..=n as u32).collect();
@@ -59,20 +46,13 @@ fn is_true_solution(question: &str, answer: &str) -> bool {
     (0..n).all(|r| sorted((0..n).map(|c| r * n + c).collect()))
         && (0..n).all(|c| sorted((0..n).map(|r| r * n + c).collect()))
         && (0..n).all(|bx| {
-            sorted(
-                (0..n)
-                    .map(|i| (bx / b * b + i / b) * n + bx % b * b + i % b)
-                    .collect(),
-            )
+            sorted((0..n).map(|i| (bx / b * b + i / b) * n + bx % b * b + i % b).collect())
         })
         && q.iter().zip(&a).all(|(&g, &s)| g == 0 || g == s)
 }
 
 fn decode(tokens: &[u8]) -> String {
-    tokens
-        .iter()
-        .map(|&t| if t == 1 { '.' } else { (b'0' + t - 1) as char })
-        .collect()
+    tokens.iter().map(|&t| if t == 1 { '.' } else { (b'0' + t - 1) as char }).collect()
 }
 
 /// Test split written from a CSV: official layout, labels = the true solutions.
@@ -99,10 +79,7 @@ fn check_test_split_from_csv(csv: &str, size: usize) {
         assert!(out.join("test").join(f).is_file(), "{f}");
     }
     assert!(out.join("identifiers.json").is_file());
-    assert!(
-        !out.join("train").exists(),
-        "no train source, no train split"
-    );
+    assert!(!out.join("train").exists(), "no train source, no train split");
     let ds = Dataset::load(&out).unwrap();
     let test = ds.test.unwrap();
     assert_eq!(test.meta.seq_len, size * size);
@@ -129,10 +106,7 @@ fn test_csv_9x9_gives_true_solutions() {
 
 #[test]
 fn bare_puzzles_are_labelled_by_the_solver() {
-    for (bare, csv) in [
-        ("sudoku9_bare.txt", "sudoku9.csv"),
-        ("sudoku4_bare.txt", "sudoku4.csv"),
-    ] {
+    for (bare, csv) in [("sudoku9_bare.txt", "sudoku9.csv"), ("sudoku4_bare.txt", "sudoku4.csv")] {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("d");
         ok(&[
@@ -166,11 +140,7 @@ fn malformed_csv_names_the_line_and_writes_nothing() {
     let rows = csv_rows("sudoku9.csv");
     let cases = [
         (format!("{},{}\n", rows[0].0, rows[0].1), "line 3", "fields"),
-        (
-            format!("x,{}7,{},0\n", rows[0].0, rows[0].1),
-            "line 3",
-            "82 characters",
-        ),
+        (format!("x,{}7,{},0\n", rows[0].0, rows[0].1), "line 3", "82 characters"),
         (
             format!(
                 "x,{},{},0\n",
@@ -180,25 +150,14 @@ fn malformed_csv_names_the_line_and_writes_nothing() {
             "line 3",
             "conflicting givens",
         ),
-        (
-            format!("x,{},{},0\n", ".".repeat(81), rows[0].1),
-            "line 3",
-            "more than one solution",
-        ),
-        (
-            format!("x,{},{},0\n", rows[0].0, rows[1].1),
-            "line 3",
-            "inconsistent",
-        ),
+        (format!("x,{},{},0\n", ".".repeat(81), rows[0].1), "line 3", "more than one solution"),
+        (format!("x,{},{},0\n", rows[0].0, rows[1].1), "line 3", "inconsistent"),
     ];
     for (bad_row, line, what) in cases {
         let csv = tmp.path().join("bad.csv");
         fs::write(
             &csv,
-            format!(
-                "source,question,answer,rating\nx,{},{},0\n{bad_row}",
-                rows[1].0, rows[1].1
-            ),
+            format!("source,question,answer,rating\nx,{},{},0\n{bad_row}", rows[1].0, rows[1].1),
         )
         .unwrap();
         let out = tmp.path().join("out");
@@ -210,20 +169,11 @@ fn malformed_csv_names_the_line_and_writes_nothing() {
             "--out",
             out.to_str().unwrap(),
         ]);
-        assert!(
-            err.contains("bad.csv") && err.contains(line) && err.contains(what),
-            "{err}"
-        );
+        assert!(err.contains("bad.csv") && err.contains(line) && err.contains(what), "{err}");
         assert!(!out.exists(), "no output after an error");
-        let left: Vec<_> = fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(
-            left,
-            vec![std::ffi::OsString::from("bad.csv")],
-            "no temporary folder left"
-        );
+        let left: Vec<_> =
+            fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("bad.csv")], "no temporary folder left");
     }
 }
 
@@ -311,12 +261,7 @@ fn refuses_to_overwrite_a_folder_that_is_not_a_dataset() {
     ]);
     assert!(err.contains("refusing"), "{err}");
     assert!(tmp.path().join("keep.txt").exists());
-    let err = fails(&[
-        "data",
-        "sudoku",
-        "--out",
-        tmp.path().join("x").to_str().unwrap(),
-    ]);
+    let err = fails(&["data", "sudoku", "--out", tmp.path().join("x").to_str().unwrap()]);
     assert!(err.contains("nothing to build"), "{err}");
 }
 
@@ -335,14 +280,8 @@ fn inspect_and_bench_print_tables_and_grids() {
         out.to_str().unwrap(),
     ]);
     let text = ok(&["data", "inspect", out.to_str().unwrap()]);
-    assert!(
-        text.contains("[train] 12 groups, 24 puzzles, 24 examples"),
-        "{text}"
-    );
-    assert!(
-        text.contains("4x4 Sudoku: 24 of 24 labels solve their inputs"),
-        "{text}"
-    );
+    assert!(text.contains("[train] 12 groups, 24 puzzles, 24 examples"), "{text}");
+    assert!(text.contains("4x4 Sudoku: 24 of 24 labels solve their inputs"), "{text}");
     assert!(text.contains("augmented copy 1"), "{text}");
     assert!(text.contains("----+----"), "{text}");
     let table = ok(&[
@@ -352,18 +291,8 @@ fn inspect_and_bench_print_tables_and_grids() {
         "1",
         fixture("sudoku9_bare.txt").to_str().unwrap(),
     ]);
-    assert!(
-        table
-            .lines()
-            .next()
-            .unwrap()
-            .starts_with("| file | puzzles | solved"),
-        "{table}"
-    );
-    assert!(
-        table.contains("| sudoku9_bare.txt | 12 | 12 | 12 |"),
-        "{table}"
-    );
+    assert!(table.lines().next().unwrap().starts_with("| file | puzzles | solved"), "{table}");
+    assert!(table.contains("| sudoku9_bare.txt | 12 | 12 | 12 |"), "{table}");
 }
 
 #[test]
@@ -372,7 +301,17 @@ fn generate_settings_with_data_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d");
     let run = dir.path().join("run");
-    let err = fails(&["train", "--preset", "sudoku9-cpu", "--data", data.to_str().unwrap(), "--set", "online=false", "--out", run.to_str().unwrap()]);
+    let err = fails(&[
+        "train",
+        "--preset",
+        "sudoku9-cpu",
+        "--data",
+        data.to_str().unwrap(),
+        "--set",
+        "online=false",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
     assert!(err.contains("[data.generate]") && err.contains("drop --data"), "{err}");
     assert!(!run.exists(), "nothing is written");
 }

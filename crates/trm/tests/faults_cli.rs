@@ -20,8 +20,16 @@ mod common;
 
 /// 36 steps of 32 examples (evaluations after steps 18 and 36), a checkpoint every 3 steps.
 const CONFIG: &[&str] = &[
-    "epochs=8", "eval_interval=4", "checkpoint_interval=3", "lr_warmup_steps=5", "log_interval=1", "hidden_size=16", "puzzle_emb_ndim=16",
-    "global_batch_size=32", "data.generate.train=150", "data.generate.test=50",
+    "epochs=8",
+    "eval_interval=4",
+    "checkpoint_interval=3",
+    "lr_warmup_steps=5",
+    "log_interval=1",
+    "hidden_size=16",
+    "puzzle_emb_ndim=16",
+    "global_batch_size=32",
+    "data.generate.train=150",
+    "data.generate.test=50",
 ];
 
 fn trm() -> Command {
@@ -83,7 +91,8 @@ fn checkpoint_steps(run: &Path) -> Vec<u64> {
 
 /// The step `trm train --resume` said it continues from.
 fn resumed_step(stderr: &str) -> u64 {
-    let rest = stderr.split(" at step ").nth(1).unwrap_or_else(|| panic!("no resume line in: {stderr}"));
+    let rest =
+        stderr.split(" at step ").nth(1).unwrap_or_else(|| panic!("no resume line in: {stderr}"));
     rest.split_whitespace().next().unwrap().parse().unwrap()
 }
 
@@ -98,17 +107,27 @@ fn finish_and_compare(run: &Path) {
 
 fn assert_same_as_straight(run: &Path) {
     let straight = straight();
-    let metrics = |run: &Path| common::metrics_without_time(&std::fs::read_to_string(run.join(METRICS_FILE)).unwrap());
+    let metrics = |run: &Path| {
+        common::metrics_without_time(&std::fs::read_to_string(run.join(METRICS_FILE)).unwrap())
+    };
     assert_eq!(metrics(run), metrics(straight), "metrics.jsonl equals the uninterrupted run's");
     let model = |run: &Path| std::fs::read(run.join(MODEL_FILE)).unwrap();
-    assert!(model(run) == model(straight), "model.safetensors is bit-identical to the uninterrupted run's");
+    assert!(
+        model(run) == model(straight),
+        "model.safetensors is bit-identical to the uninterrupted run's"
+    );
 }
 
 /// The step of the last complete line of `metrics.jsonl` (0 before the first).
 fn logged_step(run: &Path) -> u64 {
     let text = std::fs::read_to_string(run.join(METRICS_FILE)).unwrap_or_default();
     let complete = text.rsplit_once('\n').map_or("", |(head, _)| head);
-    complete.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok()).and_then(|v| v["step"].as_u64()).unwrap_or(0)
+    complete
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .and_then(|v| v["step"].as_u64())
+        .unwrap_or(0)
 }
 
 /// Runs `cmd` and kills it (SIGKILL) once `metrics.jsonl` has logged step `at`.
@@ -131,11 +150,13 @@ fn kill_at(mut cmd: Command, run: &Path, at: u64) -> bool {
 
 #[test]
 fn runs_killed_at_random_points_resume_to_the_uninterrupted_result() {
-    let total = common::metrics_without_time(&std::fs::read_to_string(straight().join(METRICS_FILE)).unwrap())
-        .iter()
-        .filter_map(|l| l["step"].as_u64())
-        .max()
-        .unwrap();
+    let total = common::metrics_without_time(
+        &std::fs::read_to_string(straight().join(METRICS_FILE)).unwrap(),
+    )
+    .iter()
+    .filter_map(|l| l["step"].as_u64())
+    .max()
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     // Kill points after the first checkpoint (step 3), drawn from a fixed seed.
@@ -164,9 +185,17 @@ fn a_kill_in_the_middle_of_a_checkpoint_write_loses_only_that_checkpoint() {
         cmd.env("TRM_FAULT_ABORT_IN_CHECKPOINT_WRITE", n.to_string());
         fails(cmd);
         // The aborted write left its half-written temporary file, never a checkpoint.
-        let names: Vec<String> = std::fs::read_dir(run.join(CHECKPOINT_DIR)).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = std::fs::read_dir(run.join(CHECKPOINT_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         assert!(names.iter().any(|n| n.contains(".tmp-")), "{names:?}");
-        assert_eq!(checkpoint_steps(&run), [3 * (n - 2), 3 * (n - 1)].into_iter().filter(|&s| s > 0).collect::<Vec<_>>(), "checkpoints before the aborted write, step {}", 3 * n);
+        assert_eq!(
+            checkpoint_steps(&run),
+            [3 * (n - 2), 3 * (n - 1)].into_iter().filter(|&s| s > 0).collect::<Vec<_>>(),
+            "checkpoints before the aborted write, step {}",
+            3 * n
+        );
         finish_and_compare(&run);
     }
 }
@@ -178,12 +207,21 @@ fn a_full_disk_while_writing_a_checkpoint_keeps_the_previous_one() {
     let mut cmd = start_cmd(dir.path(), &run);
     cmd.env("TRM_FAULT_FAIL_CHECKPOINT_WRITE", "3");
     let log = fails(cmd);
-    assert!(log.contains("no space left on device") && log.contains("step_00000009.safetensors") && log.contains("the previous file, if any, is intact"), "{log}");
+    assert!(
+        log.contains("no space left on device")
+            && log.contains("step_00000009.safetensors")
+            && log.contains("the previous file, if any, is intact"),
+        "{log}"
+    );
     assert_eq!(checkpoint_steps(&run), [3, 6]);
-    let leftovers: Vec<_> = std::fs::read_dir(run.join(CHECKPOINT_DIR)).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp-")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(run.join(CHECKPOINT_DIR))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
     assert!(leftovers.is_empty(), "the failed write removed its temporary file");
     for (_, path) in checkpoint::list(&run.join(CHECKPOINT_DIR)).unwrap() {
-        checkpoint::Checkpoint::load(&path, &candle_core::Device::Cpu).expect("the previous checkpoints are intact");
+        checkpoint::Checkpoint::load(&path, &candle_core::Device::Cpu)
+            .expect("the previous checkpoints are intact");
     }
     finish_and_compare(&run);
 }
@@ -208,7 +246,11 @@ fn a_damaged_newest_checkpoint_is_skipped_and_named() {
     bytes[n - 5] ^= 0x10; // one bit of the tensor data
     std::fs::write(&newest, &bytes).unwrap();
     let log = succeeds(resume_cmd(&run));
-    assert!(log.contains(&format!("warning: skipping checkpoint {}", newest.display())) && log.contains("corrupt"), "{log}");
+    assert!(
+        log.contains(&format!("warning: skipping checkpoint {}", newest.display()))
+            && log.contains("corrupt"),
+        "{log}"
+    );
     assert_eq!(resumed_step(&log), 6, "{log}");
     assert_same_as_straight(&run);
 }

@@ -2,10 +2,9 @@
 
 use std::path::Path;
 
-
 use trm_data::dataset::Dataset;
 mod cli;
-use cli::{trm, fails};
+use cli::{fails, trm};
 
 fn ok(args: &[&str]) -> String {
     let out = trm(args);
@@ -22,12 +21,19 @@ fn bytes(dir: &Path, file: &str) -> Vec<u8> {
 fn generate_augment_save_and_rebuild_from_csv() {
     let tmp = tempfile::tempdir().unwrap();
     let p = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
-    let common = ["--generate-train", "12", "--generate-test", "6", "--size", "8", "--aug", "--seed", "5"];
-    let stdout = ok(&[&["data", "maze", "--out", &p("a"), "--save-csv", &p("csv")], &common[..]].concat());
+    let common =
+        ["--generate-train", "12", "--generate-test", "6", "--size", "8", "--aug", "--seed", "5"];
+    let stdout =
+        ok(&[&["data", "maze", "--out", &p("a"), "--save-csv", &p("csv")], &common[..]].concat());
     assert!(stdout.contains("| train | 12 | 96 | 96 |"), "{stdout}");
     assert!(stdout.contains("| test | 6 | 6 | 6 |"), "{stdout}");
     ok(&[&["data", "maze", "--out", &p("b"), "--threads", "1"], &common[..]].concat());
-    for file in ["train/all__inputs.npy", "train/all__labels.npy", "test/all__inputs.npy", "identifiers.json"] {
+    for file in [
+        "train/all__inputs.npy",
+        "train/all__labels.npy",
+        "test/all__inputs.npy",
+        "identifiers.json",
+    ] {
         assert_eq!(
             bytes(&tmp.path().join("a"), file),
             bytes(&tmp.path().join("b"), file),
@@ -36,14 +42,28 @@ fn generate_augment_save_and_rebuild_from_csv() {
     }
     let a = Dataset::load(&tmp.path().join("a")).unwrap();
     let meta = &a.train.as_ref().unwrap().meta;
-    assert_eq!((meta.vocab_size, meta.seq_len, meta.num_puzzle_identifiers, meta.total_groups), (6, 64, 1, 12));
+    assert_eq!(
+        (meta.vocab_size, meta.seq_len, meta.num_puzzle_identifiers, meta.total_groups),
+        (6, 64, 1, 12)
+    );
     // The saved CSV files rebuild the same dataset.
     let csv_train = p("csv/train.csv");
     let csv_test = p("csv/test.csv");
-    ok(&["data", "maze", "--out", &p("c"), "--train-csv", &csv_train, "--test-csv", &csv_test, "--aug"]);
+    ok(&[
+        "data",
+        "maze",
+        "--out",
+        &p("c"),
+        "--train-csv",
+        &csv_train,
+        "--test-csv",
+        &csv_test,
+        "--aug",
+    ]);
     assert_eq!(Dataset::load(&tmp.path().join("c")).unwrap(), a);
     // CSV train plus generated test: the size comes from the CSV.
-    let stdout = ok(&["data", "maze", "--out", &p("d"), "--train-csv", &csv_train, "--generate-test", "3"]);
+    let stdout =
+        ok(&["data", "maze", "--out", &p("d"), "--train-csv", &csv_train, "--generate-test", "3"]);
     assert!(stdout.contains("8x8") && stdout.contains("| test | 3 |"), "{stdout}");
 }
 
@@ -56,7 +76,10 @@ fn bad_mazes_and_arguments_are_reported() {
     let header = "source,question,answer,rating\n";
     std::fs::write(&csv, format!("{header}x,S #G,So#G,3\nx,SS#G,SS#G,3\n")).unwrap();
     let err = fails(&["data", "maze", "--out", out, "--train-csv", csv.to_str().unwrap()]);
-    assert!(err.contains("bad.csv") && err.contains("line 3") && err.contains("found 2 'S' and 1 'G'"), "{err}");
+    assert!(
+        err.contains("bad.csv") && err.contains("line 3") && err.contains("found 2 'S' and 1 'G'"),
+        "{err}"
+    );
     std::fs::write(&csv, format!("{header}x,S##G,S##G,3\n")).unwrap();
     let err = fails(&["data", "maze", "--out", out, "--test-csv", csv.to_str().unwrap()]);
     assert!(err.contains("line 2") && err.contains("no path"), "{err}");
@@ -69,17 +92,40 @@ fn bad_mazes_and_arguments_are_reported() {
     assert!(err.contains("nothing to build"), "{err}");
     let err = fails(&["data", "maze", "--out", out, "--train-csv", "/no/such/train.csv"]);
     assert!(err.contains("/no/such/train.csv"), "{err}");
-    let err = fails(&["data", "maze", "--out", out, "--generate-train", "2", "--size", "5", "--min-path", "40"]);
+    let err = fails(&[
+        "data",
+        "maze",
+        "--out",
+        out,
+        "--generate-train",
+        "2",
+        "--size",
+        "5",
+        "--min-path",
+        "40",
+    ]);
     assert!(err.contains("lower --min-path"), "{err}");
     let err = fails(&["data", "maze", "--out", out, "--generate-train", "2", "--size", "ten"]);
     assert!(err.contains("expected N or RxC"), "{err}");
-    let err = fails(&["data", "maze", "--out", out, "--generate-train", "2", "--size", "6x8", "--aug"]);
+    let err =
+        fails(&["data", "maze", "--out", out, "--generate-train", "2", "--size", "6x8", "--aug"]);
     assert!(err.contains("square"), "{err}");
 }
 
 #[test]
 fn bench_prints_a_table() {
-    let stdout = ok(&["data", "bench-maze", "--size", "7", "--count", "5", "--seconds", "0.05", "--threads", "2"]);
+    let stdout = ok(&[
+        "data",
+        "bench-maze",
+        "--size",
+        "7",
+        "--count",
+        "5",
+        "--seconds",
+        "0.05",
+        "--threads",
+        "2",
+    ]);
     assert!(stdout.contains("| BFS shortest path (with backtracking) | 1 |"), "{stdout}");
     assert!(stdout.contains("| generation | 2 |") && stdout.contains("mazes/s"), "{stdout}");
 }
@@ -89,9 +135,17 @@ fn bench_prints_a_table() {
 fn train_tiny(run: &Path, extra: &[&str]) {
     let run = run.to_str().unwrap();
     let sets = [
-        "data.generate.size=6", "data.generate.train=48", "data.generate.test=8", "data.generate.aug=8",
-        "epochs=2", "eval_interval=2", "global_batch_size=16", "hidden_size=16", "puzzle_emb_ndim=16",
-        "halt_max_steps=4", "eval_max_examples=0",
+        "data.generate.size=6",
+        "data.generate.train=48",
+        "data.generate.test=8",
+        "data.generate.aug=8",
+        "epochs=2",
+        "eval_interval=2",
+        "global_batch_size=16",
+        "hidden_size=16",
+        "puzzle_emb_ndim=16",
+        "halt_max_steps=4",
+        "eval_max_examples=0",
     ];
     let mut args = vec!["train", "--preset", "maze-cpu", "--out", run];
     for s in sets.iter().chain(extra) {
@@ -109,7 +163,10 @@ fn generated_maze_data_trains_and_solves() {
     // The generated dataset: the maze token layout, 6x6, the 8 dihedral copies in train.
     let data = Dataset::load(&run.join("data")).unwrap();
     let (train, test) = (data.train.as_ref().unwrap(), data.test.as_ref().unwrap());
-    assert_eq!((train.meta.vocab_size, train.meta.seq_len, train.meta.num_puzzle_identifiers), (6, 36, 1));
+    assert_eq!(
+        (train.meta.vocab_size, train.meta.seq_len, train.meta.num_puzzle_identifiers),
+        (6, 36, 1)
+    );
     assert_eq!((train.num_groups(), train.num_examples(), test.num_examples()), (48, 48 * 8, 8));
     let shown = ok(&["data", "inspect", run.join("data").to_str().unwrap(), "--examples", "1"]);
     assert!(shown.contains("6x6 maze") && shown.contains("label: one shortest path of"), "{shown}");
@@ -121,15 +178,32 @@ fn generated_maze_data_trains_and_solves() {
     assert!(out.contains("maze 1 of 2") && out.contains("maze6.txt line 8"), "{out}");
     assert_eq!(out.matches("\nanswer      \"").count(), 2, "{out}");
     assert_eq!(out.matches("\npath        ").count(), 2, "{out}");
-    assert!(out.contains("BFS shortest: 13 cells") && out.contains("BFS shortest: 16 cells"), "{out}");
+    assert!(
+        out.contains("BFS shortest: 13 cells") && out.contains("BFS shortest: 16 cells"),
+        "{out}"
+    );
     assert_eq!(out.matches("steps       3 (q_halt confidence").count(), 2, "{out}");
     assert!(out.contains("2 mazes:") && out.contains("valid paths"), "{out}");
 
     // --steps: every step with its changes, and a picture per maze.
     let pic = tmp.path().join("m.png");
-    let out = ok(&["solve", "maze", "--model", model, fixture, "--steps", "--max-steps", "2", "--picture", pic.to_str().unwrap()]);
+    let out = ok(&[
+        "solve",
+        "maze",
+        "--model",
+        model,
+        fixture,
+        "--steps",
+        "--max-steps",
+        "2",
+        "--picture",
+        pic.to_str().unwrap(),
+    ]);
     assert_eq!(out.matches("step 1: q_halt").count(), 2, "{out}");
-    assert!(out.contains("step 2: q_halt") && !out.contains("step 3:") && out.contains("changed"), "{out}");
+    assert!(
+        out.contains("step 2: q_halt") && !out.contains("step 3:") && out.contains("changed"),
+        "{out}"
+    );
     for k in [1, 2] {
         let bytes = std::fs::read(tmp.path().join(format!("m-{k}.png"))).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
@@ -146,7 +220,11 @@ fn generated_maze_data_trains_and_solves() {
     // A maze of another size than the model's.
     std::fs::write(&bad, "S  \n # \n  G\n").unwrap();
     let err = fails(&["solve", "maze", "--model", model, bad.to_str().unwrap()]);
-    assert!(err.contains("a 3x3 maze needs a model trained on 3x3 mazes") && err.contains("a 6x6 maze model"), "{err}");
+    assert!(
+        err.contains("a 3x3 maze needs a model trained on 3x3 mazes")
+            && err.contains("a 6x6 maze model"),
+        "{err}"
+    );
 }
 
 /// `[train] eval_max_steps` sets the supervision steps of the run's evaluations and the
@@ -157,12 +235,18 @@ fn eval_max_steps_sets_the_evaluation_steps() {
     let run = tmp.path().join("run");
     train_tiny(&run, &["eval_max_steps=6"]);
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
-    let eval: Vec<serde_json::Value> =
-        metrics.lines().map(|l| serde_json::from_str(l).unwrap()).filter(|v: &serde_json::Value| v["split"] == "eval").collect();
+    let eval: Vec<serde_json::Value> = metrics
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["split"] == "eval")
+        .collect();
     assert!(!eval.is_empty() && eval.iter().all(|v| v["steps"] == 6.0), "{metrics}");
     let model = run.to_str().unwrap();
-    let report: serde_json::Value = serde_json::from_str(&ok(&["eval", "--model", model, "--json"])).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(&["eval", "--model", model, "--json"])).unwrap();
     assert_eq!(report["mean_steps"], 6.0, "{report}");
-    let report: serde_json::Value = serde_json::from_str(&ok(&["eval", "--model", model, "--json", "--max-steps", "2"])).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(&["eval", "--model", model, "--json", "--max-steps", "2"]))
+            .unwrap();
     assert_eq!(report["mean_steps"], 2.0, "{report}");
 }

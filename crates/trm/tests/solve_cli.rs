@@ -10,9 +10,23 @@ use cli::{fails, ok};
 fn train_tiny(run: &Path) {
     let run = run.to_str().unwrap();
     ok(&[
-        "train", "--preset", "sudoku4", "--out", run, "--set", "epochs=2", "--set", "eval_interval=2",
-        "--set", "data.generate.train=200", "--set", "data.generate.test=20", "--set", "hidden_size=16",
-        "--set", "puzzle_emb_ndim=16",
+        "train",
+        "--preset",
+        "sudoku4",
+        "--out",
+        run,
+        "--set",
+        "epochs=2",
+        "--set",
+        "eval_interval=2",
+        "--set",
+        "data.generate.train=200",
+        "--set",
+        "data.generate.test=20",
+        "--set",
+        "hidden_size=16",
+        "--set",
+        "puzzle_emb_ndim=16",
     ]);
 }
 
@@ -29,7 +43,16 @@ fn solve_sudoku_through_the_binary() {
     let model = run.to_str().unwrap();
 
     // One valid puzzle: an answer grid, the check, steps and confidence, the classic solver.
-    let out = ok(&["solve", "sudoku", "--model", model, "1.3..2.....4....", "--classic", "--max-steps", "3"]);
+    let out = ok(&[
+        "solve",
+        "sudoku",
+        "--model",
+        model,
+        "1.3..2.....4....",
+        "--classic",
+        "--max-steps",
+        "3",
+    ]);
     let a = answers(&out);
     assert_eq!(a.len(), 1, "{out}");
     assert_eq!(a[0].chars().count(), 16, "{out}");
@@ -39,7 +62,16 @@ fn solve_sudoku_through_the_binary() {
     assert!(out.contains("exact solver"), "{out}");
 
     // --steps prints every step up to --max-steps (no colour: stdout is a pipe).
-    let out = ok(&["solve", "sudoku", "--model", model, "1.3..2.....4....", "--steps", "--max-steps", "4"]);
+    let out = ok(&[
+        "solve",
+        "sudoku",
+        "--model",
+        model,
+        "1.3..2.....4....",
+        "--steps",
+        "--max-steps",
+        "4",
+    ]);
     for k in 1..=4 {
         assert!(out.contains(&format!("step {k}: q_halt")), "{out}");
     }
@@ -48,13 +80,46 @@ fn solve_sudoku_through_the_binary() {
 
     // --picture draws those steps: one PNG per puzzle, numbered when there are several.
     let picture = tmp.path().join("steps.png");
-    let out = ok(&["solve", "sudoku", "--model", model, "1.3..2.....4....", "--steps", "--max-steps", "2", "--picture", picture.to_str().unwrap()]);
-    assert!(out.contains("picture     ") && std::fs::read(&picture).unwrap().starts_with(b"\x89PNG"), "{out}");
+    let out = ok(&[
+        "solve",
+        "sudoku",
+        "--model",
+        model,
+        "1.3..2.....4....",
+        "--steps",
+        "--max-steps",
+        "2",
+        "--picture",
+        picture.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("picture     ") && std::fs::read(&picture).unwrap().starts_with(b"\x89PNG"),
+        "{out}"
+    );
     let list = tmp.path().join("two.txt");
     std::fs::write(&list, "1.3..2.....4....\n.2..4.........1.\n").unwrap();
-    ok(&["solve", "sudoku", "--model", model, list.to_str().unwrap(), "--steps", "--max-steps", "1", "--picture", picture.to_str().unwrap()]);
+    ok(&[
+        "solve",
+        "sudoku",
+        "--model",
+        model,
+        list.to_str().unwrap(),
+        "--steps",
+        "--max-steps",
+        "1",
+        "--picture",
+        picture.to_str().unwrap(),
+    ]);
     assert!(tmp.path().join("steps-1.png").is_file() && tmp.path().join("steps-2.png").is_file());
-    let err = fails(&["solve", "sudoku", "--model", model, "1.3..2.....4....", "--picture", picture.to_str().unwrap()]);
+    let err = fails(&[
+        "solve",
+        "sudoku",
+        "--model",
+        model,
+        "1.3..2.....4....",
+        "--picture",
+        picture.to_str().unwrap(),
+    ]);
     assert!(err.contains("--steps"), "{err}");
 
     // Invalid puzzles: non-zero exit and an error naming the puzzle and the problem.
@@ -67,12 +132,18 @@ fn solve_sudoku_through_the_binary() {
     // A 9x9 puzzle for a 4x4 model.
     let big = format!("1{}", ".".repeat(80));
     let err = fails(&["solve", "sudoku", "--model", model, &big]);
-    assert!(err.contains("9x9 Sudoku needs a model with seq_len 81") && err.contains("4x4 Sudoku model"), "{err}");
+    assert!(
+        err.contains("9x9 Sudoku needs a model with seq_len 81")
+            && err.contains("4x4 Sudoku model"),
+        "{err}"
+    );
 
     // A file of puzzles (comments skipped): one answer each, and a summary.
     let file = tmp.path().join("puzzles.txt");
-    std::fs::write(&file, "1.3..2.....4....\n# a comment\n..2.....3.......\n.1..4...........\n").unwrap();
-    let out = ok(&["solve", "sudoku", "--model", model, file.to_str().unwrap(), "--batch-size", "2"]);
+    std::fs::write(&file, "1.3..2.....4....\n# a comment\n..2.....3.......\n.1..4...........\n")
+        .unwrap();
+    let out =
+        ok(&["solve", "sudoku", "--model", model, file.to_str().unwrap(), "--batch-size", "2"]);
     assert_eq!(answers(&out).len(), 3, "{out}");
     assert!(out.contains("puzzle 2 of 3") && out.contains("line 3"), "{out}");
     assert!(out.contains("3 puzzles:"), "{out}");
@@ -95,7 +166,16 @@ fn solve_sudoku_through_the_binary() {
 
     // eval --per-step --plot draws the accuracy-vs-steps PNG.
     let png = tmp.path().join("steps.png");
-    let out = ok(&["eval", "--model", model, "--per-step", "--max-steps", "10", "--plot", png.to_str().unwrap()]);
+    let out = ok(&[
+        "eval",
+        "--model",
+        model,
+        "--per-step",
+        "--max-steps",
+        "10",
+        "--plot",
+        png.to_str().unwrap(),
+    ]);
     assert!(out.contains("step  exact accuracy"), "{out}");
     let bytes = std::fs::read(&png).unwrap();
     assert_eq!(&bytes[1..4], b"PNG");

@@ -84,7 +84,10 @@ impl Augmentation {
             .with_context(|| format!("puzzle name {name:?}: {t:?} is not a transform t0..t7"))?;
         let mut colors = [0u8; NUM_COLORS as usize];
         let mut seen = [false; NUM_COLORS as usize];
-        ensure!(digits.len() == colors.len(), "puzzle name {name:?}: colour map {digits:?} must have 10 digits");
+        ensure!(
+            digits.len() == colors.len(),
+            "puzzle name {name:?}: colour map {digits:?} must have 10 digits"
+        );
         for (slot, ch) in colors.iter_mut().zip(digits.bytes()) {
             let c = ch.wrapping_sub(b'0');
             if c >= NUM_COLORS || seen[c as usize] {
@@ -98,7 +101,10 @@ impl Augmentation {
 
     /// The task with every grid augmented.
     pub fn apply_task(&self, task: &Task) -> Task {
-        let pair = |p: &super::Pair| super::Pair { input: self.apply(&p.input), output: self.apply(&p.output) };
+        let pair = |p: &super::Pair| super::Pair {
+            input: self.apply(&p.input),
+            output: self.apply(&p.output),
+        };
         Task {
             id: self.name(&task.id),
             train: task.train.iter().map(pair).collect(),
@@ -111,7 +117,8 @@ impl Augmentation {
 /// The official duplicate key of an augmented puzzle: its (input, output) pairs over both
 /// splits, as a sorted list (the pairs' order does not matter).
 fn puzzle_key(task: &Task, aug: &Augmentation) -> Vec<(Grid, Grid)> {
-    let mut key: Vec<(Grid, Grid)> = task.pairs().map(|p| (aug.apply(&p.input), aug.apply(&p.output))).collect();
+    let mut key: Vec<(Grid, Grid)> =
+        task.pairs().map(|p| (aug.apply(&p.input), aug.apply(&p.output))).collect();
     key.sort();
     key
 }
@@ -124,7 +131,8 @@ pub fn augmentations(task: &Task, count: usize, rng: &mut impl Rng) -> Vec<Augme
     if count == 0 {
         return group;
     }
-    let mut seen: HashSet<Vec<(Grid, Grid)>> = HashSet::from([puzzle_key(task, &Augmentation::IDENTITY)]);
+    let mut seen: HashSet<Vec<(Grid, Grid)>> =
+        HashSet::from([puzzle_key(task, &Augmentation::IDENTITY)]);
     for _ in 0..RETRIES_FACTOR * count {
         let aug = Augmentation::random(rng);
         if seen.insert(puzzle_key(task, &aug)) {
@@ -161,7 +169,10 @@ mod tests {
 
     #[test]
     fn official_name_format() {
-        let aug = Augmentation { dihedral: Dihedral::new(3).unwrap(), colors: [0, 2, 1, 3, 4, 5, 6, 7, 8, 9] };
+        let aug = Augmentation {
+            dihedral: Dihedral::new(3).unwrap(),
+            colors: [0, 2, 1, 3, 4, 5, 6, 7, 8, 9],
+        };
         assert_eq!(aug.name("x"), "x|||t3|||0213456789");
         let g = Grid::from_rows(&[vec![1, 0]]).unwrap();
         // Colour map first (1 -> 2), then rotate 90 cw: a 1x2 row becomes a 2x1 column.
@@ -173,7 +184,12 @@ mod tests {
         // A single black cell looks the same under every augmentation: nothing new to add.
         let black = Grid::from_rows(&[vec![0]]).unwrap();
         let pair = super::super::Pair { input: black.clone(), output: black };
-        let task = Task { id: "t".into(), train: vec![pair.clone()], test: vec![pair], solutions_known: true };
+        let task = Task {
+            id: "t".into(),
+            train: vec![pair.clone()],
+            test: vec![pair],
+            solutions_known: true,
+        };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         assert_eq!(augmentations(&task, 10, &mut rng), vec![Augmentation::IDENTITY]);
         // One non-black colour in a 1x1 grid: only the 9 colours differ.

@@ -46,7 +46,12 @@ pub struct ArcBuildConfig {
 
 impl Default for ArcBuildConfig {
     fn default() -> Self {
-        ArcBuildConfig { test_sets: vec!["evaluation".to_string()], num_aug: 1000, seed: 42, canvas: Canvas::OFFICIAL }
+        ArcBuildConfig {
+            test_sets: vec!["evaluation".to_string()],
+            num_aug: 1000,
+            seed: 42,
+            canvas: Canvas::OFFICIAL,
+        }
     }
 }
 
@@ -82,7 +87,8 @@ pub fn token_spec(num_ids: u32) -> TokenSpec {
 
 /// 64-bit FNV-1a: a stable hash for seeding per-task random streams.
 fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
+    text.bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 /// The random stream of one task for one purpose.
@@ -168,12 +174,14 @@ pub fn build_arc_dataset(subsets: &[Subset], config: &ArcBuildConfig) -> Result<
     }
     let train_ids: std::collections::HashSet<&str> =
         groups.iter().filter(|g| !g.is_test).map(|g| g.task.id.as_str()).collect();
-    report.leaked = test_puzzles.keys().filter(|id| train_ids.contains(id.as_str())).cloned().collect();
+    report.leaked =
+        test_puzzles.keys().filter(|id| train_ids.contains(id.as_str())).cloned().collect();
 
     // Identifiers in order of first appearance: train split first, then test (as officially).
     let mut identifiers = vec![BLANK_IDENTIFIER.to_string()];
     let mut identifier_of: HashMap<String, i32> = HashMap::new();
-    let order = groups.iter().filter(|g| has_train_pairs(g)).chain(groups.iter().filter(|g| g.is_test));
+    let order =
+        groups.iter().filter(|g| has_train_pairs(g)).chain(groups.iter().filter(|g| g.is_test));
     for group in order {
         for aug in &group.augs {
             let name = aug.name(&group.task.id);
@@ -183,7 +191,11 @@ pub fn build_arc_dataset(subsets: &[Subset], config: &ArcBuildConfig) -> Result<
             }
         }
     }
-    ensure!(identifiers.len() < i32::MAX as usize, "too many puzzle identifiers ({})", identifiers.len());
+    ensure!(
+        identifiers.len() < i32::MAX as usize,
+        "too many puzzle identifiers ({})",
+        identifiers.len()
+    );
     let spec = token_spec(identifiers.len() as u32);
 
     let canvas = config.canvas;
@@ -191,14 +203,20 @@ pub fn build_arc_dataset(subsets: &[Subset], config: &ArcBuildConfig) -> Result<
     for group in groups.iter().filter(|g| has_train_pairs(g)) {
         let mut rng = task_rng(config.seed, &group.task.id, b"translat");
         for aug in &group.augs {
-            let pairs: Vec<&Pair> =
-                if group.is_test { group.task.train.iter().collect() } else { group.task.pairs().collect() };
+            let pairs: Vec<&Pair> = if group.is_test {
+                group.task.train.iter().collect()
+            } else {
+                group.task.pairs().collect()
+            };
             let fixed = rng.random_range(0..pairs.len());
             for (i, pair) in pairs.into_iter().enumerate() {
                 let (input, output) = (aug.apply(&pair.input), aug.apply(&pair.output));
                 let (max_r, max_c) = canvas.max_offset(&input, &output);
-                let (r, c) =
-                    if i == fixed { (0, 0) } else { (rng.random_range(0..=max_r), rng.random_range(0..=max_c)) };
+                let (r, c) = if i == fixed {
+                    (0, 0)
+                } else {
+                    (rng.random_range(0..=max_r), rng.random_range(0..=max_c))
+                };
                 train.push_example(&canvas.encode(&input, r, c), &canvas.encode(&output, r, c))?;
             }
             train.finish_puzzle(identifier_of[&aug.name(&group.task.id)])?;
@@ -208,7 +226,9 @@ pub fn build_arc_dataset(subsets: &[Subset], config: &ArcBuildConfig) -> Result<
     let mut test = SplitBuilder::new(canvas.seq_len());
     for group in groups.iter().filter(|g| g.is_test) {
         for aug in &group.augs {
-            for (pair, input) in group.task.test.iter().zip(encode_test_inputs(group.task, aug, canvas)) {
+            for (pair, input) in
+                group.task.test.iter().zip(encode_test_inputs(group.task, aug, canvas))
+            {
                 test.push_example(&input, &canvas.encode(&aug.apply(&pair.output), 0, 0))?;
             }
             test.finish_puzzle(identifier_of[&aug.name(&group.task.id)])?;
@@ -249,7 +269,9 @@ mod tests {
 
     #[test]
     fn in_memory_augmentations_match_the_test_split() {
-        let g = |rows: &[&[u8]]| Grid::from_rows(&rows.iter().map(|r| r.to_vec()).collect::<Vec<_>>()).unwrap();
+        let g = |rows: &[&[u8]]| {
+            Grid::from_rows(&rows.iter().map(|r| r.to_vec()).collect::<Vec<_>>()).unwrap()
+        };
         let pair = |a: &[&[u8]], b: &[&[u8]]| Pair { input: g(a), output: g(b) };
         let task = Task {
             id: "t1".into(),
@@ -258,7 +280,11 @@ mod tests {
             solutions_known: true,
         };
         let subsets = [Subset { name: "evaluation".into(), tasks: vec![task.clone()] }];
-        let built = build_arc_dataset(&subsets, &ArcBuildConfig { num_aug: 5, seed: 3, ..Default::default() }).unwrap();
+        let built = build_arc_dataset(
+            &subsets,
+            &ArcBuildConfig { num_aug: 5, seed: 3, ..Default::default() },
+        )
+        .unwrap();
         let augs = task_augmentations(&task, 5, 3);
         assert_eq!(augs.len(), 6);
         assert_eq!(augs[0], Augmentation::IDENTITY);

@@ -82,7 +82,10 @@ impl Canvas {
     /// Encodes `grid` at offset `(row, col)`. Panics if it does not fit.
     pub fn encode(self, grid: &Grid, row: usize, col: usize) -> Vec<u8> {
         let (n, h, w) = (self.side, grid.rows(), grid.cols());
-        assert!(row + h <= n && col + w <= n, "a {h}x{w} grid at ({row}, {col}) does not fit the {self} canvas");
+        assert!(
+            row + h <= n && col + w <= n,
+            "a {h}x{w} grid at ({row}, {col}) does not fit the {self} canvas"
+        );
         let mut tokens = vec![PAD; self.seq_len()];
         for r in 0..h {
             for c in 0..w {
@@ -112,7 +115,12 @@ impl Canvas {
     /// are shifted back to 0..=9. Panics unless `tokens.len() == side * side`.
     pub fn crop(self, tokens: &[u8]) -> Grid {
         let n = self.side;
-        assert_eq!(tokens.len(), self.seq_len(), "an ARC canvas of {self} has {} tokens", self.seq_len());
+        assert_eq!(
+            tokens.len(),
+            self.seq_len(),
+            "an ARC canvas of {self} has {} tokens",
+            self.seq_len()
+        );
         let is_color = |t: u8| (COLOR_OFFSET..COLOR_OFFSET + NUM_COLORS).contains(&t);
         let (mut best_area, mut best) = (0, (0, 0));
         let mut width = n;
@@ -126,7 +134,9 @@ impl Canvas {
             }
         }
         let (rows, cols) = best;
-        let cells = (0..rows).flat_map(|r| tokens[r * n..r * n + cols].iter().map(|&t| t - COLOR_OFFSET)).collect();
+        let cells = (0..rows)
+            .flat_map(|r| tokens[r * n..r * n + cols].iter().map(|&t| t - COLOR_OFFSET))
+            .collect();
         Grid::new(rows, cols, cells).expect("cropped cells are colours")
     }
 }
@@ -173,7 +183,10 @@ mod tests {
     #[test]
     fn canvas_sides_and_seq_lens() {
         assert_eq!(Canvas::default(), OFFICIAL);
-        assert_eq!((OFFICIAL.side(), OFFICIAL.seq_len(), OFFICIAL.to_string()), (30, 900, "30x30".to_string()));
+        assert_eq!(
+            (OFFICIAL.side(), OFFICIAL.seq_len(), OFFICIAL.to_string()),
+            (30, 900, "30x30".to_string())
+        );
         assert_eq!(Canvas::from_seq_len(16).unwrap(), Canvas::new(4).unwrap());
         assert_eq!(Canvas::from_seq_len(900).unwrap(), OFFICIAL);
         for bad in [0, 1, 15, 961, 81 * 81] {

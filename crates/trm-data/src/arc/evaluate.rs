@@ -95,7 +95,11 @@ pub struct ArcEvaluator {
 impl ArcEvaluator {
     /// An evaluator for the names of `identifiers.json` and the tasks of `test_puzzles.json`,
     /// for rows on `canvas`.
-    pub fn new(identifiers: Vec<String>, test_puzzles: BTreeMap<String, Task>, canvas: Canvas) -> ArcEvaluator {
+    pub fn new(
+        identifiers: Vec<String>,
+        test_puzzles: BTreeMap<String, Task>,
+        canvas: Canvas,
+    ) -> ArcEvaluator {
         ArcEvaluator {
             identifiers,
             blank_identifier: 0,
@@ -112,7 +116,8 @@ impl ArcEvaluator {
     /// identifier 0 and the official canvas).
     pub fn load(dir: &Path) -> Result<ArcEvaluator> {
         let id_path = dir.join(IDENTIFIERS_FILE);
-        let text = std::fs::read_to_string(&id_path).with_context(|| format!("{}: cannot read", id_path.display()))?;
+        let text = std::fs::read_to_string(&id_path)
+            .with_context(|| format!("{}: cannot read", id_path.display()))?;
         let identifiers: Vec<String> = serde_json::from_str(&text)
             .with_context(|| format!("{}: expected a JSON list of names", id_path.display()))?;
         let puzzles_path = dir.join(TEST_PUZZLES_FILE);
@@ -121,14 +126,16 @@ impl ArcEvaluator {
             "{}: missing; the ARC evaluator needs the test_puzzles.json that `trm data arc` writes",
             puzzles_path.display()
         );
-        let mut evaluator = ArcEvaluator::new(identifiers, read_test_puzzles(&puzzles_path)?, Canvas::OFFICIAL);
+        let mut evaluator =
+            ArcEvaluator::new(identifiers, read_test_puzzles(&puzzles_path)?, Canvas::OFFICIAL);
         let meta_path = dir.join("test").join(METADATA_FILE);
         if let Ok(text) = std::fs::read_to_string(&meta_path) {
-            let meta: Metadata =
-                serde_json::from_str(&text).with_context(|| format!("{}: invalid", meta_path.display()))?;
+            let meta: Metadata = serde_json::from_str(&text)
+                .with_context(|| format!("{}: invalid", meta_path.display()))?;
             evaluator.blank_identifier = meta.blank_identifier_id;
-            evaluator.canvas = Canvas::from_seq_len(meta.seq_len)
-                .with_context(|| format!("{}: rebuild the dataset with `trm data arc`", meta_path.display()))?;
+            evaluator.canvas = Canvas::from_seq_len(meta.seq_len).with_context(|| {
+                format!("{}: rebuild the dataset with `trm data arc`", meta_path.display())
+            })?;
         }
         Ok(evaluator)
     }
@@ -145,7 +152,13 @@ impl ArcEvaluator {
     /// Adds one prediction row: `input` and `prediction` are canvases ([`Self::canvas`]), `identifier`
     /// the row's puzzle identifier and `confidence` its `sigmoid(q_halt_logit)`. Rows with the
     /// blank identifier (batch padding) are ignored.
-    pub fn add(&mut self, identifier: u32, input: &[u8], prediction: &[u8], confidence: f64) -> Result<()> {
+    pub fn add(
+        &mut self,
+        identifier: u32,
+        input: &[u8],
+        prediction: &[u8],
+        confidence: f64,
+    ) -> Result<()> {
         if identifier == self.blank_identifier {
             return Ok(());
         }
@@ -159,7 +172,10 @@ impl ArcEvaluator {
         );
         if !self.decoded.contains_key(&identifier) {
             let name = self.identifiers.get(identifier as usize).with_context(|| {
-                format!("puzzle identifier {identifier} is beyond identifiers.json ({} names)", self.identifiers.len())
+                format!(
+                    "puzzle identifier {identifier} is beyond identifiers.json ({} names)",
+                    self.identifiers.len()
+                )
             })?;
             let (original, aug) = Augmentation::parse_name(name)?;
             self.decoded.insert(identifier, (original.to_string(), aug));
@@ -175,7 +191,11 @@ impl ArcEvaluator {
             }
             None => {
                 ballot.index.insert(predicted.clone(), ballot.candidates.len());
-                ballot.candidates.push(Candidate { grid: predicted, votes: 1, confidence_sum: confidence });
+                ballot.candidates.push(Candidate {
+                    grid: predicted,
+                    votes: 1,
+                    confidence_sum: confidence,
+                });
             }
         }
         self.rows += 1;
@@ -189,7 +209,9 @@ impl ArcEvaluator {
             return Vec::new();
         };
         let mut ranked = ballot.candidates.clone();
-        ranked.sort_by(|a, b| b.votes.cmp(&a.votes).then(b.mean_confidence().total_cmp(&a.mean_confidence())));
+        ranked.sort_by(|a, b| {
+            b.votes.cmp(&a.votes).then(b.mean_confidence().total_cmp(&a.mean_confidence()))
+        });
         ranked
     }
 
@@ -212,14 +234,21 @@ impl ArcEvaluator {
                 for (k, count) in pass_ks.iter().zip(&mut solved) {
                     *count += ranked.iter().take(*k).any(|c| c.grid == pair.output) as usize;
                 }
-                let best: Vec<Grid> = ranked.iter().take(attempts).map(|c| c.grid.clone()).collect();
+                let best: Vec<Grid> =
+                    ranked.iter().take(attempts).map(|c| c.grid.clone()).collect();
                 let first = best.first().cloned().unwrap_or_else(dummy_output);
                 let entry = (0..attempts)
-                    .map(|i| (format!("attempt_{}", i + 1), best.get(i).cloned().unwrap_or_else(|| first.clone())))
+                    .map(|i| {
+                        (
+                            format!("attempt_{}", i + 1),
+                            best.get(i).cloned().unwrap_or_else(|| first.clone()),
+                        )
+                    })
                     .collect();
                 entries.push(entry);
             }
-            let fractions: Vec<f64> = solved.iter().map(|&s| s as f64 / task.test.len() as f64).collect();
+            let fractions: Vec<f64> =
+                solved.iter().map(|&s| s as f64 / task.test.len() as f64).collect();
             for (t, f) in totals.iter_mut().zip(&fractions) {
                 *t += f;
             }
@@ -246,5 +275,6 @@ impl ArcEvaluator {
 /// Writes `submission.json` in the ARC Prize format.
 pub fn write_submission(path: &Path, submission: &Submission) -> Result<()> {
     let text = serde_json::to_string(submission)?;
-    std::fs::write(path, text).with_context(|| format!("{}: cannot write submission", path.display()))
+    std::fs::write(path, text)
+        .with_context(|| format!("{}: cannot write submission", path.display()))
 }

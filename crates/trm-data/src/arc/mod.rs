@@ -38,9 +38,19 @@ pub struct Grid {
 impl Grid {
     /// A grid from row-major cells; checks the cell count and the colours.
     pub fn new(rows: usize, cols: usize, cells: Vec<u8>) -> Result<Grid> {
-        ensure!(cells.len() == rows * cols, "a {rows}x{cols} grid needs {} cells, got {}", rows * cols, cells.len());
+        ensure!(
+            cells.len() == rows * cols,
+            "a {rows}x{cols} grid needs {} cells, got {}",
+            rows * cols,
+            cells.len()
+        );
         if let Some(i) = cells.iter().position(|&c| c >= NUM_COLORS) {
-            anyhow::bail!("row {}, column {}: colour {} is outside 0-9", i / cols + 1, i % cols + 1, cells[i]);
+            anyhow::bail!(
+                "row {}, column {}: colour {} is outside 0-9",
+                i / cols + 1,
+                i % cols + 1,
+                cells[i]
+            );
         }
         Ok(Grid { rows, cols, cells })
     }
@@ -49,7 +59,12 @@ impl Grid {
     pub fn from_rows(rows: &[Vec<u8>]) -> Result<Grid> {
         let cols = rows.first().map_or(0, |r| r.len());
         for (r, row) in rows.iter().enumerate() {
-            ensure!(row.len() == cols, "row {} has {} cells but row 1 has {cols} (ragged rows)", r + 1, row.len());
+            ensure!(
+                row.len() == cols,
+                "row {} has {} cells but row 1 has {cols} (ragged rows)",
+                r + 1,
+                row.len()
+            );
         }
         Grid::new(rows.len(), cols, rows.concat())
     }
@@ -106,7 +121,11 @@ impl Grid {
 
     /// Every colour `c` replaced by `map[c]`.
     pub fn recolored(&self, map: &[u8; NUM_COLORS as usize]) -> Grid {
-        Grid { rows: self.rows, cols: self.cols, cells: self.cells.iter().map(|&c| map[c as usize]).collect() }
+        Grid {
+            rows: self.rows,
+            cols: self.cols,
+            cells: self.cells.iter().map(|&c| map[c as usize]).collect(),
+        }
     }
 }
 

@@ -79,8 +79,11 @@ pub fn split_subset_spec(spec: &str) -> (String, PathBuf) {
 /// `evaluation`), a Kaggle file's middle part (`arc-agi_evaluation_challenges.json` ->
 /// `evaluation`), or a single task file's stem.
 pub fn default_subset_name(path: &Path) -> String {
-    let stem =
-        path.file_stem().or_else(|| path.file_name()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .or_else(|| path.file_name())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     if path.is_dir() {
         return path
             .canonicalize()
@@ -127,7 +130,9 @@ pub fn read_tasks(path: &Path) -> Result<Vec<Task>> {
 }
 
 fn collect_json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))? {
+    for entry in
+        std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))?
+    {
         let path = entry?.path();
         if path.is_dir() {
             collect_json_files(&path, out)?;
@@ -139,7 +144,8 @@ fn collect_json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 fn read_json(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))
 }
 
@@ -155,11 +161,15 @@ fn task_from_file(path: &Path, value: &Value) -> Result<Task> {
 /// Reads a Kaggle challenges file and, when it exists, its solutions sibling.
 fn read_kaggle(path: &Path, value: &Value) -> Result<Vec<Task>> {
     let Some(map) = value.as_object() else {
-        bail!("{}: expected an ARC task or a Kaggle challenges object {{task_id: task}}", path.display());
+        bail!(
+            "{}: expected an ARC task or a Kaggle challenges object {{task_id: task}}",
+            path.display()
+        );
     };
     let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let solutions_path =
-        name.contains("challenges").then(|| path.with_file_name(name.replacen("challenges", "solutions", 1)));
+    let solutions_path = name
+        .contains("challenges")
+        .then(|| path.with_file_name(name.replacen("challenges", "solutions", 1)));
     let solutions = match &solutions_path {
         Some(p) if p.is_file() => Some(read_json(p)?),
         _ => None,
@@ -169,25 +179,27 @@ fn read_kaggle(path: &Path, value: &Value) -> Result<Vec<Task>> {
         let outputs = match &solutions {
             Some(sol) => {
                 let sol_path = solutions_path.as_ref().unwrap();
-                let grids =
-                    sol.get(id).with_context(|| format!("{}: no solutions for task {id}", sol_path.display()))?;
-                let grids = grids
-                    .as_array()
-                    .with_context(|| format!("{}: task {id}: expected a list of grids", sol_path.display()))?;
+                let grids = sol.get(id).with_context(|| {
+                    format!("{}: no solutions for task {id}", sol_path.display())
+                })?;
+                let grids = grids.as_array().with_context(|| {
+                    format!("{}: task {id}: expected a list of grids", sol_path.display())
+                })?;
                 let parsed = grids
                     .iter()
                     .enumerate()
                     .map(|(i, g)| {
-                        parse_grid(g)
-                            .with_context(|| format!("{}: task {id}: test pair {} output", sol_path.display(), i + 1))
+                        parse_grid(g).with_context(|| {
+                            format!("{}: task {id}: test pair {} output", sol_path.display(), i + 1)
+                        })
                     })
                     .collect::<Result<Vec<_>>>()?;
                 Some(parsed)
             }
             None => None,
         };
-        let task =
-            parse_task(id, task_value, outputs.as_deref()).with_context(|| format!("{}: task {id}", path.display()))?;
+        let task = parse_task(id, task_value, outputs.as_deref())
+            .with_context(|| format!("{}: task {id}", path.display()))?;
         tasks.push(task);
     }
     Ok(tasks)
@@ -199,7 +211,11 @@ fn parse_task(id: &str, value: &Value, test_outputs: Option<&[Grid]>) -> Result<
     let pairs = |key: &str| -> Result<&Vec<Value>> {
         value
             .get(key)
-            .with_context(|| format!("missing \"{key}\"; an ARC task needs {{\"train\": [...], \"test\": [...]}}"))?
+            .with_context(|| {
+                format!(
+                    "missing \"{key}\"; an ARC task needs {{\"train\": [...], \"test\": [...]}}"
+                )
+            })?
             .as_array()
             .with_context(|| format!("\"{key}\" must be a list of pairs"))
     };
@@ -274,10 +290,13 @@ pub fn parse_grid(value: &Value) -> Result<Grid> {
 /// Reads a `test_puzzles.json` (`{name: task}`) as written by the ARC builder.
 pub fn read_test_puzzles(path: &Path) -> Result<BTreeMap<String, Task>> {
     let value = read_json(path)?;
-    let map = value.as_object().with_context(|| format!("{}: expected an object {{name: task}}", path.display()))?;
+    let map = value
+        .as_object()
+        .with_context(|| format!("{}: expected an object {{name: task}}", path.display()))?;
     map.iter()
         .map(|(id, v)| {
-            let task = parse_task(id, v, None).with_context(|| format!("{}: task {id}", path.display()))?;
+            let task = parse_task(id, v, None)
+                .with_context(|| format!("{}: task {id}", path.display()))?;
             Ok((id.clone(), task))
         })
         .collect()

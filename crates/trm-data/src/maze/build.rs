@@ -18,9 +18,9 @@ use std::path::Path;
 
 use anyhow::{ensure, Result};
 
-use super::{MazePair, VOCAB_SIZE};
 #[cfg(doc)]
 use super::MazeSolver;
+use super::{MazePair, VOCAB_SIZE};
 use crate::dataset::{Dataset, Split, SplitBuilder, TokenSpec, BLANK_IDENTIFIER};
 use crate::dihedral::Dihedral;
 
@@ -37,9 +37,18 @@ pub const TOKEN_SPEC: TokenSpec = TokenSpec {
 /// split (the test split is never augmented; the copies' labels are described in the
 /// module documentation); it needs square mazes, since a transposed non-square maze would
 /// change shape. Either split may be absent, not both.
-pub fn build_maze_dataset(train: Option<&[MazePair]>, test: Option<&[MazePair]>, augment: bool) -> Result<Dataset> {
+pub fn build_maze_dataset(
+    train: Option<&[MazePair]>,
+    test: Option<&[MazePair]>,
+    augment: bool,
+) -> Result<Dataset> {
     ensure!(train.is_some() || test.is_some(), "a maze dataset needs a train or a test split");
-    let shape = train.into_iter().chain(test).flatten().map(|p| (p.question.rows(), p.question.cols())).next();
+    let shape = train
+        .into_iter()
+        .chain(test)
+        .flatten()
+        .map(|p| (p.question.rows(), p.question.cols()))
+        .next();
     let Some((rows, cols)) = shape else {
         anyhow::bail!("no mazes to write");
     };
@@ -69,7 +78,8 @@ pub fn build_maze_dataset(train: Option<&[MazePair]>, test: Option<&[MazePair]>,
                 .iter()
                 .map(|&t| {
                     let p = if solve_copies {
-                        MazePair::solve(pair.question.transformed(t)).expect("a transformed solvable maze stays solvable")
+                        MazePair::solve(pair.question.transformed(t))
+                            .expect("a transformed solvable maze stays solvable")
                     } else {
                         pair.transformed(t)
                     };

@@ -13,7 +13,8 @@ use super::{Maze, MazePair};
 /// one `G` and a path between them; every answer must be its question with one shortest
 /// path drawn in `o`. Errors name the file and the line.
 pub fn read_csv(path: &Path) -> Result<Vec<MazePair>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read maze CSV", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read maze CSV", path.display()))?;
     parse_csv(&text).with_context(|| format!("{}: not a valid maze CSV", path.display()))
 }
 

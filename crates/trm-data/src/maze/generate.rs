@@ -70,7 +70,10 @@ impl GeneratorConfig {
             self.cols
         );
         let (lo, hi) = self.wall_fraction;
-        ensure!(0.0 <= lo && lo <= hi && hi < 1.0, "wall fraction range {lo}..{hi} must satisfy 0 <= low <= high < 1");
+        ensure!(
+            0.0 <= lo && lo <= hi && hi < 1.0,
+            "wall fraction range {lo}..{hi} must satisfy 0 <= low <= high < 1"
+        );
         ensure!(
             self.min_path >= 2,
             "--min-path counts start and goal, so it must be at least 2, got {}",
@@ -202,7 +205,9 @@ pub fn generate(
                     scope.spawn(move || {
                         let mut search = LayoutSearch::new(config);
                         let found: Vec<(u64, Found)> = (start..end)
-                            .filter_map(|i| search.run(&mut layout_rng(seed, stream, i)).map(|f| (i, f)))
+                            .filter_map(|i| {
+                                search.run(&mut layout_rng(seed, stream, i)).map(|f| (i, f))
+                            })
                             .collect();
                         (found, search.searches)
                     })
@@ -270,10 +275,12 @@ struct Found {
 
 impl Found {
     fn into_pair(self, config: &GeneratorConfig) -> MazePair {
-        let mut cells: Vec<Cell> = self.passable.iter().map(|&p| if p { Cell::Open } else { Cell::Wall }).collect();
+        let mut cells: Vec<Cell> =
+            self.passable.iter().map(|&p| if p { Cell::Open } else { Cell::Wall }).collect();
         cells[self.path[0]] = Cell::Start;
         cells[*self.path.last().unwrap()] = Cell::Goal;
-        let question = Maze::new(config.rows, config.cols, cells.clone()).expect("generator shape is valid");
+        let question =
+            Maze::new(config.rows, config.cols, cells.clone()).expect("generator shape is valid");
         for &i in &self.path[1..self.path.len() - 1] {
             cells[i] = Cell::Path;
         }
@@ -349,7 +356,10 @@ impl<'a> LayoutSearch<'a> {
                 continue;
             }
             self.searches += 1;
-            let path = self.solver.shortest_path(&self.passable, rows, cols, s, g).expect("same component");
+            let path = self
+                .solver
+                .shortest_path(&self.passable, rows, cols, s, g)
+                .expect("same component");
             if path.len() >= min_path as usize {
                 let key = wall_key(self.passable.iter().map(|&p| !p));
                 return Some(Found { key, passable: self.passable.clone(), path });

@@ -79,7 +79,12 @@ impl Maze {
     /// A maze from its cells; `cells.len()` must be `rows * cols`.
     pub fn new(rows: usize, cols: usize, cells: Vec<Cell>) -> Result<Maze> {
         ensure!(rows > 0 && cols > 0, "a maze needs at least one row and one column");
-        ensure!(cells.len() == rows * cols, "a {rows}x{cols} maze needs {} cells, got {}", rows * cols, cells.len());
+        ensure!(
+            cells.len() == rows * cols,
+            "a {rows}x{cols} maze needs {} cells, got {}",
+            rows * cols,
+            cells.len()
+        );
         Ok(Maze { rows, cols, cells })
     }
 
@@ -124,7 +129,11 @@ impl Maze {
                 r + 1,
                 line.chars().count()
             );
-            cells.extend(Maze::parse_flat(line, 1, cols).map_err(|e| e.context(format!("maze row {}", r + 1)))?.cells);
+            cells.extend(
+                Maze::parse_flat(line, 1, cols)
+                    .map_err(|e| e.context(format!("maze row {}", r + 1)))?
+                    .cells,
+            );
         }
         Maze::new(lines.len(), cols, cells)
     }
@@ -135,8 +144,9 @@ impl Maze {
             .iter()
             .enumerate()
             .map(|(i, &t)| {
-                Cell::from_token(t)
-                    .ok_or_else(|| anyhow::anyhow!("token {t} at position {i} is not a maze cell (1..=5)"))
+                Cell::from_token(t).ok_or_else(|| {
+                    anyhow::anyhow!("token {t} at position {i} is not a maze cell (1..=5)")
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         Maze::new(rows, cols, cells)
@@ -187,7 +197,11 @@ impl Maze {
     /// Returns the start and goal cell indices.
     pub fn check_question(&self) -> Result<(usize, usize)> {
         let path = self.positions(Cell::Path);
-        ensure!(path.is_empty(), "a question must not contain path cells 'o' (found {})", path.len());
+        ensure!(
+            path.is_empty(),
+            "a question must not contain path cells 'o' (found {})",
+            path.len()
+        );
         self.endpoints()
     }
 
@@ -209,7 +223,8 @@ impl Maze {
     pub fn solve(&self) -> Result<Maze> {
         let (start, goal) = self.check_question()?;
         let mut solver = MazeSolver::new();
-        let Some(path) = solver.shortest_path(&self.passable(), self.rows, self.cols, start, goal) else {
+        let Some(path) = solver.shortest_path(&self.passable(), self.rows, self.cols, start, goal)
+        else {
             bail!("no path from 'S' to 'G'");
         };
         let mut answer = self.clone();
@@ -245,10 +260,12 @@ impl Maze {
             marked += (a == Cell::Path) as usize;
         }
         let mut solver = MazeSolver::new();
-        let Some(best) = solver.shortest_path(&self.passable(), self.rows, self.cols, start, goal) else {
+        let Some(best) = solver.shortest_path(&self.passable(), self.rows, self.cols, start, goal)
+        else {
             bail!("no path from 'S' to 'G'");
         };
-        let on_path: Vec<bool> = answer.cells.iter().map(|&c| c != Cell::Wall && c != Cell::Open).collect();
+        let on_path: Vec<bool> =
+            answer.cells.iter().map(|&c| c != Cell::Wall && c != Cell::Open).collect();
         let drawn = solver.shortest_path(&on_path, self.rows, self.cols, start, goal);
         ensure!(
             drawn.as_ref().map(|p| p.len()) == Some(best.len()) && marked + 2 == best.len(),
@@ -320,7 +337,10 @@ mod tests {
         assert_eq!(maze.to_string(), SMALL);
         assert_eq!(maze.to_flat_string(), "S  ### #G   ");
         assert_eq!(Maze::parse_flat(&maze.to_flat_string(), 3, 4).unwrap(), maze);
-        assert!(Maze::parse_flat("S  ### #G  ", 3, 4).unwrap_err().to_string().contains("stripped"));
+        assert!(Maze::parse_flat("S  ### #G  ", 3, 4)
+            .unwrap_err()
+            .to_string()
+            .contains("stripped"));
     }
 
     #[test]

@@ -97,7 +97,11 @@ impl MazeSolver {
                 (c > 0).then(|| cell - 1),
                 (c + 1 < cols).then(|| cell + 1),
             ];
-            cell = candidates.into_iter().flatten().find(|&i| self.dist[i] == d).expect("BFS distances are consistent");
+            cell = candidates
+                .into_iter()
+                .flatten()
+                .find(|&i| self.dist[i] == d)
+                .expect("BFS distances are consistent");
             path.push(cell);
         }
         path.reverse();

@@ -44,31 +44,17 @@ impl Shuffle {
         };
         let row_perm = line_perm(rng);
         let col_perm = line_perm(rng);
-        Shuffle {
-            size,
-            digit_map,
-            transpose,
-            row_perm,
-            col_perm,
-        }
+        Shuffle { size, digit_map, transpose, row_perm, col_perm }
     }
 
     /// The shuffled grid.
     pub fn apply(&self, grid: &Grid) -> Grid {
-        assert_eq!(
-            grid.size(),
-            self.size,
-            "shuffle drawn for another grid size"
-        );
+        assert_eq!(grid.size(), self.size, "shuffle drawn for another grid size");
         let mut out = Grid::empty(self.size);
         for r in 0..self.size {
             for c in 0..self.size {
                 let (sr, sc) = (self.row_perm[r], self.col_perm[c]);
-                let v = if self.transpose {
-                    grid.get(sc, sr)
-                } else {
-                    grid.get(sr, sc)
-                };
+                let v = if self.transpose { grid.get(sc, sr) } else { grid.get(sr, sc) };
                 out.set(r, c, self.digit_map[v as usize]);
             }
         }
@@ -147,9 +133,7 @@ mod tests {
     #[test]
     fn transposes_about_half_the_time() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let n = (0..2000)
-            .filter(|_| Shuffle::random(4, &mut rng).transpose)
-            .count();
+        let n = (0..2000).filter(|_| Shuffle::random(4, &mut rng).transpose).count();
         assert!((800..1200).contains(&n), "{n}");
     }
 }

@@ -45,19 +45,14 @@ pub fn bench_file(path: &Path, min_time: Duration) -> Result<BenchRow> {
     let (unique_check_per_sec, counts) =
         timed(&puzzles, min_time, |p| solver::analyse(p).solutions);
     Ok(BenchRow {
-        file: path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        ),
+        file: path
+            .file_name()
+            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
         puzzles: puzzles.len(),
         solved,
         unique: counts.iter().filter(|&&c| c == 1).count(),
         solve_per_sec,
-        mean_guesses: if solved == 0 {
-            0.0
-        } else {
-            guesses as f64 / solved as f64
-        },
+        mean_guesses: if solved == 0 { 0.0 } else { guesses as f64 / solved as f64 },
         unique_check_per_sec,
     })
 }

@@ -59,10 +59,8 @@ pub fn parse_records(text: &str) -> Result<Vec<Record>> {
     };
     let mut out = Vec::new();
     if first.contains(',') {
-        let header: Vec<String> = first
-            .split(',')
-            .map(|f| unquote(f).to_ascii_lowercase())
-            .collect();
+        let header: Vec<String> =
+            first.split(',').map(|f| unquote(f).to_ascii_lowercase()).collect();
         let Some(q_col) = header.iter().position(|h| h == "question") else {
             bail!("line {first_no}: a CSV file needs a header with a `question` column (Sudoku-Extreme: source,question,answer,rating); found {first:?}");
         };
@@ -83,11 +81,7 @@ pub fn parse_records(text: &str) -> Result<Vec<Record>> {
                 }
                 _ => None,
             };
-            out.push(Record {
-                line: no,
-                puzzle,
-                answer,
-            });
+            out.push(Record { line: no, puzzle, answer });
         }
     } else {
         for (no, line) in std::iter::once((first_no, first)).chain(lines) {
@@ -96,11 +90,7 @@ pub fn parse_records(text: &str) -> Result<Vec<Record>> {
                 .with_context(|| format!("line {no}: puzzle"))?;
             // tdoku's `puzzle:count:solution`: the third field is a grid only for unique puzzles.
             let answer = parts.nth(1).and_then(|s| Grid::parse(s).ok());
-            out.push(Record {
-                line: no,
-                puzzle,
-                answer,
-            });
+            out.push(Record { line: no, puzzle, answer });
         }
     }
     ensure!(!out.is_empty(), "no puzzles after the CSV header");
@@ -109,9 +99,7 @@ pub fn parse_records(text: &str) -> Result<Vec<Record>> {
 
 fn unquote(field: &str) -> &str {
     let f = field.trim();
-    f.strip_prefix('"')
-        .and_then(|f| f.strip_suffix('"'))
-        .unwrap_or(f)
+    f.strip_prefix('"').and_then(|f| f.strip_suffix('"')).unwrap_or(f)
 }
 
 /// Checks one record and returns it with its solution: consistent givens, the expected size,
@@ -144,11 +132,8 @@ pub fn check_record(record: &Record, size: usize, require_unique: bool) -> Resul
         answer
             .check_consistent()
             .with_context(|| format!("line {line}: answer is not a valid solution"))?;
-        if let Some(i) = puzzle
-            .cells()
-            .iter()
-            .zip(answer.cells())
-            .position(|(&p, &a)| p != 0 && p != a)
+        if let Some(i) =
+            puzzle.cells().iter().zip(answer.cells()).position(|(&p, &a)| p != 0 && p != a)
         {
             bail!(
                 "line {line}: answer is inconsistent with the question: row {}, column {} is given as {} but the answer has {}",
@@ -159,17 +144,11 @@ pub fn check_record(record: &Record, size: usize, require_unique: bool) -> Resul
             );
         }
         if !require_unique {
-            return Ok(Example {
-                puzzle,
-                solution: answer,
-            });
+            return Ok(Example { puzzle, solution: answer });
         }
     }
-    let analysis = if require_unique {
-        solver::analyse(&puzzle)
-    } else {
-        solver::count_solutions(&puzzle, 1)
-    };
+    let analysis =
+        if require_unique { solver::analyse(&puzzle) } else { solver::count_solutions(&puzzle, 1) };
     match (analysis.solutions, analysis.solution) {
         (0, _) | (_, None) => bail!("line {line}: the puzzle has no solution"),
         (1, Some(solution)) => Ok(Example { puzzle, solution: record.answer.unwrap_or(solution) }),
@@ -188,25 +167,19 @@ pub fn check_records(
     require_unique: bool,
 ) -> Result<Vec<Example>> {
     check_size(size)?;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(records.len().max(1));
+    let threads =
+        std::thread::available_parallelism().map_or(1, |n| n.get()).min(records.len().max(1));
     let chunk = records.len().div_ceil(threads).max(1);
     let parts: Vec<Result<Vec<Example>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = records
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
-                    part.iter()
-                        .map(|r| check_record(r, size, require_unique))
-                        .collect()
+                    part.iter().map(|r| check_record(r, size, require_unique)).collect()
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("checker thread panicked"))
-            .collect()
+        handles.into_iter().map(|h| h.join().expect("checker thread panicked")).collect()
     });
     let mut out = Vec::with_capacity(records.len());
     for part in parts {
@@ -369,10 +342,7 @@ pub fn build_dataset(cfg: &BuildConfig) -> Result<Dataset> {
         keep.sort_unstable();
         *t = keep.into_iter().map(|i| t[i]).collect();
     }
-    let filter = Filter {
-        size,
-        ..cfg.filter.clone()
-    };
+    let filter = Filter { size, ..cfg.filter.clone() };
     let puzzles = |e: &Option<Vec<Example>>| -> HashSet<Grid> {
         e.iter().flatten().map(|e| e.puzzle).collect()
     };
@@ -380,24 +350,14 @@ pub fn build_dataset(cfg: &BuildConfig) -> Result<Dataset> {
         let made = generate::generate(n, &filter, &puzzles(&train), &mut stream(cfg.seed, 2))
             .context("generating the test split")?;
         test = Some(
-            made.into_iter()
-                .map(|g| Example {
-                    puzzle: g.puzzle,
-                    solution: g.solution,
-                })
-                .collect(),
+            made.into_iter().map(|g| Example { puzzle: g.puzzle, solution: g.solution }).collect(),
         );
     }
     if let Some(Source::Generate(n)) = cfg.train {
         let made = generate::generate(n, &filter, &puzzles(&test), &mut stream(cfg.seed, 1))
             .context("generating the train split")?;
         train = Some(
-            made.into_iter()
-                .map(|g| Example {
-                    puzzle: g.puzzle,
-                    solution: g.solution,
-                })
-                .collect(),
+            made.into_iter().map(|g| Example { puzzle: g.puzzle, solution: g.solution }).collect(),
         );
     }
     let mut aug_rng = stream(cfg.seed, 3);
@@ -405,15 +365,9 @@ pub fn build_dataset(cfg: &BuildConfig) -> Result<Dataset> {
         .map(|t| build_split(&t, size, cfg.aug, &mut aug_rng))
         .transpose()
         .context("train split")?;
-    let test = test
-        .map(|t| build_split(&t, size, 0, &mut aug_rng))
-        .transpose()
-        .context("test split")?;
-    Ok(Dataset {
-        train,
-        test,
-        identifiers: vec![BLANK_IDENTIFIER.to_string()],
-    })
+    let test =
+        test.map(|t| build_split(&t, size, 0, &mut aug_rng)).transpose().context("test split")?;
+    Ok(Dataset { train, test, identifiers: vec![BLANK_IDENTIFIER.to_string()] })
 }
 
 #[cfg(test)]
@@ -423,18 +377,12 @@ mod tests {
     const P4: &str = "1.3..4......2..1";
 
     fn solved(p: &str) -> String {
-        solver::solve(&Grid::parse(p).unwrap())
-            .unwrap()
-            .0
-            .to_string()
+        solver::solve(&Grid::parse(p).unwrap()).unwrap().0.to_string()
     }
 
     #[test]
     fn reads_csv_and_bare_lines() {
-        let csv = format!(
-            "source,question,answer,rating\nx,{P4},{},0\n\ny,{P4},,3\n",
-            solved(P4)
-        );
+        let csv = format!("source,question,answer,rating\nx,{P4},{},0\n\ny,{P4},,3\n", solved(P4));
         let r = parse_records(&csv).unwrap();
         assert_eq!(r.len(), 2);
         assert_eq!((r[0].line, r[1].line), (2, 4));
@@ -450,22 +398,14 @@ mod tests {
 
     #[test]
     fn csv_errors_name_the_line() {
-        let err = format!(
-            "{:#}",
-            parse_records(&format!("question,answer\n{P4},\nabc,\n")).unwrap_err()
-        );
+        let err =
+            format!("{:#}", parse_records(&format!("question,answer\n{P4},\nabc,\n")).unwrap_err());
         assert!(err.starts_with("line 3: question"), "{err}");
-        let err = format!(
-            "{:#}",
-            parse_records(&format!("question,answer\n{P4}\n")).unwrap_err()
-        );
+        let err = format!("{:#}", parse_records(&format!("question,answer\n{P4}\n")).unwrap_err());
         assert!(err.contains("line 2") && err.contains("fields"), "{err}");
         let err = format!("{:#}", parse_records("a,b\n1,2\n").unwrap_err());
         assert!(err.contains("question"), "{err}");
-        let err = format!(
-            "{:#}",
-            parse_records("source,question,answer,rating\n").unwrap_err()
-        );
+        let err = format!("{:#}", parse_records("source,question,answer,rating\n").unwrap_err());
         assert!(err.contains("no puzzles"), "{err}");
         assert!(parse_records("# only a comment\n").is_err());
     }
@@ -487,21 +427,14 @@ mod tests {
         let e = err(rec(7, "12........3...4.", None));
         assert!(e.contains("no solution"), "{e}");
         // A valid grid (digits 1 and 2 swapped) that contradicts the given 1.
-        let swapped: Vec<u8> = good
-            .solution
-            .cells()
-            .iter()
-            .map(|&v| [0, 2, 1, 3, 4][v as usize])
-            .collect();
+        let swapped: Vec<u8> =
+            good.solution.cells().iter().map(|&v| [0, 2, 1, 3, 4][v as usize]).collect();
         let wrong = Grid::from_cells(&swapped).unwrap();
         let e = err(rec(8, P4, Some(&wrong.to_string())));
         assert!(e.contains("line 8") && e.contains("inconsistent"), "{e}");
         let e = err(rec(9, P4, Some(&"1234".repeat(4))));
         assert!(e.contains("answer is not a valid solution"), "{e}");
-        let e = format!(
-            "{:#}",
-            check_record(&rec(2, P4, None), 9, true).unwrap_err()
-        );
+        let e = format!("{:#}", check_record(&rec(2, P4, None), 9, true).unwrap_err());
         assert!(e.contains("4x4 puzzle among 9x9"), "{e}");
         // Several solutions are accepted on request, with the given answer as label.
         let open = "1...............";
@@ -513,64 +446,36 @@ mod tests {
     #[test]
     fn builds_official_groups_and_metadata() {
         let ex = check_record(
-            &Record {
-                line: 1,
-                puzzle: Grid::parse(P4).unwrap(),
-                answer: None,
-            },
+            &Record { line: 1, puzzle: Grid::parse(P4).unwrap(), answer: None },
             4,
             true,
         )
         .unwrap();
         let split = build_split(&[ex, ex], 4, 3, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
-        assert_eq!(
-            (
-                split.num_groups(),
-                split.num_puzzles(),
-                split.num_examples()
-            ),
-            (2, 8, 8)
-        );
+        assert_eq!((split.num_groups(), split.num_puzzles(), split.num_examples()), (2, 8, 8));
         assert_eq!(split.group_indices, vec![0, 4, 8]);
         assert_eq!(split.puzzle_indices, (0..=8).collect::<Vec<i32>>());
         assert_eq!(split.meta.total_puzzles, 2);
         assert_eq!(split.meta.mean_puzzle_examples, 1.0);
         assert_eq!(
-            (
-                split.meta.vocab_size,
-                split.meta.seq_len,
-                split.meta.ignore_label_id
-            ),
+            (split.meta.vocab_size, split.meta.seq_len, split.meta.ignore_label_id),
             (6, 16, Some(0))
         );
         assert_eq!(split.example(0).0, ex.puzzle.to_tokens().as_slice());
         for i in 0..8 {
             let (inp, lab) = split.example(i);
-            let (p, s) = (
-                Grid::from_tokens(inp).unwrap(),
-                Grid::from_tokens(lab).unwrap(),
-            );
+            let (p, s) = (Grid::from_tokens(inp).unwrap(), Grid::from_tokens(lab).unwrap());
             assert!(p.is_solved_by(&s));
         }
     }
 
     #[test]
     fn generated_dataset_is_seeded_and_splits_are_disjoint() {
-        let cfg = BuildConfig {
-            aug: 2,
-            ..BuildConfig::generated(4, 30, 20)
-        };
+        let cfg = BuildConfig { aug: 2, ..BuildConfig::generated(4, 30, 20) };
         let a = build_dataset(&cfg).unwrap();
         assert_eq!(a, build_dataset(&cfg).unwrap());
         let (train, test) = (a.train.as_ref().unwrap(), a.test.as_ref().unwrap());
-        assert_eq!(
-            (
-                train.num_groups(),
-                train.num_examples(),
-                test.num_examples()
-            ),
-            (30, 90, 20)
-        );
+        assert_eq!((train.num_groups(), train.num_examples(), test.num_examples()), (30, 90, 20));
         let test_puzzles: HashSet<&[u8]> = (0..20).map(|i| test.example(i).0).collect();
         for g in 0..30 {
             let first = train.group_puzzles(g).start;

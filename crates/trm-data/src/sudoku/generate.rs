@@ -60,10 +60,7 @@ impl Filter {
         }
         if let Some(max) = self.max_guesses {
             if max < self.min_guesses {
-                bail!(
-                    "max guesses {max} is below min guesses {}",
-                    self.min_guesses
-                );
+                bail!("max guesses {max} is below min guesses {}", self.min_guesses);
             }
         }
         Ok(())
@@ -163,11 +160,7 @@ fn attempt(filter: &Filter, rng: &mut impl Rng) -> Option<Generated> {
     if guesses < filter.min_guesses || filter.max_guesses.is_some_and(|m| guesses > m) {
         return None;
     }
-    Some(Generated {
-        puzzle,
-        solution,
-        guesses,
-    })
+    Some(Generated { puzzle, solution, guesses })
 }
 
 /// Draws from `rng` until a puzzle meets the filter and `accept` agrees; `Err(attempts)`
@@ -210,9 +203,8 @@ fn generate_on(
     rng: &mut impl Rng,
 ) -> Result<Vec<Generated>> {
     filter.check()?;
-    let mut rngs: Vec<ChaCha8Rng> = (0..count)
-        .map(|_| ChaCha8Rng::seed_from_u64(rng.random()))
-        .collect();
+    let mut rngs: Vec<ChaCha8Rng> =
+        (0..count).map(|_| ChaCha8Rng::seed_from_u64(rng.random())).collect();
     let give_up = |done: usize, attempts: usize| {
         anyhow!(
             "generated {done} of {count} puzzles ({}), then {attempts} attempts in a row gave no new puzzle \
@@ -251,10 +243,8 @@ fn generate_on(
     for (i, first) in drawn.into_iter().enumerate() {
         let g = match first.expect("every puzzle was drawn") {
             Ok(g) if !seen.contains(&g.puzzle) => g,
-            Ok(_) => draw(filter, &mut rngs[i], |p| {
-                !seen.contains(p) && !exclude.contains(p)
-            })
-            .map_err(|attempts| give_up(out.len(), attempts))?,
+            Ok(_) => draw(filter, &mut rngs[i], |p| !seen.contains(p) && !exclude.contains(p))
+                .map_err(|attempts| give_up(out.len(), attempts))?,
             Err(attempts) => return Err(give_up(out.len(), attempts)),
         };
         seen.insert(g.puzzle);
@@ -273,10 +263,7 @@ mod tests {
     fn minimal_puzzles_are_unique_and_minimal() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         for size in [4, 9] {
-            let filter = Filter {
-                minimal: true,
-                ..Filter::new(size)
-            };
+            let filter = Filter { minimal: true, ..Filter::new(size) };
             for g in generate(5, &filter, &HashSet::new(), &mut rng).unwrap() {
                 assert!(g.puzzle.is_solved_by(&g.solution));
                 assert!(solver::has_unique_solution(&g.puzzle));
@@ -288,23 +275,12 @@ mod tests {
     #[test]
     fn respects_givens_and_difficulty() {
         let mut rng = ChaCha8Rng::seed_from_u64(6);
-        let filter = Filter {
-            min_givens: Some(30),
-            max_givens: Some(34),
-            ..Filter::new(9)
-        };
+        let filter = Filter { min_givens: Some(30), max_givens: Some(34), ..Filter::new(9) };
         for g in generate(5, &filter, &HashSet::new(), &mut rng).unwrap() {
-            assert!(
-                (30..=34).contains(&g.puzzle.givens()),
-                "{}",
-                g.puzzle.givens()
-            );
+            assert!((30..=34).contains(&g.puzzle.givens()), "{}", g.puzzle.givens());
             assert!(solver::has_unique_solution(&g.puzzle));
         }
-        let filter = Filter {
-            min_guesses: 1,
-            ..Filter::new(9)
-        };
+        let filter = Filter { min_guesses: 1, ..Filter::new(9) };
         for g in generate(3, &filter, &HashSet::new(), &mut rng).unwrap() {
             assert!(g.guesses >= 1);
             assert_eq!(solver::analyse(&g.puzzle).guesses, g.guesses);
@@ -314,20 +290,8 @@ mod tests {
     #[test]
     fn same_seed_same_puzzles_and_exclusion_works() {
         let filter = Filter::new(4);
-        let a = generate(
-            20,
-            &filter,
-            &HashSet::new(),
-            &mut ChaCha8Rng::seed_from_u64(9),
-        )
-        .unwrap();
-        let b = generate(
-            20,
-            &filter,
-            &HashSet::new(),
-            &mut ChaCha8Rng::seed_from_u64(9),
-        )
-        .unwrap();
+        let a = generate(20, &filter, &HashSet::new(), &mut ChaCha8Rng::seed_from_u64(9)).unwrap();
+        let b = generate(20, &filter, &HashSet::new(), &mut ChaCha8Rng::seed_from_u64(9)).unwrap();
         assert_eq!(a, b);
         let distinct: HashSet<Grid> = a.iter().map(|g| g.puzzle).collect();
         assert_eq!(distinct.len(), 20);
@@ -350,24 +314,12 @@ mod tests {
 
     #[test]
     fn impossible_filters_fail_with_advice() {
-        let filter = Filter {
-            min_guesses: 50,
-            max_attempts: 20,
-            ..Filter::new(4)
-        };
-        let err = generate(
-            1,
-            &filter,
-            &HashSet::new(),
-            &mut ChaCha8Rng::seed_from_u64(1),
-        )
-        .unwrap_err()
-        .to_string();
+        let filter = Filter { min_guesses: 50, max_attempts: 20, ..Filter::new(4) };
+        let err = generate(1, &filter, &HashSet::new(), &mut ChaCha8Rng::seed_from_u64(1))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("relax"), "{err}");
-        let bad = Filter {
-            min_givens: Some(20),
-            ..Filter::new(4)
-        };
+        let bad = Filter { min_givens: Some(20), ..Filter::new(4) };
         assert!(generate(1, &bad, &HashSet::new(), &mut ChaCha8Rng::seed_from_u64(1)).is_err());
     }
 }

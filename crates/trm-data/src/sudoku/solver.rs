@@ -45,22 +45,10 @@ impl Geometry {
         let b = box_size(size);
         let mut units = Vec::new();
         for r in 0..size {
-            units.push(std::array::from_fn(|i| {
-                if i < size {
-                    (r * size + i) as u8
-                } else {
-                    0
-                }
-            }));
+            units.push(std::array::from_fn(|i| if i < size { (r * size + i) as u8 } else { 0 }));
         }
         for c in 0..size {
-            units.push(std::array::from_fn(|i| {
-                if i < size {
-                    (i * size + c) as u8
-                } else {
-                    0
-                }
-            }));
+            units.push(std::array::from_fn(|i| if i < size { (i * size + c) as u8 } else { 0 }));
         }
         for bx in 0..size {
             let (r0, c0) = (bx / b * b, bx % b * b);
@@ -158,10 +146,7 @@ struct Pending {
 
 impl Pending {
     fn new() -> Pending {
-        Pending {
-            cells: [0; MAX_CELLS],
-            len: 0,
-        }
+        Pending { cells: [0; MAX_CELLS], len: 0 }
     }
 
     fn push(&mut self, cell: usize) {
@@ -212,10 +197,7 @@ struct SegmentCounts {
 }
 
 fn count_segments(g: &Geometry, s: &State, segs: &[[u8; 3]]) -> SegmentCounts {
-    let mut out = SegmentCounts {
-        once: [0; 27],
-        twice: [0; 27],
-    };
+    let mut out = SegmentCounts { once: [0; 27], twice: [0; 27] };
     for (i, seg) in segs.iter().enumerate() {
         let (mut once, mut twice) = (0u16, 0u16);
         for &c in &seg[..g.box_size] {
@@ -306,9 +288,8 @@ fn locked_candidates(
         let first = line / b * b; // first line of the band (or stack) holding this line
         for k in 0..b {
             let shared = counts.once[line * b + k];
-            let line_rest = (0..b)
-                .filter(|&j| j != k)
-                .fold(0, |m, j| m | counts.once[line * b + j]);
+            let line_rest =
+                (0..b).filter(|&j| j != k).fold(0, |m, j| m | counts.once[line * b + j]);
             let box_rest = (first..first + b)
                 .filter(|&l| l != line)
                 .fold(0, |m, l| m | counts.once[l * b + k]);
@@ -470,12 +451,7 @@ impl<R: Rng> Search<'_, R> {
 /// Starting state for `puzzle`: givens are pending singles, other cells hold every digit.
 fn start(puzzle: &Grid) -> (&'static Geometry, State, Pending) {
     let g = geometry(puzzle.size());
-    let mut s = State {
-        cand: [0; MAX_CELLS],
-        placed: 0,
-        unit_done: [0; 27],
-        left: g.cells,
-    };
+    let mut s = State { cand: [0; MAX_CELLS], placed: 0, unit_done: [0; 27], left: g.cells };
     let mut pending = Pending::new();
     for (i, &v) in puzzle.cells().iter().enumerate() {
         if v == 0 {
@@ -489,30 +465,16 @@ fn start(puzzle: &Grid) -> (&'static Geometry, State, Pending) {
 }
 
 fn to_grid(g: &Geometry, s: &State) -> Grid {
-    let cells: Vec<u8> = s.cand[..g.cells]
-        .iter()
-        .map(|m| m.trailing_zeros() as u8 + 1)
-        .collect();
+    let cells: Vec<u8> = s.cand[..g.cells].iter().map(|m| m.trailing_zeros() as u8 + 1).collect();
     Grid::from_cells(&cells).expect("solver state holds digits of the grid's size")
 }
 
 fn search<R: Rng>(puzzle: &Grid, limit: usize, rng: Option<&mut R>) -> Analysis {
     let (g, s, pending) = start(puzzle);
-    let mut search = Search {
-        g,
-        limit,
-        solutions: 0,
-        first: None,
-        guesses: 0,
-        guesses_to_first: 0,
-        rng,
-    };
+    let mut search =
+        Search { g, limit, solutions: 0, first: None, guesses: 0, guesses_to_first: 0, rng };
     search.run(s, pending);
-    let guesses = if search.first.is_some() {
-        search.guesses_to_first
-    } else {
-        search.guesses
-    };
+    let guesses = if search.first.is_some() { search.guesses_to_first } else { search.guesses };
     Analysis {
         solutions: search.solutions,
         solution: search.first.map(|s| to_grid(g, &s)),
@@ -542,9 +504,7 @@ pub fn has_unique_solution(puzzle: &Grid) -> bool {
 
 /// A complete grid drawn by solving the empty grid with candidates tried in random order.
 pub fn random_solution(size: usize, rng: &mut impl Rng) -> Grid {
-    search(&Grid::empty(size), 1, Some(rng))
-        .solution
-        .expect("the empty grid has solutions")
+    search(&Grid::empty(size), 1, Some(rng)).solution.expect("the empty grid has solutions")
 }
 
 #[cfg(test)]

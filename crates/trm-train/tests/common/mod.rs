@@ -6,10 +6,18 @@ use trm_train::config::RunConfig;
 
 /// A small, fast configuration of the sudoku4 preset.
 pub fn tiny(overrides: &[&str]) -> RunConfig {
-    let mut all: Vec<String> = ["hidden_size=32", "puzzle_emb_ndim=32", "global_batch_size=64", "data.generate.train=300", "data.generate.test=100", "data.generate.aug=4", "log_interval=5"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut all: Vec<String> = [
+        "hidden_size=32",
+        "puzzle_emb_ndim=32",
+        "global_batch_size=64",
+        "data.generate.train=300",
+        "data.generate.test=100",
+        "data.generate.aug=4",
+        "log_interval=5",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     all.extend(overrides.iter().map(|s| s.to_string()));
     let cfg = RunConfig::preset("sudoku4").unwrap().apply_overrides(&all).unwrap();
     cfg.validate().unwrap();

@@ -97,7 +97,7 @@ pub fn run(args: Args) -> Result<()> {
     let (seq_len, vocab, ids) = match &args.data {
         Some(dir) => {
             let meta = Split::load(&dir.join("train"))?.meta;
-            (meta.seq_len as usize, meta.vocab_size as usize, meta.num_puzzle_identifiers as usize)
+            (meta.seq_len, meta.vocab_size as usize, meta.num_puzzle_identifiers as usize)
         }
         None => task_sizes(&run, args.config.is_none().then_some(args.preset.as_str()))?,
     };
@@ -134,7 +134,8 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
         let eval_ms = best_ms(args.reps, &mut eval_stepper(&model, &batch)?)?;
-        let (train_ms, train_phases_ms) = best_of(args.reps, &mut train_stepper(&model, &run, &batch)?)?;
+        let (train_ms, train_phases_ms) =
+            best_of(args.reps, &mut train_stepper(&model, &run, &batch)?)?;
         let eval_flops = cfg.supervision_step_flops(b);
         let train_flops = cfg.train_step_flops(b);
         rows.push(Row {
@@ -147,7 +148,8 @@ pub fn run(args: Args) -> Result<()> {
             train_gflops: train_flops / train_ms / 1e6,
         });
     }
-    let single_ms = if args.no_single { None } else { Some(single_puzzle_ms(&model, &cfg, args.reps)?) };
+    let single_ms =
+        if args.no_single { None } else { Some(single_puzzle_ms(&model, &cfg, args.reps)?) };
     if args.json {
         let out = serde_json::json!({
             "config": args.config.as_ref().map_or(args.preset.clone(), |p| p.display().to_string()),
@@ -168,7 +170,13 @@ pub fn run(args: Args) -> Result<()> {
     }
     println!(
         "{:>6} {:>13} {:>14} {:>24} {:>11} {:>15} {:>16}",
-        "batch", "eval step ms", "train step ms", "(fwd / bwd / update)", "puzzles/s", "eval GFLOP/s", "train GFLOP/s"
+        "batch",
+        "eval step ms",
+        "train step ms",
+        "(fwd / bwd / update)",
+        "puzzles/s",
+        "eval GFLOP/s",
+        "train GFLOP/s"
     );
     for r in &rows {
         println!(
@@ -176,7 +184,10 @@ pub fn run(args: Args) -> Result<()> {
             r.batch_size,
             r.eval_step_ms,
             r.train_step_ms,
-            format!("{:.0} / {:.0} / {:.0}", r.train_phases_ms.forward, r.train_phases_ms.backward, r.train_phases_ms.update),
+            format!(
+                "{:.0} / {:.0} / {:.0}",
+                r.train_phases_ms.forward, r.train_phases_ms.backward, r.train_phases_ms.update
+            ),
             r.puzzles_per_s,
             r.eval_gflops,
             100.0 * r.eval_gflops / peak,
@@ -187,7 +198,10 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(ms) = single_ms {
         println!("single puzzle (batch 1, {} steps): {ms:.1} ms", cfg.halt_max_steps);
     }
-    println!("matrix-product peak on this machine (2048^3 {}, same process): {peak:.1} GFLOP/s", dtype.as_str());
+    println!(
+        "matrix-product peak on this machine (2048^3 {}, same process): {peak:.1} GFLOP/s",
+        dtype.as_str()
+    );
     Ok(())
 }
 
@@ -226,12 +240,12 @@ fn random_batch(cfg: &ModelConfig, b: usize, seed: u64) -> Result<Batch> {
     let n = b * cfg.seq_len;
     let v = cfg.vocab_size as i32;
     let ids = cfg.num_puzzle_identifiers.max(1) as i32;
-    Ok(Batch::new(
+    Batch::new(
         (0..n).map(|_| rng.random_range(1..v)).collect(),
         (0..n).map(|_| rng.random_range(1..v)).collect(),
         (0..b).map(|_| rng.random_range(0..ids)).collect(),
         cfg.seq_len,
-    )?)
+    )
 }
 
 /// The best wall time of `reps` calls after one warm-up call, in ms.
@@ -264,7 +278,11 @@ fn eval_stepper<'a>(model: &'a Model, batch: &'a Batch) -> Result<impl FnMut() -
 
 /// One trainer step as `Trainer` does it: forward, loss read back, backward, both
 /// optimizers, EMA.
-fn train_stepper<'a>(model: &'a Model, run: &'a RunConfig, batch: &'a Batch) -> Result<impl FnMut() -> Result<Phases> + 'a> {
+fn train_stepper<'a>(
+    model: &'a Model,
+    run: &'a RunConfig,
+    batch: &'a Batch,
+) -> Result<impl FnMut() -> Result<Phases> + 'a> {
     let t = &run.train;
     let mut carry = model.initial_carry(batch.batch_size())?;
     let mut rng = ChaCha8Rng::seed_from_u64(t.seed);
@@ -280,9 +298,21 @@ fn train_stepper<'a>(model: &'a Model, run: &'a RunConfig, batch: &'a Batch) -> 
         let forward = Instant::now();
         let grads = (&loss.total / batch.batch_size() as f64)?.backward()?;
         let backward = Instant::now();
-        apply_updates(model, &grads, out.puzzle_rows.as_ref(), &mut adam, &sign_sgd, ema.as_mut(), rates)?;
+        apply_updates(
+            model,
+            &grads,
+            out.puzzle_rows.as_ref(),
+            &mut adam,
+            &sign_sgd,
+            ema.as_mut(),
+            rates,
+        )?;
         let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
-        Ok(Phases { forward: ms(start, forward), backward: ms(forward, backward), update: ms(backward, Instant::now()) })
+        Ok(Phases {
+            forward: ms(start, forward),
+            backward: ms(forward, backward),
+            update: ms(backward, Instant::now()),
+        })
     })
 }
 
@@ -313,19 +343,30 @@ fn matmul_gflops(device: &Device, dtype: DType) -> Result<f64> {
 /// Writes what bench/torch_trm.py needs: `config.json` (official keys), `weights.safetensors`,
 /// `batch.safetensors`, and `expected.safetensors` (our logits and q_halt after one
 /// evaluation step from a fresh carry, and the training loss of the first step).
-fn export(dir: &Path, model: &Model, cfg: &ModelConfig, batch: &Batch, run: &RunConfig) -> Result<()> {
+fn export(
+    dir: &Path,
+    model: &Model,
+    cfg: &ModelConfig,
+    batch: &Batch,
+    run: &RunConfig,
+) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let dev = model.device();
     std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(cfg)?)?;
     model.save_safetensors(&dir.join("weights.safetensors"))?;
     let (b, s) = (batch.batch_size(), cfg.seq_len);
-    let as_i64 = |v: &[i32], shape: &[usize]| Tensor::from_vec(v.iter().map(|&x| x as i64).collect::<Vec<_>>(), shape, dev);
+    let as_i64 = |v: &[i32], shape: &[usize]| {
+        Tensor::from_vec(v.iter().map(|&x| x as i64).collect::<Vec<_>>(), shape, dev)
+    };
     let tensors = [
         ("inputs", as_i64(&batch.inputs, &[b, s])?),
         ("labels", as_i64(&batch.labels, &[b, s])?),
         ("puzzle_identifiers", as_i64(&batch.puzzle_identifiers, &[b])?),
     ];
-    candle_core::safetensors::save(&tensors.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), dir.join("batch.safetensors"))?;
+    candle_core::safetensors::save(
+        &tensors.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        dir.join("batch.safetensors"),
+    )?;
     let mut carry = model.initial_carry(b)?;
     let out = model.eval_step(&mut carry, batch)?;
     let mut carry = model.initial_carry(b)?;
@@ -337,6 +378,9 @@ fn export(dir: &Path, model: &Model, cfg: &ModelConfig, batch: &Batch, run: &Run
         ("q_halt".to_string(), out.q_halt_logits.clone()),
         ("loss".to_string(), loss.total.to_dtype(DType::F64)?.reshape(1)?),
     ];
-    candle_core::safetensors::save(&expected.into_iter().collect(), dir.join("expected.safetensors"))?;
+    candle_core::safetensors::save(
+        &expected.into_iter().collect(),
+        dir.join("expected.safetensors"),
+    )?;
     Ok(())
 }

@@ -108,7 +108,9 @@ struct SudokuArgs {
 }
 
 fn sudoku_command(a: SudokuArgs) -> Result<()> {
-    let source = |file: Option<PathBuf>, n: Option<usize>| file.map(Source::File).or(n.map(Source::Generate));
+    let source = |file: Option<PathBuf>, n: Option<usize>| {
+        file.map(Source::File).or(n.map(Source::Generate))
+    };
     let train = source(a.train_csv, a.generate_train);
     let test = source(a.test_csv, a.generate_test);
     if train.is_none() && test.is_none() {
@@ -192,7 +194,10 @@ fn inspect(a: InspectArgs) -> Result<()> {
                     matches!((Grid::from_tokens(inp), Grid::from_tokens(lab)), (Ok(p), Ok(s)) if p.is_solved_by(&s))
                 })
                 .count();
-            println!("  {size}x{size} Sudoku: {valid} of {} labels solve their inputs", split.num_examples());
+            println!(
+                "  {size}x{size} Sudoku: {valid} of {} labels solve their inputs",
+                split.num_examples()
+            );
         }
         for i in shown_examples(split, a.examples) {
             let (inp, lab) = split.example(i);

@@ -88,15 +88,25 @@ pub fn arc(args: ArcArgs) -> Result<()> {
             subset.tasks.truncate(n);
         }
     }
-    let config = ArcBuildConfig { test_sets: args.test_set.clone(), num_aug: args.aug, seed: args.seed, canvas };
+    let config = ArcBuildConfig {
+        test_sets: args.test_set.clone(),
+        num_aug: args.aug,
+        seed: args.seed,
+        canvas,
+    };
     let built = build_arc_dataset(&subsets, &config)?;
-    built.write(&args.out).with_context(|| format!("{}: cannot write the ARC dataset", args.out.display()))?;
+    built
+        .write(&args.out)
+        .with_context(|| format!("{}: cannot write the ARC dataset", args.out.display()))?;
 
     let report = &built.report;
     println!("| subset | tasks | demo pairs | test pairs | test pairs go to |");
     println!("|---|---:|---:|---:|---|");
     for (name, tasks, demos, tests, is_test) in &report.subsets {
-        println!("| {name} | {tasks} | {demos} | {tests} | {} |", if *is_test { "test" } else { "train" });
+        println!(
+            "| {name} | {tasks} | {demos} | {tests} | {} |",
+            if *is_test { "test" } else { "train" }
+        );
     }
     println!();
     println!("| split | groups | puzzles | examples | mean examples/puzzle |");
@@ -121,7 +131,8 @@ pub fn arc(args: ArcArgs) -> Result<()> {
         start.elapsed().as_secs_f64()
     );
     if !report.short_groups.is_empty() {
-        let examples: Vec<String> = report.short_groups.iter().take(5).map(|(id, n)| format!("{id} ({n})")).collect();
+        let examples: Vec<String> =
+            report.short_groups.iter().take(5).map(|(id, n)| format!("{id} ({n})")).collect();
         println!(
             "note: {} tasks have fewer than {} distinct augmentations, e.g. {}",
             report.short_groups.len(),
@@ -169,7 +180,11 @@ fn keep_within(subsets: &mut [Subset], n: usize, flag: &str) -> Result<()> {
     for subset in subsets {
         let before = subset.tasks.len();
         subset.tasks.retain(|t| t.pairs().all(|p| p.input.within(n) && p.output.within(n)));
-        ensure!(!subset.tasks.is_empty(), "subset {:?}: no task has all its grids within {n}x{n} ({flag})", subset.name);
+        ensure!(
+            !subset.tasks.is_empty(),
+            "subset {:?}: no task has all its grids within {n}x{n} ({flag})",
+            subset.name
+        );
         let kept = subset.tasks.len();
         println!("subset {}: kept {kept} of {before} tasks, skipped {} with a grid larger than {n}x{n} ({flag})", subset.name, before - kept);
     }
@@ -186,7 +201,13 @@ pub fn render_arc_example(m: &Metadata, input: &[u8], label: &[u8]) -> Option<St
     let canvas = Canvas::from_seq_len(m.seq_len).ok()?;
     let (in_at, in_grid) = locate_grid(input, canvas)?;
     let (out_at, out_grid) = locate_grid(label, canvas)?;
-    let place = |(r, c): (usize, usize)| if (r, c) == (0, 0) { String::new() } else { format!(" at ({r},{c})") };
+    let place = |(r, c): (usize, usize)| {
+        if (r, c) == (0, 0) {
+            String::new()
+        } else {
+            format!(" at ({r},{c})")
+        }
+    };
     let panels = [
         (format!("input {}x{}{}", in_grid.rows(), in_grid.cols(), place(in_at)), &in_grid),
         (format!("label {}x{}{}", out_grid.rows(), out_grid.cols(), place(out_at)), &out_grid),
@@ -288,7 +309,10 @@ mod tests {
         assert_eq!(lines[1], "1 2 3                1 2 3");
         assert_eq!(lines[2], "0 5 6                0 5 6");
         let coloured = render_grids(&[("x".into(), &g)], true);
-        assert!(coloured.contains("\x1b[48;2;0;116;217m"), "colour 1 on the ARC blue: {coloured:?}");
+        assert!(
+            coloured.contains("\x1b[48;2;0;116;217m"),
+            "colour 1 on the ARC blue: {coloured:?}"
+        );
         assert!(render_arc_example(&Metadata { vocab_size: 6, ..m }, &tokens, &tokens).is_none());
     }
 }

@@ -46,21 +46,41 @@ pub fn custom(args: CustomArgs) -> Result<()> {
     if args.train.is_none() && args.test.is_none() {
         bail!("nothing to build: give --train FILE and/or --test FILE");
     }
-    let built = build_from_files(&args.task, args.train.as_deref(), args.test.as_deref(), args.aug, args.seed, &args.out)?;
+    let built = build_from_files(
+        &args.task,
+        args.train.as_deref(),
+        args.test.as_deref(),
+        args.aug,
+        args.seed,
+        &args.out,
+    )?;
     let task = &built.task;
     let shape = match task.shape {
         Shape::Grid { rows, cols } => format!("{rows}x{cols} grid"),
         Shape::Sequence { length } => format!("sequence of {length}"),
     };
-    let name = if task.file.name.is_empty() { String::new() } else { format!("{}: ", task.file.name) };
-    println!("wrote {} ({name}{shape}, vocab {}, seq_len {})", args.out.display(), task.vocab_size(), task.seq_len());
+    let name =
+        if task.file.name.is_empty() { String::new() } else { format!("{}: ", task.file.name) };
+    println!(
+        "wrote {} ({name}{shape}, vocab {}, seq_len {})",
+        args.out.display(),
+        task.vocab_size(),
+        task.seq_len()
+    );
     println!("| split | pairs | puzzles | examples | copies per pair min / mean / max |");
     println!("|---|---:|---:|---:|---|");
     for (split_name, split) in built.dataset.splits() {
-        let copies: Vec<usize> = (0..split.num_groups()).map(|g| split.group_puzzles(g).len() - 1).collect();
-        let (min, max) = (copies.iter().min().copied().unwrap_or(0), copies.iter().max().copied().unwrap_or(0));
+        let copies: Vec<usize> =
+            (0..split.num_groups()).map(|g| split.group_puzzles(g).len() - 1).collect();
+        let (min, max) =
+            (copies.iter().min().copied().unwrap_or(0), copies.iter().max().copied().unwrap_or(0));
         let mean = copies.iter().sum::<usize>() as f64 / copies.len().max(1) as f64;
-        println!("| {split_name} | {} | {} | {} | {min} / {mean:.2} / {max} |", split.num_groups(), split.num_puzzles(), split.num_examples());
+        println!(
+            "| {split_name} | {} | {} | {} | {min} / {mean:.2} / {max} |",
+            split.num_groups(),
+            split.num_puzzles(),
+            split.num_examples()
+        );
         if split_name == "train" && args.aug > 0 && min < args.aug {
             println!("note: some training pairs have fewer than {} distinct augmented copies (the task's augmentations give no more)", args.aug);
         }
@@ -68,7 +88,10 @@ pub fn custom(args: CustomArgs) -> Result<()> {
     if let (Some(train), Some(test)) = (&built.train, &built.test) {
         let shared = shared_inputs(train, test);
         if shared > 0 {
-            println!("note: {shared} of {} test inputs also appear in the training file", test.len());
+            println!(
+                "note: {shared} of {} test inputs also appear in the training file",
+                test.len()
+            );
         }
     }
     Ok(())

@@ -8,7 +8,9 @@ use anyhow::{bail, ensure, Context, Result};
 use trm_data::dataset::Metadata;
 use trm_data::maze::build::{decode_example, write_maze_dataset};
 use trm_data::maze::csv::{read_csv, write_csv};
-use trm_data::maze::generate::{default_min_path, generate, maze_wall_key, GenerationStats, GeneratorConfig};
+use trm_data::maze::generate::{
+    default_min_path, generate, maze_wall_key, GenerationStats, GeneratorConfig,
+};
 use trm_data::maze::{Maze, MazePair, MazeSolver, VOCAB_SIZE};
 
 /// Shown after the options of the command's `--help`.
@@ -97,7 +99,9 @@ pub struct BenchMazeArgs {
 /// Parses `N` or `RxC`.
 fn parse_size(text: &str) -> Result<(usize, usize)> {
     let parse = |s: &str| {
-        s.trim().parse::<usize>().with_context(|| format!("--size {text:?}: expected N or RxC, e.g. 30 or 12x20"))
+        s.trim()
+            .parse::<usize>()
+            .with_context(|| format!("--size {text:?}: expected N or RxC, e.g. 30 or 12x20"))
     };
     let (rows, cols) = match text.split_once(['x', 'X']) {
         Some((r, c)) => (parse(r)?, parse(c)?),
@@ -106,7 +110,10 @@ fn parse_size(text: &str) -> Result<(usize, usize)> {
             (n, n)
         }
     };
-    ensure!(rows >= 1 && cols >= 1 && rows * cols >= 2, "--size {text:?}: a maze needs at least 2 cells");
+    ensure!(
+        rows >= 1 && cols >= 1 && rows * cols >= 2,
+        "--size {text:?}: a maze needs at least 2 cells"
+    );
     Ok((rows, cols))
 }
 
@@ -124,10 +131,17 @@ pub fn maze(args: MazeArgs) -> Result<()> {
     let start = Instant::now();
     let read = |path: &Option<PathBuf>| path.as_ref().map(|p| read_csv(p)).transpose();
     let (mut train, mut test) = (read(&args.train_csv)?, read(&args.test_csv)?);
-    if train.is_none() && test.is_none() && args.generate_train.is_none() && args.generate_test.is_none() {
-        bail!("nothing to build: give --train-csv/--generate-train and/or --test-csv/--generate-test");
+    if train.is_none()
+        && test.is_none()
+        && args.generate_train.is_none()
+        && args.generate_test.is_none()
+    {
+        bail!(
+            "nothing to build: give --train-csv/--generate-train and/or --test-csv/--generate-test"
+        );
     }
-    let csv_size = train.iter().chain(&test).flatten().map(|p| (p.question.rows(), p.question.cols())).next();
+    let csv_size =
+        train.iter().chain(&test).flatten().map(|p| (p.question.rows(), p.question.cols())).next();
     let size = match (&args.size, csv_size) {
         (Some(text), Some(csv)) => {
             let size = parse_size(text)?;
@@ -149,7 +163,9 @@ pub fn maze(args: MazeArgs) -> Result<()> {
         let mut used: HashSet<Vec<u64>> =
             train.iter().chain(&test).flatten().map(|p| maze_wall_key(&p.question)).collect();
         let mut stats = GenerationStats::default();
-        for (count, stream, slot) in [(args.generate_train, 0, &mut train), (args.generate_test, 1, &mut test)] {
+        for (count, stream, slot) in
+            [(args.generate_train, 0, &mut train), (args.generate_test, 1, &mut test)]
+        {
             if let Some(count) = count {
                 let (mazes, s) = generate(&config, count, args.seed, stream, threads, &mut used)?;
                 stats += s;
@@ -162,7 +178,8 @@ pub fn maze(args: MazeArgs) -> Result<()> {
         );
     }
     if let Some(dir) = &args.save_csv {
-        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create folder", dir.display()))?;
         let source = format!("trm data maze --seed {}", args.seed);
         for (name, pairs) in [("train", &train), ("test", &test)] {
             if let Some(pairs) = pairs {
@@ -172,7 +189,13 @@ pub fn maze(args: MazeArgs) -> Result<()> {
     }
     let dataset = write_maze_dataset(&args.out, train.as_deref(), test.as_deref(), args.aug)
         .with_context(|| format!("{}: cannot build the maze dataset", args.out.display()))?;
-    println!("wrote {} ({}x{}, vocab 6, seq_len {})", args.out.display(), size.0, size.1, size.0 * size.1);
+    println!(
+        "wrote {} ({}x{}, vocab 6, seq_len {})",
+        args.out.display(),
+        size.0,
+        size.1,
+        size.0 * size.1
+    );
     println!("| split | mazes | puzzles | examples | path cells min / mean / max |");
     println!("|---|---:|---:|---:|---|");
     for ((name, split), pairs) in dataset.splits().zip([&train, &test].into_iter().flatten()) {
@@ -210,7 +233,10 @@ pub fn bench_maze(args: BenchMazeArgs) -> Result<()> {
     let t = Instant::now();
     let (again, _) = generate(&config, args.count, args.seed, 0, threads, &mut HashSet::new())?;
     let all_cores = t.elapsed().as_secs_f64();
-    ensure!(again == mazes, "the generator gave different mazes with {threads} threads than with 1");
+    ensure!(
+        again == mazes,
+        "the generator gave different mazes with {threads} threads than with 1"
+    );
 
     let problems: Vec<(Vec<bool>, usize, usize)> = mazes
         .iter()
@@ -224,7 +250,9 @@ pub fn bench_maze(args: BenchMazeArgs) -> Result<()> {
     let t = Instant::now();
     while t.elapsed().as_secs_f64() < args.seconds {
         for (passable, s, g) in &problems {
-            let path = solver.shortest_path(passable, size.0, size.1, *s, *g).expect("generated mazes have a path");
+            let path = solver
+                .shortest_path(passable, size.0, size.1, *s, *g)
+                .expect("generated mazes have a path");
             cells += path.len() as u64;
         }
         solved += problems.len() as u64;
@@ -274,7 +302,12 @@ pub(crate) struct Panel {
 impl Panel {
     /// A `rows x cols` grid of one-character cells inside a `+--+` frame, so open cells
     /// (spaces) stay visible. `cell(i)` gives the text of cell `i` (row-major).
-    pub(crate) fn framed(title: &str, rows: usize, cols: usize, cell: impl Fn(usize) -> String) -> Panel {
+    pub(crate) fn framed(
+        title: &str,
+        rows: usize,
+        cols: usize,
+        cell: impl Fn(usize) -> String,
+    ) -> Panel {
         let edge = format!("+{}+", "-".repeat(cols));
         let mut lines = vec![edge.clone()];
         for r in 0..rows {
@@ -327,7 +360,8 @@ pub(crate) fn render_maze_example(meta: &Metadata, input: &[u8], label: &[u8]) -
         Ok(cells) => format!("label: one shortest path of {cells} cells (checked by BFS)"),
         Err(e) => format!("label: NOT one shortest path: {e:#}"),
     };
-    let grids = side_by_side(&[Panel::maze("input", &pair.question), Panel::maze("label", &pair.answer)]);
+    let grids =
+        side_by_side(&[Panel::maze("input", &pair.question), Panel::maze("label", &pair.answer)]);
     Some(format!("{side}x{side} maze\n{grids}{check}"))
 }
 
@@ -350,14 +384,19 @@ mod tests {
             total_puzzles: 1,
             sets: vec!["all".into()],
         };
-        let text = render_maze_example(&meta(6, 16), &pair.question.tokens(), &pair.answer.tokens()).unwrap();
+        let text =
+            render_maze_example(&meta(6, 16), &pair.question.tokens(), &pair.answer.tokens())
+                .unwrap();
         assert!(text.contains("4x4 maze") && text.contains("|S  #|    |Soo#|"), "{text}");
         assert!(text.contains("one shortest path of"), "{text}");
         // A 4x4 Sudoku (tokens 1 blank, 2..=5 digits) is not read as a maze.
         let sudoku_input = [2, 1, 1, 1, 1, 1, 4, 1, 1, 3, 1, 1, 1, 1, 1, 5];
         let sudoku_label = [2, 3, 4, 5, 4, 5, 2, 3, 3, 2, 5, 4, 5, 4, 3, 2];
         assert_eq!(render_maze_example(&meta(6, 16), &sudoku_input, &sudoku_label), None);
-        assert_eq!(render_maze_example(&meta(11, 16), &pair.question.tokens(), &pair.answer.tokens()), None);
+        assert_eq!(
+            render_maze_example(&meta(11, 16), &pair.question.tokens(), &pair.answer.tokens()),
+            None
+        );
     }
 
     #[test]

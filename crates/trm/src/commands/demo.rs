@@ -69,14 +69,25 @@ pub fn run(args: Args) -> Result<()> {
         eprintln!("replacing the previous demo run in {}", out.display());
         std::fs::remove_dir_all(&out).with_context(|| format!("removing {}", out.display()))?;
     }
-    eprintln!("Training a Tiny Recursive Model on {} (preset {preset}) in {}", args.task.describe(), out.display());
+    eprintln!(
+        "Training a Tiny Recursive Model on {} (preset {preset}) in {}",
+        args.task.describe(),
+        out.display()
+    );
     eprintln!("The data (train puzzles, held-out test puzzles) is generated first.");
     let mut trainer = Trainer::create(cfg, &out, &candle_core::Device::Cpu)?;
     super::train::train_with_progress(&mut trainer, None)?;
 
-    let dataset = trm_data::dataset::Dataset::load(&trm_train::train::data_dir(&trainer.config, &out))?;
+    let dataset =
+        trm_data::dataset::Dataset::load(&trm_train::train::data_dir(&trainer.config, &out))?;
     let test = dataset.test.context("the demo dataset has no test split")?;
-    let ema_model = trm_model::Model::from_file(trainer.config.arch.clone(), &candle_core::Device::Cpu, &out.join(trm_train::train::MODEL_FILE), &Default::default())?.0;
+    let ema_model = trm_model::Model::from_file(
+        trainer.config.arch.clone(),
+        &candle_core::Device::Cpu,
+        &out.join(trm_train::train::MODEL_FILE),
+        &Default::default(),
+    )?
+    .0;
     let opts = EvalOptions { batch_size: 256, max_examples: 0, max_steps: None, halt: false };
     let (report, _) = evaluate(&ema_model, &test, &opts, |_, _| {})?;
     println!(
@@ -94,10 +105,15 @@ pub fn run(args: Args) -> Result<()> {
             let (input, label) = test.example(index);
             let maze = trm_data::maze::build::decode_example(input, label, side, side)?.question;
             let file = out.join("demo-maze.txt");
-            std::fs::write(&file, maze.to_string()).with_context(|| format!("writing {}", file.display()))?;
+            std::fs::write(&file, maze.to_string())
+                .with_context(|| format!("writing {}", file.display()))?;
             let picture = out.join("demo-maze-steps.png");
             println!("\nHeld-out maze {index}, the answer after each supervision step:\n");
-            super::solve_maze::solve_maze(super::solve_maze::MazeArgs::for_demo(out.clone(), file, picture.clone()))?;
+            super::solve_maze::solve_maze(super::solve_maze::MazeArgs::for_demo(
+                out.clone(),
+                file,
+                picture.clone(),
+            ))?;
             println!("Picture of every step: {}", picture.display());
         }
         _ => {
@@ -116,7 +132,8 @@ pub fn run(args: Args) -> Result<()> {
 pub fn print_sudoku_steps(model: &trm_model::Model, batch: &Batch) -> Result<()> {
     let tty = std::io::stdout().is_terminal();
     let puzzle = Grid::from_tokens(&batch.inputs.iter().map(|&v| v as u8).collect::<Vec<u8>>())?;
-    let solution = Grid::from_tokens(&batch.labels.iter().map(|&v| v as u8).collect::<Vec<u8>>()).ok();
+    let solution =
+        Grid::from_tokens(&batch.labels.iter().map(|&v| v as u8).collect::<Vec<u8>>()).ok();
     println!("puzzle:\n{}", puzzle.render());
     let mut previous: Option<Vec<u32>> = None;
     for (k, out) in model.eval_all_steps(batch)?.iter().enumerate() {
@@ -143,7 +160,12 @@ pub fn print_sudoku_steps(model: &trm_model::Model, batch: &Batch) -> Result<()>
 
 /// The answer grid with cells changed since `previous` in colour (terminal) or followed by
 /// `*`; given cells are printed plain.
-pub fn render_marked(puzzle: &Grid, tokens: &[u32], previous: Option<&[u32]>, colour: bool) -> String {
+pub fn render_marked(
+    puzzle: &Grid,
+    tokens: &[u32],
+    previous: Option<&[u32]>,
+    colour: bool,
+) -> String {
     let n = puzzle.size();
     let b = puzzle.box_size();
     let mut out = String::new();
@@ -158,7 +180,8 @@ pub fn render_marked(puzzle: &Grid, tokens: &[u32], previous: Option<&[u32]>, co
             }
             let i = r * n + c;
             let digit = tokens[i].saturating_sub(1);
-            let text = if digit == 0 || digit as usize > n { ".".to_string() } else { digit.to_string() };
+            let text =
+                if digit == 0 || digit as usize > n { ".".to_string() } else { digit.to_string() };
             let changed = previous.is_some_and(|p| p[i] != tokens[i]);
             let given = puzzle.cells()[i] != 0;
             if changed && colour {

@@ -55,16 +55,34 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let device = super::device(&args.device)?;
-    let (model, test, data, run_steps) = load_model_and_test(args.model.as_deref(), args.checkpoint.as_deref(), args.config.as_deref(), args.data.as_deref(), &device)?;
+    let (model, test, data, run_steps) = load_model_and_test(
+        args.model.as_deref(),
+        args.checkpoint.as_deref(),
+        args.config.as_deref(),
+        args.data.as_deref(),
+        &device,
+    )?;
     let is_arc = super::eval_arc::is_arc_dataset(&data);
     if let (false, Some(path)) = (is_arc, &args.submission) {
-        bail!("--submission {}: {} is not an ARC dataset (no test_puzzles.json)", path.display(), data.display());
+        bail!(
+            "--submission {}: {} is not an ARC dataset (no test_puzzles.json)",
+            path.display(),
+            data.display()
+        );
     }
     let max_steps = args.max_steps.or(run_steps);
-    let opts = EvalOptions { batch_size: args.batch_size, max_examples: args.limit, max_steps, halt: args.halt };
+    let opts = EvalOptions {
+        batch_size: args.batch_size,
+        max_examples: args.limit,
+        max_steps,
+        halt: args.halt,
+    };
     let (report, predictions) = evaluate(&model, &test, &opts, |done, total| {
         if !args.json {
-            eprint!("\revaluating {done}/{total} (computing in {})", model.compute_dtype().as_str());
+            eprint!(
+                "\revaluating {done}/{total} (computing in {})",
+                model.compute_dtype().as_str()
+            );
         }
     })?;
     if !args.json {
@@ -72,7 +90,8 @@ pub fn run(args: Args) -> Result<()> {
     }
     let arc = if is_arc {
         let scores = super::eval_arc::arc_scores(&data, &test, &predictions)?;
-        let path = super::eval_arc::submission_path(args.submission.as_deref(), args.model.as_deref());
+        let path =
+            super::eval_arc::submission_path(args.submission.as_deref(), args.model.as_deref());
         let written = super::eval_arc::write(&scores, path.as_deref())?;
         Some((scores, written))
     } else {
@@ -91,10 +110,12 @@ pub fn run(args: Args) -> Result<()> {
         (None, _) => print_report(&report, args.json, args.per_step),
     }
     if let Some(path) = &args.plot {
-        let points: Vec<(usize, f64)> = report.exact_accuracy_per_step.iter().enumerate().map(|(k, &a)| (k + 1, a)).collect();
+        let points: Vec<(usize, f64)> =
+            report.exact_accuracy_per_step.iter().enumerate().map(|(k, &a)| (k + 1, a)).collect();
         // Mark the training N_sup only when the curve goes past it (at the right edge it says nothing).
         let trained = model.config().halt_max_steps;
-        trm_viz::curves::accuracy_vs_steps(&points, (points.len() > trained).then_some(trained))?.save(path)?;
+        trm_viz::curves::accuracy_vs_steps(&points, (points.len() > trained).then_some(trained))?
+            .save(path)?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())
@@ -103,10 +124,17 @@ pub fn run(args: Args) -> Result<()> {
 /// The model of a run folder (or weights + config), the test split to evaluate it on, the
 /// dataset folder it came from and the run's evaluation steps (`[train] eval_max_steps`)
 /// when it sets them.
-pub fn load_model_and_test(run: Option<&Path>, weights: Option<&Path>, config: Option<&Path>, data: Option<&Path>, device: &candle_core::Device) -> Result<(Model, Split, PathBuf, Option<usize>)> {
+pub fn load_model_and_test(
+    run: Option<&Path>,
+    weights: Option<&Path>,
+    config: Option<&Path>,
+    data: Option<&Path>,
+    device: &candle_core::Device,
+) -> Result<(Model, Split, PathBuf, Option<usize>)> {
     let (arch, weights, default_data, eval_steps) = match (run, weights) {
         (Some(run), None) => {
-            let cfg = RunConfig::from_file(&run.join(CONFIG_FILE)).with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
+            let cfg = RunConfig::from_file(&run.join(CONFIG_FILE))
+                .with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
             let w = run.join(MODEL_FILE);
             if !w.exists() {
                 bail!("{}: no model yet (it is written at the first evaluation); wait for it or resume the run", w.display());
@@ -120,31 +148,54 @@ pub fn load_model_and_test(run: Option<&Path>, weights: Option<&Path>, config: O
         }
         _ => bail!("give either --model RUN or --checkpoint FILE --config FILE"),
     };
-    let data = data.map(Path::to_path_buf).or(default_data).context("--data DIR is needed to evaluate a checkpoint")?;
+    let data = data
+        .map(Path::to_path_buf)
+        .or(default_data)
+        .context("--data DIR is needed to evaluate a checkpoint")?;
     let dataset = Dataset::load(&data)?;
-    let test = dataset.test.with_context(|| format!("{}: the dataset has no test split", data.display()))?;
+    let test = dataset
+        .test
+        .with_context(|| format!("{}: the dataset has no test split", data.display()))?;
     let m = &test.meta;
-    let arch = arch.expect("set above").with_dataset(m.vocab_size as usize, m.seq_len as usize, m.num_puzzle_identifiers as usize);
-    let (model, report) = Model::from_file(arch, device, &weights, &LoadOptions::default()).with_context(|| format!("loading {}", weights.display()))?;
+    let arch = arch.expect("set above").with_dataset(
+        m.vocab_size as usize,
+        m.seq_len,
+        m.num_puzzle_identifiers as usize,
+    );
+    let (model, report) = Model::from_file(arch, device, &weights, &LoadOptions::default())
+        .with_context(|| format!("loading {}", weights.display()))?;
     if !report.unexpected.is_empty() {
-        eprintln!("note: {} tensors of {} were not used: {}", report.unexpected.len(), weights.display(), report.unexpected.join(", "));
+        eprintln!(
+            "note: {} tensors of {} were not used: {}",
+            report.unexpected.len(),
+            weights.display(),
+            report.unexpected.join(", ")
+        );
     }
     Ok((model, test, data, eval_steps))
 }
 
 /// A model configuration from our run config (TOML) or an official JSON.
 fn read_arch(path: &Path) -> Result<ModelConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     if path.extension().is_some_and(|e| e == "json") {
-        let (cfg, ignored) = ModelConfig::from_official_json(&text).with_context(|| format!("config {}", path.display()))?;
+        let (cfg, ignored) = ModelConfig::from_official_json(&text)
+            .with_context(|| format!("config {}", path.display()))?;
         if !ignored.is_empty() {
-            eprintln!("note: keys of {} not used by the model: {}", path.display(), ignored.join(", "));
+            eprintln!(
+                "note: keys of {} not used by the model: {}",
+                path.display(),
+                ignored.join(", ")
+            );
         }
         return Ok(cfg);
     }
     match RunConfig::from_toml(&text) {
         Ok(run) => Ok(run.arch),
-        Err(_) => ModelConfig::from_toml_str(&text).with_context(|| format!("config {}: neither a run config nor a model config", path.display())),
+        Err(_) => ModelConfig::from_toml_str(&text).with_context(|| {
+            format!("config {}: neither a run config nor a model config", path.display())
+        }),
     }
 }
 

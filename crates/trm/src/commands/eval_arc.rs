@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use trm_data::arc::build::TEST_PUZZLES_FILE;
-use trm_data::arc::evaluate::{write_submission, ArcEvaluator, ArcScores, PASS_KS, SUBMISSION_ATTEMPTS};
+use trm_data::arc::evaluate::{
+    write_submission, ArcEvaluator, ArcScores, PASS_KS, SUBMISSION_ATTEMPTS,
+};
 use trm_data::dataset::Split;
 use trm_train::eval::{example_puzzles, Prediction};
 
@@ -25,7 +27,9 @@ pub fn arc_scores(dir: &Path, test: &Split, predictions: &[Prediction]) -> Resul
     let puzzles = example_puzzles(test);
     for (i, p) in predictions.iter().enumerate() {
         let identifier = test.puzzle_identifiers[puzzles[i]];
-        let identifier = u32::try_from(identifier).with_context(|| format!("{}: test puzzle {} has identifier {identifier}", dir.display(), puzzles[i]))?;
+        let identifier = u32::try_from(identifier).with_context(|| {
+            format!("{}: test puzzle {} has identifier {identifier}", dir.display(), puzzles[i])
+        })?;
         let prediction: Vec<u8> = p.tokens.iter().map(|&t| t.min(u8::MAX as u32) as u8).collect();
         evaluator
             .add(identifier, test.example(i).0, &prediction, p.confidence)
@@ -43,7 +47,8 @@ pub fn submission_path(given: Option<&Path>, run: Option<&Path>) -> Option<PathB
 pub fn write(scores: &ArcScores, path: Option<&Path>) -> Result<Option<PathBuf>> {
     let Some(path) = path else { return Ok(None) };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder for --submission", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create folder for --submission", dir.display()))?;
     }
     write_submission(path, &scores.submission)?;
     Ok(Some(path.to_path_buf()))
@@ -75,10 +80,16 @@ pub fn print_table(scores: &ArcScores, submission: Option<&Path>) {
         println!("{k:>6}  {s:.4}");
     }
     if scores.inputs_without_predictions > 0 {
-        println!("note: {} test inputs got no prediction (--limit?); they count as unsolved", scores.inputs_without_predictions);
+        println!(
+            "note: {} test inputs got no prediction (--limit?); they count as unsolved",
+            scores.inputs_without_predictions
+        );
     }
     match submission {
-        Some(p) => println!("submission (top {SUBMISSION_ATTEMPTS} attempts per test input): {}", p.display()),
+        Some(p) => println!(
+            "submission (top {SUBMISSION_ATTEMPTS} attempts per test input): {}",
+            p.display()
+        ),
         None => println!("no submission.json written (give --submission FILE)"),
     }
 }

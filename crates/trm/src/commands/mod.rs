@@ -20,7 +20,10 @@ pub fn device(name: &str) -> anyhow::Result<candle_core::Device> {
     match name {
         "cpu" => Ok(candle_core::Device::Cpu),
         cuda if cuda.starts_with("cuda") => {
-            let ordinal = cuda.strip_prefix("cuda").and_then(|r| r.strip_prefix(':')).map_or(Ok(0), str::parse)
+            let ordinal = cuda
+                .strip_prefix("cuda")
+                .and_then(|r| r.strip_prefix(':'))
+                .map_or(Ok(0), str::parse)
                 .map_err(|_| anyhow::anyhow!("--device {name}: expected cuda or cuda:N"))?;
             candle_core::Device::new_cuda(ordinal).map_err(|e| anyhow::anyhow!("--device {name}: {e} (this binary needs to be built with --features cuda and a GPU driver present)"))
         }

@@ -19,20 +19,33 @@ pub struct Args {
 
 /// The metrics file of a run argument and the folder it names.
 fn metrics_file(run: &Path) -> Result<(PathBuf, PathBuf)> {
-    let (file, dir) = if run.is_dir() { (run.join("metrics.jsonl"), run.to_path_buf()) } else { (run.to_path_buf(), run.parent().map(PathBuf::from).unwrap_or_default()) };
-    ensure!(file.is_file(), "{}: no metrics file (expected RUN/metrics.jsonl written by `trm train`)", file.display());
+    let (file, dir) = if run.is_dir() {
+        (run.join("metrics.jsonl"), run.to_path_buf())
+    } else {
+        (run.to_path_buf(), run.parent().map(PathBuf::from).unwrap_or_default())
+    };
+    ensure!(
+        file.is_file(),
+        "{}: no metrics file (expected RUN/metrics.jsonl written by `trm train`)",
+        file.display()
+    );
     Ok((file, dir))
 }
 
 /// The run folder's name, or the file's stem when a metrics file of another name is given.
 fn run_name(file: &Path, dir: &Path) -> String {
-    let named = if file.file_name().is_some_and(|n| n == "metrics.jsonl") { dir.file_name() } else { file.file_stem() };
+    let named = if file.file_name().is_some_and(|n| n == "metrics.jsonl") {
+        dir.file_name()
+    } else {
+        file.file_stem()
+    };
     named.map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 pub fn run(args: Args) -> Result<()> {
     if args.runs.len() > 1 {
-        let out = args.out.context("several runs: give the picture to write with --out FILE.png")?;
+        let out =
+            args.out.context("several runs: give the picture to write with --out FILE.png")?;
         trm_viz::Format::from_path(&out)?;
         let mut runs = Vec::new();
         for run in &args.runs {
@@ -40,7 +53,11 @@ pub fn run(args: Args) -> Result<()> {
             runs.push((run_name(&file, &dir), Metrics::read(&file)?));
         }
         curves::time_to_accuracy(&runs, "exact_accuracy")?.save(&out)?;
-        println!("wrote {} (held-out exact accuracy against minutes, {} runs)", out.display(), runs.len());
+        println!(
+            "wrote {} (held-out exact accuracy against minutes, {} runs)",
+            out.display(),
+            runs.len()
+        );
         return Ok(());
     }
     let (file, dir) = metrics_file(&args.runs[0])?;

@@ -118,10 +118,13 @@ pub fn run(args: Args) -> Result<()> {
             let (answer, marks) = match solution {
                 Some(s) => {
                     let answer = read_sudoku(&s, "solution")?;
-                    let marks = sudoku::mistakes(&puzzle, &answer).context("solution and puzzle differ in size")?;
+                    let marks = sudoku::mistakes(&puzzle, &answer)
+                        .context("solution and puzzle differ in size")?;
                     match marks.count_wrong() {
                         0 => println!("the solution is valid and keeps every given"),
-                        n => println!("{n} cells of the solution break a rule or a given (shaded red)"),
+                        n => println!(
+                            "{n} cells of the solution break a rule or a given (shaded red)"
+                        ),
                     }
                     (Some(answer), Some(marks))
                 }
@@ -132,13 +135,23 @@ pub fn run(args: Args) -> Result<()> {
         }
         RenderCommand::Maze { file, solve, out } => {
             trm_viz::Format::from_path(&out)?;
-            let (text, name) = if file == "-" { text_or_file("-")? } else { (read_file(Path::new(&file))?, file.clone()) };
+            let (text, name) = if file == "-" {
+                text_or_file("-")?
+            } else {
+                (read_file(Path::new(&file))?, file.clone())
+            };
             let mut maze = parse_maze(&text).with_context(|| format!("{name}: not a maze"))?;
             if solve {
-                maze = maze.solve().with_context(|| format!("{name}: cannot draw the shortest path"))?;
+                maze = maze
+                    .solve()
+                    .with_context(|| format!("{name}: cannot draw the shortest path"))?;
             }
             let grid = Grid::from(&maze);
-            save(&maze::picture(&grid, None)?, &out, &format!("maze of {}x{} cells", grid.rows(), grid.cols()))
+            save(
+                &maze::picture(&grid, None)?,
+                &out,
+                &format!("maze of {}x{} cells", grid.rows(), grid.cols()),
+            )
         }
         RenderCommand::Arc { task, attempts, task_id, out } => {
             trm_viz::Format::from_path(&out)?;
@@ -146,10 +159,19 @@ pub fn run(args: Args) -> Result<()> {
             let found = match &task_id {
                 Some(id) => tasks.iter().find(|t| &t.id == id),
                 None if tasks.len() == 1 => tasks.first(),
-                None => bail!("{}: holds {} tasks; pick one with --task-id", task.display(), tasks.len()),
+                None => bail!(
+                    "{}: holds {} tasks; pick one with --task-id",
+                    task.display(),
+                    tasks.len()
+                ),
             };
             let Some(found) = found else {
-                bail!("{}: no task \"{}\" among its {} tasks", task.display(), task_id.unwrap_or_default(), tasks.len())
+                bail!(
+                    "{}: no task \"{}\" among its {} tasks",
+                    task.display(),
+                    task_id.unwrap_or_default(),
+                    tasks.len()
+                )
             };
             let parsed = arc::Task::from(found);
             let tries = match &attempts {
@@ -158,10 +180,23 @@ pub fn run(args: Args) -> Result<()> {
                 None => Vec::new(),
             };
             if let (Some(path), true) = (&attempts, tries.len() > parsed.test.len()) {
-                bail!("{}: attempts for {} test inputs, but the task has {}", path.display(), tries.len(), parsed.test.len());
+                bail!(
+                    "{}: attempts for {} test inputs, but the task has {}",
+                    path.display(),
+                    tries.len(),
+                    parsed.test.len()
+                );
             }
             let scene = arc::task_picture(&parsed, &tries, Some(&found.id))?;
-            save(&scene, &out, &format!("ARC task, {} train + {} test pairs", parsed.train.len(), parsed.test.len()))
+            save(
+                &scene,
+                &out,
+                &format!(
+                    "ARC task, {} train + {} test pairs",
+                    parsed.train.len(),
+                    parsed.test.len()
+                ),
+            )
         }
     }
 }

@@ -110,7 +110,11 @@ fn solve_sudoku(args: SudokuArgs) -> Result<()> {
             let answer = answer_with_steps(&model, &p.puzzle, steps, args.halt, colour)?;
             report(p, &answer, args.classic, false, 1);
             if let Some(out) = &args.picture {
-                let path = if puzzles.len() == 1 { out.clone() } else { super::solve_maze::numbered(out, k + 1) };
+                let path = if puzzles.len() == 1 {
+                    out.clone()
+                } else {
+                    super::solve_maze::numbered(out, k + 1)
+                };
                 steps_picture(p, &answer)?.save(&path)?;
                 println!("picture     {}\n", path.display());
             }
@@ -125,7 +129,13 @@ fn solve_sudoku(args: SudokuArgs) -> Result<()> {
             let (preds, _) = predict_batch(&model, &sudoku_batch(&grids)?, Some(steps), args.halt)?;
             let share = start.elapsed() / chunk.len() as u32;
             for (p, pred) in chunk.iter().zip(preds) {
-                let answer = Answer { tokens: pred.tokens, confidence: pred.confidence, steps: pred.steps, time: share, per_step: Vec::new() };
+                let answer = Answer {
+                    tokens: pred.tokens,
+                    confidence: pred.confidence,
+                    steps: pred.steps,
+                    time: share,
+                    per_step: Vec::new(),
+                };
                 println!("== {} ==", p.name);
                 report(p, &answer, args.classic, true, chunk.len());
                 out.push(answer);
@@ -169,7 +179,11 @@ fn report(p: &Named, answer: &Answer, classic: bool, show_grids: bool, batch_len
             ),
             None => println!("classic     no solution exists"),
         }
-        let share = if batch_len > 1 { format!(" (its share of a batch of {batch_len})") } else { String::new() };
+        let share = if batch_len > 1 {
+            format!(" (its share of a batch of {batch_len})")
+        } else {
+            String::new()
+        };
         println!("time        model {}{share}, exact solver {}", ms(answer.time), ms(solver_time));
     }
     println!();
@@ -178,7 +192,13 @@ fn report(p: &Named, answer: &Answer, classic: bool, show_grids: bool, batch_len
 /// Runs the supervision steps on one puzzle, printing the answer after each with the cells
 /// changed since the previous step marked; stops as `trm eval` does (last step, or the first
 /// q_halt > 0 with `halt`).
-fn answer_with_steps(model: &Model, puzzle: &Grid, steps: usize, halt: bool, colour: bool) -> Result<Answer> {
+fn answer_with_steps(
+    model: &Model,
+    puzzle: &Grid,
+    steps: usize,
+    halt: bool,
+    colour: bool,
+) -> Result<Answer> {
     let batch = sudoku_batch(&[*puzzle])?;
     let start = Instant::now();
     let mut carry = model.initial_carry(1)?;
@@ -191,7 +211,10 @@ fn answer_with_steps(model: &Model, puzzle: &Grid, steps: usize, halt: bool, col
         let q = out.q_halt_logits.to_vec1::<f32>()?[0] as f64;
         let confidence = 1.0 / (1.0 + (-q).exp());
         println!("step {step}: q_halt {q:+.2} (halt confidence {confidence:.2})");
-        println!("{}", super::demo::render_marked(puzzle, &tokens, per_step.last().map(Vec::as_slice), colour));
+        println!(
+            "{}",
+            super::demo::render_marked(puzzle, &tokens, per_step.last().map(Vec::as_slice), colour)
+        );
         per_step.push(tokens.clone());
         if step == steps || (halt && q > 0.0) {
             return Ok(Answer { tokens, confidence, steps: step, time: start.elapsed(), per_step });
@@ -204,7 +227,8 @@ fn answer_with_steps(model: &Model, puzzle: &Grid, steps: usize, halt: bool, col
 /// solution (cells of a step that differ from it are marked wrong).
 fn steps_picture(p: &Named, answer: &Answer) -> Result<trm_viz::Scene> {
     let size = p.puzzle.size();
-    let steps: Vec<trm_viz::Grid> = answer.per_step.iter().map(|t| trm_viz::Grid::from(&answer_grid(t, size))).collect();
+    let steps: Vec<trm_viz::Grid> =
+        answer.per_step.iter().map(|t| trm_viz::Grid::from(&answer_grid(t, size))).collect();
     let solved = solver::solve(&p.puzzle).map(|(solution, _)| solution);
     let verdict = match &solved {
         Some(s) if *s == answer_grid(&answer.tokens, size) => "solved",
@@ -214,7 +238,11 @@ fn steps_picture(p: &Named, answer: &Answer) -> Result<trm_viz::Scene> {
     let opts = trm_viz::StripOptions {
         input: Some(trm_viz::Grid::from(&p.puzzle)),
         truth: solved.as_ref().map(trm_viz::Grid::from),
-        title: Some(format!("the answer after each supervision step: {verdict} after {} step{}", answer.steps, if answer.steps == 1 { "" } else { "s" })),
+        title: Some(format!(
+            "the answer after each supervision step: {verdict} after {} step{}",
+            answer.steps,
+            if answer.steps == 1 { "" } else { "s" }
+        )),
         ..trm_viz::StripOptions::default()
     };
     trm_viz::step_strip(trm_viz::Kind::Sudoku, &steps, &opts)
@@ -229,34 +257,48 @@ fn read_puzzles(arg: &str) -> Result<Vec<Named>> {
     } else if Path::new(arg).is_file() {
         (arg.to_string(), build::read_records(Path::new(arg))?)
     } else {
-        let puzzle = Grid::parse(arg).with_context(|| format!("puzzle {arg:?} (not a file either)"))?;
+        let puzzle =
+            Grid::parse(arg).with_context(|| format!("puzzle {arg:?} (not a file either)"))?;
         puzzle.check_consistent().with_context(|| format!("puzzle {arg}: conflicting givens"))?;
         return Ok(vec![Named { name: format!("puzzle {}", puzzle.to_line('.')), puzzle }]);
     };
     for r in &records {
-        r.puzzle
-            .check_consistent()
-            .with_context(|| format!("{source} line {}: puzzle {} has conflicting givens", r.line, r.puzzle.to_line('.')))?;
+        r.puzzle.check_consistent().with_context(|| {
+            format!(
+                "{source} line {}: puzzle {} has conflicting givens",
+                r.line,
+                r.puzzle.to_line('.')
+            )
+        })?;
     }
     let n = records.len();
     Ok(records
         .into_iter()
         .enumerate()
-        .map(|(i, r)| Named { name: format!("puzzle {} of {n} ({source} line {})", i + 1, r.line), puzzle: r.puzzle })
+        .map(|(i, r)| Named {
+            name: format!("puzzle {} of {n} ({source} line {})", i + 1, r.line),
+            puzzle: r.puzzle,
+        })
         .collect())
 }
 
 /// The model of a run folder; the vocabulary, sequence length and puzzle identifiers come
 /// from the run's dataset metadata, as in training.
 pub(crate) fn load_run_model(run: &Path, device: &candle_core::Device) -> Result<Model> {
-    let cfg = RunConfig::from_file(&run.join(CONFIG_FILE)).with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
+    let cfg = RunConfig::from_file(&run.join(CONFIG_FILE))
+        .with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
     let weights = run.join(MODEL_FILE);
     if !weights.exists() {
         bail!("{}: no model yet (it is written at the first evaluation); wait for it or resume the run", weights.display());
     }
     let meta = read_metadata(&data_dir(&cfg, run))?;
-    let arch = cfg.arch.clone().with_dataset(meta.vocab_size as usize, meta.seq_len, meta.num_puzzle_identifiers as usize);
-    let (model, _) = Model::from_file(arch, device, &weights, &LoadOptions::default()).with_context(|| format!("loading {}", weights.display()))?;
+    let arch = cfg.arch.clone().with_dataset(
+        meta.vocab_size as usize,
+        meta.seq_len,
+        meta.num_puzzle_identifiers as usize,
+    );
+    let (model, _) = Model::from_file(arch, device, &weights, &LoadOptions::default())
+        .with_context(|| format!("loading {}", weights.display()))?;
     Ok(model)
 }
 
@@ -265,8 +307,10 @@ fn read_metadata(data: &Path) -> Result<Metadata> {
     for split in ["test", "train"] {
         let path = data.join(split).join(METADATA_FILE);
         if path.exists() {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            return serde_json::from_str(&text).with_context(|| format!("{}: not a valid dataset.json", path.display()));
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            return serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a valid dataset.json", path.display()));
         }
     }
     bail!(
@@ -315,14 +359,20 @@ fn sudoku_batch(puzzles: &[Grid]) -> Result<Batch> {
 
 /// The answer tokens as a grid; tokens that are not digits (pad, blank) become blank cells.
 fn answer_grid(tokens: &[u32], size: usize) -> Grid {
-    let cells: Vec<u8> = tokens.iter().map(|&t| if (2..=size as u32 + 1).contains(&t) { (t - 1) as u8 } else { 0 }).collect();
+    let cells: Vec<u8> = tokens
+        .iter()
+        .map(|&t| if (2..=size as u32 + 1).contains(&t) { (t - 1) as u8 } else { 0 })
+        .collect();
     Grid::from_cells(&cells).expect("cell values are within 0..=size")
 }
 
 /// Whether `answer` solves `puzzle`, and if not, why.
 fn verdict(puzzle: &Grid, answer: &Grid) -> String {
     if puzzle.is_solved_by(answer) {
-        return format!("valid solution (complete, no conflicts, keeps the {} givens)", puzzle.givens());
+        return format!(
+            "valid solution (complete, no conflicts, keeps the {} givens)",
+            puzzle.givens()
+        );
     }
     let mut why = Vec::new();
     let blanks = answer.num_cells() - answer.givens();
@@ -330,9 +380,16 @@ fn verdict(puzzle: &Grid, answer: &Grid) -> String {
         why.push(format!("{blanks} cells without a digit"));
     }
     if let Some((d, (r1, c1), (r2, c2))) = answer.conflict() {
-        why.push(format!("digit {d} twice in a unit (row {}, column {} and row {}, column {})", r1 + 1, c1 + 1, r2 + 1, c2 + 1));
+        why.push(format!(
+            "digit {d} twice in a unit (row {}, column {} and row {}, column {})",
+            r1 + 1,
+            c1 + 1,
+            r2 + 1,
+            c2 + 1
+        ));
     }
-    let changed = puzzle.cells().iter().zip(answer.cells()).filter(|(&p, &a)| p != 0 && a != p).count();
+    let changed =
+        puzzle.cells().iter().zip(answer.cells()).filter(|(&p, &a)| p != 0 && a != p).count();
     if changed > 0 {
         why.push(format!("{changed} givens changed"));
     }
@@ -353,7 +410,11 @@ mod tests {
         let good = Grid::parse("1234341221434321").unwrap();
         assert!(verdict(&puzzle, &good).starts_with("valid solution"));
         let other_given = Grid::parse("2143341212344321").unwrap();
-        assert!(verdict(&puzzle, &other_given).contains("1 givens changed"), "{}", verdict(&puzzle, &other_given));
+        assert!(
+            verdict(&puzzle, &other_given).contains("1 givens changed"),
+            "{}",
+            verdict(&puzzle, &other_given)
+        );
         let holes = Grid::parse("12343412214343..").unwrap();
         assert!(verdict(&puzzle, &holes).contains("2 cells without a digit"));
     }

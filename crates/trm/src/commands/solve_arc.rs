@@ -104,7 +104,11 @@ pub fn solve_arc(args: ArcArgs) -> Result<()> {
     let tasks = read_tasks(&args.task)?;
     ensure!(!tasks.is_empty(), "{}: no ARC tasks found", args.task.display());
     if args.picture.is_some() && tasks.len() > 1 {
-        bail!("--picture draws one task, but {} holds {}; pass a single task file", args.task.display(), tasks.len());
+        bail!(
+            "--picture draws one task, but {} holds {}; pass a single task file",
+            args.task.display(),
+            tasks.len()
+        );
     }
     let device = super::device(&args.device)?;
     let run = load_arc_run(&args.model, &device)?;
@@ -114,11 +118,22 @@ pub fn solve_arc(args: ArcArgs) -> Result<()> {
     let (mut inputs_solved, mut inputs_known) = (0, 0);
     for task in &tasks {
         let (answers, how) = answer_task(&run, task, &args)?;
-        println!("== task {} ({} demonstration pairs, {} test inputs): {how} ==", task.id, task.train.len(), task.test.len());
+        println!(
+            "== task {} ({} demonstration pairs, {} test inputs): {how} ==",
+            task.id,
+            task.train.len(),
+            task.test.len()
+        );
         let mut attempts = Vec::with_capacity(task.test.len());
         for (i, (pair, answer)) in task.test.iter().zip(&answers).enumerate() {
             let top: Vec<&Candidate> = answer.ranked.iter().take(args.attempts).collect();
-            println!("\ntest input {} of {}: {} distinct answers from {} rows", i + 1, task.test.len(), answer.ranked.len(), answer.rows);
+            println!(
+                "\ntest input {} of {}: {} distinct answers from {} rows",
+                i + 1,
+                task.test.len(),
+                answer.ranked.len(),
+                answer.rows
+            );
             let mut panels = vec![(format!("input {}", dims(&pair.input)), &pair.input)];
             for (j, c) in top.iter().enumerate() {
                 panels.push((format!("attempt {} {}", j + 1, dims(&c.grid)), &c.grid));
@@ -128,28 +143,57 @@ pub fn solve_arc(args: ArcArgs) -> Result<()> {
             }
             print!("{}", render_grids(&panels, std::io::stdout().is_terminal()));
             for (j, c) in top.iter().enumerate() {
-                let verdict = if task.solutions_known { format!("   {}", verdict(&c.grid, &pair.output)) } else { String::new() };
-                println!("attempt {}   {} of {} votes, mean confidence {:.3}{verdict}", j + 1, c.votes, answer.rows, c.mean_confidence());
+                let verdict = if task.solutions_known {
+                    format!("   {}", verdict(&c.grid, &pair.output))
+                } else {
+                    String::new()
+                };
+                println!(
+                    "attempt {}   {} of {} votes, mean confidence {:.3}{verdict}",
+                    j + 1,
+                    c.votes,
+                    answer.rows,
+                    c.mean_confidence()
+                );
             }
             if task.solutions_known {
                 inputs_known += 1;
                 let solved = top.iter().any(|c| c.grid == pair.output);
                 inputs_solved += solved as usize;
-                println!("{}", if solved { "SOLVED".to_string() } else { format!("not solved by the top {} attempts", top.len()) });
+                println!(
+                    "{}",
+                    if solved {
+                        "SOLVED".to_string()
+                    } else {
+                        format!("not solved by the top {} attempts", top.len())
+                    }
+                );
             } else {
                 println!("(the task file has no test output to check against)");
             }
-            attempts.push(top.iter().filter(|c| c.grid.rows() > 0).map(|c| trm_viz::Grid::from(&c.grid)).collect::<Vec<_>>());
+            attempts.push(
+                top.iter()
+                    .filter(|c| c.grid.rows() > 0)
+                    .map(|c| trm_viz::Grid::from(&c.grid))
+                    .collect::<Vec<_>>(),
+            );
         }
         println!();
         if let Some(path) = &args.picture {
-            let scene = trm_viz::arc::task_picture(&trm_viz::arc::Task::from(task), &attempts, Some(&task.id))?;
+            let scene = trm_viz::arc::task_picture(
+                &trm_viz::arc::Task::from(task),
+                &attempts,
+                Some(&task.id),
+            )?;
             scene.save(path)?;
             println!("wrote {}", path.display());
         }
     }
     if inputs_known > 0 {
-        println!("{inputs_solved} of {inputs_known} test inputs solved by the top {} attempts", args.attempts);
+        println!(
+            "{inputs_solved} of {inputs_known} test inputs solved by the top {} attempts",
+            args.attempts
+        );
     }
     Ok(())
 }
@@ -162,13 +206,19 @@ fn answer_task(run: &ArcRun, task: &Task, args: &ArcArgs) -> Result<(Vec<Answer>
     let (members, how) = if !known.is_empty() && has_embedding {
         let total = known.len();
         let keep = args.aug.map_or(total, |n| (n + 1).min(total));
-        let how = format!("in the run's dataset; {keep} of its {total} copies with their learned identifiers");
+        let how = format!(
+            "in the run's dataset; {keep} of its {total} copies with their learned identifiers"
+        );
         (known.into_iter().take(keep).collect::<Vec<_>>(), how)
     } else {
         let augs = task_augmentations(task, args.aug.unwrap_or(DEFAULT_NEW_TASK_AUG), args.seed);
         let how = format!(
             "{}; {} copies (the task and {} augmentations, seed {}) with the blank identifier 0",
-            if has_embedding { "not in the run's dataset" } else { "the model has no puzzle embedding" },
+            if has_embedding {
+                "not in the run's dataset"
+            } else {
+                "the model has no puzzle embedding"
+            },
             augs.len(),
             augs.len() - 1,
             args.seed
@@ -177,8 +227,11 @@ fn answer_task(run: &ArcRun, task: &Task, args: &ArcArgs) -> Result<(Vec<Answer>
     };
     // The evaluator decodes augmentations from names: give it one name per copy (row
     // identifier j + 1), independent of the identifiers the model sees.
-    let names: Vec<String> = std::iter::once(BLANK_IDENTIFIER.to_string()).chain(members.iter().map(|(_, a)| a.name(&task.id))).collect();
-    let mut evaluator = ArcEvaluator::new(names, BTreeMap::from([(task.id.clone(), task.clone())]), run.canvas);
+    let names: Vec<String> = std::iter::once(BLANK_IDENTIFIER.to_string())
+        .chain(members.iter().map(|(_, a)| a.name(&task.id)))
+        .collect();
+    let mut evaluator =
+        ArcEvaluator::new(names, BTreeMap::from([(task.id.clone(), task.clone())]), run.canvas);
     // One row per (copy, test input).
     let mut rows: Vec<(u32, u32, Vec<u8>)> = Vec::new();
     for (j, (model_id, aug)) in members.iter().enumerate() {
@@ -187,16 +240,26 @@ fn answer_task(run: &ArcRun, task: &Task, args: &ArcArgs) -> Result<(Vec<Answer>
         }
     }
     for chunk in rows.chunks(args.batch_size) {
-        let inputs: Vec<i32> = chunk.iter().flat_map(|(_, _, t)| t.iter().map(|&v| v as i32)).collect();
+        let inputs: Vec<i32> =
+            chunk.iter().flat_map(|(_, _, t)| t.iter().map(|&v| v as i32)).collect();
         let labels = vec![IGNORE_LABEL_ID; inputs.len()];
         let ids: Vec<i32> = chunk.iter().map(|&(_, id, _)| id as i32).collect();
-        let (preds, _) = predict_batch(&run.model, &Batch::new(inputs, labels, ids, run.canvas.seq_len())?, args.max_steps, args.halt)?;
+        let (preds, _) = predict_batch(
+            &run.model,
+            &Batch::new(inputs, labels, ids, run.canvas.seq_len())?,
+            args.max_steps,
+            args.halt,
+        )?;
         for ((copy, _, input), p) in chunk.iter().zip(preds) {
             let tokens: Vec<u8> = p.tokens.iter().map(|&t| t.min(u8::MAX as u32) as u8).collect();
             evaluator.add(*copy, input, &tokens, p.confidence)?;
         }
     }
-    let answers = task.test.iter().map(|pair| Answer { ranked: evaluator.ranked(&task.id, &pair.input), rows: members.len() }).collect();
+    let answers = task
+        .test
+        .iter()
+        .map(|pair| Answer { ranked: evaluator.ranked(&task.id, &pair.input), rows: members.len() })
+        .collect();
     Ok((answers, how))
 }
 
@@ -221,8 +284,11 @@ fn check_fits(task: &Task, canvas: Canvas, file: &Path) -> Result<()> {
 fn known_augmentations(identifiers: &[String], id: &str) -> Result<Vec<(u32, Augmentation)>> {
     let mut out = Vec::new();
     for (i, name) in identifiers.iter().enumerate().skip(1) {
-        if name == id || name.starts_with(&format!("{id}{}", trm_data::arc::augment::NAME_SEPARATOR)) {
-            let (original, aug) = Augmentation::parse_name(name).with_context(|| format!("{IDENTIFIERS_FILE} entry {i}"))?;
+        if name == id
+            || name.starts_with(&format!("{id}{}", trm_data::arc::augment::NAME_SEPARATOR))
+        {
+            let (original, aug) = Augmentation::parse_name(name)
+                .with_context(|| format!("{IDENTIFIERS_FILE} entry {i}"))?;
             if original == id {
                 out.push((i as u32, aug));
             }
@@ -234,23 +300,42 @@ fn known_augmentations(identifiers: &[String], id: &str) -> Result<Vec<(u32, Aug
 
 /// The model of an ARC run and its dataset's puzzle names.
 fn load_arc_run(run: &Path, device: &candle_core::Device) -> Result<ArcRun> {
-    let cfg = RunConfig::from_file(&run.join(CONFIG_FILE)).with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
+    let cfg = RunConfig::from_file(&run.join(CONFIG_FILE))
+        .with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
     let weights = run.join(MODEL_FILE);
-    ensure!(weights.exists(), "{}: no model yet (it is written at the first evaluation); wait for it or resume the run", weights.display());
+    ensure!(
+        weights.exists(),
+        "{}: no model yet (it is written at the first evaluation); wait for it or resume the run",
+        weights.display()
+    );
     let data = data_dir(&cfg, run);
     let mut arch = cfg.arch.clone();
     if arch.seq_len == 0 || arch.vocab_size == 0 {
         let meta = read_metadata(&data)?;
-        arch = arch.with_dataset(meta.vocab_size as usize, meta.seq_len, meta.num_puzzle_identifiers as usize);
+        arch = arch.with_dataset(
+            meta.vocab_size as usize,
+            meta.seq_len,
+            meta.num_puzzle_identifiers as usize,
+        );
     }
-    let not_arc = || format!("{}: not an ARC model (train one on a `trm data arc` dataset)", run.display());
-    ensure!(arch.vocab_size == VOCAB_SIZE as usize, "{}: vocab_size {}, not {VOCAB_SIZE}", not_arc(), arch.vocab_size);
+    let not_arc =
+        || format!("{}: not an ARC model (train one on a `trm data arc` dataset)", run.display());
+    ensure!(
+        arch.vocab_size == VOCAB_SIZE as usize,
+        "{}: vocab_size {}, not {VOCAB_SIZE}",
+        not_arc(),
+        arch.vocab_size
+    );
     let canvas = Canvas::from_seq_len(arch.seq_len).with_context(not_arc)?;
     let id_path = data.join(IDENTIFIERS_FILE);
     let identifiers: Vec<String> = match std::fs::read_to_string(&id_path) {
-        Ok(text) => serde_json::from_str(&text).with_context(|| format!("{}: expected a JSON list of names", id_path.display()))?,
+        Ok(text) => serde_json::from_str(&text)
+            .with_context(|| format!("{}: expected a JSON list of names", id_path.display()))?,
         Err(_) => {
-            eprintln!("note: {} is missing; every task is treated as new (blank identifier)", id_path.display());
+            eprintln!(
+                "note: {} is missing; every task is treated as new (blank identifier)",
+                id_path.display()
+            );
             Vec::new()
         }
     };
@@ -262,7 +347,8 @@ fn load_arc_run(run: &Path, device: &candle_core::Device) -> Result<ArcRun> {
             arch.num_puzzle_identifiers
         );
     }
-    let (model, _) = Model::from_file(arch, device, &weights, &LoadOptions::default()).with_context(|| format!("loading {}", weights.display()))?;
+    let (model, _) = Model::from_file(arch, device, &weights, &LoadOptions::default())
+        .with_context(|| format!("loading {}", weights.display()))?;
     Ok(ArcRun { model, identifiers, canvas })
 }
 
@@ -271,10 +357,14 @@ fn read_metadata(data: &Path) -> Result<Metadata> {
     for split in ["test", "train"] {
         let path = data.join(split).join(METADATA_FILE);
         if let Ok(text) = std::fs::read_to_string(&path) {
-            return serde_json::from_str(&text).with_context(|| format!("{}: not a valid dataset.json", path.display()));
+            return serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a valid dataset.json", path.display()));
         }
     }
-    bail!("{}: the run's dataset (test/{METADATA_FILE} or train/{METADATA_FILE}) is missing", data.display())
+    bail!(
+        "{}: the run's dataset (test/{METADATA_FILE} or train/{METADATA_FILE}) is missing",
+        data.display()
+    )
 }
 
 fn dims(g: &Grid) -> String {
@@ -302,7 +392,11 @@ mod tests {
     #[test]
     fn known_copies_are_found_by_name_identity_first() {
         let aug = Augmentation::parse_name("abc|||t3|||0213456789").unwrap().1;
-        let ids: Vec<String> = ["<blank>", "zzz", "abc|||t3|||0213456789", "abcd", "abc", "abcd|||t1|||0123456789"].iter().map(|s| s.to_string()).collect();
+        let ids: Vec<String> =
+            ["<blank>", "zzz", "abc|||t3|||0213456789", "abcd", "abc", "abcd|||t1|||0123456789"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
         let found = known_augmentations(&ids, "abc").unwrap();
         assert_eq!(found, vec![(4, Augmentation::IDENTITY), (2, aug)]);
         assert!(known_augmentations(&ids, "nope").unwrap().is_empty());
@@ -314,7 +408,10 @@ mod tests {
         let b = Grid::from_rows(&[vec![1, 2], vec![3, 5]]).unwrap();
         assert_eq!(verdict(&a, &a), "correct");
         assert_eq!(verdict(&a, &b), "wrong (1 of 4 cells differ)");
-        assert_eq!(verdict(&Grid::from_rows(&[vec![1]]).unwrap(), &b), "wrong (size 1x1, truth 2x2)");
+        assert_eq!(
+            verdict(&Grid::from_rows(&[vec![1]]).unwrap(), &b),
+            "wrong (size 1x1, truth 2x2)"
+        );
         assert!(verdict(&Grid::empty(), &b).starts_with("wrong (empty"));
     }
 }

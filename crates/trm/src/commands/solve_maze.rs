@@ -56,7 +56,16 @@ pub struct MazeArgs {
 impl MazeArgs {
     /// `trm solve maze --model RUN FILE --steps --picture PICTURE`, as `trm demo` runs it.
     pub fn for_demo(model: PathBuf, file: PathBuf, picture: PathBuf) -> MazeArgs {
-        MazeArgs { model, file: file.display().to_string(), steps: true, max_steps: None, halt: false, picture: Some(picture), batch_size: 1, device: "cpu".into() }
+        MazeArgs {
+            model,
+            file: file.display().to_string(),
+            steps: true,
+            max_steps: None,
+            halt: false,
+            picture: Some(picture),
+            batch_size: 1,
+            device: "cpu".into(),
+        }
     }
 }
 
@@ -103,7 +112,12 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
         for chunk in mazes.chunks(args.batch_size) {
             let batch = maze_batch(chunk.iter().map(|m| &m.maze))?;
             let (preds, _) = predict_batch(&model, &batch, Some(steps), args.halt)?;
-            answers.extend(preds.into_iter().map(|p| Answer { tokens: p.tokens, confidence: p.confidence, steps: p.steps, per_step: Vec::new() }));
+            answers.extend(preds.into_iter().map(|p| Answer {
+                tokens: p.tokens,
+                confidence: p.confidence,
+                steps: p.steps,
+                per_step: Vec::new(),
+            }));
         }
     }
 
@@ -113,15 +127,25 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
         if !args.steps {
             println!("== {} ==", m.name);
             let (rows, cols) = (m.maze.rows(), m.maze.cols());
-            let drawn = Panel::framed("model answer", rows, cols, |i| cell_char(answer.tokens[i]).to_string());
+            let drawn = Panel::framed("model answer", rows, cols, |i| {
+                cell_char(answer.tokens[i]).to_string()
+            });
             print!("{}", side_by_side(&[Panel::maze("maze", &m.maze), drawn]));
         }
-        println!("answer      \"{}\"", answer.tokens.iter().map(|&t| cell_char(t)).collect::<String>());
+        println!(
+            "answer      \"{}\"",
+            answer.tokens.iter().map(|&t| cell_char(t)).collect::<String>()
+        );
         println!("path        {}", check.verdict());
         println!("steps       {} (q_halt confidence {:.3})", answer.steps, answer.confidence);
         if let Some(out) = &args.picture {
             let path = if mazes.len() == 1 { out.clone() } else { numbered(out, k + 1) };
-            let scene = picture(m, answer, &check, &format!("maze {} of {}: {}", k + 1, mazes.len(), check.summary()))?;
+            let scene = picture(
+                m,
+                answer,
+                &check,
+                &format!("maze {} of {}: {}", k + 1, mazes.len(), check.summary()),
+            )?;
             scene.save(&path)?;
             println!("picture     {}", path.display());
         }
@@ -145,7 +169,13 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
 /// Runs the supervision steps on one maze, printing the answer after each with the cells
 /// changed since the previous step (step 1: since the maze) marked; stops as `trm eval`
 /// does (last step, or the first q_halt > 0 with `halt`).
-fn answer_with_steps(model: &Model, maze: &Maze, steps: usize, halt: bool, colour: bool) -> Result<Answer> {
+fn answer_with_steps(
+    model: &Model,
+    maze: &Maze,
+    steps: usize,
+    halt: bool,
+    colour: bool,
+) -> Result<Answer> {
     let batch = maze_batch([maze])?;
     let (rows, cols) = (maze.rows(), maze.cols());
     let mut carry = model.initial_carry(1)?;
@@ -163,9 +193,19 @@ fn answer_with_steps(model: &Model, maze: &Maze, steps: usize, halt: bool, colou
         println!("step {step}: q_halt {q:+.2} (halt confidence {confidence:.2}), {n_changed} cells changed");
         let answer = Panel::framed("answer", rows, cols, |i| {
             let c = cell_char(tokens[i]);
-            if changed[i] && colour { format!("\x1b[1;30;43m{c}\x1b[0m") } else { c.to_string() }
+            if changed[i] && colour {
+                format!("\x1b[1;30;43m{c}\x1b[0m")
+            } else {
+                c.to_string()
+            }
         });
-        let marks = Panel::framed("changed", rows, cols, |i| if changed[i] { cell_char(tokens[i]).to_string() } else { ".".into() });
+        let marks = Panel::framed("changed", rows, cols, |i| {
+            if changed[i] {
+                cell_char(tokens[i]).to_string()
+            } else {
+                ".".into()
+            }
+        });
         let panels = if colour { vec![answer] } else { vec![answer, marks] };
         print!("{}", side_by_side(&panels));
         per_step.push(tokens.clone());
@@ -220,7 +260,9 @@ impl PathCheck {
             None => "BFS: no path from S to G exists".to_string(),
         };
         let mut text = match self.drawn {
-            Some(d) if self.is_shortest() => format!("valid shortest path: S to G in {d} cells ({best})"),
+            Some(d) if self.is_shortest() => {
+                format!("valid shortest path: S to G in {d} cells ({best})")
+            }
             Some(d) => format!("valid path, NOT shortest: S to G in {d} cells ({best})"),
             None => format!("NOT a valid path: the 'o' cells do not connect S to G ({best})"),
         };
@@ -301,7 +343,8 @@ fn maze_batch<'a>(mazes: impl IntoIterator<Item = &'a Maze>) -> Result<Batch> {
 /// `--steps` the maze and every step side by side, changed cells framed.
 fn picture(m: &Named, answer: &Answer, check: &PathCheck, title: &str) -> Result<trm_viz::Scene> {
     let (rows, cols) = (m.maze.rows(), m.maze.cols());
-    let grid = |tokens: &[u32]| Grid::new(rows, cols, tokens.iter().map(|&t| t.min(255) as u8).collect());
+    let grid =
+        |tokens: &[u32]| Grid::new(rows, cols, tokens.iter().map(|&t| t.min(255) as u8).collect());
     if answer.per_step.is_empty() {
         let mut marks = Marks::none(rows, cols);
         for (i, &w) in check.wrong.iter().enumerate() {
@@ -363,7 +406,11 @@ fn read_mazes(arg: &str) -> Result<Vec<Named>> {
         std::io::stdin().read_to_string(&mut text).context("reading mazes from standard input")?;
         (text, "stdin".to_string())
     } else {
-        (std::fs::read_to_string(arg).with_context(|| format!("{arg}: cannot read the maze file"))?, arg.to_string())
+        (
+            std::fs::read_to_string(arg)
+                .with_context(|| format!("{arg}: cannot read the maze file"))?,
+            arg.to_string(),
+        )
     };
     parse_mazes(&text, &source)
 }
@@ -373,13 +420,17 @@ fn read_mazes(arg: &str) -> Result<Vec<Named>> {
 fn parse_mazes(text: &str, source: &str) -> Result<Vec<Named>> {
     let first = text.lines().find(|l| !l.trim().is_empty());
     if first.is_some_and(|l| l.contains(',') && l.contains("question")) {
-        let pairs = csv::parse_csv(text).with_context(|| format!("{source}: not a valid maze CSV"))?;
+        let pairs =
+            csv::parse_csv(text).with_context(|| format!("{source}: not a valid maze CSV"))?;
         ensure!(!pairs.is_empty(), "{source}: the CSV file holds no mazes");
         let n = pairs.len();
         return Ok(pairs
             .into_iter()
             .enumerate()
-            .map(|(k, p)| Named { name: format!("maze {} of {n} ({source} record {})", k + 1, k + 1), maze: p.question })
+            .map(|(k, p)| Named {
+                name: format!("maze {} of {n} ({source} record {})", k + 1, k + 1),
+                maze: p.question,
+            })
             .collect());
     }
     let mut blocks: Vec<(usize, Vec<&str>)> = Vec::new();
@@ -401,7 +452,8 @@ fn parse_mazes(text: &str, source: &str) -> Result<Vec<Named>> {
         .iter()
         .enumerate()
         .map(|(k, (first_line, lines))| {
-            let maze = parse_block(lines, *first_line).with_context(|| format!("{source}: maze {} of {n}", k + 1))?;
+            let maze = parse_block(lines, *first_line)
+                .with_context(|| format!("{source}: maze {} of {n}", k + 1))?;
             Ok(Named { name: format!("maze {} of {n} ({source} line {first_line})", k + 1), maze })
         })
         .collect()
@@ -411,7 +463,11 @@ fn parse_mazes(text: &str, source: &str) -> Result<Vec<Named>> {
 fn parse_block(lines: &[&str], first_line: usize) -> Result<Maze> {
     let len = lines[0].chars().count();
     let side = (len as f64).sqrt().round() as usize;
-    let (rows, cols) = if lines.len() == 1 && side >= 2 && side * side == len { (side, side) } else { (lines.len(), len) };
+    let (rows, cols) = if lines.len() == 1 && side >= 2 && side * side == len {
+        (side, side)
+    } else {
+        (lines.len(), len)
+    };
     let mut cells = Vec::with_capacity(rows * cols);
     for (r, line) in lines.iter().enumerate() {
         let no = first_line + r;
@@ -446,10 +502,17 @@ mod tests {
         let maze = Maze::parse_lines("S  \n # \n  G\n").unwrap();
         let best = check_path(&maze, &tokens("Soo\n #o\n  G\n"));
         assert_eq!((best.drawn, best.shortest, best.extra, best.changed), (Some(5), Some(5), 0, 0));
-        assert!(best.is_exact() && best.verdict().starts_with("valid shortest path"), "{}", best.verdict());
+        assert!(
+            best.is_exact() && best.verdict().starts_with("valid shortest path"),
+            "{}",
+            best.verdict()
+        );
 
         let extra = check_path(&maze, &tokens("Soo\no#o\n  G\n"));
-        assert!(extra.is_shortest() && !extra.is_exact() && extra.extra == 1 && extra.wrong[3], "{extra:?}");
+        assert!(
+            extra.is_shortest() && !extra.is_exact() && extra.extra == 1 && extra.wrong[3],
+            "{extra:?}"
+        );
 
         let broken = check_path(&maze, &tokens("So \n #o\n  G\n"));
         assert_eq!(broken.drawn, None);
@@ -475,7 +538,10 @@ mod tests {
 
         let err = |text: &str| format!("{:#}", parse_mazes(text, "f.txt").unwrap_err());
         let e = err("S  \n # \n  G\n\nS  \n #\n  G\n");
-        assert!(e.contains("f.txt: maze 2 of 2") && e.contains("line 6: row 2 has 2 characters"), "{e}");
+        assert!(
+            e.contains("f.txt: maze 2 of 2") && e.contains("line 6: row 2 has 2 characters"),
+            "{e}"
+        );
         let e = err("S  \n x \n  G\n");
         assert!(e.contains("line 2, column 2: character 'x'"), "{e}");
         let e = err("S  \n # \n  S\n");

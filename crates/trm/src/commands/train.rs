@@ -9,14 +9,16 @@ use trm_train::distributed::{self, Collective};
 use trm_train::train::{Event, Trainer};
 
 #[derive(clap::Args)]
-#[command(after_help = "Presets: sudoku4 (4x4 Sudoku, generates its own data, minutes on a CPU), sudoku9-cpu (9x9 on a CPU from fresh generated puzzles, about 20 minutes), maze-cpu (fresh generated 9x9 mazes on a CPU, about half an hour), arc-cpu (a few small ARC tasks on a 4x4 canvas on a CPU, about 20 minutes; needs --data from `trm data arc --canvas 4 --max-grid 3`), and the official recipes sudoku-mlp, sudoku-att, maze-att, arc1, arc2, hrm-sudoku, hrm-maze, hrm-arc1 (GPU-sized; need --data).
+#[command(
+    after_help = "Presets: sudoku4 (4x4 Sudoku, generates its own data, minutes on a CPU), sudoku9-cpu (9x9 on a CPU from fresh generated puzzles, about 20 minutes), maze-cpu (fresh generated 9x9 mazes on a CPU, about half an hour), arc-cpu (a few small ARC tasks on a 4x4 canvas on a CPU, about 20 minutes; needs --data from `trm data arc --canvas 4 --max-grid 3`), and the official recipes sudoku-mlp, sudoku-att, maze-att, arc1, arc2, hrm-sudoku, hrm-maze, hrm-arc1 (GPU-sized; need --data).
 
 Examples:
   trm train --preset sudoku4 --out runs/s4
   trm train --preset sudoku-mlp --data data/sudoku-extreme-1k-aug-1000 --set global_batch_size=256
   trm train --resume runs/s4
   trm train --preset sudoku4 --out runs/s4x2 --world-size 2        (2 ranks as threads)
-  trm train ... --out RUN --device cuda --world-size 4 --rank R --dist-init /shared/id   (one process per GPU; docs/distributed.md)")]
+  trm train ... --out RUN --device cuda --world-size 4 --rank R --dist-init /shared/id   (one process per GPU; docs/distributed.md)"
+)]
 pub struct Args {
     /// A built-in configuration.
     #[arg(long, conflicts_with = "config")]
@@ -91,7 +93,9 @@ pub fn run(args: Args) -> Result<()> {
     let run_dir = run_folder(&args);
     if world > 1 {
         // Ranks as threads of this process.
-        distributed::run_ranks(world, |group| train_rank(&args, given.clone(), &run_dir, &device, Box::new(group)))?;
+        distributed::run_ranks(world, |group| {
+            train_rank(&args, given.clone(), &run_dir, &device, Box::new(group))
+        })?;
         return Ok(());
     }
     let mut trainer = open_run(&args, given, &device, &run_dir)?;
@@ -106,7 +110,12 @@ fn run_folder(args: &Args) -> PathBuf {
     match (&args.resume, &args.out) {
         (Some(run), _) => run.clone(),
         (None, Some(out)) => out.clone(),
-        (None, None) => default_run_dir(args.preset.as_deref().or(args.config.as_deref().and_then(|p| p.file_stem()?.to_str())).unwrap_or("run")),
+        (None, None) => default_run_dir(
+            args.preset
+                .as_deref()
+                .or(args.config.as_deref().and_then(|p| p.file_stem()?.to_str()))
+                .unwrap_or("run"),
+        ),
     }
 }
 
@@ -119,7 +128,12 @@ fn force_dtype(trainer: &mut Trainer, args: &Args) -> Result<()> {
 }
 
 /// Continues the run with --resume, else creates it in `run_dir`.
-fn open_run(args: &Args, given: Option<RunConfig>, device: &candle_core::Device, run_dir: &Path) -> Result<Trainer> {
+fn open_run(
+    args: &Args,
+    given: Option<RunConfig>,
+    device: &candle_core::Device,
+    run_dir: &Path,
+) -> Result<Trainer> {
     if let Some(run) = &args.resume {
         let t = Trainer::resume(run, given.as_ref(), args.force, device)?;
         eprintln!("resuming {} at step {} of {}", run.display(), t.step(), t.total_steps());
@@ -127,14 +141,19 @@ fn open_run(args: &Args, given: Option<RunConfig>, device: &candle_core::Device,
     }
     let cfg = given.context("give --preset NAME or --config FILE (or --resume RUN)")?;
     eprintln!("run folder: {}", run_dir.display());
-    let (trainer, init) = Trainer::create_with_init(cfg, run_dir, device, args.init_from.as_deref())?;
+    let (trainer, init) =
+        Trainer::create_with_init(cfg, run_dir, device, args.init_from.as_deref())?;
     if let Some(init) = init {
         eprintln!("initialised from {}", init.source.display());
         for note in init.notes {
             eprintln!("note: {note}");
         }
         if !init.unexpected.is_empty() {
-            eprintln!("note: {} tensors were not used: {}", init.unexpected.len(), init.unexpected.join(", "));
+            eprintln!(
+                "note: {} tensors were not used: {}",
+                init.unexpected.len(),
+                init.unexpected.join(", ")
+            );
         }
     }
     Ok(trainer)
@@ -142,7 +161,13 @@ fn open_run(args: &Args, given: Option<RunConfig>, device: &candle_core::Device,
 
 /// One rank of a data-parallel run: rank 0 creates or resumes the run and shows progress,
 /// the others open it once it is there (reference 3.7; docs/distributed.md).
-fn train_rank(args: &Args, given: Option<RunConfig>, run_dir: &Path, device: &candle_core::Device, dist: Box<dyn Collective>) -> Result<()> {
+fn train_rank(
+    args: &Args,
+    given: Option<RunConfig>,
+    run_dir: &Path,
+    device: &candle_core::Device,
+    dist: Box<dyn Collective>,
+) -> Result<()> {
     let rank = dist.rank();
     if let Some(cfg) = &given {
         // Before anything is written (every rank fails alike).
@@ -154,7 +179,9 @@ fn train_rank(args: &Args, given: Option<RunConfig>, run_dir: &Path, device: &ca
     dist.all_reduce_sum(&mut failed)?;
     let trainer = match opened {
         Some(result) => result?,
-        None if failed[0] > 0.0 => bail!("rank {rank}: rank 0 could not start the run (see its error)"),
+        None if failed[0] > 0.0 => {
+            bail!("rank {rank}: rank 0 could not start the run (see its error)")
+        }
         None => Trainer::open_for_rank(run_dir, device)?,
     };
     let mut trainer = trainer.join_ranks(dist)?;
@@ -173,7 +200,9 @@ fn train_rank(args: &Args, given: Option<RunConfig>, run_dir: &Path, device: &ca
 fn train_process_rank(args: &Args, given: Option<RunConfig>, init_file: &Path) -> Result<()> {
     let env = |key: &str| -> Result<Option<usize>> {
         match std::env::var(key) {
-            Ok(v) => v.trim().parse().map(Some).with_context(|| format!("${key} is {v:?}, not a number")),
+            Ok(v) => {
+                v.trim().parse().map(Some).with_context(|| format!("${key} is {v:?}, not a number"))
+            }
             Err(_) => Ok(None),
         }
     };
@@ -190,7 +219,13 @@ fn train_process_rank(args: &Args, given: Option<RunConfig>, init_file: &Path) -
         "cuda" => super::device(&format!("cuda:{}", env("LOCAL_RANK")?.unwrap_or(rank)))?,
         other => super::device(other)?,
     };
-    let dist = distributed::Nccl::connect(&device, rank, world, init_file, std::time::Duration::from_secs(600))?;
+    let dist = distributed::Nccl::connect(
+        &device,
+        rank,
+        world,
+        init_file,
+        std::time::Duration::from_secs(600),
+    )?;
     train_rank(args, given, &run_folder(args), &device, Box::new(dist))
 }
 
@@ -209,7 +244,10 @@ fn resolve_config(args: &Args) -> Result<Option<RunConfig>> {
                 if args.resume.is_some() {
                     bail!("with --resume, --set and --data need --preset or --config too (the full configuration to compare with the run's)");
                 }
-                bail!("--set and --data need --preset NAME or --config FILE; presets: {}", PRESETS.join(", "));
+                bail!(
+                    "--set and --data need --preset NAME or --config FILE; presets: {}",
+                    PRESETS.join(", ")
+                );
             }
             return Ok(None);
         }
@@ -227,7 +265,10 @@ fn resolve_config(args: &Args) -> Result<Option<RunConfig>> {
 }
 
 fn default_run_dir(name: &str) -> PathBuf {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     Path::new("runs").join(format!("{name}-{secs}"))
 }
 
@@ -235,7 +276,11 @@ fn default_run_dir(name: &str) -> PathBuf {
 pub fn train_with_progress(trainer: &mut Trainer, stop_after: Option<u64>) -> Result<()> {
     let tty = std::io::stderr().is_terminal();
     let bar = ProgressBar::new(0);
-    bar.set_draw_target(if tty { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
+    bar.set_draw_target(if tty {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
     bar.set_style(
         ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:30}] {msg} eta {eta}")
             .expect("valid template")
