@@ -1,7 +1,7 @@
 //! `trm demo`: the main job on a built-in default. Trains a CPU preset (data generated on
 //! the spot) with a progress bar, evaluates it on its held-out puzzles, and shows one of
 //! them solved step by step. `--task sudoku4` (default, minutes), `sudoku9` or `maze`
-//! (about half an hour each on two cores).
+//! (about 15 to 20 minutes each on two cores).
 
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
@@ -18,7 +18,7 @@ pub enum Task {
     Sudoku4,
     /// 9x9 Sudoku, preset sudoku9-cpu (about 20 minutes).
     Sudoku9,
-    /// 9x9 mazes, preset maze-cpu (about 30 minutes).
+    /// 9x9 mazes, preset maze-cpu (about 15 minutes).
     Maze,
 }
 
