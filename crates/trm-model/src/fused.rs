@@ -237,6 +237,12 @@ fn silu_parts(g: f32) -> (f32, f32) {
 /// token layout one block per batch row (`I` rows of width `D`).
 fn swiglu_forward(gu: &[f32], inter: usize, width: usize) -> Vec<f32> {
     let (block, len) = (inter * width, gu.len() / 2);
+    // The set_len below relies on whole blocks: every output element has its gate and up.
+    assert!(
+        block > 0 && gu.len() % (2 * block) == 0,
+        "swiglu_forward: {} values are not whole [gate | up] blocks of {block}",
+        gu.len()
+    );
     let mut a = Vec::with_capacity(len);
     a.spare_capacity_mut()[..len].par_chunks_mut(block).zip(gu.par_chunks(2 * block)).for_each(
         |(a, gu)| {

@@ -243,7 +243,7 @@ impl RunConfig {
             "train.eval_interval must be between 1 and train.epochs ({})",
             t.epochs
         );
-        ensure!(t.epochs.is_multiple_of(t.eval_interval), "train.epochs ({}) must be a multiple of train.eval_interval ({}) as in the official trainer", t.epochs, t.eval_interval);
+        ensure!(t.epochs % t.eval_interval == 0, "train.epochs ({}) must be a multiple of train.eval_interval ({}) as in the official trainer", t.epochs, t.eval_interval);
         ensure!(t.lr > 0.0 && t.lr.is_finite(), "train.lr must be positive, got {}", t.lr);
         ensure!(
             (0.0..=1.0).contains(&t.lr_min_ratio),

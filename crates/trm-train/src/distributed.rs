@@ -355,7 +355,7 @@ pub fn run_ranks<T: Send>(
 /// The rows of the global batch that rank `rank` of `world_size` trains on (reference 3.6).
 pub fn rank_rows(global_batch_size: usize, rank: usize, world_size: usize) -> Result<Range<usize>> {
     ensure!(
-        world_size >= 1 && global_batch_size.is_multiple_of(world_size),
+        world_size >= 1 && global_batch_size % world_size == 0,
         "global_batch_size {global_batch_size} does not split evenly over {world_size} ranks; choose a world size that divides it or --set global_batch_size=N"
     );
     let local = global_batch_size / world_size;

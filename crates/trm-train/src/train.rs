@@ -413,7 +413,7 @@ impl Trainer {
                 let stats = self.train_batch(&batch)?;
                 self.batch_in_iteration += 1;
                 window.add(&stats);
-                if self.step.is_multiple_of(t.log_interval) {
+                if self.step % t.log_interval == 0 {
                     let line = window.line(self, window_start.elapsed().as_secs_f64());
                     self.append_metrics(&line)?;
                     on_event(Event::Step(&line));
@@ -421,7 +421,7 @@ impl Trainer {
                     window_start = Instant::now();
                 }
                 if t.checkpoint_interval > 0
-                    && self.step.is_multiple_of(t.checkpoint_interval)
+                    && self.step % t.checkpoint_interval == 0
                     && self.batch_in_iteration < batches.len()
                 {
                     let path = self.save_checkpoint()?;

@@ -53,7 +53,7 @@ pub(crate) struct Layout {
 /// Rows and columns of a Sudoku box: the divisor pair of `n` closest to square
 /// (9 -> 3x3, 4 -> 2x2, 6 -> 2x3).
 pub fn box_shape(n: usize) -> (usize, usize) {
-    let bh = (1..=n).filter(|d| n.is_multiple_of(*d) && d * d <= n).max().unwrap_or(1);
+    let bh = (1..=n).filter(|d| n % *d == 0 && d * d <= n).max().unwrap_or(1);
     (bh, n / bh)
 }
 

@@ -21,6 +21,8 @@ fn keep_freed_memory() {
     // mi_option_purge_delay (mimalloc.h, v2): -1 = never purge.
     const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets a process-wide mimalloc option by its documented number before any
+        // other thread exists; no memory is touched.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     }
 }
@@ -57,6 +59,8 @@ fn main() {
     // Behave like other Unix tools when the reader goes away (`trm data inspect D | head`):
     // end quietly instead of panicking on a broken pipe.
     #[cfg(unix)]
+    // SAFETY: restores the default disposition of one signal at start-up, before any other
+    // thread exists; SIG_DFL is no handler, so no code runs in signal context.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
