@@ -367,16 +367,12 @@ impl ModelConfig {
                     self.hidden_size
                 );
             }
-            if self.pos_encodings == PosEncoding::Rope {
-                if self.head_dim() % 2 != 0 {
-                    bail!(
-                        "pos_encodings is rope but head_dim = hidden_size / num_heads = {} is odd; RoPE rotates halves, pick num_heads so that it is even",
-                        self.head_dim()
-                    );
-                }
-                if !(self.rope_theta > 0.0 && self.rope_theta.is_finite()) {
-                    bail!("rope_theta is {}; it must be positive", self.rope_theta);
-                }
+            let rotary = matches!(self.pos_encodings, PosEncoding::Rope | PosEncoding::Rope2d);
+            if self.pos_encodings == PosEncoding::Rope && self.head_dim() % 2 != 0 {
+                bail!(
+                    "pos_encodings is rope but head_dim = hidden_size / num_heads = {} is odd; RoPE rotates halves, pick num_heads so that it is even",
+                    self.head_dim()
+                );
             }
             if self.pos_encodings == PosEncoding::Rope2d {
                 if self.head_dim() % 4 != 0 {
@@ -385,10 +381,10 @@ impl ModelConfig {
                         self.head_dim()
                     );
                 }
-                if !(self.rope_theta > 0.0 && self.rope_theta.is_finite()) {
-                    bail!("rope_theta is {}; it must be positive", self.rope_theta);
-                }
                 self.grid_columns()?;
+            }
+            if rotary && !(self.rope_theta > 0.0 && self.rope_theta.is_finite()) {
+                bail!("rope_theta is {}; it must be positive", self.rope_theta);
             }
         }
         if self.grid_width != 0 && (self.mlp_t || self.pos_encodings != PosEncoding::Rope2d) {

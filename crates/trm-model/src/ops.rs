@@ -467,8 +467,8 @@ impl RopeTables {
         let mut cos = Vec::with_capacity(positions * head_dim);
         let mut sin = Vec::with_capacity(positions * head_dim);
         for p in 0..positions {
-            let mut angles = angles_at(p);
-            angles.resize(head_dim / 2, 0.0);
+            let angles = angles_at(p);
+            assert_eq!(angles.len(), head_dim / 2, "rotary angles of position {p}");
             for _ in 0..2 {
                 cos.extend(angles.iter().map(|a| (*a as f64).cos() as f32));
                 sin.extend(angles.iter().map(|a| (*a as f64).sin() as f32));
