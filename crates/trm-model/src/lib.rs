@@ -11,6 +11,7 @@
 //! - [`loss`]: [`act_loss`] (official `ACTLossHead`) and [`Metrics`].
 //! - [`weights`]: safetensors / PyTorch checkpoint loading, saving.
 //! - [`ops`], [`init`]: fused kernels with gradients; initialisation helpers.
+//! - [`reference`]: the check against tensors produced by the official code.
 //! - FLOP counts of the matrix products: [`ModelConfig::network_flops`] and friends.
 //!
 //! # Training API (one call = one supervision step = one optimizer step)
@@ -73,6 +74,7 @@ mod layers;
 pub mod loss;
 pub mod model;
 pub mod ops;
+pub mod reference;
 pub mod weights;
 
 pub use carry::{Batch, Carry, IGNORE_LABEL_ID};

@@ -53,6 +53,8 @@ enum Command {
     Plot(commands::plot::Args),
     /// Time the training and evaluation steps of a configuration on this machine.
     Bench(commands::bench::Args),
+    /// Check the models against tensors produced by the official code, on a device.
+    CheckReference(commands::check_reference::Args),
 }
 
 fn main() {
@@ -76,6 +78,7 @@ fn main() {
         Command::Render(args) => commands::render::run(args),
         Command::Plot(args) => commands::plot::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::CheckReference(args) => commands::check_reference::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

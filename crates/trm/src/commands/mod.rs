@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod check_reference;
 pub mod data;
 pub mod data_arc;
 pub mod data_custom;
