@@ -23,7 +23,6 @@ fn check_all(dtype: DType) {
     let mut failures = Vec::new();
     for dir in dirs() {
         let outcome = check_dir(&dir, &Device::Cpu, dtype).unwrap();
-        assert!(outcome.results.len() >= 1);
         for (name, result) in &outcome.results {
             match result {
                 Ok(report) => {
