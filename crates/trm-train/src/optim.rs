@@ -7,11 +7,14 @@
 //!   `CastedSparseEmbeddingSignSGD_Distributed`): duplicate ids summed, then
 //!   `w = w * (1 - lr * wd) - lr * sign(g)`; rows absent from the batch are untouched.
 //!
-//! The update arithmetic runs on host `f32` slices (candle has no atan2); the tensors are
-//! read and written back once per step.
+//! Where the arithmetic runs: on the CPU, Adam-atan2 works on host `f32` slices (one fused
+//! pass over rayon's threads, the fastest there); on any other device it runs as candle ops
+//! where the parameters live ([`adam_atan2_tensors`], with [`atan2_nonneg`] composed from
+//! candle's elementwise ops since candle has no atan2), so no weight, gradient or moment is
+//! copied to the host. Sign-SGD is candle ops on every device ([`SignSgd::step`]).
 
 use anyhow::{ensure, Context, Result};
-use candle_core::{Tensor, Var};
+use candle_core::{DType, Tensor, Var};
 use std::collections::BTreeMap;
 
 /// Linear warm-up from 0 over `warmup_steps`, then cosine decay to `min_ratio * base_lr` at
@@ -73,6 +76,60 @@ pub fn adam_atan2_update(
         .for_each(update);
 }
 
+/// `atan2(y, x)` elementwise for `x >= 0` (the Adam-atan2 denominator is a square root),
+/// from candle ops, so that it runs on any device. With `a = min(|y|, x) / max(|y|, x)` in
+/// [0, 1]: `atan(a)` from the odd polynomial of Cephes' `atanf` (Moshier), after reducing
+/// `a > tan(pi/8)` to `pi/4 + atan((a - 1) / (a + 1))`; then `pi/2 - atan(a)` where `|y| > x`,
+/// and the sign of `y`. Within 2e-7 of `f32::atan2`; `atan2(0, 0) = 0`.
+pub fn atan2_nonneg(y: &Tensor, x: &Tensor) -> Result<Tensor> {
+    use std::f64::consts::{FRAC_PI_2, FRAC_PI_4};
+    const TAN_PI_8: f64 = 0.414_213_562_373_095_1;
+    let ay = y.abs()?;
+    let (lo, hi) = (ay.minimum(x)?, ay.maximum(x)?);
+    let a = lo.div(&hi.maximum(f64::from(f32::MIN_POSITIVE))?)?;
+    let reduce = a.gt(TAN_PI_8)?;
+    let z = reduce.where_cond(&((&a - 1.0)? / (&a + 1.0)?)?, &a)?;
+    let z2 = z.sqr()?;
+    let poly = z2
+        .affine(8.053_744_495_38e-2, -1.387_768_560_32e-1)?
+        .mul(&z2)?
+        .affine(1.0, 1.997_771_064_78e-1)?
+        .mul(&z2)?
+        .affine(1.0, -3.333_294_915_39e-1)?;
+    let atan_z = (&z + z.mul(&z2)?.mul(&poly)?)?;
+    let atan_a = reduce.where_cond(&(&atan_z + FRAC_PI_4)?, &atan_z)?;
+    let angle = ay.gt(x)?.where_cond(&atan_a.affine(-1.0, FRAC_PI_2)?, &atan_a)?;
+    Ok(y.lt(0.0)?.where_cond(&angle.neg()?, &angle)?)
+}
+
+/// One Adam-atan2 update as candle ops on the tensors' device (the same arithmetic as
+/// [`adam_atan2_update`]). Returns the new parameter, first and second moment.
+#[allow(clippy::too_many_arguments)]
+pub fn adam_atan2_tensors(
+    p: &Tensor,
+    g: &Tensor,
+    m: &Tensor,
+    v: &Tensor,
+    t: u64,
+    lr: f64,
+    wd: f64,
+    (b1, b2): (f64, f64),
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let bias1 = 1.0 - b1.powi(t as i32);
+    let bias2_sqrt = (1.0 - b2.powi(t as i32)).sqrt();
+    let m = (m.affine(b1, 0.0)? + g.affine(1.0 - b1, 0.0)?)?;
+    let v = (v.affine(b2, 0.0)? + g.sqr()?.affine(1.0 - b2, 0.0)?)?;
+    let denom = v.sqrt()?.affine(1.0 / bias2_sqrt, 0.0)?;
+    let p = (p.affine(1.0 - lr * wd, 0.0)? - atan2_nonneg(&m, &denom)?.affine(lr / bias1, 0.0)?)?;
+    Ok((p, m, v))
+}
+
+/// The first and second moment of one parameter, where its update runs.
+enum Moments {
+    Host { m: Vec<f32>, v: Vec<f32> },
+    Device { m: Tensor, v: Tensor },
+}
+
 /// Adam-atan2 over a named set of parameters. Its state (first and second moments, step) is
 /// saved in checkpoints so that a resumed run continues exactly.
 pub struct AdamAtan2 {
@@ -80,13 +137,18 @@ pub struct AdamAtan2 {
     pub weight_decay: f64,
     /// Number of updates done so far (the `t` of the bias correction is `step + 1` for the next one).
     pub step: u64,
-    pub m: BTreeMap<String, Vec<f32>>,
-    pub v: BTreeMap<String, Vec<f32>>,
+    /// Run the update as candle ops also for CPU parameters (always so on other devices).
+    pub tensor_ops_on_cpu: bool,
+    moments: BTreeMap<String, Moments>,
 }
 
 impl AdamAtan2 {
     pub fn new(betas: (f64, f64), weight_decay: f64) -> Self {
-        Self { betas, weight_decay, step: 0, m: BTreeMap::new(), v: BTreeMap::new() }
+        Self { betas, weight_decay, step: 0, tensor_ops_on_cpu: false, moments: BTreeMap::new() }
+    }
+
+    fn on_host(&self, var: &Var) -> bool {
+        var.device().is_cpu() && !self.tensor_ops_on_cpu
     }
 
     /// Applies one update to every parameter that has a gradient. `grads` maps parameter
@@ -106,14 +168,67 @@ impl AdamAtan2 {
                 grad.dims(),
                 var.dims()
             );
-            let mut p =
-                flat(var.as_tensor()).with_context(|| format!("reading parameter {name}"))?;
-            let g = flat(grad).with_context(|| format!("reading gradient of {name}"))?;
-            let m = self.m.entry(name.clone()).or_insert_with(|| vec![0.0; p.len()]);
-            let v = self.v.entry(name.clone()).or_insert_with(|| vec![0.0; p.len()]);
-            adam_atan2_update(&mut p, &g, m, v, self.step, lr, self.weight_decay, self.betas);
-            var.set(&Tensor::from_vec(p, var.dims(), var.device())?)?;
+            let (t, wd, betas) = (self.step, self.weight_decay, self.betas);
+            if self.on_host(var) {
+                let mut p =
+                    flat(var.as_tensor()).with_context(|| format!("reading parameter {name}"))?;
+                let g = flat(grad).with_context(|| format!("reading gradient of {name}"))?;
+                let n = p.len();
+                let state = self
+                    .moments
+                    .entry(name.clone())
+                    .or_insert_with(|| Moments::Host { m: vec![0.0; n], v: vec![0.0; n] });
+                let Moments::Host { m, v } = state else {
+                    anyhow::bail!("Adam-atan2 moments of {name} live on a device, not the host")
+                };
+                adam_atan2_update(&mut p, &g, m, v, t, lr, wd, betas);
+                var.set(&Tensor::from_vec(p, var.dims(), var.device())?)?;
+            } else {
+                let state = self.moments.entry(name.clone()).or_insert_with(|| {
+                    let zeros = var.zeros_like().expect("zeros of a parameter's shape");
+                    Moments::Device { m: zeros.clone(), v: zeros }
+                });
+                let Moments::Device { m, v } = state else {
+                    anyhow::bail!("Adam-atan2 moments of {name} live on the host, not a device")
+                };
+                let g = grad.to_dtype(DType::F32)?;
+                let (p, m2, v2) = adam_atan2_tensors(var.as_tensor(), &g, m, v, t, lr, wd, betas)?;
+                var.set(&p)?;
+                (*m, *v) = (m2, v2);
+            }
         }
+        Ok(())
+    }
+
+    /// The moments of `name` as host values (for a checkpoint); `None` before its first update.
+    pub fn moments(&self, name: &str) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
+        Ok(match self.moments.get(name) {
+            None => None,
+            Some(Moments::Host { m, v }) => Some((m.clone(), v.clone())),
+            Some(Moments::Device { m, v }) => Some((flat(m)?, flat(v)?)),
+        })
+    }
+
+    /// Restores the moments of parameter `var` (named `name`) from host values, placing them
+    /// where its updates run.
+    pub fn set_moments(&mut self, name: &str, var: &Var, m: Vec<f32>, v: Vec<f32>) -> Result<()> {
+        ensure!(
+            m.len() == var.elem_count() && v.len() == var.elem_count(),
+            "Adam-atan2 moments of {name} hold {} / {} values, the parameter {}",
+            m.len(),
+            v.len(),
+            var.elem_count()
+        );
+        let state = if self.on_host(var) {
+            Moments::Host { m, v }
+        } else {
+            let dev = var.device();
+            Moments::Device {
+                m: Tensor::from_vec(m, var.dims(), dev)?,
+                v: Tensor::from_vec(v, var.dims(), dev)?,
+            }
+        };
+        self.moments.insert(name.to_string(), state);
         Ok(())
     }
 }
@@ -156,7 +271,10 @@ pub struct SignSgd {
 
 impl SignSgd {
     /// Updates the rows `ids` of `table` ([num_ids, width], modified in place) with the
-    /// per-example gradient rows `local_grad` ([B, width]).
+    /// per-example gradient rows `local_grad` ([B, width]), as candle ops on the table's device:
+    /// the rows of one id summed in batch order (`index_add`), the update on the gathered
+    /// rows, written back with `scatter_set`. Bit for bit [`sum_rows_by_id`] then
+    /// [`sign_sgd_update`] on the CPU.
     pub fn step(&self, table: &Tensor, ids: &[u32], local_grad: &Tensor, lr: f64) -> Result<()> {
         let width = table.dim(1)?;
         ensure!(
@@ -165,15 +283,28 @@ impl SignSgd {
             local_grad.dims(),
             ids.len()
         );
-        let rows = flat(local_grad)?;
-        for (id, g) in sum_rows_by_id(ids, &rows, width) {
-            let current = table.narrow(0, id as usize, 1)?;
-            let mut w = flat(&current)?;
-            sign_sgd_update(&mut w, &g, lr, self.weight_decay);
-            let updated =
-                Tensor::from_vec(w, (1, width), table.device())?.to_dtype(table.dtype())?;
-            table.slice_set(&updated, 0, id as usize)?;
+        if ids.is_empty() {
+            return Ok(());
         }
+        let mut unique = ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let slot: Vec<u32> =
+            ids.iter().map(|id| unique.binary_search(id).expect("id in unique") as u32).collect();
+        let dev = table.device();
+        let n = unique.len();
+        let sums = Tensor::zeros((n, width), DType::F32, dev)?.index_add(
+            &Tensor::from_vec(slot, ids.len(), dev)?,
+            &local_grad.to_dtype(DType::F32)?,
+            0,
+        )?;
+        let unique = Tensor::from_vec(unique, n, dev)?;
+        let rows = table.index_select(&unique, 0)?.to_dtype(DType::F32)?;
+        let updated = (rows.affine(1.0 - lr * self.weight_decay, 0.0)?
+            - sums.sign()?.affine(lr, 0.0)?)?
+        .to_dtype(table.dtype())?;
+        let at = unique.unsqueeze(1)?.broadcast_as((n, width))?.contiguous()?;
+        table.scatter_set(&at, &updated, 0)?;
         Ok(())
     }
 }
@@ -260,6 +391,111 @@ mod tests {
         assert_eq!(got[1], vec![2.0, 2.0], "row 1 was not in the batch");
         // Row 2: 3 * 0.95 - 0.1 * (-1, 0) = (2.95, 2.85)
         assert!((got[2][0] - 2.95).abs() < 1e-6 && (got[2][1] - 2.85).abs() < 1e-6, "{got:?}");
+        Ok(())
+    }
+
+    fn random(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..n).map(|_| (rng.random::<f32>() - 0.5) * 2.0 * scale).collect()
+    }
+
+    #[test]
+    fn atan2_from_candle_ops_matches_the_host() -> Result<()> {
+        let dev = Device::Cpu;
+        // Every octant boundary and sign, zeros, tiny and huge values, random magnitudes.
+        let mut ys =
+            vec![0.0f32, -0.0, 1.0, -1.0, 0.4142, 0.4143, 2.414, 1e-30, -1e-30, 3e38, -7.5];
+        let mut xs = vec![0.0f32, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1e-30, 1.0, 0.0];
+        let r = random(4000, 1, 10.0);
+        ys.extend(r.iter().map(|v| v * v.abs()));
+        xs.extend(random(4000, 2, 3.0).iter().map(|v| v.abs()));
+        let got =
+            atan2_nonneg(&Tensor::new(ys.as_slice(), &dev)?, &Tensor::new(xs.as_slice(), &dev)?)?
+                .to_vec1::<f32>()?;
+        for ((y, x), g) in ys.iter().zip(&xs).zip(&got) {
+            let want = y.atan2(*x);
+            assert!((g - want).abs() <= 2e-7, "atan2({y}, {x}) = {g}, host {want}");
+        }
+        assert_eq!(got[0], 0.0);
+        Ok(())
+    }
+
+    /// The candle-op update (what a GPU runs) follows the host update step after step.
+    #[test]
+    fn adam_atan2_tensor_ops_follow_the_host_update() -> Result<()> {
+        let dev = Device::Cpu;
+        let n = 3000;
+        let init = random(n, 3, 1.0);
+        let host = Var::from_vec(init.clone(), (30, 100), &dev)?;
+        let ops = Var::from_vec(init, (30, 100), &dev)?;
+        let mut a = AdamAtan2::new((0.9, 0.95), 0.1);
+        let mut b = AdamAtan2::new((0.9, 0.95), 0.1);
+        b.tensor_ops_on_cpu = true;
+        for step in 0..20u64 {
+            let mut g = random(n, 10 + step, 0.01);
+            g[step as usize] = 0.0; // zero gradients, zero moments
+            let grads: BTreeMap<String, Tensor> =
+                [("w".to_string(), Tensor::from_vec(g, (30, 100), &dev)?)].into();
+            a.step(&[("w".into(), host.clone())], &grads, 1e-3)?;
+            b.step(&[("w".into(), ops.clone())], &grads, 1e-3)?;
+        }
+        let (p, q) = (flat(host.as_tensor())?, flat(ops.as_tensor())?);
+        let moved = p.iter().zip(random(n, 3, 1.0)).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(moved > 1e-3, "the parameters moved by {moved}");
+        let diff = p.iter().zip(&q).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(diff < 1e-6, "host and tensor-op updates differ by {diff}");
+        let ((m1, v1), (m2, v2)) = (a.moments("w")?.unwrap(), b.moments("w")?.unwrap());
+        // The host takes 1 - beta in f32, the ops in f64: a rounding apart, relative to the scale.
+        for (a, b) in [(m1, m2), (v1, v2)] {
+            let scale = a.iter().map(|x| x.abs()).fold(0.0, f32::max);
+            let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+            assert!(diff <= 1e-5 * scale, "moments differ by {diff} at scale {scale}");
+        }
+        assert!(a.moments("absent")?.is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn moments_restore_where_the_update_runs() -> Result<()> {
+        let dev = Device::Cpu;
+        let var = Var::from_vec(vec![1.0f32, 2.0], 2, &dev)?;
+        for tensor_ops in [false, true] {
+            let mut a = AdamAtan2::new((0.9, 0.95), 0.0);
+            a.tensor_ops_on_cpu = tensor_ops;
+            a.set_moments("w", &var, vec![0.1, 0.2], vec![0.3, 0.4])?;
+            assert_eq!(a.moments("w")?.unwrap(), (vec![0.1, 0.2], vec![0.3, 0.4]));
+            let err = a.set_moments("w", &var, vec![0.1], vec![0.3]).unwrap_err().to_string();
+            assert!(err.contains("hold 1 / 1 values, the parameter 2"), "{err}");
+            let grads: BTreeMap<String, Tensor> = [("w".to_string(), var.ones_like()?)].into();
+            a.step(&[("w".into(), var.clone())], &grads, 1e-3)?;
+        }
+        Ok(())
+    }
+
+    /// Sign-SGD as candle ops equals the host arithmetic bit for bit.
+    #[test]
+    fn sign_sgd_equals_the_host_rows_update() -> Result<()> {
+        let dev = Device::Cpu;
+        let (rows, width, b) = (40, 16, 64);
+        let init = random(rows * width, 5, 1.0);
+        let table = Tensor::from_vec(init.clone(), (rows, width), &dev)?;
+        let ids: Vec<u32> =
+            random(b, 6, 1.0).iter().map(|v| ((v.abs() * 97.0) as u32) % 12).collect();
+        let mut g = random(b * width, 7, 1.0);
+        g[3] = 0.0;
+        SignSgd { weight_decay: 0.1 }.step(
+            &table,
+            &ids,
+            &Tensor::from_vec(g.clone(), (b, width), &dev)?,
+            0.01,
+        )?;
+        let mut want = init;
+        for (id, sum) in sum_rows_by_id(&ids, &g, width) {
+            let id = id as usize;
+            sign_sgd_update(&mut want[id * width..(id + 1) * width], &sum, 0.01, 0.1);
+        }
+        assert_eq!(flat(&table)?, want);
         Ok(())
     }
 }

@@ -619,15 +619,10 @@ impl Trainer {
         let mut tensors = BTreeMap::new();
         for (name, var) in self.model.trainable() {
             tensors.insert(format!("param.{name}"), var.as_tensor().clone());
-            if let Some(m) = self.adam.m.get(name) {
-                tensors.insert(
-                    format!("adam.m.{name}"),
-                    Tensor::from_slice(m, m.len(), &Device::Cpu)?,
-                );
-                tensors.insert(
-                    format!("adam.v.{name}"),
-                    Tensor::from_slice(&self.adam.v[name], m.len(), &Device::Cpu)?,
-                );
+            if let Some((m, v)) = self.adam.moments(name)? {
+                let n = m.len();
+                tensors.insert(format!("adam.m.{name}"), Tensor::from_vec(m, n, &Device::Cpu)?);
+                tensors.insert(format!("adam.v.{name}"), Tensor::from_vec(v, n, &Device::Cpu)?);
             }
         }
         if let Some(ema) = &self.ema {
@@ -720,8 +715,7 @@ impl Trainer {
                 let (m, v) = (optim::flat(m)?, optim::flat(ck.tensor(&format!("adam.v.{name}"))?)?);
                 // Moments of another size made the update index out of bounds (found by fuzzing).
                 ensure!(m.len() == var.elem_count() && v.len() == var.elem_count(), "checkpoint adam.m.{name} / adam.v.{name} hold {} / {} values, the parameter {}", m.len(), v.len(), var.elem_count());
-                self.adam.m.insert(name.clone(), m);
-                self.adam.v.insert(name.clone(), v);
+                self.adam.set_moments(name, var, m, v)?;
             }
         }
         if let Some(ema) = &mut self.ema {
