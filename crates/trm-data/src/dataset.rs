@@ -60,6 +60,43 @@ pub struct Metadata {
     pub sets: Vec<String>,
 }
 
+impl Metadata {
+    /// The metadata of a dataset folder's test split, or of its train split when there is no
+    /// test split (the sizes a model trained on it has).
+    pub fn of_dataset(dir: &Path) -> Result<Metadata> {
+        for split in ["test", "train"] {
+            let path = dir.join(split).join(METADATA_FILE);
+            if path.exists() {
+                let text = fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                return serde_json::from_str(&text)
+                    .with_context(|| format!("{}: not a valid dataset.json", path.display()));
+            }
+        }
+        bail!(
+            "{}: neither test/{METADATA_FILE} nor train/{METADATA_FILE} exists; is this a dataset folder?",
+            dir.display()
+        )
+    }
+
+    /// The sizes a model depends on, in words: `9x9 grids (seq_len 81), 11 tokens, 1 puzzle
+    /// identifier`.
+    pub fn describe_sizes(&self) -> String {
+        let side = (self.seq_len as f64).sqrt().round() as usize;
+        let grid = if side * side == self.seq_len {
+            format!("{side}x{side} grids (seq_len {})", self.seq_len)
+        } else {
+            format!("sequences of {} tokens", self.seq_len)
+        };
+        let ids = self.num_puzzle_identifiers;
+        format!(
+            "{grid}, {} token values, {ids} puzzle identifier{}",
+            self.vocab_size,
+            if ids == 1 { "" } else { "s" }
+        )
+    }
+}
+
 /// The token-level description of a task, from which [`SplitBuilder::finish`] derives the
 /// rest of the [`Metadata`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 //! - [`update`]: clipping, both optimizers and the EMA applied after one step's backward.
 //! - [`ema`]: the moving average of the weights used for evaluation and saved as the model.
 //! - [`sampler`]: training batches over groups of augmented puzzles, reproducible by seed.
+//! - [`run_dir`]: an existing run folder opened for use (configuration, model, dataset).
 //! - [`checkpoint`]: atomic checkpoint files.
 //! - [`config`]: run configuration and presets.
 
@@ -20,6 +21,7 @@ pub mod eval;
 pub mod generated;
 pub mod init;
 pub mod optim;
+pub mod run_dir;
 pub mod sampler;
 pub mod train;
 pub mod update;

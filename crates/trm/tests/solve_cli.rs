@@ -181,4 +181,45 @@ fn solve_sudoku_through_the_binary() {
     assert_eq!(&bytes[1..4], b"PNG");
     assert!(bytes.len() > 1000);
     assert!(!fails(&["eval", "--model", model, "--plot", png.to_str().unwrap()]).is_empty());
+
+    // eval of the 4x4 model on 9x9 puzzles says so in words.
+    let nine = tmp.path().join("nine");
+    ok(&["data", "sudoku", "--size", "9", "--generate-test", "3", "--out", nine.to_str().unwrap()]);
+    let err = fails(&["eval", "--model", model, "--data", nine.to_str().unwrap()]);
+    assert!(
+        err.contains("holds 9x9 grids (seq_len 81), 11 token values")
+            && err.contains("was trained on 4x4 grids (seq_len 16), 6 token values")
+            && err.contains("same task and size"),
+        "{err}"
+    );
+}
+
+/// `--classic` alone needs no model: the exact solver answers (checked against the givens and
+/// the rules), an unsolvable puzzle fails by name, and the model-only flags ask for --model.
+#[test]
+fn classic_solves_without_a_model() {
+    let puzzle =
+        "4.....8.5.3..........7......2.....6.....8.4......1.......6.3.7.5..2.....1.4......";
+    let out = ok(&["solve", "sudoku", "--classic", puzzle]);
+    let answer = answers(&out);
+    assert_eq!(answer.len(), 1, "{out}");
+    let grid: Vec<u8> = answer[0].bytes().map(|b| b - b'0').collect();
+    assert_eq!(grid.len(), 81);
+    for (i, c) in puzzle.bytes().enumerate() {
+        assert!(c == b'.' || c - b'0' == grid[i], "given {i} changed: {out}");
+    }
+    for k in 0..9 {
+        let row: std::collections::BTreeSet<u8> = (0..9).map(|c| grid[k * 9 + c]).collect();
+        let col: std::collections::BTreeSet<u8> = (0..9).map(|r| grid[r * 9 + k]).collect();
+        let (br, bc) = (k / 3 * 3, k % 3 * 3);
+        let bx: std::collections::BTreeSet<u8> =
+            (0..9).map(|i| grid[(br + i / 3) * 9 + bc + i % 3]).collect();
+        assert!(row.len() == 9 && col.len() == 9 && bx.len() == 9, "not a solution: {out}");
+    }
+    // Row 1 needs its 3 in columns 3-4, which share a box with the 3 of row 2: no conflict
+    // among the givens, yet no completion.
+    let err = fails(&["solve", "sudoku", "--classic", "12.....3........"]);
+    assert!(err.contains("no solution exists for"), "{err}");
+    let err = fails(&["solve", "sudoku", "--classic", "--steps", puzzle]);
+    assert!(err.contains("--model <RUN>"), "{err}");
 }

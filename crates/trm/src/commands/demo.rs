@@ -10,6 +10,7 @@ use trm_data::sudoku::Grid;
 use trm_model::Batch;
 use trm_train::config::RunConfig;
 use trm_train::eval::{argmax_tokens, collate, evaluate, EvalOptions};
+use trm_train::run_dir::RunDir;
 use trm_train::train::{Trainer, CONFIG_FILE};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -78,16 +79,10 @@ pub fn run(args: Args) -> Result<()> {
     let mut trainer = Trainer::create(cfg, &out, &candle_core::Device::Cpu)?;
     super::train::train_with_progress(&mut trainer, None)?;
 
-    let dataset =
-        trm_data::dataset::Dataset::load(&trm_train::train::data_dir(&trainer.config, &out))?;
+    let run = RunDir::open(&out)?;
+    let dataset = trm_data::dataset::Dataset::load(&run.data_dir())?;
     let test = dataset.test.context("the demo dataset has no test split")?;
-    let ema_model = trm_model::Model::from_file(
-        trainer.config.arch.clone(),
-        &candle_core::Device::Cpu,
-        &out.join(trm_train::train::MODEL_FILE),
-        &Default::default(),
-    )?
-    .0;
+    let ema_model = run.load_model(&candle_core::Device::Cpu)?;
     let opts = EvalOptions { batch_size: 256, max_examples: 0, max_steps: None, halt: false };
     let (report, _) = evaluate(&ema_model, &test, &opts, |_, _| {})?;
     println!(

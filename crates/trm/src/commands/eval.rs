@@ -7,7 +7,7 @@ use trm_data::dataset::{Dataset, Split};
 use trm_model::{LoadOptions, Model, ModelConfig};
 use trm_train::config::RunConfig;
 use trm_train::eval::{evaluate, EvalOptions, EvalReport};
-use trm_train::train::{data_dir, CONFIG_FILE, MODEL_FILE};
+use trm_train::run_dir::RunDir;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -131,20 +131,17 @@ pub fn load_model_and_test(
     data: Option<&Path>,
     device: &candle_core::Device,
 ) -> Result<(Model, Split, PathBuf, Option<usize>)> {
-    let (arch, weights, default_data, eval_steps) = match (run, weights) {
-        (Some(run), None) => {
-            let cfg = RunConfig::from_file(&run.join(CONFIG_FILE))
-                .with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
-            let w = run.join(MODEL_FILE);
-            if !w.exists() {
-                bail!("{}: no model yet (it is written at the first evaluation); wait for it or resume the run", w.display());
-            }
-            (Some(cfg.arch.clone()), w, Some(data_dir(&cfg, run)), cfg.train.eval_steps())
+    let (run, arch, weights, default_data, eval_steps) = match (run, weights) {
+        (Some(path), None) => {
+            let run = RunDir::open(path)?;
+            let w = run.weights()?;
+            let (arch, data) = (run.config.arch.clone(), run.data_dir());
+            let steps = run.config.train.eval_steps();
+            (Some(run), arch, w, Some(data), steps)
         }
         (None, Some(w)) => {
             let path = config.context("--checkpoint needs --config")?;
-            let arch = read_arch(path)?;
-            (Some(arch), w.to_path_buf(), None, None)
+            (None, read_arch(path)?, w.to_path_buf(), None, None)
         }
         _ => bail!("give either --model RUN or --checkpoint FILE --config FILE"),
     };
@@ -157,11 +154,11 @@ pub fn load_model_and_test(
         .test
         .with_context(|| format!("{}: the dataset has no test split", data.display()))?;
     let m = &test.meta;
-    let arch = arch.expect("set above").with_dataset(
-        m.vocab_size as usize,
-        m.seq_len,
-        m.num_puzzle_identifiers as usize,
-    );
+    if let Some(run) = &run {
+        run.check_dataset_fits(&data, m)?;
+    }
+    let arch =
+        arch.with_dataset(m.vocab_size as usize, m.seq_len, m.num_puzzle_identifiers as usize);
     let (model, report) = Model::from_file(arch, device, &weights, &LoadOptions::default())
         .with_context(|| format!("loading {}", weights.display()))?;
     if !report.unexpected.is_empty() {

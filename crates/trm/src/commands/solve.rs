@@ -6,12 +6,11 @@ use anyhow::{bail, ensure, Context, Result};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use trm_data::dataset::{Metadata, METADATA_FILE};
+
 use trm_data::sudoku::{build, render_side_by_side, solver, tokens, Grid};
-use trm_model::{Batch, LoadOptions, Model, IGNORE_LABEL_ID};
-use trm_train::config::RunConfig;
+use trm_model::{Batch, Model, IGNORE_LABEL_ID};
 use trm_train::eval::{argmax_tokens, predict_batch};
-use trm_train::train::{data_dir, CONFIG_FILE, MODEL_FILE};
+use trm_train::run_dir::RunDir;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -32,22 +31,23 @@ enum Kind {
 #[derive(clap::Args)]
 struct SudokuArgs {
     /// A run folder written by `trm train` on Sudoku (its config.toml and model.safetensors).
-    #[arg(long, value_name = "RUN")]
-    model: PathBuf,
+    /// Without it, `--classic` solves with the exact solver alone.
+    #[arg(long, value_name = "RUN", required_unless_present = "classic")]
+    model: Option<PathBuf>,
     /// One puzzle (16 or 81 characters, `.` or `0` for a blank), `-` to read puzzles from
     /// stdin, or a file of puzzles (one per line, or the Sudoku-Extreme CSV).
     #[arg(value_name = "PUZZLE")]
     puzzle: String,
     /// Print the answer after every supervision step, marking the cells that changed.
-    #[arg(long)]
+    #[arg(long, requires = "model")]
     steps: bool,
     /// Supervision steps (default: the training value; more is test-time recursion).
-    #[arg(long)]
+    #[arg(long, requires = "model")]
     max_steps: Option<usize>,
     /// Stop at the first step whose q_halt logit is positive.
-    #[arg(long)]
+    #[arg(long, requires = "model")]
     halt: bool,
-    /// Also solve with the exact solver and print the time each took.
+    /// Also solve with the exact solver and print the time each took (alone without --model).
     #[arg(long)]
     classic: bool,
     /// With --steps: draw the puzzle, the answer after every step and the exact solver's
@@ -92,10 +92,13 @@ fn solve_sudoku(args: SudokuArgs) -> Result<()> {
     ensure!(args.batch_size > 0, "--batch-size must be at least 1");
     ensure!(args.max_steps != Some(0), "--max-steps must be at least 1");
     let puzzles = read_puzzles(&args.puzzle)?;
+    let Some(run) = &args.model else {
+        return solve_classic(&puzzles);
+    };
     let device = super::device(&args.device)?;
-    let model = load_run_model(&args.model, &device)?;
+    let model = load_run_model(run, &device)?;
     for p in &puzzles {
-        check_model_fits(&model, &args.model, p)?;
+        check_model_fits(&model, run, p)?;
     }
     let steps = args.max_steps.unwrap_or(model.config().halt_max_steps);
     if let Some(out) = &args.picture {
@@ -153,6 +156,44 @@ fn solve_sudoku(args: SudokuArgs) -> Result<()> {
         let model_time: Duration = answers.iter().map(|a| a.time).sum();
         println!("{} puzzles: {solved} solved by the model (valid and consistent with the givens); model time {}", puzzles.len(), ms(model_time));
     }
+    Ok(())
+}
+
+/// `--classic` without a model: the exact solver's solution of every puzzle, its guesses and
+/// time; fails when a puzzle has no solution.
+fn solve_classic(puzzles: &[Named]) -> Result<()> {
+    let mut unsolvable = Vec::new();
+    let mut total = Duration::ZERO;
+    for p in puzzles {
+        let start = Instant::now();
+        let solved = solver::solve(&p.puzzle);
+        let time = start.elapsed();
+        total += time;
+        println!("== {} ==", p.name);
+        match solved {
+            Some((solution, guesses)) => {
+                print!(
+                    "{}",
+                    render_side_by_side(&[("puzzle", &p.puzzle), ("solution", &solution)])
+                );
+                println!("answer      {}", solution.to_line('.'));
+                println!("classic     {guesses} guesses, {}\n", ms(time));
+            }
+            None => {
+                println!("classic     no solution exists\n");
+                unsolvable.push(p.name.clone());
+            }
+        }
+    }
+    if puzzles.len() > 1 {
+        let n = puzzles.len();
+        println!(
+            "{n} puzzles: {} solved by the exact solver in {}",
+            n - unsolvable.len(),
+            ms(total)
+        );
+    }
+    ensure!(unsolvable.is_empty(), "no solution exists for {}", unsolvable.join(", "));
     Ok(())
 }
 
@@ -285,38 +326,7 @@ fn read_puzzles(arg: &str) -> Result<Vec<Named>> {
 /// The model of a run folder; the vocabulary, sequence length and puzzle identifiers come
 /// from the run's dataset metadata, as in training.
 pub(crate) fn load_run_model(run: &Path, device: &candle_core::Device) -> Result<Model> {
-    let cfg = RunConfig::from_file(&run.join(CONFIG_FILE))
-        .with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
-    let weights = run.join(MODEL_FILE);
-    if !weights.exists() {
-        bail!("{}: no model yet (it is written at the first evaluation); wait for it or resume the run", weights.display());
-    }
-    let meta = read_metadata(&data_dir(&cfg, run))?;
-    let arch = cfg.arch.clone().with_dataset(
-        meta.vocab_size as usize,
-        meta.seq_len,
-        meta.num_puzzle_identifiers as usize,
-    );
-    let (model, _) = Model::from_file(arch, device, &weights, &LoadOptions::default())
-        .with_context(|| format!("loading {}", weights.display()))?;
-    Ok(model)
-}
-
-/// The metadata of the run's test split, or of its train split when there is no test split.
-fn read_metadata(data: &Path) -> Result<Metadata> {
-    for split in ["test", "train"] {
-        let path = data.join(split).join(METADATA_FILE);
-        if path.exists() {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            return serde_json::from_str(&text)
-                .with_context(|| format!("{}: not a valid dataset.json", path.display()));
-        }
-    }
-    bail!(
-        "{}: the run's dataset (test/{METADATA_FILE} or train/{METADATA_FILE}) is missing; it gives the model's vocabulary and sequence length",
-        data.display()
-    )
+    RunDir::open(run)?.load_model(device)
 }
 
 /// Refuses a puzzle whose size the model was not trained on, and models whose puzzle

@@ -13,11 +13,10 @@ use trm_data::arc::build::{encode_test_inputs, task_augmentations};
 use trm_data::arc::encode::{Canvas, VOCAB_SIZE};
 use trm_data::arc::evaluate::{ArcEvaluator, Candidate};
 use trm_data::arc::{read_tasks, Grid, Task};
-use trm_data::dataset::{Metadata, BLANK_IDENTIFIER, IDENTIFIERS_FILE, METADATA_FILE};
+use trm_data::dataset::{BLANK_IDENTIFIER, IDENTIFIERS_FILE};
 use trm_model::{Batch, LoadOptions, Model, IGNORE_LABEL_ID};
-use trm_train::config::RunConfig;
 use trm_train::eval::predict_batch;
-use trm_train::train::{data_dir, CONFIG_FILE, MODEL_FILE};
+use trm_train::run_dir::RunDir;
 
 use super::data_arc::render_grids;
 
@@ -300,24 +299,10 @@ fn known_augmentations(identifiers: &[String], id: &str) -> Result<Vec<(u32, Aug
 
 /// The model of an ARC run and its dataset's puzzle names.
 fn load_arc_run(run: &Path, device: &candle_core::Device) -> Result<ArcRun> {
-    let cfg = RunConfig::from_file(&run.join(CONFIG_FILE))
-        .with_context(|| format!("{} is not a run folder of `trm train`", run.display()))?;
-    let weights = run.join(MODEL_FILE);
-    ensure!(
-        weights.exists(),
-        "{}: no model yet (it is written at the first evaluation); wait for it or resume the run",
-        weights.display()
-    );
-    let data = data_dir(&cfg, run);
-    let mut arch = cfg.arch.clone();
-    if arch.seq_len == 0 || arch.vocab_size == 0 {
-        let meta = read_metadata(&data)?;
-        arch = arch.with_dataset(
-            meta.vocab_size as usize,
-            meta.seq_len,
-            meta.num_puzzle_identifiers as usize,
-        );
-    }
+    let run_dir = RunDir::open(run)?;
+    let weights = run_dir.weights()?;
+    let data = run_dir.data_dir();
+    let arch = run_dir.model_config()?;
     let not_arc =
         || format!("{}: not an ARC model (train one on a `trm data arc` dataset)", run.display());
     ensure!(
@@ -350,21 +335,6 @@ fn load_arc_run(run: &Path, device: &candle_core::Device) -> Result<ArcRun> {
     let (model, _) = Model::from_file(arch, device, &weights, &LoadOptions::default())
         .with_context(|| format!("loading {}", weights.display()))?;
     Ok(ArcRun { model, identifiers, canvas })
-}
-
-/// The metadata of the dataset's test split, or of its train split.
-fn read_metadata(data: &Path) -> Result<Metadata> {
-    for split in ["test", "train"] {
-        let path = data.join(split).join(METADATA_FILE);
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            return serde_json::from_str(&text)
-                .with_context(|| format!("{}: not a valid dataset.json", path.display()));
-        }
-    }
-    bail!(
-        "{}: the run's dataset (test/{METADATA_FILE} or train/{METADATA_FILE}) is missing",
-        data.display()
-    )
 }
 
 fn dims(g: &Grid) -> String {
