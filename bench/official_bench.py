@@ -34,7 +34,7 @@ the first step, against `expected.safetensors`; above --tol (default 1e-4 in f32
 bf16) it exits with status 1. Every parameter and persistent buffer of the official module
 must be loaded from weights.safetensors (under `inner.`), and nothing may be left over.
 
-Timings (best of --reps after one warm-up call; two with --compile), in ms:
+Timings (best of --reps after --warmup untimed calls: 1, or 2 with --compile), in ms:
 
   eval_step_ms   one supervision step without gradient: the ACT wrapper's forward from a
                  carry, model in eval mode, under torch.inference_mode()
@@ -77,6 +77,7 @@ def parse_args():
     ap.add_argument("--compile", action="store_true", help="torch.compile the official model and loss head")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=None, help="untimed calls before timing (default 1, 2 with --compile)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--tol", type=float, default=None, help="largest relative error accepted")
     ap.add_argument("--lr", type=float, default=1e-4)
@@ -206,14 +207,16 @@ def main():
         if name not in own and not name.endswith(("cos_cached", "sin_cached", "local_weights", "local_ids")):
             sys.exit(f"buffer {name} is neither loaded nor recomputed")
 
-    def fresh_carry(bt):
-        with dev:
+    def fresh_carry(bt, inference=False):
+        """A fresh carry; `inference`: made under inference_mode, as the carries an eval step
+        returns (so that a compiled model sees one kind of tensor and does not recompile)."""
+        with dev, torch.inference_mode(inference):
             return model.initial_carry(bt)
 
     # Equality with our implementation, in eager mode.
     model.eval()
     with torch.inference_mode():
-        _, out = model(carry=fresh_carry(batch), batch=batch)
+        _, out = model(carry=fresh_carry(batch, True), batch=batch)
     err_logits = rel_err(out["logits"], expected["logits"])
     err_q = rel_err(out["q_halt_logits"], expected["q_halt"])
     model.train()
@@ -268,6 +271,8 @@ def main():
     if args.compile:
         eval_fn, train_fn = torch.compile(model), torch.compile(head)
         warmups = 2
+    if args.warmup is not None:
+        warmups = max(args.warmup, 0)
 
     one = {k: v[:1] for k, v in batch.items()}
 
@@ -287,7 +292,7 @@ def main():
         return carry
 
     def single(_):
-        carry = fresh_carry(one)
+        carry = fresh_carry(one, True)
         with torch.inference_mode():
             for _ in range(cfg["halt_max_steps"]):
                 carry, _ = eval_fn(carry=carry, batch=one)
@@ -309,11 +314,11 @@ def main():
         if args.compile:
             model.eval()
             with torch.inference_mode():
-                _, out = eval_fn(carry=fresh_carry(batch), batch=batch)
+                _, out = eval_fn(carry=fresh_carry(batch, True), batch=batch)
             result["max_rel_err_logits_compiled"] = rel_err(out["logits"], expected["logits"])
             del out
         model.eval()
-        result["eval_step_ms"] = timed(eval_step, fresh_carry(batch))
+        result["eval_step_ms"] = timed(eval_step, fresh_carry(batch, True))
         model.train()
         result["train_step_ms"] = timed(train_step, fresh_carry(batch))
         model.eval()
