@@ -173,27 +173,12 @@ fn quoted(names: &[&str]) -> String {
 }
 
 impl RunConfig {
+    /// A built-in configuration by name ([`PRESETS`]).
     pub fn preset(name: &str) -> Result<Self> {
-        let text = match name {
-            "sudoku4" => SUDOKU4,
-            "sudoku9-cpu" => SUDOKU9_CPU,
-            "maze-cpu" => MAZE_CPU,
-            "sudoku-mlp" => SUDOKU_MLP,
-            "sudoku-att" => SUDOKU_ATT,
-            "maze-att" => MAZE_ATT,
-            "arc1" => ARC1,
-            "arc2" => ARC2,
-            "arc-cpu" => ARC_CPU,
-            "hrm-sudoku" => HRM_SUDOKU,
-            "hrm-maze" => HRM_MAZE,
-            "hrm-arc1" => HRM_ARC1,
-            other => bail!("unknown preset {other:?}; the presets are: {}", PRESETS.join(", ")),
-        };
-        let mut cfg = Self::from_toml(text).with_context(|| format!("preset {name}"))?;
-        if cfg.arch.arch == trm_model::Arch::Hrm {
-            cfg.train.ema = false;
-        }
-        Ok(cfg)
+        let (_, text) = PRESETS.iter().find(|(n, _)| *n == name).with_context(|| {
+            format!("unknown preset {name:?}; the presets are: {}", preset_names())
+        })?;
+        Self::from_toml(text).with_context(|| format!("preset {name}"))
     }
 
     pub fn from_toml(text: &str) -> Result<Self> {
@@ -279,6 +264,17 @@ impl RunConfig {
     }
 }
 
+/// The optional settings, left out of a serialized configuration while unset, with their
+/// section (a test checks that these are exactly the keys an unset configuration omits).
+const OMITTED_WHEN_UNSET: &[(&str, &str)] = &[
+    ("arch", "batch_size"),
+    ("arch", "grid_width"),
+    ("train", "grad_clip"),
+    ("data.generate", "min_path"),
+    ("data.generate", "min_givens"),
+    ("data.generate", "max_givens"),
+];
+
 /// Finds the dotted path of `key` in the config tree: `train.lr`, or `lr` if exactly one
 /// section has it.
 fn resolve_key(tree: &toml::Value, key: &str) -> Result<Vec<String>> {
@@ -298,30 +294,15 @@ fn resolve_key(tree: &toml::Value, key: &str) -> Result<Vec<String>> {
         .collect();
     match sections.as_slice() {
         [one] => Ok(vec![one.to_string(), key.to_string()]),
-        [] => {
-            // Keys that are absent because they are optional still exist in one section.
-            let known_arch = trm_model::config::CONFIG_KEYS.contains(&key);
-            if known_arch {
-                Ok(vec!["arch".into(), key.into()])
-            } else if [
-                "grad_clip",
-                "min_eval_interval",
-                "eval_max_examples",
-                "eval_batch_size",
-                "eval_max_steps",
-                "checkpoint_interval",
-            ]
-            .contains(&key)
-            {
-                Ok(vec!["train".into(), key.into()])
-            } else if tree.get("data").and_then(|d| d.get("generate")).is_some_and(|g| {
-                g.get(key).is_some() || ["min_path", "min_givens", "max_givens"].contains(&key)
-            }) {
-                Ok(vec!["data".into(), "generate".into(), key.into()])
-            } else {
+        [] => match OMITTED_WHEN_UNSET.iter().find(|(_, k)| *k == key) {
+            // Optional settings are left out of the tree while unset.
+            Some((section, _)) => {
+                Ok(section.split('.').chain([key]).map(str::to_string).collect::<Vec<_>>())
+            }
+            None => {
                 bail!("--set {key}: no such setting; see `trm train --print-config` for every key")
             }
-        }
+        },
         many => bail!(
             "--set {key}: ambiguous, it exists in {}; write e.g. {}.{key}",
             many.join(" and "),
@@ -337,392 +318,27 @@ fn parse_value(raw: &str) -> toml::Value {
         .unwrap_or_else(|| toml::Value::String(raw.trim_matches('"').to_string()))
 }
 
-pub const PRESETS: &[&str] = &[
-    "sudoku4",
-    "sudoku9-cpu",
-    "maze-cpu",
-    "arc-cpu",
-    "sudoku-mlp",
-    "sudoku-att",
-    "maze-att",
-    "arc1",
-    "arc2",
-    "hrm-sudoku",
-    "hrm-maze",
-    "hrm-arc1",
+/// The built-in configurations, each a file of `crates/trm-train/presets/` (read its header
+/// comment for what it is and how it was measured).
+pub const PRESETS: &[(&str, &str)] = &[
+    ("sudoku4", include_str!("../presets/sudoku4.toml")),
+    ("sudoku9-cpu", include_str!("../presets/sudoku9-cpu.toml")),
+    ("maze-cpu", include_str!("../presets/maze-cpu.toml")),
+    ("arc-cpu", include_str!("../presets/arc-cpu.toml")),
+    ("sudoku-mlp", include_str!("../presets/sudoku-mlp.toml")),
+    ("sudoku-att", include_str!("../presets/sudoku-att.toml")),
+    ("maze-att", include_str!("../presets/maze-att.toml")),
+    ("arc1", include_str!("../presets/arc1.toml")),
+    ("arc2", include_str!("../presets/arc2.toml")),
+    ("hrm-sudoku", include_str!("../presets/hrm-sudoku.toml")),
+    ("hrm-maze", include_str!("../presets/hrm-maze.toml")),
+    ("hrm-arc1", include_str!("../presets/hrm-arc1.toml")),
 ];
 
-/// Official training hyper-parameters for Sudoku and Maze (README commands of the TRM repo).
-macro_rules! train_sudoku_maze {
-    () => {
-        r#"
-[train]
-global_batch_size = 768
-epochs = 50000
-eval_interval = 5000
-lr = 1e-4
-lr_min_ratio = 1.0
-lr_warmup_steps = 2000
-beta1 = 0.9
-beta2 = 0.95
-weight_decay = 1.0
-puzzle_emb_lr = 1e-4
-puzzle_emb_weight_decay = 1.0
-ema = true
-ema_rate = 0.999
-seed = 0
-log_interval = 50
-"#
-    };
+/// The names of the built-in configurations, comma separated.
+pub fn preset_names() -> String {
+    PRESETS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
 }
-
-macro_rules! train_arc {
-    () => {
-        r#"
-[train]
-global_batch_size = 768
-epochs = 100000
-eval_interval = 10000
-lr = 1e-4
-lr_min_ratio = 1.0
-lr_warmup_steps = 2000
-beta1 = 0.9
-beta2 = 0.95
-weight_decay = 0.1
-puzzle_emb_lr = 1e-2
-puzzle_emb_weight_decay = 0.1
-ema = true
-ema_rate = 0.999
-seed = 0
-log_interval = 50
-"#
-    };
-}
-
-macro_rules! trm_arch {
-    ($mixer:literal, $l_cycles:literal) => {
-        concat!(
-            r#"
-[arch]
-arch = "trm"
-hidden_size = 512
-expansion = 4
-num_heads = 8
-H_cycles = 3
-L_cycles = "#,
-            $l_cycles,
-            r#"
-H_layers = 0
-L_layers = 2
-puzzle_emb_ndim = 512
-puzzle_emb_len = 16
-halt_max_steps = 16
-halt_exploration_prob = 0.1
-forward_dtype = "bfloat16"
-no_ACT_continue = true
-loss_type = "stablemax_cross_entropy"
-"#,
-            $mixer
-        )
-    };
-}
-
-macro_rules! hrm_arch {
-    () => {
-        r#"
-[arch]
-arch = "hrm"
-hidden_size = 512
-expansion = 4
-num_heads = 8
-H_cycles = 2
-L_cycles = 2
-H_layers = 4
-L_layers = 4
-puzzle_emb_ndim = 512
-puzzle_emb_len = 0
-pos_encodings = "rope"
-halt_max_steps = 16
-halt_exploration_prob = 0.1
-forward_dtype = "bfloat16"
-no_ACT_continue = false
-loss_type = "stablemax_cross_entropy"
-"#
-    };
-}
-
-const SUDOKU_MLP: &str = concat!(
-    trm_arch!("mlp_t = true\npos_encodings = \"none\"\n", "6"),
-    train_sudoku_maze!(),
-    "\n[data]\npath = \"data/sudoku-extreme-1k-aug-1000\"\n"
-);
-const SUDOKU_ATT: &str = concat!(
-    trm_arch!("pos_encodings = \"rope\"\n", "6"),
-    train_sudoku_maze!(),
-    "\n[data]\npath = \"data/sudoku-extreme-1k-aug-1000\"\n"
-);
-const MAZE_ATT: &str = concat!(
-    trm_arch!("pos_encodings = \"rope\"\n", "4"),
-    train_sudoku_maze!(),
-    "\n[data]\npath = \"data/maze-30x30-hard-1k\"\n"
-);
-const ARC1: &str = concat!(
-    trm_arch!("pos_encodings = \"rope\"\n", "4"),
-    train_arc!(),
-    "\n[data]\npath = \"data/arc1concept-aug-1000\"\n"
-);
-const ARC2: &str = concat!(
-    trm_arch!("pos_encodings = \"rope\"\n", "4"),
-    train_arc!(),
-    "\n[data]\npath = \"data/arc2concept-aug-1000\"\n"
-);
-
-/// ARC on the CPU: a few small tasks on a small canvas (`trm data arc --canvas 4 --max-grid 3`:
-/// 16 tokens + 1 puzzle-embedding slot instead of the official 900), so that a model with
-/// two attention layers sees each augmented puzzle thousands of times in about 20 minutes on
-/// 2 cores (docs/benchmarks.md, "ARC on the CPU"). Builds no data: give `--data` a dataset of
-/// `trm data arc`.
-const ARC_CPU: &str = r#"
-[arch]
-arch = "trm"
-hidden_size = 96
-expansion = 4
-num_heads = 2
-H_cycles = 2
-L_cycles = 2
-H_layers = 0
-L_layers = 2
-puzzle_emb_ndim = 96
-puzzle_emb_len = 1
-pos_encodings = "rope"
-halt_max_steps = 8
-halt_exploration_prob = 0.1
-forward_dtype = "float32"
-no_ACT_continue = true
-loss_type = "stablemax_cross_entropy"
-
-[train]
-global_batch_size = 32
-epochs = 9000
-eval_interval = 3000
-lr = 1e-3
-lr_min_ratio = 0.1
-lr_warmup_steps = 500
-beta1 = 0.9
-beta2 = 0.95
-weight_decay = 0.1
-puzzle_emb_lr = 1e-2
-puzzle_emb_weight_decay = 0.1
-ema = true
-ema_rate = 0.995
-seed = 0
-log_interval = 50
-eval_max_examples = 0
-
-[data]
-path = "data/arc-cpu"
-"#;
-/// HRM's Sudoku and Maze recipe (no EMA in the HRM repository).
-macro_rules! train_hrm_sudoku_maze {
-    () => {
-        r#"
-[train]
-global_batch_size = 768
-epochs = 20000
-eval_interval = 2000
-lr = 1e-4
-lr_min_ratio = 1.0
-lr_warmup_steps = 2000
-beta1 = 0.9
-beta2 = 0.95
-weight_decay = 1.0
-puzzle_emb_lr = 1e-4
-puzzle_emb_weight_decay = 1.0
-ema = false
-ema_rate = 0.999
-seed = 0
-log_interval = 50
-"#
-    };
-}
-
-const HRM_SUDOKU: &str = concat!(
-    hrm_arch!(),
-    train_hrm_sudoku_maze!(),
-    "\n[data]\npath = \"data/sudoku-extreme-1k-aug-1000\"\n"
-);
-const HRM_MAZE: &str = concat!(
-    hrm_arch!(),
-    train_hrm_sudoku_maze!(),
-    "\n[data]\npath = \"data/maze-30x30-hard-1k\"\n"
-);
-/// HRM's ARC recipe: TRM's ARC hyper-parameters without EMA (applied in `RunConfig::preset`).
-const HRM_ARC1: &str =
-    concat!(hrm_arch!(), train_arc!(), "\n[data]\npath = \"data/arc1concept-aug-1000\"\n");
-
-/// 4x4 Sudoku on the CPU: generates its own data, reaches >= 99% exact accuracy on held-out
-/// minimal puzzles in minutes on 2 cores. The token-mixing `mlp_t` network learns this fixed
-/// grid several times faster per step than attention (measured: 0.99 exact after 250 steps
-/// against 0.01 for attention at 320 steps, same learning rate).
-const SUDOKU4: &str = r#"
-[arch]
-arch = "trm"
-hidden_size = 64
-expansion = 4
-num_heads = 2
-H_cycles = 2
-L_cycles = 2
-H_layers = 0
-L_layers = 2
-puzzle_emb_ndim = 64
-puzzle_emb_len = 1
-pos_encodings = "none"
-mlp_t = true
-halt_max_steps = 8
-halt_exploration_prob = 0.1
-forward_dtype = "float32"
-no_ACT_continue = true
-loss_type = "stablemax_cross_entropy"
-
-[train]
-global_batch_size = 128
-epochs = 64
-eval_interval = 16
-lr = 3e-3
-lr_min_ratio = 1.0
-lr_warmup_steps = 100
-beta1 = 0.9
-beta2 = 0.95
-weight_decay = 0.1
-puzzle_emb_lr = 1e-2
-puzzle_emb_weight_decay = 0.1
-ema = true
-ema_rate = 0.99
-seed = 0
-log_interval = 10
-
-[data]
-[data.generate]
-task = "sudoku"
-size = 4
-train = 1000
-test = 500
-aug = 8
-minimal = true
-seed = 1
-"#;
-
-/// 9x9 Sudoku on the CPU, under 30 minutes on 2 cores (4400 steps of batch 64). Online data:
-/// 12800 fresh puzzles with 24-40 givens every epoch (each seen once), so the model never
-/// meets a puzzle twice; a fixed set of minimal puzzles (the old preset) stalled at 0.6%
-/// exact. Cosine decay to 0.1 x lr; EMA rate 0.99 because 0.999 lags by ~700 steps.
-/// Measured: docs/benchmarks.md, "sudoku9-cpu".
-const SUDOKU9_CPU: &str = r#"
-[arch]
-arch = "trm"
-hidden_size = 64
-expansion = 4
-num_heads = 2
-H_cycles = 2
-L_cycles = 2
-H_layers = 0
-L_layers = 2
-puzzle_emb_ndim = 64
-puzzle_emb_len = 1
-pos_encodings = "none"
-mlp_t = true
-halt_max_steps = 8
-halt_exploration_prob = 0.1
-forward_dtype = "float32"
-no_ACT_continue = true
-loss_type = "stablemax_cross_entropy"
-
-[train]
-global_batch_size = 64
-epochs = 22
-eval_interval = 1
-lr = 2e-3
-lr_min_ratio = 0.1
-lr_warmup_steps = 200
-beta1 = 0.9
-beta2 = 0.95
-weight_decay = 0.1
-puzzle_emb_lr = 1e-2
-puzzle_emb_weight_decay = 0.1
-ema = true
-ema_rate = 0.99
-seed = 0
-log_interval = 20
-eval_max_examples = 500
-
-[data]
-[data.generate]
-task = "sudoku"
-size = 9
-train = 12800
-test = 500
-aug = 0
-minimal = false
-min_givens = 24
-max_givens = 40
-online = true
-seed = 1
-"#;
-
-/// Mazes on the CPU: 9x9 Maze-Hard mazes (shortest path at least 30 cells, the size-scaled
-/// filter), about 15 minutes on 2 cores (3000 steps of batch 64, 13.3 min measured). Online data: 2000 fresh
-/// mazes every 8 epochs, each epoch one of the 8 dihedral copies of each. The token-mixing
-/// MLP (`mlp_t`, no position encoding) learned faster per step than attention with RoPE
-/// (held-out token accuracy 0.84 against 0.76 after about 400 steps), and a fixed set of 2000
-/// mazes over-fitted (train token accuracy 0.94 against 0.89 held-out). Measured:
-/// docs/benchmarks.md, "maze-cpu".
-const MAZE_CPU: &str = r#"
-[arch]
-arch = "trm"
-hidden_size = 64
-expansion = 4
-num_heads = 2
-H_cycles = 2
-L_cycles = 2
-H_layers = 0
-L_layers = 2
-puzzle_emb_ndim = 64
-puzzle_emb_len = 1
-pos_encodings = "none"
-mlp_t = true
-halt_max_steps = 8
-halt_exploration_prob = 0.1
-forward_dtype = "float32"
-no_ACT_continue = true
-loss_type = "stablemax_cross_entropy"
-
-[train]
-global_batch_size = 64
-epochs = 96
-eval_interval = 8
-lr = 2e-3
-lr_min_ratio = 0.1
-lr_warmup_steps = 100
-beta1 = 0.9
-beta2 = 0.95
-weight_decay = 0.1
-puzzle_emb_lr = 1e-2
-puzzle_emb_weight_decay = 0.1
-ema = true
-ema_rate = 0.99
-seed = 0
-log_interval = 20
-
-[data]
-[data.generate]
-task = "maze"
-size = 9
-train = 2000
-test = 300
-aug = 8
-online = true
-seed = 1
-"#;
 
 #[cfg(test)]
 mod tests {
@@ -730,7 +346,7 @@ mod tests {
 
     #[test]
     fn every_preset_parses_and_validates() {
-        for name in PRESETS {
+        for (name, _) in PRESETS {
             let cfg = RunConfig::preset(name).unwrap();
             cfg.validate().unwrap_or_else(|e| panic!("{name}: {e:#}"));
             let again = RunConfig::from_toml(&cfg.to_toml().unwrap()).unwrap();
@@ -776,6 +392,37 @@ mod tests {
         assert!(format!("{err:#}").contains("no such setting"), "{err:#}");
         let err = cfg.apply_overrides(&["lr=fast".into()]).unwrap_err();
         assert!(format!("{err:#}").contains("lr"), "{err:#}");
+    }
+
+    /// Every optional key is settable by its bare name, and the list holds exactly the keys
+    /// that a configuration omits while they are unset.
+    #[test]
+    fn optional_keys_are_the_omitted_ones() {
+        let base = RunConfig::preset("maze-cpu").unwrap();
+        let sets: Vec<String> = OMITTED_WHEN_UNSET.iter().map(|(_, k)| format!("{k}=9")).collect();
+        let full = base.apply_overrides(&sets).unwrap();
+        let keys = |c: &RunConfig| {
+            let tree = toml::Value::try_from(c).unwrap();
+            let mut out = std::collections::BTreeSet::new();
+            for (section, path) in [("arch", "arch"), ("train", "train"), ("data.generate", "data")]
+            {
+                let mut node = &tree[path];
+                if section == "data.generate" {
+                    node = &node["generate"];
+                }
+                for k in node.as_table().unwrap().keys() {
+                    out.insert((section.to_string(), k.clone()));
+                }
+            }
+            out
+        };
+        let omitted: Vec<(String, String)> =
+            keys(&full).difference(&keys(&base)).cloned().collect();
+        let listed: Vec<(String, String)> =
+            OMITTED_WHEN_UNSET.iter().map(|(s, k)| (s.to_string(), k.to_string())).collect();
+        let mut listed_sorted = listed.clone();
+        listed_sorted.sort();
+        assert_eq!(omitted, listed_sorted);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use anyhow::{bail, ensure, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use trm_train::config::{RunConfig, PRESETS};
+use trm_train::config::{preset_names, RunConfig};
 use trm_train::distributed::{self, Collective};
 use trm_train::train::{Event, Trainer};
 
@@ -246,7 +246,7 @@ fn resolve_config(args: &Args) -> Result<Option<RunConfig>> {
                 }
                 bail!(
                     "--set and --data need --preset NAME or --config FILE; presets: {}",
-                    PRESETS.join(", ")
+                    preset_names()
                 );
             }
             return Ok(None);
