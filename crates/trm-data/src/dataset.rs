@@ -694,11 +694,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     file.sync_all().with_context(ctx)
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("{}: cannot sync folder", dir.display()))
-}
+use crate::atomic::sync_dir;
 
 /// True when `dir` looks like a dataset written before (so it may be replaced).
 fn is_dataset_dir(dir: &Path) -> bool {
@@ -730,21 +726,14 @@ pub fn write_dir_atomically(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>) 
         );
         true
     } else {
-        fs::create_dir_all(&parent)
-            .with_context(|| format!("{}: cannot create folder", parent.display()))?;
         false
     };
-    let stamp = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    );
-    let tmp = parent.join(format!(".{name}.tmp-{stamp}"));
-    fs::create_dir(&tmp)
-        .with_context(|| format!("{}: cannot create temporary folder", tmp.display()))?;
+    let tmp = crate::atomic::temporary_dir_for(dir)?;
+    let stamp = tmp
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.rsplit_once(".tmp-"))
+        .map_or_else(|| std::process::id().to_string(), |(_, s)| s.to_string());
     let result = fill(&tmp).and_then(|()| {
         for entry in walk_dirs(&tmp)? {
             sync_dir(&entry)?;

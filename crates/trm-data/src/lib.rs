@@ -1,6 +1,7 @@
 //! Puzzles and datasets for Tiny Recursive Models, with no tensor dependency.
 //!
 //! - [`sudoku`]: parse, print, solve (exact, bitmask), generate and augment Sudoku.
+//! - [`atomic`]: atomic writes of files and folders, and cleaning up after killed writers.
 //! - [`dataset`]: the official on-disk layout (`train/`, `test/`, `dataset.json`,
 //!   `all__*.npy`, `identifiers.json`) read and written.
 //! - [`dihedral`]: the 8 grid symmetries, one definition for every task.
@@ -9,6 +10,7 @@
 //! - [`custom`]: the user's own fixed-size grid or sequence tasks (task file + CSV/JSONL).
 
 pub mod arc;
+pub mod atomic;
 pub mod custom;
 pub mod dataset;
 pub mod dihedral;

@@ -215,18 +215,11 @@ impl Model {
 
     /// Writes [`Self::state`] as safetensors (f32, official names), atomically.
     pub fn save_safetensors(&self, path: &Path) -> Result<()> {
-        // Written beside the target, flushed, then renamed over it: a reader (or a crash)
+        // Written beside the target, fsynced, then renamed over it: a reader (or a crash)
         // sees the old file or the new one, never half of one.
         let map: HashMap<String, Tensor> = self.state().into_iter().collect();
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = std::path::PathBuf::from(tmp);
-        candle_core::safetensors::save(&map, &tmp)
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .with_context(|| format!("flushing {}", tmp.display()))?;
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+        trm_data::atomic::write_file_with(path, |tmp| {
+            Ok(candle_core::safetensors::save(&map, tmp)?)
+        })
     }
 }

@@ -1,6 +1,6 @@
 //! Checkpoint files: named tensors plus a JSON state, in one safetensors file (the JSON rides
-//! in the header's `__metadata__`), written atomically: temporary file in the same folder,
-//! fsync, rename, fsync of the folder. A crash or a full disk at any moment leaves either the
+//! in the header's `__metadata__`), written atomically ([`trm_data::atomic`]: temporary file in
+//! the same folder, fsync, rename, fsync of the folder). A crash or a full disk at any moment leaves either the
 //! previous checkpoint or the new one, never a torn file. The header also holds a hash of the
 //! content, so that a file damaged later (flipped bits, which the safetensors format cannot
 //! always notice) is refused too.
@@ -145,18 +145,14 @@ fn next_checkpoint_fault() -> Option<Fault> {
     (WRITES.fetch_add(1, Ordering::Relaxed) + 1 == n).then_some(fault)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder, fsync and rename.
+/// Writes `bytes` to `path` atomically ([`trm_data::atomic`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     write_file(path, bytes, None)
 }
 
 fn write_file(path: &Path, bytes: &[u8], fault: Option<Fault>) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let name = path.file_name().context("checkpoint path has no file name")?.to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| -> Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
+    trm_data::atomic::write_file_with(path, |tmp| {
+        let mut f = std::fs::File::create(tmp)?;
         if let Some(fault) = fault {
             f.write_all(&bytes[..bytes.len() / 2])?;
             f.sync_all()?;
@@ -169,21 +165,8 @@ fn write_file(path: &Path, bytes: &[u8], fault: Option<Fault>) -> Result<()> {
             }
         }
         f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
         Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| {
-            format!("writing {} (the previous file, if any, is intact)", path.display())
-        });
-    }
-    Ok(())
+    })
 }
 
 /// The checkpoints in `dir` named `step_<N>.safetensors`, sorted by step.

@@ -97,3 +97,73 @@ impl RunDir {
         Ok(())
     }
 }
+
+/// The lock file of a run folder, held while a process trains in it.
+pub const LOCK_FILE: &str = ".lock";
+
+/// A run folder locked for training: a second process that tries to train in it is refused,
+/// naming the process that holds it. The lock is an advisory `flock` on `RUN/.lock`, so the
+/// operating system releases it when the process ends, killed or not; the file keeps the
+/// holder's process id for the message. (On systems without `flock` nothing is locked.)
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    /// Locks `run_dir` (which must exist) for this process.
+    pub fn acquire(run_dir: &Path) -> Result<RunLock> {
+        use std::io::{Read, Seek, Write};
+        let path = run_dir.join(LOCK_FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("opening the lock file {}", path.display()))?;
+        if !try_lock(&file)? {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let who =
+                if holder.is_empty() { "another process".to_string() } else { holder.to_string() };
+            bail!(
+                "{}: {who} is training in this run folder; wait for it to end or stop it (two \
+                 processes would interleave its checkpoints and metrics)",
+                run_dir.display()
+            );
+        }
+        file.set_len(0)?;
+        file.rewind()?;
+        writeln!(file, "process {} ({})", std::process::id(), command_line())?;
+        file.sync_all()?;
+        Ok(RunLock { _file: file })
+    }
+}
+
+fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
+}
+
+/// Takes an exclusive `flock` without waiting: false when another process holds it.
+#[cfg(unix)]
+fn try_lock(file: &std::fs::File) -> Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a file descriptor this function borrows for the call; it touches no
+    // memory of ours.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(err).context("locking the run folder")
+    }
+}
+
+#[cfg(not(unix))]
+fn try_lock(_file: &std::fs::File) -> Result<bool> {
+    Ok(true)
+}

@@ -22,6 +22,7 @@ use crate::generated;
 pub use crate::generated::ensure_generated_data;
 use crate::init::{self, InitReport};
 use crate::optim::{self, AdamAtan2, SignSgd};
+use crate::run_dir::RunLock;
 use crate::sampler;
 use crate::update::UpdateRates;
 use anyhow::{bail, ensure, Context, Result};
@@ -120,6 +121,22 @@ pub struct Trainer {
     /// puzzles `train` holds.
     online: Option<GenerateSpec>,
     train_iteration: u64,
+    /// Held while this process trains in `run_dir` (the process that created or resumed it).
+    lock: Option<RunLock>,
+}
+
+/// Removes what killed writers left in a run folder and its checkpoints (temporary files of
+/// atomic writes), saying so.
+fn clean_stale_temporaries(run_dir: &Path) -> Result<()> {
+    for dir in [run_dir.to_path_buf(), run_dir.join(CHECKPOINT_DIR)] {
+        for path in trm_data::atomic::remove_stale_temporaries(&dir)? {
+            eprintln!(
+                "removed {}, left by a process that was stopped while writing",
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Where the data of a run lives: the configured path, or `RUN/data` for generated data.
@@ -153,6 +170,13 @@ impl Trainer {
         );
         std::fs::create_dir_all(run_dir)
             .with_context(|| format!("creating {}", run_dir.display()))?;
+        let lock = RunLock::acquire(run_dir)?;
+        ensure!(
+            !run_dir.join(CONFIG_FILE).exists(),
+            "{} already holds a run; continue it with --resume {0} or choose another --out",
+            run_dir.display()
+        );
+        clean_stale_temporaries(run_dir)?;
         let dir = data_dir(&config, run_dir);
         ensure_generated_data(&config, &dir)?;
         let dataset = Dataset::load(&dir)?;
@@ -175,7 +199,9 @@ impl Trainer {
         if let Some(report) = &init {
             report.write(run_dir)?;
         }
-        Ok((Self::assemble(config, run_dir, model, train, dataset.test)?, init))
+        let mut trainer = Self::assemble(config, run_dir, model, train, dataset.test)?;
+        trainer.lock = Some(lock);
+        Ok((trainer, init))
     }
 
     fn assemble(
@@ -215,6 +241,7 @@ impl Trainer {
             restored_rng_positions: Vec::new(),
             online,
             train_iteration: 1,
+            lock: None,
             ema,
             carry,
             step: 0,
@@ -241,6 +268,8 @@ impl Trainer {
     ) -> Result<Self> {
         let mut config = RunConfig::from_file(&run_dir.join(CONFIG_FILE))
             .with_context(|| format!("{} is not a run folder", run_dir.display()))?;
+        let lock = RunLock::acquire(run_dir)?;
+        clean_stale_temporaries(run_dir)?;
         let mut changed = false;
         if let Some(want) = expected {
             let mut want = want.clone();
@@ -265,6 +294,7 @@ impl Trainer {
             }
         }
         let mut trainer = Self::open_existing(config, run_dir, device)?;
+        trainer.lock = Some(lock);
         let checkpoints = checkpoint::list(&run_dir.join(CHECKPOINT_DIR))?;
         ensure!(!checkpoints.is_empty(), "{}: no checkpoint to resume from (none was written before the run stopped); start it again", run_dir.display());
         // The newest checkpoint that reads back (a damaged one is skipped, saying why).

@@ -196,8 +196,44 @@ fn a_kill_in_the_middle_of_a_checkpoint_write_loses_only_that_checkpoint() {
             "checkpoints before the aborted write, step {}",
             3 * n
         );
-        finish_and_compare(&run);
+        // The resume removes the killed writer's temporary file, saying so.
+        let log = succeeds(resume_cmd(&run));
+        assert!(log.contains("left by a process that was stopped while writing"), "{log}");
+        let names: Vec<String> = std::fs::read_dir(run.join(CHECKPOINT_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(!names.iter().any(|n| n.contains(".tmp-")), "{names:?}");
+        assert_eq!(resumed_step(&log), 3 * (n - 1));
+        assert_same_as_straight(&run);
     }
+}
+
+/// While a process trains in a run folder, a second `trm train --resume` of it is refused,
+/// naming the process that holds it; once that process is gone, the resume works.
+#[test]
+fn a_run_folder_takes_one_trainer_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let mut cmd = start_cmd(dir.path(), &run);
+    cmd.args(["--set", "epochs=4000", "--set", "eval_interval=4000"]);
+    let mut child = cmd.stderr(Stdio::null()).spawn().unwrap();
+    // Wait until the first checkpoint exists (the run is under way).
+    while checkpoint_steps(&run).is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "the first run ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let err = fails(resume_cmd(&run));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        err.contains("is training in this run folder")
+            && err.contains(&format!("process {}", child.id())),
+        "{err}"
+    );
+    let mut again = resume_cmd(&run);
+    again.args(["--stop-after", "1"]);
+    succeeds(again);
 }
 
 #[test]
