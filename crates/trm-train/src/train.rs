@@ -14,17 +14,17 @@
 //! the puzzle table, the carry, the sampler position and the exploration RNG.
 
 use crate::checkpoint::{self, Checkpoint};
+use crate::collective::{all_gather_u128, Collective, Single};
 use crate::config::{GenerateSpec, RunConfig};
-use crate::distributed::{self, Collective, Single};
-use crate::ema::Ema;
+use crate::distributed;
 use crate::eval::{self, EvalOptions, EvalReport};
 use crate::generated;
 pub use crate::generated::ensure_generated_data;
 use crate::init::{self, InitReport};
-use crate::optim::{self, AdamAtan2, SignSgd};
+use crate::optim;
 use crate::run_dir::RunLock;
 use crate::sampler;
-use crate::update::UpdateRates;
+use crate::step::{self, Optimizers, UpdateRates};
 use anyhow::{bail, ensure, Context, Result};
 use candle_core::{Device, Tensor};
 use rand::SeedableRng;
@@ -95,9 +95,7 @@ pub struct Trainer {
     pub model: Model,
     train: Split,
     test: Option<Split>,
-    adam: AdamAtan2,
-    sign_sgd: SignSgd,
-    ema: Option<Ema>,
+    opt: Optimizers,
     carry: Carry,
     /// Optimizer steps done.
     step: u64,
@@ -230,11 +228,10 @@ impl Trainer {
             train.meta.total_groups,
             t.global_batch_size
         );
-        let ema = if t.ema { Some(Ema::new(t.ema_rate, model.trainable())?) } else { None };
+        let opt = Optimizers::new(t, &model)?;
         let carry = model.initial_carry(t.global_batch_size)?;
         Ok(Self {
-            adam: AdamAtan2::new((t.beta1, t.beta2), t.weight_decay),
-            sign_sgd: SignSgd { weight_decay: t.puzzle_emb_weight_decay },
+            opt,
             explore_rng: exploration_rng(t.seed, 0),
             dist: Box::new(Single),
             rows: 0..t.global_batch_size,
@@ -242,7 +239,6 @@ impl Trainer {
             online,
             train_iteration: 1,
             lock: None,
-            ema,
             carry,
             step: 0,
             total_steps,
@@ -360,11 +356,11 @@ impl Trainer {
         let (rank, world) = (dist.rank(), dist.world_size());
         let t = &self.config.train;
         let rows = distributed::rank_rows(t.global_batch_size, rank, world)?;
-        let steps = distributed::all_gather_u128(&*dist, self.step as u128)?;
+        let steps = all_gather_u128(&*dist, self.step as u128)?;
         if let Some(r) = steps.iter().position(|&s| s != steps[0]) {
             bail!("rank {r} opened the run at step {} but rank 0 at step {}: every rank must see the same run folder and checkpoint", steps[r], steps[0]);
         }
-        distributed::broadcast_model(&mut self.model, self.ema.as_mut(), &*dist)?;
+        distributed::broadcast_model(&mut self.model, self.opt.ema.as_mut(), &*dist)?;
         self.carry = distributed::slice_carry(&self.carry, rows.clone(), self.model.device())?;
         if rank > 0 {
             // Rank 0 keeps the stream (and position) of a single process.
@@ -476,7 +472,7 @@ impl Trainer {
     fn train_batch(&mut self, batch: &Batch) -> Result<StepStats> {
         let t = &self.config.train;
         // This rank's rows with its carry; losses and metrics summed over the ranks.
-        let local = distributed::forward_step(
+        let local = step::forward_step(
             &self.model,
             &mut self.carry,
             batch,
@@ -514,14 +510,12 @@ impl Trainer {
             grad_clip: t.grad_clip,
         };
         // Loss / global batch size, gradients reduced over the ranks, the same update everywhere.
-        distributed::backward_and_update(
+        step::backward_and_update(
             &self.model,
             &local,
             t.global_batch_size,
             &*self.dist,
-            &mut self.adam,
-            &self.sign_sgd,
-            self.ema.as_mut(),
+            &mut self.opt,
             rates,
         )?;
         let s = local.sums;
@@ -603,7 +597,7 @@ impl Trainer {
 
     /// Runs `f` with the EMA weights in the model, then puts the live weights back exactly.
     fn with_eval_weights<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        let Some(ema) = &self.ema else { return f(self) };
+        let Some(ema) = &self.opt.ema else { return f(self) };
         let mut live = Vec::new();
         for (name, var) in self.model.trainable() {
             live.push(var.as_tensor().copy()?);
@@ -639,8 +633,7 @@ impl Trainer {
             1 => None,
             _ => Some(distributed::gather_carry(&self.carry, &*self.dist)?),
         };
-        let rng_positions =
-            distributed::all_gather_u128(&*self.dist, self.explore_rng.get_word_pos())?;
+        let rng_positions = all_gather_u128(&*self.dist, self.explore_rng.get_word_pos())?;
         let dir = self.run_dir.join(CHECKPOINT_DIR);
         let path = checkpoint::path_for_step(&dir, self.step);
         if self.dist.rank() != 0 {
@@ -649,13 +642,13 @@ impl Trainer {
         let mut tensors = BTreeMap::new();
         for (name, var) in self.model.trainable() {
             tensors.insert(format!("param.{name}"), var.as_tensor().clone());
-            if let Some((m, v)) = self.adam.moments(name)? {
+            if let Some((m, v)) = self.opt.adam.moments(name)? {
                 let n = m.len();
                 tensors.insert(format!("adam.m.{name}"), Tensor::from_vec(m, n, &Device::Cpu)?);
                 tensors.insert(format!("adam.v.{name}"), Tensor::from_vec(v, n, &Device::Cpu)?);
             }
         }
-        if let Some(ema) = &self.ema {
+        if let Some(ema) = &self.opt.ema {
             for (name, t) in &ema.shadow {
                 tensors.insert(format!("ema.{name}"), t.clone());
             }
@@ -707,7 +700,7 @@ impl Trainer {
             "step": self.step,
             "iteration": self.iteration,
             "batch_in_iteration": self.batch_in_iteration,
-            "adam_step": self.adam.step,
+            "adam_step": self.opt.adam.step,
             "explore_rng_word_pos": self.explore_rng.get_word_pos().to_string(),
             "explore_rng_word_pos_ranks": rng_positions.iter().map(u128::to_string).collect::<Vec<_>>(),
             "elapsed_s": self.elapsed(),
@@ -745,10 +738,10 @@ impl Trainer {
                 let (m, v) = (optim::flat(m)?, optim::flat(ck.tensor(&format!("adam.v.{name}"))?)?);
                 // Moments of another size made the update index out of bounds (found by fuzzing).
                 ensure!(m.len() == var.elem_count() && v.len() == var.elem_count(), "checkpoint adam.m.{name} / adam.v.{name} hold {} / {} values, the parameter {}", m.len(), v.len(), var.elem_count());
-                self.adam.set_moments(name, var, m, v)?;
+                self.opt.adam.set_moments(name, var, m, v)?;
             }
         }
-        if let Some(ema) = &mut self.ema {
+        if let Some(ema) = &mut self.opt.ema {
             for (name, shadow) in ema.shadow.iter_mut() {
                 *shadow = ck.tensor(&format!("ema.{name}"))?.clone();
             }
@@ -790,7 +783,7 @@ impl Trainer {
         self.iteration = int("iteration")?;
         ensure!(self.iteration >= 1, "checkpoint iteration is 0; iterations count from 1");
         self.batch_in_iteration = int("batch_in_iteration")? as usize;
-        self.adam.step = int("adam_step")?;
+        self.opt.adam.step = int("adam_step")?;
         let word_pos: u128 = state["explore_rng_word_pos"]
             .as_str()
             .context("checkpoint state has no RNG position")?

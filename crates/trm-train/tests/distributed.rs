@@ -10,15 +10,13 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use trm_model::{act_loss, Batch, Model, ModelConfig};
+use trm_train::collective::{run_ranks, Collective, Single};
 use trm_train::config::RunConfig;
-use trm_train::distributed::{
-    broadcast_model, data_parallel_step, rank_rows, run_ranks, slice_batch, Collective, Single,
-    StepSums,
-};
+use trm_train::distributed::{broadcast_model, rank_rows, slice_batch};
 use trm_train::ema::Ema;
 use trm_train::optim::{flat, AdamAtan2, SignSgd};
+use trm_train::step::{apply_updates, data_parallel_step, Optimizers, StepSums, UpdateRates};
 use trm_train::train::{Trainer, METRICS_FILE, MODEL_FILE};
-use trm_train::update::{apply_updates, UpdateRates};
 
 const GLOBAL_BATCH: usize = 8;
 const NUM_IDS: usize = 7;
@@ -77,17 +75,11 @@ fn snapshot(model: &Model, ema: &Ema) -> BTreeMap<String, Vec<f32>> {
     out
 }
 
-struct Optimizers {
-    adam: AdamAtan2,
-    sign_sgd: SignSgd,
-    ema: Ema,
-}
-
 fn optimizers(model: &Model) -> Optimizers {
     Optimizers {
         adam: AdamAtan2::new((0.9, 0.95), 0.1),
         sign_sgd: SignSgd { weight_decay: 0.1 },
-        ema: Ema::new(0.9, model.trainable()).unwrap(),
+        ema: Some(Ema::new(0.9, model.trainable()).unwrap()),
     }
 }
 
@@ -107,18 +99,10 @@ fn single_process(
         let loss = act_loss(cfg.loss_type, &out, &carry).unwrap();
         losses.push(loss.lm_loss);
         let grads = (&loss.total / GLOBAL_BATCH as f64).unwrap().backward().unwrap();
-        apply_updates(
-            &model,
-            &grads,
-            out.puzzle_rows.as_ref(),
-            &mut opt.adam,
-            &opt.sign_sgd,
-            Some(&mut opt.ema),
-            rates(grad_clip),
-        )
-        .unwrap();
+        apply_updates(&model, &grads, out.puzzle_rows.as_ref(), &mut opt, rates(grad_clip))
+            .unwrap();
     }
-    (snapshot(&model, &opt.ema), losses)
+    (snapshot(&model, opt.ema.as_ref().unwrap()), losses)
 }
 
 /// Named weights, as [`snapshot`] takes them.
@@ -138,7 +122,7 @@ fn rank_main(
         model = Model::new(cfg.clone(), &Device::Cpu, 99)?;
     }
     let mut opt = optimizers(&model);
-    broadcast_model(&mut model, Some(&mut opt.ema), dist)?;
+    broadcast_model(&mut model, opt.ema.as_mut(), dist)?;
     let rows = rank_rows(GLOBAL_BATCH, dist.rank(), dist.world_size())?;
     let mut carry = model.initial_carry(rows.len())?;
     let mut rng = ChaCha8Rng::seed_from_u64(1 + dist.rank() as u64);
@@ -152,13 +136,11 @@ fn rank_main(
             &mut rng,
             GLOBAL_BATCH,
             dist,
-            &mut opt.adam,
-            &opt.sign_sgd,
-            Some(&mut opt.ema),
+            &mut opt,
             rates(grad_clip),
         )?);
     }
-    Ok((snapshot(&model, &opt.ema), sums))
+    Ok((snapshot(&model, opt.ema.as_ref().unwrap()), sums))
 }
 
 /// Largest difference relative to the largest magnitude, per tensor.

@@ -8,7 +8,7 @@
 //!
 //! GFLOP/s come from the analytic count of the matrix products ([`ModelConfig::network_flops`]),
 //! the peak from a large matrix product timed in the same process. `--export DIR` writes the
-//! model, the batch and our outputs for `bench/torch_trm.py`, the PyTorch peer.
+//! model, the batch and our outputs for the PyTorch peers (`bench/official_bench.py`: the official module; `bench/torch_trm.py`: a rewrite).
 
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
@@ -19,16 +19,14 @@ use std::time::Instant;
 use trm_data::dataset::Split;
 use trm_model::{act_loss, Batch, Model, ModelConfig};
 use trm_train::config::RunConfig;
-use trm_train::ema::Ema;
-use trm_train::optim::{AdamAtan2, SignSgd};
-use trm_train::update::{apply_updates, UpdateRates};
+use trm_train::step::{apply_updates, Optimizers, UpdateRates};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
   trm bench                                   # sudoku-mlp (official sizes) at batch 16
   trm bench --batch-size 1,16,64 --json
   trm bench --preset sudoku4 --batch-size 128
-  trm bench --batch-size 16 --export /tmp/b16 && python3 bench/torch_trm.py /tmp/b16")]
+  trm bench --batch-size 16 --export /tmp/b16 && python3 bench/official_bench.py /tmp/b16 --official CLONE")]
 pub struct Args {
     /// A built-in configuration (its [arch] and [train] sections are used).
     #[arg(long, default_value = "sudoku-mlp", conflicts_with = "config")]
@@ -53,7 +51,7 @@ pub struct Args {
     #[arg(long)]
     no_single: bool,
     /// Write the model, the batch of the first batch size and our outputs to DIR for
-    /// bench/torch_trm.py.
+    /// bench/official_bench.py and bench/torch_trm.py.
     #[arg(long, value_name = "DIR")]
     export: Option<PathBuf>,
     /// Print one JSON object instead of the table.
@@ -286,9 +284,7 @@ fn train_stepper<'a>(
     let t = &run.train;
     let mut carry = model.initial_carry(batch.batch_size())?;
     let mut rng = ChaCha8Rng::seed_from_u64(t.seed);
-    let mut adam = AdamAtan2::new((t.beta1, t.beta2), t.weight_decay);
-    let sign_sgd = SignSgd { weight_decay: t.puzzle_emb_weight_decay };
-    let mut ema = if t.ema { Some(Ema::new(t.ema_rate, model.trainable())?) } else { None };
+    let mut opt = Optimizers::new(t, model)?;
     let rates = UpdateRates { lr: t.lr, puzzle_emb_lr: t.puzzle_emb_lr, grad_clip: t.grad_clip };
     Ok(move || {
         let start = Instant::now();
@@ -298,15 +294,7 @@ fn train_stepper<'a>(
         let forward = Instant::now();
         let grads = (&loss.total / batch.batch_size() as f64)?.backward()?;
         let backward = Instant::now();
-        apply_updates(
-            model,
-            &grads,
-            out.puzzle_rows.as_ref(),
-            &mut adam,
-            &sign_sgd,
-            ema.as_mut(),
-            rates,
-        )?;
+        apply_updates(model, &grads, out.puzzle_rows.as_ref(), &mut opt, rates)?;
         let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
         Ok(Phases {
             forward: ms(start, forward),
@@ -340,7 +328,7 @@ fn matmul_gflops(device: &Device, dtype: DType) -> Result<f64> {
     Ok(2.0 * (n * n * n) as f64 / ms / 1e6)
 }
 
-/// Writes what bench/torch_trm.py needs: `config.json` (official keys), `weights.safetensors`,
+/// Writes what the PyTorch peers need: `config.json` (official keys), `weights.safetensors`,
 /// `batch.safetensors`, and `expected.safetensors` (our logits and q_halt after one
 /// evaluation step from a fresh carry, and the training loss of the first step).
 fn export(

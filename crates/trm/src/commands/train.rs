@@ -4,8 +4,9 @@ use anyhow::{bail, ensure, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use trm_train::collective::{self, Collective};
 use trm_train::config::{preset_names, RunConfig};
-use trm_train::distributed::{self, Collective};
+use trm_train::distributed;
 use trm_train::train::{Event, Trainer};
 
 #[derive(clap::Args)]
@@ -93,7 +94,7 @@ pub fn run(args: Args) -> Result<()> {
     let run_dir = run_folder(&args);
     if world > 1 {
         // Ranks as threads of this process.
-        distributed::run_ranks(world, |group| {
+        collective::run_ranks(world, |group| {
             train_rank(&args, given.clone(), &run_dir, &device, Box::new(group))
         })?;
         return Ok(());
@@ -219,7 +220,7 @@ fn train_process_rank(args: &Args, given: Option<RunConfig>, init_file: &Path) -
         "cuda" => super::device(&format!("cuda:{}", env("LOCAL_RANK")?.unwrap_or(rank)))?,
         other => super::device(other)?,
     };
-    let dist = distributed::Nccl::connect(
+    let dist = trm_train::nccl::Nccl::connect(
         &device,
         rank,
         world,
