@@ -123,7 +123,7 @@ class Trm(torch.nn.Module):
         return self.level(z_h, z_l), z_l
 
     def step(self, z_h, z_l, inputs, ids, rows):
-        """One supervision step (reference 1.6); returns the new (detached) carry, logits, q."""
+        """One supervision step (design 1.6); returns the new (detached) carry, logits, q."""
         x = self.embed(inputs, ids, rows)
         with torch.no_grad():
             for _ in range(self.cfg["H_cycles"] - 1):
@@ -156,7 +156,7 @@ def act_loss(logits, q, labels):
 
 
 class AdamAtan2:
-    """The official adam-atan2 update rule (reference 3.4), foreach ops on the CPU."""
+    """The official adam-atan2 update rule (design 3.4), foreach ops on the CPU."""
 
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.95), wd=1.0):
         self.params = list(params)

@@ -3,7 +3,7 @@
 //! A task file (TOML) declares the alphabet, the shape, the blank symbols and the valid
 //! augmentations; data files hold `input,output` pairs as CSV or JSONL, each grid one string
 //! of `rows * cols` characters read row by row. The dataset follows the official Sudoku and
-//! Maze conventions (reference 4.1): token 0 is PAD, the alphabet's `i`-th character is token
+//! Maze conventions (design 4.1): token 0 is PAD, the alphabet's `i`-th character is token
 //! `i + 1` (so `".123456789"` gives the Sudoku tokens and `"# SGo"` the maze tokens),
 //! `ignore_label_id = 0` (every cell is supervised), one puzzle identifier (`"<blank>"`),
 //! each example its own puzzle, augmented copies in the original's group, the test split

@@ -1,4 +1,4 @@
-//! The official on-disk dataset layout (reference section 4.1), read and written.
+//! The official on-disk dataset layout (design 4.1), read and written.
 //!
 //! ```text
 //! <out>/identifiers.json                  list: puzzle identifier -> name ("<blank>" at 0)

@@ -1,4 +1,4 @@
-//! The 8 dihedral transforms of a rectangular grid (reference section 4.5), numbered as the
+//! The 8 dihedral transforms of a rectangular grid (design 4.5), numbered as the
 //! official `dataset/common.py` numbers them. Maze augmentation, ARC augmentation, the ARC
 //! evaluator's inversion and rendering all use this one definition, so a transform id written
 //! into an ARC puzzle name means the same thing everywhere.
@@ -71,7 +71,7 @@ impl Dihedral {
     }
 
     /// The input cell `(r, c)` that lands on output cell `(i, j)`, for an input of shape
-    /// `(rows, cols)`: `O[i][j] = A[r][c]` (the table of reference 4.5).
+    /// `(rows, cols)`: `O[i][j] = A[r][c]` (the table of design 4.5).
     pub fn source(self, rows: usize, cols: usize, i: usize, j: usize) -> (usize, usize) {
         match self.0 {
             0 => (i, j),
@@ -151,7 +151,7 @@ mod tests {
                 assert_eq!(or * oc, grid.len());
                 assert_eq!(t.inverse().apply(&out, or, oc), grid, "{t} on {rows}x{cols}");
                 assert_eq!(t.inverse().inverse(), t);
-                // Each output cell follows the table of reference 4.5.
+                // Each output cell follows the table of design 4.5.
                 for i in 0..or {
                     for j in 0..oc {
                         let (r, c) = t.source(rows, cols, i, j);

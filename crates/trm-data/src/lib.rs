@@ -1,5 +1,8 @@
 //! Puzzles and datasets for Tiny Recursive Models, with no tensor dependency.
 //!
+//! "design N" in the comments is section N of docs/design.md (the paper and the official
+//! code mapped onto this repository).
+//!
 //! - [`sudoku`]: parse, print, solve (exact, bitmask), generate and augment Sudoku.
 //! - [`atomic`]: atomic writes of files and folders, and cleaning up after killed writers.
 //! - [`dataset`]: the official on-disk layout (`train/`, `test/`, `dataset.json`,

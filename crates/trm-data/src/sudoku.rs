@@ -2,7 +2,7 @@
 //!
 //! - [`solver`]: exact bitmask solver (singles, then guessing), difficulty and uniqueness.
 //! - [`generate`]: puzzles with a unique solution from a seed, with difficulty filters.
-//! - [`augment`]: the official shuffle (reference section 4.2), generalised to size 4.
+//! - [`augment`]: the official shuffle (design 4.2), generalised to size 4.
 //! - [`build`]: puzzle files (CSV or bare lines) and official-layout datasets.
 //! - [`bench`]: solver speed on puzzle files.
 

@@ -1,4 +1,4 @@
-//! The batch and the ACT carry (reference 3.1).
+//! The batch and the ACT carry (design 3.1).
 
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Tensor};

@@ -195,7 +195,7 @@ impl ModelConfig {
         Ok(cfg)
     }
 
-    /// The published Sudoku-Extreme TRM-MLP (reference 1.11: D 512, T 3, n 6, two layers,
+    /// The published Sudoku-Extreme TRM-MLP (design 1.11: D 512, T 3, n 6, two layers,
     /// N_sup 16) with the dataset's sizes (81 cells, vocabulary 11, one identifier): the
     /// configuration the speed goals are stated for.
     pub fn official_sudoku_mlp() -> ModelConfig {

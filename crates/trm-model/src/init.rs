@@ -1,4 +1,4 @@
-//! Official initialisation helpers (reference 1.4 and 1.10).
+//! Official initialisation helpers (design 1.4 and 1.10).
 
 use rand::Rng;
 

@@ -1,4 +1,4 @@
-//! The block of reference 1.4: post-norm, no biases, no norm weights.
+//! The block of design 1.4: post-norm, no biases, no norm weights.
 //!
 //! ```text
 //! attention:  h = RMSNorm(h + Attn(h));              h = RMSNorm(h + SwiGLU_D(h))

@@ -1,8 +1,11 @@
 //! TRM and HRM on candle: the networks, their losses, weights I/O, equal to the official
-//! implementation (SamsungSAILMontreal/TinyRecursiveModels `e7b6871`; reference sections 1,
+//! implementation (SamsungSAILMontreal/TinyRecursiveModels `e7b6871`; design 1,
 //! 2, 3.1-3.3, 5.2, 6). Parameters are f32; the network computes in f32, or in bf16 on a GPU
 //! when `forward_dtype = "bfloat16"` (official autocast, [`default_compute_dtype`],
 //! [`Model::set_compute_dtype`]); logits reach the loss as f32 (the stablemax loss in f64).
+//!
+//! "design N" in the comments is section N of docs/design.md (the paper and the official
+//! code mapped onto this repository).
 //!
 //! # Modules
 //! - [`config`]: [`ModelConfig`] with the official keys (`H_cycles`, `no_ACT_continue`, ...).
@@ -50,7 +53,7 @@
 //!   `halt_exploration_prob` a minimum of Uniform{2..=halt_max_steps} steps, drawn from the
 //!   caller's rng (two draws per row per call). Evaluation halts only at `halt_max_steps`.
 //! - [`act_loss`] returns `total` (f64, NOT divided by the batch size), the three loss values,
-//!   the metrics of reference 5.2 as sums with `count`, and the predictions.
+//!   the metrics of design 5.2 as sums with `count`, and the predictions.
 //!
 //! # Evaluation
 //! [`Model::eval_run`] runs a batch from a fresh carry until every slot halts and hands the

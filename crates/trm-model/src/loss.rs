@@ -1,4 +1,4 @@
-//! The loss head (official `ACTLossHead`, reference 3.3) and the metrics of reference 5.2.
+//! The loss head (official `ACTLossHead`, design 3.3) and the metrics of design 5.2.
 
 use anyhow::Result;
 use candle_core::{DType, Tensor, D};
@@ -44,7 +44,7 @@ pub fn bce_with_logits_sum(logits: &Tensor, targets: &Tensor) -> Result<Tensor> 
 }
 
 /// Sums over the rows that halted at this step and have at least one valid label
-/// (reference 5.2). Divide by `count` (or the losses by the global batch size) to log.
+/// (design 5.2). Divide by `count` (or the losses by the global batch size) to log.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metrics {
     pub count: usize,

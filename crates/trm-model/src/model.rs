@@ -1,4 +1,4 @@
-//! The TRM and HRM networks and the ACT wrapper (reference 1, 2, 3.1, 3.2).
+//! The TRM and HRM networks and the ACT wrapper (design 1, 2, 3.1, 3.2).
 //!
 //! Paper names (TRM, figure 3) against code names:
 //! - x: the embedded question (`embed`), computed once per supervision step;
@@ -11,7 +11,7 @@
 //!   [`Model::train_step`] / [`Model::eval_step`], the state carried in a [`Carry`].
 //!
 //! HRM differs only in the recursion: separate `L_level` / `H_level` stacks, and only the
-//! last L and H updates carry gradient (reference 2).
+//! last L and H updates carry gradient (design 2).
 
 use std::collections::HashMap;
 
@@ -53,7 +53,7 @@ pub enum Role {
     Buffer,
 }
 
-/// Official initialisation of one tensor (reference 1.10).
+/// Official initialisation of one tensor (design 1.10).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Init {
     /// JAX-style truncated normal with this std (0 gives zeros).
@@ -184,7 +184,7 @@ struct Net {
 /// The dtype a model computes in unless forced with [`Model::set_compute_dtype`]: bf16 when
 /// `forward_dtype = "bfloat16"` on a GPU (CUDA, Metal), f32 otherwise.
 ///
-/// On a GPU this is the official autocast (reference 1.9): parameters stay f32 and every
+/// On a GPU this is the official autocast (design 1.9): parameters stay f32 and every
 /// weight is cast to bf16 at use, activations and the carry are bf16, norms, softmax and
 /// RoPE compute in f32 inside. On the CPU bf16 is refused by default because candle has no
 /// fast CPU bf16 matrix product (many times slower than f32) and the fused CPU kernels of
@@ -213,7 +213,7 @@ pub struct Model {
 }
 
 impl Model {
-    /// A freshly initialised model (reference 1.10), reproducible from `seed`: f32 parameters
+    /// A freshly initialised model (design 1.10), reproducible from `seed`: f32 parameters
     /// on `device`, computing in [`default_compute_dtype`].
     pub fn new(config: ModelConfig, device: &Device, seed: u64) -> Result<Self> {
         config.validate()?;
@@ -437,7 +437,7 @@ impl Model {
     }
 
     /// x: token embedding, puzzle-embedding prefix (zero-padded to P slots), learned
-    /// positions if any, times sqrt(D) (reference 1.2). `[B, S, D]` in the compute dtype; the
+    /// positions if any, times sqrt(D) (design 1.2). `[B, S, D]` in the compute dtype; the
     /// f32 puzzle rows are cast (official `CastedSparseEmbedding`).
     fn embed(&self, net: &Net, inputs: &Tensor, puzzle: Option<&Tensor>) -> Result<Tensor> {
         let cfg = &self.config;
@@ -479,7 +479,7 @@ impl Model {
         Ok((z_h, z_l))
     }
 
-    /// Deep recursion (reference 1.6, HRM 2). `grad` holds the weights of the step that
+    /// Deep recursion (design 1.6, HRM 2). `grad` holds the weights of the step that
     /// carries gradient (recorded `Var`s in training, detached in evaluation); every earlier
     /// update runs on detached weights and a detached x, so autograd records nothing there.
     fn deep_recursion(
@@ -559,7 +559,7 @@ impl Model {
     }
 
     /// One supervision step in training mode: halted slots take their row of `batch` and
-    /// restart, every slot runs one deep recursion, then halting (reference 3.2):
+    /// restart, every slot runs one deep recursion, then halting (design 3.2):
     /// `steps >= halt_max_steps`, or q_halt > 0 (TRM) / q_halt > q_continue (HRM), and with
     /// probability `halt_exploration_prob` a minimum of Uniform{2..halt_max_steps} steps.
     /// With Q-continue (HRM) the extra no-grad pass from the new carry gives the target.
@@ -699,7 +699,7 @@ impl Model {
         }
     }
 
-    /// Evaluation of one batch from a fresh carry (reference 5.1): calls [`Self::eval_step`]
+    /// Evaluation of one batch from a fresh carry (design 5.1): calls [`Self::eval_step`]
     /// until every slot halts (exactly `halt_max_steps` calls) and hands each step's output
     /// and carry to `on_step(step, ..)` (step counts from 1). Returns the final carry.
     pub fn eval_run(

@@ -1,4 +1,4 @@
-//! Weights I/O with the official names (reference 6): safetensors in and out, official
+//! Weights I/O with the official names (design 6): safetensors in and out, official
 //! PyTorch checkpoints (`torch.save` zip of the state dict, keys prefixed with
 //! `_orig_mod.model.inner.` or `model.inner.`, bf16 `H_init` / `L_init`) in.
 

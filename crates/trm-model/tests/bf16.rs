@@ -1,4 +1,4 @@
-//! bf16 autocast (official `forward_dtype = "bfloat16"`, reference 1.9), forced on the CPU:
+//! bf16 autocast (official `forward_dtype = "bfloat16"`, design 1.9), forced on the CPU:
 //! one model's weights run once in f32 and once in bf16; the bf16 run must stay within bf16
 //! rounding of the f32 one, differ from it (so bf16 really ran), and send f32 gradients to
 //! the f32 parameters.

@@ -129,7 +129,7 @@ fn direction(rng: &mut ChaCha8Rng, shape: &candle_core::Shape) -> Tensor {
 }
 
 /// Deeper recursions run, evaluation halts exactly at halt_max_steps, and training keeps the
-/// data of running slots while halted slots take the new row (reference 3.1).
+/// data of running slots while halted slots take the new row (design 3.1).
 #[test]
 fn act_wrapper_rules_hold_for_every_variant() {
     for (name, json) in VARIANTS {

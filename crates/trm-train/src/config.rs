@@ -1,7 +1,7 @@
 //! A training run's configuration: the model (`[arch]`, official names), the procedure
 //! (`[train]`, official names of `cfg_pretrain.yaml`) and the data (`[data]`).
 //!
-//! Presets carry the official hyper-parameters (reference 3.8) and CPU-sized variants.
+//! Presets carry the official hyper-parameters (design 3.8) and CPU-sized variants.
 //! `--set key=value` overrides any field by its dotted path (`train.lr=3e-4`,
 //! `arch.hidden_size=128`) or by its bare name when that is unambiguous (`lr=3e-4`).
 //! Unknown keys and values out of range are rejected before any work starts.

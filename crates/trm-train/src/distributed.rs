@@ -1,4 +1,4 @@
-//! Data-parallel training as the official code does it (reference 3.1, 3.3, 3.4, 3.6, 3.7).
+//! Data-parallel training as the official code does it (design 3.1, 3.3, 3.4, 3.6, 3.7).
 //!
 //! The global batch is split evenly: rank r of N takes rows `[r*B, (r+1)*B)` with
 //! `B = global_batch_size / N`, and keeps its own carry of B slots (and its own halting
@@ -26,7 +26,7 @@ use crate::ema::Ema;
 use crate::eval::{self, EvalOptions, EvalReport};
 use crate::optim::flat;
 
-/// The rows of the global batch that rank `rank` of `world_size` trains on (reference 3.6).
+/// The rows of the global batch that rank `rank` of `world_size` trains on (design 3.6).
 pub fn rank_rows(global_batch_size: usize, rank: usize, world_size: usize) -> Result<Range<usize>> {
     ensure!(
         world_size >= 1 && global_batch_size % world_size == 0,

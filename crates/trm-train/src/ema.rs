@@ -1,4 +1,4 @@
-//! Exponential moving average of the trainable weights (reference section 3.5).
+//! Exponential moving average of the trainable weights (design 3.5).
 //!
 //! After every optimizer step `shadow = (1 - rate) * param + rate * shadow`, with no bias
 //! correction and no warm-up. Only trainable parameters are averaged: the puzzle-embedding

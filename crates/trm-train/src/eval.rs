@@ -1,4 +1,4 @@
-//! Evaluation on a test split (reference 5.1, 5.2): every batch from a fresh carry, all
+//! Evaluation on a test split (design 5.1, 5.2): every batch from a fresh carry, all
 //! supervision steps, predictions and metrics from the last one.
 //!
 //! Beyond the official loop: `max_steps` may exceed the training `halt_max_steps`

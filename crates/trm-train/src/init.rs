@@ -7,7 +7,7 @@
 //! [`Model::load_file`] reads (safetensors with official names, an official PyTorch
 //! checkpoint). A puzzle-embedding table with another number of rows than the new dataset
 //! has identifiers is replaced by its mean row broadcast to the new size, as the official
-//! loader does (reference 6.1); any other difference of shape is an error.
+//! loader does (design 6.1); any other difference of shape is an error.
 
 use crate::checkpoint::Checkpoint;
 use crate::config::RunConfig;

@@ -1,4 +1,7 @@
-//! Training: the procedure of reference section 3.
+//! Training: the procedure of design 3.
+//!
+//! "design N" in the comments is section N of docs/design.md (the paper and the official
+//! code mapped onto this repository).
 //!
 //! - [`train`]: the loop ([`train::Trainer`]), run folders, exact resume.
 //! - [`step`]: the training step, one supervision step and its update (forward, loss,

@@ -1,4 +1,4 @@
-//! The two optimizers of reference section 3.4 and the learning-rate schedule.
+//! The two optimizers of design 3.4 and the learning-rate schedule.
 //!
 //! - [`AdamAtan2`] for every dense parameter: Adam with `atan2(m, sqrt(v))` in place of
 //!   `m / (sqrt(v) + eps)` (package `adam-atan2`, its CUDA kernel's exact form: no epsilon,

@@ -1,4 +1,4 @@
-//! Training batches as the official `PuzzleDataset._iter_train` draws them (reference 3.6).
+//! Training batches as the official `PuzzleDataset._iter_train` draws them (design 3.6).
 //!
 //! One epoch is one pass over the *groups* (an original puzzle and its augmented copies).
 //! An iteration covers `epochs_per_iter` epochs: their shuffled group orders are concatenated,

@@ -1,4 +1,4 @@
-//! The training loop (reference section 3), readable top to bottom.
+//! The training loop (design 3), readable top to bottom.
 //!
 //! One optimizer step per supervision step: the ACT carry of B slots persists across
 //! batches; halted slots take the next batch's row and restart, running slots keep their
@@ -111,7 +111,7 @@ pub struct Trainer {
     /// The ranks of a data-parallel run ([`Single`] unless [`Self::join_ranks`]); `carry`
     /// then holds this rank's slots only.
     dist: Box<dyn Collective>,
-    /// This rank's rows of every global batch (reference 3.6).
+    /// This rank's rows of every global batch (design 3.6).
     rows: Range<usize>,
     /// Every rank's exploration-generator position in the checkpoint resumed from.
     restored_rng_positions: Vec<u128>,
@@ -348,7 +348,7 @@ impl Trainer {
         Ok(trainer)
     }
 
-    /// Makes this trainer rank `dist.rank()` of a data-parallel run (reference 3.7): it takes
+    /// Makes this trainer rank `dist.rank()` of a data-parallel run (design 3.7): it takes
     /// rank 0's weights, keeps the carry slots of its rows of the global batch and draws halting
     /// exploration from its own stream. Every rank calls it once, rank 0 after creating or
     /// resuming the run, the others after [`Self::open_for_rank`]. Only rank 0 writes files.
@@ -468,7 +468,7 @@ impl Trainer {
         Ok(())
     }
 
-    /// One supervision step on `batch` and one update of every optimizer (reference 3.1).
+    /// One supervision step on `batch` and one update of every optimizer (design 3.1).
     fn train_batch(&mut self, batch: &Batch) -> Result<StepStats> {
         let t = &self.config.train;
         // This rank's rows with its carry; losses and metrics summed over the ranks.

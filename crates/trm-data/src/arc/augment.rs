@@ -1,4 +1,4 @@
-//! ARC augmentations (reference 4.4; official `aug` / `inverse_aug`): a dihedral transform
+//! ARC augmentations (design 4.4; official `aug` / `inverse_aug`): a dihedral transform
 //! and a colour permutation that keeps black (0). The colour map is applied first, then the
 //! dihedral transform. An augmented puzzle is named `<orig>|||t<t>|||<10 digits>`, the
 //! digits being the colour map (`digits[c]` = new colour of `c`), so that the evaluator can

@@ -1,4 +1,4 @@
-//! ARC datasets in the official layout (reference 4.4; official `dataset/build_arc_dataset.py`).
+//! ARC datasets in the official layout (design 4.4; official `dataset/build_arc_dataset.py`).
 //!
 //! - Subsets named as test sets send their demonstration pairs to `train` and their test
 //!   pairs to `test`; every other subset sends all its pairs to `train`.

@@ -1,4 +1,4 @@
-//! ARC grids as token sequences on a square canvas (reference 4.4, official
+//! ARC grids as token sequences on a square canvas (design 4.4, official
 //! `np_grid_to_seq_translational_augment` and the evaluator's `_crop`).
 //!
 //! A grid is placed on an NxN [`Canvas`] (official: 30x30, 900 tokens) at offset `(row, col)`:

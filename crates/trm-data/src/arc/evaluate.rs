@@ -1,4 +1,4 @@
-//! The ARC evaluator (reference 5.3; official TRM `evaluators/arc.py`).
+//! The ARC evaluator (design 5.3; official TRM `evaluators/arc.py`).
 //!
 //! For every test row the caller passes the puzzle identifier, the input tokens and the
 //! predicted tokens (one canvas each: 900 tokens officially, `side * side` on a smaller

@@ -1,4 +1,4 @@
-//! ARC-AGI tasks (ARC-AGI-1, ARC-AGI-2, ConceptARC; reference section 4.4, 5.3).
+//! ARC-AGI tasks (ARC-AGI-1, ARC-AGI-2, ConceptARC; design 4.4, 5.3).
 //!
 //! - [`Grid`], [`Pair`], [`Task`]: the task JSON, read and checked ([`read`]).
 //! - [`encode`]: a grid on the token canvas (official 30x30, or smaller) with its EOS border,

@@ -1,4 +1,4 @@
-//! Sudoku puzzle files and official-layout datasets (reference sections 4.1 and 4.2).
+//! Sudoku puzzle files and official-layout datasets (design 4.1 and 4.2).
 //!
 //! Files accepted by [`read_records`]:
 //! - the Sudoku-Extreme CSV: a header naming at least `question` (usually

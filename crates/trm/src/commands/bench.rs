@@ -212,7 +212,7 @@ fn ensure_batch_sizes(sizes: &[usize]) -> Result<()> {
 
 /// seq_len, vocab size and puzzle identifiers of the task a configuration trains on: its
 /// generated data, sizes set in its [arch], or the official dataset of the preset's task
-/// (reference 4.2-4.4; ARC's identifier count only sizes the puzzle table).
+/// (design 4.2-4.4; ARC's identifier count only sizes the puzzle table).
 fn task_sizes(run: &RunConfig, preset: Option<&str>) -> Result<(usize, usize, usize)> {
     if let Some(g) = &run.data.generate {
         return Ok(match g.task.as_str() {

@@ -12,7 +12,7 @@ use trm_data::dataset::Metadata;
 
 /// Shown after the options of `trm data arc --help` (the variant's doc line is the summary).
 const ARC_HELP: &str = "\
-Builds the official ARC layout (reference 4.4): demonstration pairs of every subset and
+Builds the official ARC layout (design 4.4): demonstration pairs of every subset and
 test pairs of non-test subsets go to train; test pairs of the --test-set subsets go to
 test. Each task becomes a group of itself plus up to --aug augmentations (dihedral
 transform and colour permutation keeping black, duplicates rejected), each its own

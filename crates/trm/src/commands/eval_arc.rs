@@ -1,6 +1,6 @@
 //! The ARC part of `trm eval`: on a dataset built by `trm data arc` (it has
 //! `test_puzzles.json`), the predictions are voted over augmentations by
-//! `trm_data::arc::ArcEvaluator` (reference 5.3) into pass@K and an ARC Prize `submission.json`.
+//! `trm_data::arc::ArcEvaluator` (design 5.3) into pass@K and an ARC Prize `submission.json`.
 
 use std::path::{Path, PathBuf};
 

@@ -161,7 +161,7 @@ fn open_run(
 }
 
 /// One rank of a data-parallel run: rank 0 creates or resumes the run and shows progress,
-/// the others open it once it is there (reference 3.7; docs/distributed.md).
+/// the others open it once it is there (design 3.7; docs/distributed.md).
 fn train_rank(
     args: &Args,
     given: Option<RunConfig>,
