@@ -19,7 +19,13 @@ OUT=${OUT:-/tmp/gpu-out}
 mkdir -p "$OUT"
 budget=${BUDGET:-450}
 start=$(date +%s)
-trm=${TRM:-target/gpu-run/bin/trm-cuda}
+work=$(mktemp -d)
+if [ -n "${TRM:-}" ]; then
+  trm=$TRM
+else # scripts/gpu-check.sh carries the binary gzipped
+  trm=$work/trm-cuda
+  gunzip -c target/gpu-run/bin/trm-cuda.gz >"$trm" && chmod +x "$trm"
+fi
 device=${DEVICE:-cuda}
 batches=${BATCHES:-64,256,768}
 peer_batch=${PEER_BATCH:-768}
@@ -27,7 +33,6 @@ train_steps=${TRAIN_STEPS:-300}
 train_batch=${TRAIN_BATCH:+--set global_batch_size=$TRAIN_BATCH}
 python=${PYTHON:-/opt/torch/.venv/bin/python3}
 log=$OUT/log.txt
-work=$(mktemp -d)
 steps=()
 
 # The CUDA libraries come as pip packages of the torch venv: put every nvidia/*/lib on the path.
