@@ -6,6 +6,7 @@
 //! The Q head is set so that q_halt is far above 0 for every row: without exploration every
 //! row would halt after its first step, so each row's halting step shows its minimum.
 
+#[allow(dead_code)]
 mod common;
 
 use candle_core::{Device, Tensor};
