@@ -294,6 +294,13 @@ fn resolve_key(tree: &toml::Value, key: &str) -> Result<Vec<String>> {
         .collect();
     match sections.as_slice() {
         [one] => Ok(vec![one.to_string(), key.to_string()]),
+        [] if tree
+            .get("data")
+            .and_then(|d| d.get("generate"))
+            .is_some_and(|g| g.get(key).is_some()) =>
+        {
+            Ok(vec!["data".into(), "generate".into(), key.into()])
+        }
         [] => match OMITTED_WHEN_UNSET.iter().find(|(_, k)| *k == key) {
             // Optional settings are left out of the tree while unset.
             Some((section, _)) => {
@@ -388,6 +395,10 @@ mod tests {
             (c.train.lr, c.arch.hidden_size, c.train.ema, c.train.grad_clip),
             (3e-4, 32, false, Some(1.0))
         );
+        // A [data.generate] key by its bare name.
+        let c = cfg.apply_overrides(&["online=true".into(), "test=7".into()]).unwrap();
+        let g = c.data.generate.unwrap();
+        assert!(g.online && g.test == 7);
         let err = cfg.apply_overrides(&["learning_rate=1".into()]).unwrap_err();
         assert!(format!("{err:#}").contains("no such setting"), "{err:#}");
         let err = cfg.apply_overrides(&["lr=fast".into()]).unwrap_err();
