@@ -296,9 +296,9 @@ fn official_initialisation() {
     // The std of 160 values is known to about 6%; a table of 64 x 256 pins it to 0.6%, so
     // 3% catches a wrong std (1/D, or the truncation without the 1.1368 rescale: -12%).
     let big = config(
-        r#"{"arch": "trm", "seq_len": 4, "vocab_size": 64, "num_puzzle_identifiers": 1, "puzzle_emb_ndim": 0,
+        r#"{"arch": "trm", "seq_len": 4, "vocab_size": 64, "num_puzzle_identifiers": 1, "puzzle_emb_ndim": 0, "puzzle_emb_len": 0,
             "H_cycles": 1, "L_cycles": 1, "L_layers": 1, "hidden_size": 256, "expansion": 4,
-            "num_heads": 2, "pos_encodings": "rope", "halt_max_steps": 2}"#,
+            "num_heads": 2, "pos_encodings": "rope", "halt_max_steps": 2, "halt_exploration_prob": 0.0}"#,
     );
     let big = v(Model::new(big, &Device::Cpu, 3).unwrap().param(names::EMBED_TOKENS).unwrap());
     let want = 1.0 / 256f64.sqrt();

@@ -81,6 +81,8 @@ struct Row {
     /// The fastest training step split into forward (with the loss), backward and updates.
     train_phases_ms: Phases,
     puzzles_per_s: f64,
+    /// Training examples per second at this batch size (one optimizer step per batch).
+    train_examples_per_s: f64,
     eval_gflops: f64,
     train_gflops: f64,
 }
@@ -142,6 +144,7 @@ pub fn run(args: Args) -> Result<()> {
             train_step_ms: train_ms,
             train_phases_ms,
             puzzles_per_s: b as f64 / (eval_ms * cfg.halt_max_steps as f64 / 1e3),
+            train_examples_per_s: b as f64 / (train_ms / 1e3),
             eval_gflops: eval_flops / eval_ms / 1e6,
             train_gflops: train_flops / train_ms / 1e6,
         });
@@ -161,6 +164,7 @@ pub fn run(args: Args) -> Result<()> {
             "rows": rows,
             // The first batch size's figures under the names the speed goals use.
             "train_step_ms": rows[0].train_step_ms,
+            "train_examples_per_s": rows[0].train_examples_per_s,
             "eval_step_ms": rows[0].eval_step_ms,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
