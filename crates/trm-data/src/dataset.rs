@@ -29,6 +29,8 @@ use anyhow::{bail, ensure, Context, Result};
 use npyz::{TypeChar, WriterBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::atomic::sync_dir;
+
 /// The only set name the official builders write (`{set}__{field}.npy`).
 pub const SET_NAME: &str = "all";
 /// Name of the metadata file inside a split folder.
@@ -694,8 +696,6 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     file.sync_all().with_context(ctx)
 }
 
-use crate::atomic::sync_dir;
-
 /// True when `dir` looks like a dataset written before (so it may be replaced).
 fn is_dataset_dir(dir: &Path) -> bool {
     dir.join(IDENTIFIERS_FILE).is_file()
@@ -707,11 +707,8 @@ fn is_dataset_dir(dir: &Path) -> bool {
 /// synced and renamed to `dir`. On any error the temporary folder is removed and `dir` is
 /// left as it was. An existing `dir` is replaced only when it is empty or holds a dataset.
 pub fn write_dir_atomically(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let name = dir
-        .file_name()
-        .with_context(|| format!("{}: output path needs a final folder name", dir.display()))?
-        .to_string_lossy()
-        .into_owned();
+    dir.file_name()
+        .with_context(|| format!("{}: output path needs a final folder name", dir.display()))?;
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -729,16 +726,14 @@ pub fn write_dir_atomically(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>) 
         false
     };
     let tmp = crate::atomic::temporary_dir_for(dir)?;
-    let stamp = tmp
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.rsplit_once(".tmp-"))
-        .map_or_else(|| std::process::id().to_string(), |(_, s)| s.to_string());
     let result = fill(&tmp).and_then(|()| {
         for entry in walk_dirs(&tmp)? {
             sync_dir(&entry)?;
         }
-        let old = parent.join(format!(".{name}.old-{stamp}"));
+        // The old dataset waits beside the new one under the temporary's name, `.old-` for
+        // `.tmp-`, so a stale-temporary cleanup never takes it.
+        let tmp_name = tmp.file_name().expect("a temporary folder has a name").to_string_lossy();
+        let old = parent.join(tmp_name.replacen(".tmp-", ".old-", 1));
         if replace_old {
             fs::rename(dir, &old)
                 .with_context(|| format!("{}: cannot move the old dataset aside", dir.display()))?;

@@ -6,7 +6,6 @@ use anyhow::{bail, ensure, Context, Result};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
 use trm_data::sudoku::{build, render_side_by_side, solver, tokens, Grid};
 use trm_model::{Batch, Model, IGNORE_LABEL_ID};
 use trm_train::eval::{argmax_tokens, predict_batch};
