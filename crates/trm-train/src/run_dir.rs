@@ -5,7 +5,8 @@
 //! RUN/config.toml         the resolved configuration (CONFIG_FILE)
 //! RUN/model.safetensors   the EMA weights of the last evaluation (MODEL_FILE)
 //! RUN/metrics.jsonl       one JSON object per logged step and evaluation (METRICS_FILE)
-//! RUN/checkpoints/        step-N.safetensors, the newest kept for --resume (CHECKPOINT_DIR)
+//! RUN/checkpoints/        step_N.safetensors, the last two kept for --resume (CHECKPOINT_DIR)
+//! RUN/.lock               held while a process trains in the folder (LOCK_FILE)
 //! RUN/data/               the generated dataset, unless [data] path names another folder
 //! ```
 
