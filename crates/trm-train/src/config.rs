@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use trm_model::config::ModelConfig;
 
+use crate::path_labels::PathLabels;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
@@ -63,6 +65,10 @@ pub struct TrainParams {
     /// recursion").
     #[serde(default)]
     pub eval_max_steps: usize,
+    /// Which shortest path a maze row's loss asks for: `"dataset"` (its label, official) or
+    /// `"nearest"` (the one the model's logits favour, re-chosen every step; mazes only).
+    #[serde(default)]
+    pub path_labels: PathLabels,
 }
 
 impl TrainParams {

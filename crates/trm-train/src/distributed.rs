@@ -100,15 +100,17 @@ pub fn evaluate_shared(
     let starts: Vec<usize> =
         (0..total).step_by(opts.batch_size).skip(dist.rank()).step_by(dist.world_size()).collect();
     let mine: usize = starts.iter().map(|&s| opts.batch_size.min(total - s)).sum();
-    // count, token accuracy, exact, q_halt accuracy, steps, then exact answers after each step.
-    let mut sums = vec![0.0f64; 5 + steps];
+    let grid = eval::maze_grid(split, model, total);
+    // count, token accuracy, exact, q_halt accuracy, steps, solved mazes, then exact answers
+    // after each step.
+    let mut sums = vec![0.0f64; 6 + steps];
     let mut done = 0;
     for start in starts {
         let end = (start + opts.batch_size).min(total);
         let rows: Vec<usize> = (start..end).collect();
         let batch = eval::collate(split, &rows, &puzzles[start..end])?;
         let (preds, per_step) = eval::predict_batch(model, &batch, opts.max_steps, opts.halt)?;
-        for (acc, n) in sums[5..].iter_mut().zip(&per_step) {
+        for (acc, n) in sums[6..].iter_mut().zip(&per_step) {
             *acc += *n as f64;
         }
         for (r, p) in preds.iter().enumerate() {
@@ -126,6 +128,10 @@ pub fn evaluate_shared(
                 sums[2] += p.exact as u8 as f64;
                 sums[3] += ((p.confidence >= 0.5) == p.exact) as u8 as f64;
                 sums[4] += p.steps as f64;
+                if let Some(grid) = grid {
+                    let input = &batch.inputs[r * batch.seq_len..(r + 1) * batch.seq_len];
+                    sums[5] += eval::solves_maze(input, &p.tokens, grid) as u8 as f64;
+                }
             }
         }
         done += rows.len();
@@ -139,7 +145,8 @@ pub fn evaluate_shared(
         exact_accuracy: sums[2] / n,
         q_halt_accuracy: sums[3] / n,
         mean_steps: sums[4] / n,
-        exact_accuracy_per_step: sums[5..].iter().map(|a| a / n).collect(),
+        exact_accuracy_per_step: sums[6..].iter().map(|a| a / n).collect(),
+        solved_accuracy: grid.map(|_| sums[5] / n),
     })
 }
 

@@ -9,7 +9,11 @@
 use anyhow::{ensure, Result};
 use serde::Serialize;
 use trm_data::dataset::Split;
+use trm_data::maze::build::decode_example;
+use trm_data::maze::{Maze, VOCAB_SIZE};
 use trm_model::{Batch, Model, IGNORE_LABEL_ID};
+
+use crate::path_labels::maze_columns;
 
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
@@ -32,6 +36,43 @@ pub struct EvalReport {
     pub mean_steps: f64,
     /// Exact accuracy if every example stopped after step k (k = 1..max_steps).
     pub exact_accuracy_per_step: Vec<f64>,
+    /// Maze splits only: answers that are a valid shortest path, whether or not the one the
+    /// label draws (most mazes have several; `exact_accuracy` asks for the label's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub solved_accuracy: Option<f64>,
+}
+
+/// The grid (rows, columns) of a split's first `total` examples when every one is a maze
+/// question whose label is a valid shortest path (the grid's columns from the model's
+/// `grid_width`, else a square); None for other data.
+pub fn maze_grid(split: &Split, model: &Model, total: usize) -> Option<(usize, usize)> {
+    let seq = split.meta.seq_len;
+    if split.meta.vocab_size as usize != VOCAB_SIZE {
+        return None;
+    }
+    let cols = maze_columns(seq, model.config().grid_width).ok()?;
+    let rows = seq / cols;
+    let all_mazes = (0..total).all(|i| {
+        let (x, y) = split.example(i);
+        decode_example(x, y, rows, cols)
+            .is_ok_and(|pair| pair.question.check_answer(&pair.answer).is_ok())
+    });
+    (total > 0 && all_mazes).then_some((rows, cols))
+}
+
+/// Whether `tokens` answer the maze question `input` with a valid shortest path.
+pub fn solves_maze(input: &[i32], tokens: &[u32], (rows, cols): (usize, usize)) -> bool {
+    let as_u8 = |v: Vec<Option<u8>>| v.into_iter().collect::<Option<Vec<u8>>>();
+    let (Some(q), Some(a)) = (
+        as_u8(input.iter().map(|&t| u8::try_from(t).ok()).collect()),
+        as_u8(tokens.iter().map(|&t| u8::try_from(t).ok()).collect()),
+    ) else {
+        return false;
+    };
+    match (Maze::from_tokens(&q, rows, cols), Maze::from_tokens(&a, rows, cols)) {
+        (Ok(q), Ok(a)) => q.check_answer(&a).is_ok(),
+        _ => false,
+    }
 }
 
 /// The model's answer to one example.
@@ -88,6 +129,8 @@ pub fn evaluate(
         n => n.min(split.num_examples()),
     };
     let puzzles = example_puzzles(split);
+    let grid = maze_grid(split, model, total);
+    let mut solved = 0usize;
     let mut report = EvalReport::default();
     let mut predictions = Vec::with_capacity(total);
     let mut start = 0;
@@ -110,6 +153,10 @@ pub fn evaluate(
                 report.exact_accuracy += p.exact as u8 as f64;
                 report.q_halt_accuracy += ((p.confidence >= 0.5) == p.exact) as u8 as f64;
                 report.mean_steps += p.steps as f64;
+                if let Some(grid) = grid {
+                    let input = &batch.inputs[r * batch.seq_len..(r + 1) * batch.seq_len];
+                    solved += solves_maze(input, &p.tokens, grid) as usize;
+                }
             }
             predictions.push(p);
         }
@@ -121,6 +168,7 @@ pub fn evaluate(
     report.exact_accuracy /= n;
     report.q_halt_accuracy /= n;
     report.mean_steps /= n;
+    report.solved_accuracy = grid.map(|_| solved as f64 / n);
     for a in &mut report.exact_accuracy_per_step {
         *a /= n;
     }
@@ -196,4 +244,31 @@ pub fn argmax_tokens(logits: &candle_core::Tensor) -> Result<Vec<u32>> {
 
 fn sigmoid(v: f64) -> f64 {
     1.0 / (1.0 + (-v).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_shortest_path_solves_a_maze_and_nothing_else_does() {
+        // S . .
+        // . # .
+        // . . G   two shortest paths, right-then-down and down-then-right.
+        let question = Maze::parse_lines("S  \n # \n  G").unwrap();
+        let input: Vec<i32> = question.tokens().iter().map(|&t| t as i32).collect();
+        let answer = |lines: &str| -> Vec<u32> {
+            Maze::parse_lines(lines).unwrap().tokens().iter().map(|&t| t as u32).collect()
+        };
+        assert!(solves_maze(&input, &answer("Soo\n #o\n  G"), (3, 3)));
+        assert!(solves_maze(&input, &answer("S  \no# \nooG"), (3, 3)));
+        // Broken, over-drawn, or a wall moved.
+        assert!(!solves_maze(&input, &answer("So \n #o\n  G"), (3, 3)));
+        assert!(!solves_maze(&input, &answer("Soo\no#o\nooG"), (3, 3)));
+        assert!(!solves_maze(&input, &answer("Soo\n  o\n  G"), (3, 3)));
+        // Tokens outside the maze vocabulary.
+        let mut junk = answer("Soo\n #o\n  G");
+        junk[4] = 300;
+        assert!(!solves_maze(&input, &junk, (3, 3)));
+    }
 }

@@ -30,6 +30,7 @@ pub mod init;
 #[cfg(feature = "nccl")]
 pub mod nccl;
 pub mod optim;
+pub mod path_labels;
 pub mod run_dir;
 pub mod sampler;
 pub mod step;

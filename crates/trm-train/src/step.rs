@@ -17,6 +17,7 @@ use crate::collective::{all_reduce_f64, Collective};
 use crate::config::TrainParams;
 use crate::ema::Ema;
 use crate::optim::{flat, AdamAtan2, SignSgd};
+use crate::path_labels::relabel_nearest_paths;
 
 /// Per-step sums over all ranks' rows: losses (not divided), metrics, rows.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -170,7 +171,24 @@ pub fn forward_step<R: Rng>(
     rng: &mut R,
     dist: &dyn Collective,
 ) -> Result<LocalStep> {
+    forward_step_with(model, carry, local, rng, dist, None)
+}
+
+/// [`forward_step`], and with `nearest_path_columns` set, each maze row's label replaced by
+/// the shortest path the step's logits favour before the loss (`path_labels = "nearest"`,
+/// grids of that many columns).
+pub fn forward_step_with<R: Rng>(
+    model: &Model,
+    carry: &mut Carry,
+    local: &Batch,
+    rng: &mut R,
+    dist: &dyn Collective,
+    nearest_path_columns: Option<usize>,
+) -> Result<LocalStep> {
     let out = model.train_step(carry, local, rng)?;
+    if let Some(cols) = nearest_path_columns {
+        relabel_nearest_paths(&out.logits, model.config().loss_type, &mut carry.current, cols)?;
+    }
     let loss = act_loss(model.config().loss_type, &out, carry)?;
     let mut sums = StepSums::local(&loss, local.batch_size())?;
     sums.all_reduce(dist)?;

@@ -22,6 +22,7 @@ use crate::generated;
 pub use crate::generated::ensure_generated_data;
 use crate::init::{self, InitReport};
 use crate::optim;
+use crate::path_labels::{check_maze_vocab, maze_columns, PathLabels};
 use crate::run_dir::RunLock;
 use crate::sampler;
 use crate::step::{self, Optimizers, UpdateRates};
@@ -68,6 +69,9 @@ pub struct MetricsLine {
     pub count: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub examples_per_s: Option<f64>,
+    /// Evaluations of maze splits: answers that are a valid shortest path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub solved_accuracy: Option<f64>,
 }
 
 /// What the loop tells its caller (the CLI draws a progress bar from these).
@@ -121,6 +125,8 @@ pub struct Trainer {
     train_iteration: u64,
     /// Held while this process trains in `run_dir` (the process that created or resumed it).
     lock: Option<RunLock>,
+    /// The maze grids' columns when `path_labels = "nearest"` relabels each step.
+    nearest_path_columns: Option<usize>,
 }
 
 /// Removes what killed writers left in a run folder and its checkpoints (temporary files of
@@ -228,9 +234,17 @@ impl Trainer {
             train.meta.total_groups,
             t.global_batch_size
         );
+        let nearest_path_columns = match t.path_labels {
+            PathLabels::Dataset => None,
+            PathLabels::Nearest => {
+                check_maze_vocab(train.meta.vocab_size as usize)?;
+                Some(maze_columns(train.meta.seq_len, config.arch.grid_width)?)
+            }
+        };
         let opt = Optimizers::new(t, &model)?;
         let carry = model.initial_carry(t.global_batch_size)?;
         Ok(Self {
+            nearest_path_columns,
             opt,
             explore_rng: exploration_rng(t.seed, 0),
             dist: Box::new(Single),
@@ -472,12 +486,13 @@ impl Trainer {
     fn train_batch(&mut self, batch: &Batch) -> Result<StepStats> {
         let t = &self.config.train;
         // This rank's rows with its carry; losses and metrics summed over the ranks.
-        let local = step::forward_step(
+        let local = step::forward_step_with(
             &self.model,
             &mut self.carry,
             batch,
             &mut self.explore_rng,
             &*self.dist,
+            self.nearest_path_columns,
         )?;
         let total = local.sums.total;
         if !total.is_finite() {
@@ -592,6 +607,7 @@ impl Trainer {
             steps: r.mean_steps,
             count: r.count,
             examples_per_s: None,
+            solved_accuracy: r.solved_accuracy,
         }
     }
 
@@ -889,6 +905,7 @@ impl Window {
             steps: self.metrics.steps / count,
             count: self.metrics.count,
             examples_per_s: Some(self.rows as f64 / seconds.max(1e-9)),
+            solved_accuracy: None,
         }
     }
 }

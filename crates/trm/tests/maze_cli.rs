@@ -241,10 +241,18 @@ fn eval_max_steps_sets_the_evaluation_steps() {
         .filter(|v: &serde_json::Value| v["split"] == "eval")
         .collect();
     assert!(!eval.is_empty() && eval.iter().all(|v| v["steps"] == 6.0), "{metrics}");
+    // Maze splits also count answers that are any valid shortest path (the preset trains
+    // with path_labels = "nearest"); a label-exact answer is one of them.
+    let solved_covers_exact = |v: &serde_json::Value| {
+        let (solved, exact) = (v["solved_accuracy"].as_f64(), v["exact_accuracy"].as_f64());
+        matches!((solved, exact), (Some(s), Some(e)) if (e..=1.0).contains(&s))
+    };
+    assert!(eval.iter().all(solved_covers_exact), "{metrics}");
     let model = run.to_str().unwrap();
     let report: serde_json::Value =
         serde_json::from_str(&ok(&["eval", "--model", model, "--json"])).unwrap();
     assert_eq!(report["mean_steps"], 6.0, "{report}");
+    assert!(solved_covers_exact(&report), "{report}");
     let report: serde_json::Value =
         serde_json::from_str(&ok(&["eval", "--model", model, "--json", "--max-steps", "2"]))
             .unwrap();

@@ -205,6 +205,9 @@ pub fn report_json(r: &EvalReport, per_step: bool) -> serde_json::Value {
         "count": r.count,
         "mean_steps": r.mean_steps,
     });
+    if let Some(solved) = r.solved_accuracy {
+        obj["solved_accuracy"] = json!(solved);
+    }
     if per_step {
         obj["exact_accuracy_per_step"] = json!(r.exact_accuracy_per_step);
     }
@@ -218,6 +221,9 @@ pub fn print_report(r: &EvalReport, as_json: bool, per_step: bool) {
     }
     println!("examples         {}", r.count);
     println!("exact accuracy   {:.4}", r.exact_accuracy);
+    if let Some(solved) = r.solved_accuracy {
+        println!("solved accuracy  {solved:.4} (answers that are a valid shortest path)");
+    }
     println!("token accuracy   {:.4}", r.token_accuracy);
     println!("q_halt accuracy  {:.4}", r.q_halt_accuracy);
     println!("mean steps       {:.2}", r.mean_steps);

@@ -308,8 +308,12 @@ pub fn train_with_progress(trainer: &mut Trainer, stop_after: Option<u64>) -> Re
         }
         Event::EvalProgress { done, total } => bar.set_message(format!("evaluating {done}/{total}")),
         Event::Eval(m) => {
+            let solved = m
+                .solved_accuracy
+                .map(|a| format!(", solved (any shortest path) {a:.4}"))
+                .unwrap_or_default();
             let line = format!(
-                "eval at step {}: exact accuracy {:.4}, token accuracy {:.4}, q_halt accuracy {:.4} over {} examples ({:.0}s)",
+                "eval at step {}: exact accuracy {:.4}{solved}, token accuracy {:.4}, q_halt accuracy {:.4} over {} examples ({:.0}s)",
                 m.step, m.exact_accuracy, m.accuracy, m.q_halt_accuracy, m.count, m.elapsed_s
             );
             if tty {
