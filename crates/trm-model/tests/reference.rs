@@ -78,3 +78,67 @@ fn a_folder_without_vectors_is_an_error_naming_it() {
     let err = check_dir(empty.path(), &Device::Cpu, DType::F16).err().unwrap().to_string();
     assert!(err.contains("f32 or bf16"), "{err}");
 }
+
+/// trm -> official naming: `model.safetensors` as trm writes it holds exactly the keys of the
+/// official `torch.save` state dict (each `NAME.step_0` fixture, written by the official
+/// trainer) once the trainer's `model.inner.` prefix is added, with the same shapes. So the
+/// file loads into the official model (`load_state_dict`, strict) after that renaming.
+#[test]
+fn saved_weights_carry_the_official_state_dict_names() {
+    use std::collections::BTreeMap;
+    use trm_model::config::ModelConfig;
+    use trm_model::weights::{read_state_file, LoadOptions};
+    use trm_model::Model;
+    let dir = &dirs()[0];
+    let tmp = std::env::temp_dir().join(format!("trm-naming-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut checked = 0;
+    for name in ["sudoku_mlp_tiny", "maze_att_tiny", "hrm_att_tiny"] {
+        let (cfg, _) =
+            ModelConfig::from_official_json_file(&dir.join(format!("{name}.json"))).unwrap();
+        let step0 = dir.join(format!("{name}.step_0"));
+        let shapes = |tensors: Vec<(String, candle_core::Tensor)>| -> BTreeMap<String, Vec<usize>> {
+            tensors.into_iter().map(|(k, t)| (k, t.dims().to_vec())).collect()
+        };
+        let official = shapes(read_state_file(&step0).unwrap());
+        let (model, _) =
+            Model::from_file(cfg, &Device::Cpu, &step0, &LoadOptions::default()).unwrap();
+        let saved_path = tmp.join(format!("{name}.safetensors"));
+        model.save_safetensors(&saved_path).unwrap();
+        let ours: BTreeMap<String, Vec<usize>> = shapes(read_state_file(&saved_path).unwrap())
+            .into_iter()
+            .map(|(k, s)| (format!("model.inner.{k}"), s))
+            .collect();
+        // The official checkpoint may carry the torch.compile prefix; compare without it.
+        let official: BTreeMap<String, Vec<usize>> = official
+            .into_iter()
+            .map(|(k, s)| (k.strip_prefix("_orig_mod.").unwrap_or(&k).to_string(), s))
+            .collect();
+        assert_eq!(ours, official, "{name}: saved names and shapes differ from the official ones");
+        // And back: the saved file loads with nothing left over and the same tensors.
+        let (again, report) = Model::from_file(
+            model.config().clone(),
+            &Device::Cpu,
+            &saved_path,
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert!(report.unexpected.is_empty(), "{name}: {:?}", report.unexpected);
+        for ((n, a), (_, b)) in model.state().iter().zip(again.state().iter()) {
+            let d: f32 = (a - b)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .max(0)
+                .unwrap()
+                .to_scalar()
+                .unwrap();
+            assert_eq!(d, 0.0, "{name}: {n} changed in the round trip");
+        }
+        checked += 1;
+    }
+    std::fs::remove_dir_all(&tmp).ok();
+    assert_eq!(checked, 3);
+}

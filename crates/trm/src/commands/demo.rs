@@ -92,6 +92,14 @@ pub fn run(args: Args) -> Result<()> {
         100.0 * report.exact_accuracy,
         100.0 * report.token_accuracy
     );
+    if let Some(solved) = report.solved_accuracy {
+        println!(
+            "Valid shortest paths (any of the tied ones, not only the label's): {} of {} ({:.1}%)",
+            (solved * report.count as f64).round(),
+            report.count,
+            100.0 * solved
+        );
+    }
     let index = args.show.min(test.num_examples() - 1);
     match args.task {
         Task::Maze => {
