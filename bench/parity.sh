@@ -33,13 +33,17 @@ out=${OUT:-runs/parity-$preset}
 [ -f "$official/pretrain.py" ] || { echo "parity.sh: $official has no pretrain.py (give a clone of the official repository)" >&2; exit 2; }
 [ -x "$trm" ] || { echo "parity.sh: no trm binary at $trm (cargo build --release, or set TRM)" >&2; exit 2; }
 rm -rf "$out"; mkdir -p "$out"; out=$(realpath "$out")
+peak_rss() {  # peak_rss NAME COMMAND...: runs COMMAND; its peak resident memory (KB) goes to OUT/rss-NAME
+  local name=$1; shift
+  if [ -x /usr/bin/time ]; then /usr/bin/time -o "$out/rss-$name" -f "%M" "$@"; else "$@"; fi
+}
 
 sets=(--set path_labels=dataset)
 if "$trm" train --preset "$preset" --print-config "$@" | grep -q '^online = true'; then
   sets+=(--set data.generate.online=false)
 fi
 echo "== trm train --preset $preset ${sets[*]} $*" >&2
-"$trm" train --preset "$preset" --out "$out/trm" "${sets[@]}" "$@"
+peak_rss trm "$trm" train --preset "$preset" --out "$out/trm" "${sets[@]}" "$@"
 data="$out/trm/data"
 [ -f "$data/train/dataset.json" ] || { echo "parity.sh: no dataset at $data" >&2; exit 1; }
 
@@ -50,7 +54,7 @@ official_train() {  # official_train OUT_DIR [extra overrides...]
   local dir=$1; shift
   mkdir -p "$dir"; rm -f "$dir/metrics.jsonl"
   (cd "$out/official-code" && DISABLE_COMPILE=1 WANDB_MODE=disabled METRICS_OUT="$dir/metrics.jsonl" \
-     PYTHONPATH="$here/parity" "$py" pretrain.py "${overrides[@]}" +project_name=parity \
+     PYTHONPATH="$here/parity" peak_rss "$(basename "$dir")" "$py" pretrain.py "${overrides[@]}" +project_name=parity \
      +run_name="$(basename "$dir")" +checkpoint_path="$dir/ckpt" "$@") > "$dir/log.txt" 2>&1 \
     || { tail -30 "$dir/log.txt" >&2; echo "parity.sh: the official run failed, log in $dir/log.txt" >&2; exit 1; }
 }
@@ -58,6 +62,9 @@ echo "== official pretrain.py, same settings (overrides in $out/overrides.txt)" 
 official_train "$out/official" checkpoint_every_eval=True
 
 echo; "$py" "$here/parity.py" compare "$out/trm" "$out/official"
+if [ -f "$out/rss-trm" ] && [ -f "$out/rss-official" ]; then
+  echo "Peak resident memory of the training process: trm $(( $(cat "$out/rss-trm") / 1024 )) MB, official $(( $(cat "$out/rss-official") / 1024 )) MB"
+fi
 
 echo; echo "## Checkpoints both ways (test split)"; echo
 "$py" "$here/parity.py" export "$out/trm/model.safetensors" "$out/trm-model.pt"
