@@ -51,13 +51,16 @@ pub struct TaskFile {
     /// Characters of the alphabet that may appear in inputs only (cells to fill in).
     #[serde(default)]
     pub blanks: String,
+    /// Grid tasks: number of rows (with `cols`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<usize>,
+    /// Grid tasks: number of columns (with `rows`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cols: Option<usize>,
     /// Sequence tasks: the length, instead of `rows` and `cols`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length: Option<usize>,
+    /// The `[augment]` table: the augmentations that keep pairs valid.
     #[serde(default)]
     pub augment: AugmentFile,
 }
@@ -77,11 +80,22 @@ pub struct AugmentFile {
 /// Shape of every input and output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
-    Grid { rows: usize, cols: usize },
-    Sequence { length: usize },
+    /// A grid read row by row (`rows` and `cols` in the task file).
+    Grid {
+        /// Height in cells.
+        rows: usize,
+        /// Width in cells.
+        cols: usize,
+    },
+    /// A sequence of symbols (`length` in the task file).
+    Sequence {
+        /// Number of symbols.
+        length: usize,
+    },
 }
 
 impl Shape {
+    /// Tokens per input or output: `rows * cols`, or `length`.
     pub fn len(self) -> usize {
         match self {
             Shape::Grid { rows, cols } => rows * cols,
@@ -89,6 +103,7 @@ impl Shape {
         }
     }
 
+    /// Whether the shape holds no cell (never the case for a checked [`Task`]).
     pub fn is_empty(self) -> bool {
         self.len() == 0
     }
@@ -114,7 +129,9 @@ impl Shape {
 /// A checked task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
+    /// The task file as read.
     pub file: TaskFile,
+    /// Shape of every input and output.
     pub shape: Shape,
     alphabet: Vec<char>,
     /// `blank[token]`: the token is a blank symbol.
@@ -128,8 +145,11 @@ pub struct Task {
 /// One input/output pair in tokens, with the line of the data file it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pair {
+    /// 1-based line of the data file the pair came from (kept by augmented copies).
     pub line: usize,
+    /// Input tokens, `seq_len` of them (blanks allowed).
     pub input: Vec<u8>,
+    /// Output tokens, `seq_len` of them (no blanks).
     pub output: Vec<u8>,
 }
 
@@ -214,6 +234,7 @@ impl Task {
         Ok(Task { file, shape, alphabet, blank, interchangeable, origin: origin.to_string() })
     }
 
+    /// Tokens per example: the number of cells of the shape.
     pub fn seq_len(&self) -> usize {
         self.shape.len()
     }
@@ -239,6 +260,7 @@ impl Task {
         self.file.augment.dihedral || !self.interchangeable.is_empty()
     }
 
+    /// Token of character `c` (its alphabet index + 1), or `None` outside the alphabet.
     pub fn token(&self, c: char) -> Option<u8> {
         self.alphabet.iter().position(|&a| a == c).map(|i| i as u8 + 1)
     }
@@ -483,10 +505,15 @@ pub fn build_from_files(
 /// What [`build_from_files`] made.
 #[derive(Debug, Clone)]
 pub struct Built {
+    /// The checked task.
     pub task: Task,
+    /// The dataset built and written.
     pub dataset: Dataset,
+    /// The training pairs read, if a train file was given.
     pub train: Option<Vec<Pair>>,
+    /// The test pairs read, if a test file was given.
     pub test: Option<Vec<Pair>>,
+    /// Folder the dataset was written to.
     pub out: PathBuf,
 }
 

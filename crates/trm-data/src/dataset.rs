@@ -49,16 +49,21 @@ pub struct Metadata {
     pub ignore_label_id: Option<u32>,
     /// Puzzle identifier used for padded evaluation rows.
     pub blank_identifier_id: u32,
+    /// Number of token values: every input and label token is below it.
     pub vocab_size: u32,
+    /// Tokens per example, inputs and labels alike (e.g. 81 for 9x9 Sudoku).
     pub seq_len: usize,
     /// Rows of the puzzle-embedding table (length of `identifiers.json`).
     pub num_puzzle_identifiers: u32,
+    /// Number of groups (an original puzzle with its augmented copies).
     pub total_groups: usize,
+    /// Mean number of examples per puzzle (1 for Sudoku and Maze).
     pub mean_puzzle_examples: f64,
     /// Number of puzzles; the official Sudoku and Maze builders store the group count here.
     /// Absent in HRM-era files, read as 0 there.
     #[serde(default)]
     pub total_puzzles: usize,
+    /// Set names whose `{set}__*.npy` arrays form the split (`["all"]` when written here).
     pub sets: Vec<String>,
 }
 
@@ -103,16 +108,22 @@ impl Metadata {
 /// rest of the [`Metadata`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenSpec {
+    /// Token used for padding inputs ([`Metadata::pad_id`]).
     pub pad_id: u32,
+    /// Label token left unsupervised, if any ([`Metadata::ignore_label_id`]).
     pub ignore_label_id: Option<u32>,
+    /// Puzzle identifier of padded rows ([`Metadata::blank_identifier_id`]).
     pub blank_identifier_id: u32,
+    /// Number of token values ([`Metadata::vocab_size`]).
     pub vocab_size: u32,
+    /// Rows of the puzzle-embedding table ([`Metadata::num_puzzle_identifiers`]).
     pub num_puzzle_identifiers: u32,
 }
 
 /// One split (`train/` or `test/`) held in memory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Split {
+    /// The split's `dataset.json`.
     pub meta: Metadata,
     /// `[num_examples * seq_len]`, row-major.
     pub inputs: Vec<u8>,
@@ -127,14 +138,17 @@ pub struct Split {
 }
 
 impl Split {
+    /// Number of examples (rows of `all__inputs.npy`).
     pub fn num_examples(&self) -> usize {
         self.inputs.len() / self.meta.seq_len.max(1)
     }
 
+    /// Number of puzzles (entries of `all__puzzle_identifiers.npy`).
     pub fn num_puzzles(&self) -> usize {
         self.puzzle_identifiers.len()
     }
 
+    /// Number of groups (entries of `all__group_indices.npy` minus one).
     pub fn num_groups(&self) -> usize {
         self.group_indices.len().saturating_sub(1)
     }
@@ -221,7 +235,9 @@ impl Split {
 /// A whole dataset: the two splits and the identifier names.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
+    /// The `train/` split, if present.
     pub train: Option<Split>,
+    /// The `test/` split, if present.
     pub test: Option<Split>,
     /// `identifiers.json`: name of each puzzle identifier, `"<blank>"` at 0.
     pub identifiers: Vec<String>,
@@ -337,6 +353,7 @@ pub struct SplitBuilder {
 }
 
 impl SplitBuilder {
+    /// An empty builder for examples of `seq_len` tokens.
     pub fn new(seq_len: usize) -> SplitBuilder {
         SplitBuilder {
             seq_len,
@@ -566,6 +583,7 @@ fn load_set(dir: &Path, set: &str, meta: &Metadata) -> Result<Split> {
 /// Element types the reader converts into; any integer dtype of the file is accepted when
 /// every value fits.
 pub trait NpyElement: Copy + npyz::Serialize + npyz::AutoSerialize {
+    /// The value as `Self`, or `None` if it does not fit.
     fn from_i128(v: i128) -> Option<Self>;
 
     /// Converts raw `uint8` data (no copy when `Self` is `u8`).

@@ -11,6 +11,7 @@
 pub struct Dihedral(u8);
 
 impl Dihedral {
+    /// Transform 0: leaves the grid unchanged.
     pub const IDENTITY: Dihedral = Dihedral(0);
     /// All 8 transforms in id order (the order of maze augmentation).
     pub const ALL: [Dihedral; 8] = [
@@ -39,10 +40,12 @@ impl Dihedral {
         (id < 8).then_some(Dihedral(id))
     }
 
+    /// The official id, 0..=7.
     pub fn id(self) -> u8 {
         self.0
     }
 
+    /// A short English name, e.g. `rotate 90 cw`.
     pub fn name(self) -> &'static str {
         Self::NAMES[self.0 as usize]
     }

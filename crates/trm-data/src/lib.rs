@@ -12,6 +12,8 @@
 //! - [`arc`]: read ARC tasks, encode, augment, build ARC datasets and evaluate predictions.
 //! - [`custom`]: the user's own fixed-size grid or sequence tasks (task file + CSV/JSONL).
 
+#![warn(missing_docs)]
+
 pub mod arc;
 pub mod atomic;
 pub mod custom;

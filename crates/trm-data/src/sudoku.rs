@@ -4,7 +4,7 @@
 //! - [`generate`]: puzzles with a unique solution from a seed, with difficulty filters.
 //! - [`augment`]: the official shuffle (design 4.2), generalised to size 4.
 //! - [`build`]: puzzle files (CSV or bare lines) and official-layout datasets.
-//! - [`bench`]: solver speed on puzzle files.
+//! - [`mod@bench`]: solver speed on puzzle files.
 
 pub mod augment;
 pub mod bench;
@@ -23,7 +23,9 @@ pub const MAX_CELLS: usize = 81;
 
 /// Token map of the official builder: 0 pad, 1 blank cell, `d + 1` for digit `d`.
 pub mod tokens {
+    /// Token 0: padding (never inside a grid).
     pub const PAD: u8 = 0;
+    /// Token of a blank cell.
     pub const BLANK: u8 = 1;
 
     /// Vocabulary size for a side of `size`: pad, blank and the digits (11 for 9x9, 6 for 4x4).
@@ -113,6 +115,7 @@ impl Grid {
         self.cells().iter().map(|&v| v + 1).collect()
     }
 
+    /// Side of the grid: 4 or 9.
     pub fn size(&self) -> usize {
         self.size as usize
     }
@@ -122,18 +125,22 @@ impl Grid {
         box_size(self.size())
     }
 
+    /// Number of cells: `size * size`.
     pub fn num_cells(&self) -> usize {
         self.size() * self.size()
     }
 
+    /// Cell values row by row: 0 blank, `1..=size` digits.
     pub fn cells(&self) -> &[u8] {
         &self.cells[..self.num_cells()]
     }
 
+    /// Value of the cell at (`row`, `col`), 0-based: 0 blank or a digit.
     pub fn get(&self, row: usize, col: usize) -> u8 {
         self.cells[row * self.size() + col]
     }
 
+    /// Sets the cell at (`row`, `col`) to `value` (0 blanks it); panics above the size.
     pub fn set(&mut self, row: usize, col: usize, value: u8) {
         assert!(value as usize <= self.size(), "value {value} above size {}", self.size());
         let n = self.size();
@@ -145,6 +152,7 @@ impl Grid {
         self.cells().iter().filter(|&&v| v != 0).count()
     }
 
+    /// Whether every cell holds a digit (no blank left).
     pub fn is_complete(&self) -> bool {
         self.givens() == self.num_cells()
     }

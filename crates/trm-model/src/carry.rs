@@ -10,9 +10,13 @@ pub const IGNORE_LABEL_ID: i32 = -100;
 /// `puzzle_identifiers` is `[B]`. Labels use [`IGNORE_LABEL_ID`] for ignored positions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
+    /// Input tokens, `[B, seq_len]` row-major.
     pub inputs: Vec<i32>,
+    /// Target tokens, `[B, seq_len]` row-major; [`IGNORE_LABEL_ID`] where no loss is taken.
     pub labels: Vec<i32>,
+    /// Puzzle identifier of each row, `[B]` (its row in the puzzle-embedding table).
     pub puzzle_identifiers: Vec<i32>,
+    /// Tokens per row.
     pub seq_len: usize,
 }
 
@@ -67,6 +71,7 @@ impl Batch {
         }
     }
 
+    /// B: the number of rows.
     pub fn batch_size(&self) -> usize {
         self.puzzle_identifiers.len()
     }
@@ -155,10 +160,12 @@ pub struct Carry {
 }
 
 impl Carry {
+    /// B: the number of slots.
     pub fn batch_size(&self) -> usize {
         self.halted.len()
     }
 
+    /// Whether every slot halted at the last call.
     pub fn all_halted(&self) -> bool {
         self.halted.iter().all(|&h| h)
     }

@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Arch {
+    /// Tiny Recursive Model: one shared network updates both z_H and z_L.
     Trm,
+    /// Hierarchical Reasoning Model: separate `H_level` and `L_level` stacks.
     Hrm,
 }
 
@@ -28,10 +30,13 @@ pub enum Arch {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PosEncoding {
+    /// Rotary embedding by position in the flat sequence.
     Rope,
     /// Rotary by row and column of a grid of `grid_width` columns (not in the official code).
     Rope2d,
+    /// A learned `[S, hidden_size]` table added to the input embedding (then scaled by 1/sqrt(2)).
     Learned,
+    /// No positional encoding.
     None,
 }
 
@@ -79,15 +84,19 @@ fn default_loss_type() -> LossType {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
+    /// Which network, TRM or HRM (default TRM).
     #[serde(default = "default_arch")]
     pub arch: Arch,
     /// Official local batch size; informational here (the carry takes its size from the batch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<usize>,
+    /// Tokens per example without the puzzle-embedding prefix (81 for Sudoku); 0: from the dataset.
     #[serde(default)]
     pub seq_len: usize,
+    /// Number of token ids (11 for Sudoku: pad, blank and nine digits); 0: from the dataset.
     #[serde(default)]
     pub vocab_size: usize,
+    /// Rows of the puzzle-embedding table (one per puzzle identifier); 0: from the dataset.
     #[serde(default)]
     pub num_puzzle_identifiers: usize,
     /// Width of one puzzle-identifier embedding row (0: no puzzle embedding).
@@ -109,12 +118,19 @@ pub struct ModelConfig {
     /// Blocks in `L_level` (the shared network of TRM).
     #[serde(rename = "L_layers")]
     pub l_layers: usize,
+    /// D: the width of every token state (z_H, z_L, embeddings).
     pub hidden_size: usize,
+    /// SwiGLU factor: the MLP inner width is round(expansion * 2/3 * width), rounded up
+    /// to a multiple of 256.
     pub expansion: f64,
+    /// Attention heads (the `mlp_t` model has no attention).
     pub num_heads: usize,
+    /// How token positions are encoded.
     pub pos_encodings: PosEncoding,
+    /// Epsilon of the RMS norms (default 1e-5).
     #[serde(default = "default_rms_norm_eps")]
     pub rms_norm_eps: f64,
+    /// Base of the rotary angle frequencies (default 10000).
     #[serde(default = "default_rope_theta")]
     pub rope_theta: f64,
     /// Columns of the grid for `pos_encodings = "rope2d"` (0: the side of a square `seq_len`).
@@ -122,6 +138,8 @@ pub struct ModelConfig {
     pub grid_width: usize,
     /// N_sup: supervision steps per example (evaluation always runs all of them).
     pub halt_max_steps: usize,
+    /// Training only: chance per row of drawing a minimum number of supervision steps
+    /// before it may halt.
     pub halt_exploration_prob: f64,
     /// Official activation dtype. On the CPU everything runs in f32; `bfloat16` only makes a
     /// fresh `H_init` / `L_init` take bf16-representable values as the official buffers do.
@@ -134,6 +152,7 @@ pub struct ModelConfig {
     /// uses the continue logit (official `hrm.py`).
     #[serde(rename = "no_ACT_continue", default = "default_true")]
     pub no_act_continue: bool,
+    /// Cross-entropy used for the token loss (default stablemax).
     #[serde(default = "default_loss_type")]
     pub loss_type: LossType,
 }

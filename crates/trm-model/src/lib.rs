@@ -14,7 +14,7 @@
 //! - [`loss`]: [`act_loss`] (official `ACTLossHead`) and [`Metrics`].
 //! - [`weights`]: safetensors / PyTorch checkpoint loading, saving.
 //! - [`ops`], [`init`]: fused kernels with gradients; initialisation helpers.
-//! - [`reference`]: the check against tensors produced by the official code.
+//! - [`mod@reference`]: the check against tensors produced by the official code.
 //! - FLOP counts of the matrix products: [`ModelConfig::network_flops`] and friends.
 //!
 //! # Training API (one call = one supervision step = one optimizer step)
@@ -67,6 +67,8 @@
 //! keys are listed in the [`LoadReport`]; a puzzle table with another row count is refused
 //! unless [`PuzzleRowsPolicy::MeanReset`] (official fine-tuning). [`Model::save_safetensors`]
 //! writes the same names.
+
+#![warn(missing_docs)]
 
 pub mod carry;
 pub mod config;

@@ -47,6 +47,7 @@ pub fn bce_with_logits_sum(logits: &Tensor, targets: &Tensor) -> Result<Tensor> 
 /// (design 5.2). Divide by `count` (or the losses by the global batch size) to log.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metrics {
+    /// Rows counted: halted at this step and with at least one valid label.
     pub count: usize,
     /// Sum over rows of (correct valid tokens / valid tokens).
     pub accuracy: f64,
@@ -59,6 +60,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Adds the sums and the count of `other` (e.g. another batch) to these.
     pub fn add(&mut self, other: &Metrics) {
         self.count += other.count;
         self.accuracy += other.accuracy;
@@ -75,10 +77,13 @@ pub struct LossOutput {
     /// Summed over rows, not divided by the batch size (the trainer divides by the global
     /// batch size before `backward`).
     pub total: Tensor,
+    /// Token cross-entropy, averaged over each row's valid labels and summed over rows.
     pub lm_loss: f64,
+    /// Binary cross-entropy of the Q-halt logit against "row fully correct", summed over rows.
     pub q_halt_loss: f64,
     /// Only when the step produced a Q-continue target (HRM training).
     pub q_continue_loss: Option<f64>,
+    /// Metrics over the rows that halted at this step.
     pub metrics: Metrics,
     /// Argmax of the logits, `[B * seq_len]` (first maximum on ties, as `torch.argmax`).
     pub preds: Vec<u32>,

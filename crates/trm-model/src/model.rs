@@ -32,12 +32,19 @@ const LEARNED_POS_SCALE: f64 = 0.707106781;
 
 /// Official state-dict names of the tensors outside the blocks.
 pub mod names {
+    /// Initial answer state z_H of a fresh slot, `[hidden_size]` (a fixed buffer).
     pub const H_INIT: &str = "H_init";
+    /// Initial latent state z_L of a fresh slot, `[hidden_size]` (a fixed buffer).
     pub const L_INIT: &str = "L_init";
+    /// Token embedding, `[vocab_size, hidden_size]`.
     pub const EMBED_TOKENS: &str = "embed_tokens.embedding_weight";
+    /// Learned position table, `[S, hidden_size]` (only with `pos_encodings = "learned"`).
     pub const EMBED_POS: &str = "embed_pos.embedding_weight";
+    /// Output projection from z_H to token logits, `[vocab_size, hidden_size]`.
     pub const LM_HEAD: &str = "lm_head.weight";
+    /// Weight of the halting Q head, `[2, hidden_size]` (row 0 halt, row 1 continue).
     pub const Q_HEAD_WEIGHT: &str = "q_head.weight";
+    /// Bias of the halting Q head, `[2]` (initialised to -5).
     pub const Q_HEAD_BIAS: &str = "q_head.bias";
     /// The puzzle-embedding table (a buffer, updated by sparse sign-SGD).
     pub const PUZZLE_EMB: &str = "puzzle_emb.weights";
@@ -49,7 +56,9 @@ pub mod names {
 /// Whether a state-dict entry is trained by the dense optimizer or is a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// Trained by the dense optimizer (Adam-atan2).
     Param,
+    /// Not seen by the dense optimizer: `H_init`, `L_init`, the puzzle table (sparse sign-SGD).
     Buffer,
 }
 
@@ -58,15 +67,20 @@ pub enum Role {
 pub enum Init {
     /// JAX-style truncated normal with this std (0 gives zeros).
     TruncNormal(f64),
+    /// Every element set to this value.
     Fill(f32),
 }
 
 /// One entry of the official state dict: name, shape, role, initialisation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorSpec {
+    /// Official state-dict name, e.g. `lm_head.weight`.
     pub name: String,
+    /// Dimensions, outermost first, e.g. `[vocab_size, hidden_size]`.
     pub shape: Vec<usize>,
+    /// Dense parameter or buffer.
     pub role: Role,
+    /// How [`Model::new`] fills it.
     pub init: Init,
 }
 
@@ -149,7 +163,9 @@ pub fn tensor_specs(cfg: &ModelConfig) -> Vec<TensorSpec> {
 /// trainer reads from the `GradStore`; `ids[b]` is the table row of batch row b.
 #[derive(Debug, Clone)]
 pub struct PuzzleRows {
+    /// The gathered rows, `[B, puzzle_emb_ndim]`; their gradient feeds the sparse update.
     pub local: Var,
+    /// Table row of each batch row, `[B]`.
     pub ids: Vec<u32>,
 }
 
@@ -289,10 +305,12 @@ impl Model {
         })
     }
 
+    /// The configuration the model was built with.
     pub fn config(&self) -> &ModelConfig {
         &self.config
     }
 
+    /// The device holding the parameters, buffers and rotary tables.
     pub fn device(&self) -> &Device {
         &self.device
     }

@@ -408,7 +408,9 @@ impl CustomOp2 for SwiGluBwd {
 /// kept on the device for the fallback path and on the host for the fused kernel.
 #[derive(Clone)]
 pub struct RopeTables {
+    /// Cosines of the rotary angles, `[S, head_dim]`, on the device.
     pub cos: Tensor,
+    /// Sines of the rotary angles, `[S, head_dim]`, on the device.
     pub sin: Tensor,
     cos_host: Arc<Vec<f32>>,
     sin_host: Arc<Vec<f32>>,

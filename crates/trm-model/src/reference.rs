@@ -58,7 +58,9 @@ impl Tolerances {
 /// The worst error of one category and where it happened.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Worst {
+    /// The largest relative error seen so far.
     pub err: f64,
+    /// Where it occurred: the reference key or the parameter name.
     pub at: String,
 }
 
@@ -84,6 +86,7 @@ impl Worst {
 /// What one vector measured; every category already passed its tolerance.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VectorReport {
+    /// The vector's `NAME` (of `NAME.json` and `NAME.safetensors`).
     pub name: String,
     /// Evaluation step 1 from a fresh carry.
     pub fresh: Worst,
@@ -91,11 +94,15 @@ pub struct VectorReport {
     pub forced: Worst,
     /// Worst of all evaluation steps, by kind: logits, q_halt_logits, z_H, z_L.
     pub by_kind: [f64; 4],
+    /// The evaluation losses of every supervision step.
     pub eval_loss: Worst,
+    /// The losses of the first training call (total, token, Q-halt, Q-continue).
     pub train_loss: Worst,
+    /// The gradients of the first training call, over every parameter.
     pub grad: Worst,
     /// Training calls (the first included) whose carry equals the reference's, of `calls`.
     pub trace_equal: usize,
+    /// Training calls in the reference trace, the first included.
     pub calls: usize,
     /// Worst loss of the later training calls whose carry agreed.
     pub trace_loss: Worst,
@@ -134,7 +141,9 @@ impl VectorReport {
 
 /// One folder's outcome: a report per vector that passed, an error per vector that failed.
 pub struct DirOutcome {
+    /// The folder that was checked.
     pub dir: PathBuf,
+    /// Each vector's name with its report, or the error it failed with.
     pub results: Vec<(String, Result<VectorReport>)>,
 }
 

@@ -26,6 +26,7 @@ pub enum PuzzleRowsPolicy {
 /// Options of [`Model::from_file`] / [`Model::load_state`].
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
+    /// What to do when the checkpoint's puzzle table has another number of rows.
     pub puzzle_rows: PuzzleRowsPolicy,
     /// Read only the keys that start with this prefix (stripped), e.g. `weights.` in the
     /// reference vectors; other keys are skipped silently.

@@ -30,8 +30,13 @@ const FORMAT: &str = "1";
 /// (written before it existed) are read without the check.
 const HASH_KEY: &str = "trm_content_hash";
 
+/// A training checkpoint: named tensors (weights, EMA, Adam moments, puzzle table, carry)
+/// and a JSON state (step, sampler position, RNG positions, configuration).
 pub struct Checkpoint {
+    /// The tensors by name (`param.*`, `adam.m.*`, `adam.v.*`, `ema.*`, `buffer.*`, `carry.*`).
     pub tensors: BTreeMap<String, Tensor>,
+    /// The JSON state: step, sampler position, Adam step, exploration-RNG positions, elapsed
+    /// seconds and the run's configuration as TOML.
     pub state: serde_json::Value,
 }
 
@@ -86,6 +91,7 @@ impl Checkpoint {
         Ok(Self { tensors: tensors.into_iter().collect(), state })
     }
 
+    /// The tensor named `name`; an error naming it when the checkpoint has none.
     pub fn tensor(&self, name: &str) -> Result<&Tensor> {
         self.tensors.get(name).with_context(|| format!("checkpoint has no tensor {name:?}"))
     }
@@ -188,6 +194,8 @@ pub fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     Ok(found)
 }
 
+/// The checkpoint file of optimizer step `step` in `dir`: `step_N.safetensors`, N
+/// zero-padded to 8 digits so that names sort by step.
 pub fn path_for_step(dir: &Path, step: u64) -> PathBuf {
     dir.join(format!("step_{step:08}.safetensors"))
 }

@@ -4,7 +4,7 @@
 //! - [`ThreadGroup`]: N ranks as threads of one process (shared memory; sums taken in rank
 //!   order, so every rank gets bit-identical results). Used by the tests and by
 //!   `trm train --world-size N` on the CPU.
-//! - `Nccl` ([`crate::nccl`], cargo feature `nccl`): one process per GPU, NCCL through
+//! - `Nccl` (module `nccl`, cargo feature `nccl`): one process per GPU, NCCL through
 //!   cudarc, rendezvous through a file holding the NCCL unique id (see docs/distributed.md).
 //!
 //! The collectives work on host `f32` / `u32` slices.
@@ -15,7 +15,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 /// The collective operations of data-parallel training. Every rank must call the same
 /// operations in the same order with slices of the same length (as NCCL requires).
 pub trait Collective {
+    /// This rank's index, from 0 to `world_size() - 1` (rank 0 writes the run's files).
     fn rank(&self) -> usize;
+    /// The number of ranks taking part.
     fn world_size(&self) -> usize;
     /// Replaces `data` on every rank with the element-wise sum over the ranks.
     fn all_reduce_sum(&self, data: &mut [f32]) -> Result<()>;

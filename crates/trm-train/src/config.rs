@@ -13,11 +13,15 @@ use trm_model::config::ModelConfig;
 
 use crate::path_labels::PathLabels;
 
+/// A training run's whole configuration (model, procedure, data), as `RUN/config.toml` holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
+    /// The model (`[arch]`, official architecture names).
     pub arch: ModelConfig,
+    /// The training procedure (`[train]`).
     pub train: TrainParams,
+    /// Where the training and test data come from (`[data]`).
     pub data: DataSpec,
 }
 
@@ -25,6 +29,7 @@ pub struct RunConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainParams {
+    /// Examples per optimizer step, summed over all ranks (the slots of the ACT carry).
     pub global_batch_size: usize,
     /// Passes over the training groups.
     pub epochs: usize,
@@ -33,16 +38,29 @@ pub struct TrainParams {
     /// Evaluation starts after this many intervals.
     #[serde(default)]
     pub min_eval_interval: usize,
+    /// Peak learning rate of Adam-atan2 for the dense weights, reached after the warm-up.
     pub lr: f64,
+    /// Learning rate at the end of the cosine decay, as a fraction of the peak (1: constant
+    /// after the warm-up, as official).
     pub lr_min_ratio: f64,
+    /// Optimizer steps of the linear warm-up from 0 to the peak (for `lr` and `puzzle_emb_lr`).
     pub lr_warmup_steps: u64,
+    /// Adam-atan2's decay rate of the first moment.
     pub beta1: f64,
+    /// Adam-atan2's decay rate of the second moment.
     pub beta2: f64,
+    /// Decoupled weight decay of the dense weights (Adam-atan2).
     pub weight_decay: f64,
+    /// Peak learning rate of sign-SGD for the puzzle-embedding rows, on the schedule of `lr`.
     pub puzzle_emb_lr: f64,
+    /// Decoupled weight decay of the puzzle-embedding rows (sign-SGD).
     pub puzzle_emb_weight_decay: f64,
+    /// Keep an EMA of the weights: it is what evaluation uses and `model.safetensors` holds.
     pub ema: bool,
+    /// Weight of the old average at every step:
+    /// `shadow = (1 - ema_rate) * param + ema_rate * shadow`.
     pub ema_rate: f64,
+    /// Seed of the weight initialisation, the batch order and the halting exploration.
     pub seed: u64,
     /// Clip the global gradient norm of the dense weights (the official code never clips).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,10 +123,15 @@ pub const GENERATE_TASKS: &[&str] = &["sudoku", "maze"];
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateSpec {
+    /// The task to generate, one of [`GENERATE_TASKS`].
     pub task: String,
+    /// Grid side in cells: 4 or 9 for Sudoku, at least 2 for mazes.
     pub size: usize,
+    /// Training puzzles, before augmentation (with `online`, the fresh ones of every iteration).
     pub train: usize,
+    /// Held-out test puzzles (the test split).
     pub test: usize,
+    /// Augmented copies per training puzzle (Sudoku: shuffled copies; maze: 0 or 8).
     #[serde(default)]
     pub aug: usize,
     /// Sudoku only: only minimal puzzles (no given can be removed keeping the solution unique).
@@ -121,12 +144,14 @@ pub struct GenerateSpec {
     /// neither (and `minimal` off) the puzzles come out minimal anyway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_givens: Option<usize>,
+    /// Sudoku only: most givens of the generated puzzles (see `min_givens`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_givens: Option<usize>,
     /// New training puzzles for every iteration (`eval_interval` epochs) instead of one
     /// fixed set: `train` puzzles each time ([`crate::generated`]).
     #[serde(default)]
     pub online: bool,
+    /// Seed of the generator: the same settings build the same dataset.
     pub seed: u64,
 }
 
@@ -187,16 +212,19 @@ impl RunConfig {
         Self::from_toml(text).with_context(|| format!("preset {name}"))
     }
 
+    /// Parses a configuration from TOML text; unknown keys are errors.
     pub fn from_toml(text: &str) -> Result<Self> {
         Ok(toml::from_str(text)?)
     }
 
+    /// Reads the configuration file at `path` (a run's `config.toml`, or `--config FILE`).
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config {}", path.display()))?;
         Self::from_toml(&text).with_context(|| format!("config {}", path.display()))
     }
 
+    /// The configuration as TOML text, as written to a run's `config.toml`.
     pub fn to_toml(&self) -> Result<String> {
         Ok(toml::to_string_pretty(self)?)
     }

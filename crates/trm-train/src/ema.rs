@@ -9,8 +9,11 @@ use anyhow::Result;
 use candle_core::{Tensor, Var};
 use std::collections::BTreeMap;
 
+/// The exponential moving average of the trainable weights (official `ema`, `ema_rate`).
 pub struct Ema {
+    /// Weight kept of the old average at every update (`ema_rate`, e.g. 0.999).
     pub rate: f64,
+    /// The averaged weights by parameter name, detached from autograd.
     pub shadow: BTreeMap<String, Tensor>,
 }
 
@@ -28,6 +31,8 @@ impl Ema {
         Ok(Self { rate, shadow })
     }
 
+    /// Moves the shadow toward the current weights, once per optimizer step:
+    /// `shadow = (1 - rate) * param + rate * shadow`.
     pub fn update(&mut self, params: &[(String, Var)]) -> Result<()> {
         for (name, var) in params {
             if let Some(s) = self.shadow.get_mut(name) {

@@ -15,8 +15,10 @@ use trm_model::{Batch, Model, IGNORE_LABEL_ID};
 
 use crate::path_labels::maze_columns;
 
+/// How an evaluation runs: batch size, how many test examples, supervision steps, halting.
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
+    /// Examples per evaluation batch.
     pub batch_size: usize,
     /// Evaluate the first `max_examples` test examples (0: all).
     pub max_examples: usize,
@@ -29,10 +31,16 @@ pub struct EvalOptions {
 /// Metrics of one evaluation. Accuracies are fractions of `count` examples.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct EvalReport {
+    /// Test examples scored (those with at least one valid label).
     pub count: usize,
+    /// Mean over the examples of the share of valid tokens predicted right.
     pub token_accuracy: f64,
+    /// Share of the examples with every token right.
     pub exact_accuracy: f64,
+    /// Share of the examples where the halting call (q_halt logit >= 0) matches whether the
+    /// answer is exactly right.
     pub q_halt_accuracy: f64,
+    /// Mean supervision steps at which the answers were taken.
     pub mean_steps: f64,
     /// Exact accuracy if every example stopped after step k (k = 1..max_steps).
     pub exact_accuracy_per_step: Vec<f64>,
@@ -78,10 +86,13 @@ pub fn solves_maze(input: &[i32], tokens: &[u32], (rows, cols): (usize, usize)) 
 /// The model's answer to one example.
 #[derive(Debug, Clone)]
 pub struct Prediction {
+    /// The predicted token at every position (argmax of the logits).
     pub tokens: Vec<u32>,
     /// sigmoid(q_halt) at the step the answer was taken.
     pub confidence: f64,
+    /// The supervision step the answer was taken at, from 1.
     pub steps: usize,
+    /// Whether every valid token of the answer is right.
     pub exact: bool,
 }
 

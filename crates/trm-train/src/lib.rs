@@ -19,6 +19,8 @@
 //! - [`checkpoint`]: atomic checkpoint files.
 //! - [`config`]: run configuration and presets.
 
+#![warn(missing_docs)]
+
 pub mod checkpoint;
 pub mod collective;
 pub mod config;

@@ -133,7 +133,9 @@ enum Moments {
 /// Adam-atan2 over a named set of parameters. Its state (first and second moments, step) is
 /// saved in checkpoints so that a resumed run continues exactly.
 pub struct AdamAtan2 {
+    /// Decay rates of the first and second moments (`beta1`, `beta2`).
     pub betas: (f64, f64),
+    /// Decoupled weight decay: each update first scales the weights by `1 - lr * weight_decay`.
     pub weight_decay: f64,
     /// Number of updates done so far (the `t` of the bias correction is `step + 1` for the next one).
     pub step: u64,
@@ -143,6 +145,7 @@ pub struct AdamAtan2 {
 }
 
 impl AdamAtan2 {
+    /// An optimizer at step 0; each parameter's moments start at zero at its first update.
     pub fn new(betas: (f64, f64), weight_decay: f64) -> Self {
         Self { betas, weight_decay, step: 0, tensor_ops_on_cpu: false, moments: BTreeMap::new() }
     }
@@ -266,6 +269,7 @@ pub fn sign_sgd_update(w: &mut [f32], g: &[f32], lr: f64, wd: f64) {
 
 /// Sparse sign-SGD with decoupled weight decay for the puzzle-embedding table. Stateless.
 pub struct SignSgd {
+    /// Decoupled weight decay of the updated rows (`puzzle_emb_weight_decay`).
     pub weight_decay: f64,
 }
 

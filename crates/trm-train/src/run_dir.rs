@@ -22,7 +22,9 @@ use crate::train::{data_dir, CONFIG_FILE, MODEL_FILE};
 
 /// An existing run folder and its configuration.
 pub struct RunDir {
+    /// The run folder.
     pub path: PathBuf,
+    /// The run's configuration, read from its `config.toml`.
     pub config: RunConfig,
 }
 

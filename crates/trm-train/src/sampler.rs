@@ -19,7 +19,9 @@ use trm_data::dataset::Split;
 /// One training batch: indices of examples in the split, and the puzzle each belongs to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchIndices {
+    /// Indices of the batch's examples in the split, in batch order.
     pub examples: Vec<usize>,
+    /// For each example, the index of its puzzle in the split (which gives its identifier).
     pub puzzles: Vec<usize>,
 }
 

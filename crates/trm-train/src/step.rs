@@ -24,10 +24,17 @@ use crate::path_labels::relabel_nearest_paths;
 pub struct StepSums {
     /// `lm + 0.5 (q_halt + q_continue)`, the loss before the division by the global batch.
     pub total: f64,
+    /// Language-model loss: each row's mean token loss over its valid labels, summed over rows.
     pub lm_loss: f64,
+    /// Binary cross-entropy of the q_halt logits against "answer exactly right", summed
+    /// over rows.
     pub q_halt_loss: f64,
+    /// Loss of the q_continue logits against their bootstrapped target, summed over rows (only
+    /// when the step has that target, as in HRM training).
     pub q_continue_loss: Option<f64>,
+    /// Accuracy sums over the rows that halted at this step.
     pub metrics: Metrics,
+    /// Rows of the batch over all ranks (the global batch size).
     pub rows: usize,
 }
 
@@ -83,6 +90,7 @@ impl StepSums {
 /// The gradients every rank applies: dense ones summed over ranks, the puzzle-embedding rows
 /// of the whole global batch with their ids.
 pub struct ReducedGrads {
+    /// Each dense parameter's gradient by name, summed over the ranks (on the host).
     pub dense: BTreeMap<String, Tensor>,
     /// `(ids, rows [global rows, width])`.
     pub puzzle: Option<(Vec<u32>, Tensor)>,
@@ -156,7 +164,9 @@ pub fn reduce_gradients(
 
 /// The forward half of one data-parallel step on this rank.
 pub struct LocalStep {
+    /// The model's output on this rank's rows (logits, Q logits, puzzle-embedding rows).
     pub out: StepOutput,
+    /// This rank's ACT loss, still recorded by autograd for the backward.
     pub loss: LossOutput,
     /// Sums over every rank.
     pub sums: StepSums,
@@ -244,8 +254,11 @@ pub fn data_parallel_step<R: Rng>(
 /// dense weights, sign-SGD on the puzzle-embedding rows, and the EMA of the weights when the
 /// run keeps one.
 pub struct Optimizers {
+    /// Adam-atan2 for the dense weights.
     pub adam: AdamAtan2,
+    /// Sign-SGD for the puzzle-embedding rows of the batch.
     pub sign_sgd: SignSgd,
+    /// The EMA of the weights, when the run keeps one (`ema`).
     pub ema: Option<Ema>,
 }
 
@@ -263,7 +276,9 @@ impl Optimizers {
 /// Learning rates and clipping of one step.
 #[derive(Debug, Clone, Copy)]
 pub struct UpdateRates {
+    /// Learning rate of the dense weights at this step, from the schedule.
     pub lr: f64,
+    /// Learning rate of the puzzle-embedding rows at this step, from the schedule.
     pub puzzle_emb_lr: f64,
     /// Global-norm clipping of the dense gradients (off in the official runs).
     pub grad_clip: Option<f64>,

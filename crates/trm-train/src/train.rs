@@ -39,9 +39,13 @@ use std::time::Instant;
 use trm_data::dataset::{Dataset, Split};
 use trm_model::{Batch, Carry, Model};
 
+/// The run's resolved configuration, in the run folder.
 pub const CONFIG_FILE: &str = "config.toml";
+/// The log of training and evaluation metrics ([`MetricsLine`]), one JSON object a line.
 pub const METRICS_FILE: &str = "metrics.jsonl";
+/// The model weights, written at every evaluation (the EMA weights when `ema` is on).
 pub const MODEL_FILE: &str = "model.safetensors";
+/// The folder of the run's checkpoints (`step_N.safetensors`).
 pub const CHECKPOINT_DIR: &str = "checkpoints";
 /// Checkpoints kept in a run folder (the newest ones).
 const KEEP_CHECKPOINTS: usize = 2;
@@ -50,23 +54,41 @@ const KEEP_CHECKPOINTS: usize = 2;
 /// `split = "eval"` and the evaluation metrics.
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricsLine {
+    /// `"train"` or `"eval"`.
     pub split: &'static str,
+    /// Optimizer steps done when the line was written.
     pub step: u64,
+    /// Epochs done, fractional: examples trained on over the examples of one epoch.
     pub epoch: f64,
+    /// Wall time of the run so far in seconds, earlier processes of a resumed run included.
     pub elapsed_s: f64,
+    /// Train lines: the learning rate of the dense weights at the last step.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lr: Option<f64>,
+    /// Train lines: language-model loss per example of the global batch, mean over the steps
+    /// since the previous line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lm_loss: Option<f64>,
+    /// Train lines: the q_halt loss, reduced as `lm_loss`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub q_halt_loss: Option<f64>,
+    /// Train lines of runs with a Q-continue target (HRM): its loss, reduced as `lm_loss`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub q_continue_loss: Option<f64>,
+    /// Token accuracy: mean over the counted examples of the share of valid tokens right.
     pub accuracy: f64,
+    /// Exact accuracy: share of the counted examples with every token right.
     pub exact_accuracy: f64,
+    /// Share of the counted examples where the halting call (q_halt logit >= 0) matches
+    /// whether the answer is exactly right.
     pub q_halt_accuracy: f64,
+    /// Mean supervision steps of the counted examples.
     pub steps: f64,
+    /// Examples counted: in train lines those that halted since the previous line, in eval
+    /// lines the test examples scored.
     pub count: usize,
+    /// Train lines: examples (carry slots of all ranks) stepped per second since the
+    /// previous line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub examples_per_s: Option<f64>,
     /// Evaluations of maze splits: answers that are a valid shortest path.
@@ -76,26 +98,41 @@ pub struct MetricsLine {
 
 /// What the loop tells its caller (the CLI draws a progress bar from these).
 pub enum Event<'a> {
+    /// Training starts, or resumes from a checkpoint.
     Started {
+        /// Optimizer steps of the whole run.
         total_steps: u64,
+        /// Steps already done: 0 for a new run, the checkpoint's step when resumed.
         start_step: u64,
+        /// Trainable parameters of the model (without the puzzle-embedding table).
         num_params: usize,
+        /// Examples in the training split.
         train_examples: usize,
+        /// Examples in the test split (0 without one).
         test_examples: usize,
     },
+    /// A training line was appended to `metrics.jsonl` (every `log_interval` steps).
     Step(&'a MetricsLine),
+    /// Progress of an evaluation, after each batch.
     EvalProgress {
+        /// Test examples evaluated so far.
         done: usize,
+        /// Test examples this evaluation covers.
         total: usize,
     },
+    /// An evaluation line was appended to `metrics.jsonl`.
     Eval(&'a MetricsLine),
+    /// A checkpoint was written at this path.
     Checkpoint(&'a Path),
 }
 
 /// The run being trained: model, optimizers, EMA, carry, sampler position, RNG.
 pub struct Trainer {
+    /// The run's configuration, with the model sizes its dataset gave.
     pub config: RunConfig,
+    /// The run folder.
     pub run_dir: PathBuf,
+    /// The model, holding the live (trained) weights.
     pub model: Model,
     train: Split,
     test: Option<Split>,
@@ -388,10 +425,13 @@ impl Trainer {
         Ok(self)
     }
 
+    /// Optimizer steps done so far.
     pub fn step(&self) -> u64 {
         self.step
     }
 
+    /// Optimizer steps of the whole run: `epochs` passes over the training data at
+    /// `global_batch_size` examples a step.
     pub fn total_steps(&self) -> u64 {
         self.total_steps
     }
@@ -581,6 +621,8 @@ impl Trainer {
         Ok(())
     }
 
+    /// The evaluation settings of the run's `[train]` section (`eval_batch_size`,
+    /// `eval_max_examples`, `eval_max_steps`), without early halting.
     pub fn eval_options(&self) -> EvalOptions {
         let t = &self.config.train;
         EvalOptions {

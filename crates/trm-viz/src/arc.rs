@@ -14,7 +14,9 @@ use crate::scene::{Anchor, Scene};
 /// One input -> output pair; `output` is `None` for a test input whose answer is hidden.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pair {
+    /// The input grid (colours 0..=9).
     pub input: Grid,
+    /// The expected output grid; `None` when the answer is hidden.
     pub output: Option<Grid>,
 }
 
@@ -22,7 +24,9 @@ pub struct Pair {
 /// `trm_data::arc::read_tasks` and convert with `Task::from`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Task {
+    /// Demonstration pairs, shown with their outputs.
     pub train: Vec<Pair>,
+    /// Test pairs, whose outputs may be hidden.
     pub test: Vec<Pair>,
 }
 

@@ -9,8 +9,11 @@ use crate::scene::{Anchor, Scene, Stroke};
 /// One line of a chart. Points need not be sorted; non-finite values break the line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
+    /// Label in the legend.
     pub name: String,
+    /// Data points `(x, y)`.
     pub points: Vec<(f64, f64)>,
+    /// Colour of the line and the markers.
     pub color: Color,
     /// Draw a dot at each point (for sparse series such as evaluations).
     pub markers: bool,
@@ -19,9 +22,13 @@ pub struct Series {
 /// A chart: title, axis labels, series and options.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Chart {
+    /// Heading drawn above the plot.
     pub title: String,
+    /// Caption under the x axis.
     pub x_label: String,
+    /// Caption beside the y axis, read bottom to top.
     pub y_label: String,
+    /// Lines to draw, in legend order.
     pub series: Vec<Series>,
     /// Logarithmic y axis; values <= 0 are left out.
     pub log_y: bool,

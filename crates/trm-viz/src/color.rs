@@ -3,16 +3,23 @@
 /// An sRGB colour with straight (not premultiplied) alpha.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Color {
+    /// Red component, 0..=255.
     pub r: u8,
+    /// Green component, 0..=255.
     pub g: u8,
+    /// Blue component, 0..=255.
     pub b: u8,
+    /// Opacity: 0 transparent, 255 opaque.
     pub a: u8,
 }
 
 impl Color {
+    /// Opaque white.
     pub const WHITE: Color = Color::hex(0xFFFFFF);
+    /// Opaque black.
     pub const BLACK: Color = Color::hex(0x000000);
 
+    /// An opaque colour from its red, green and blue components.
     pub const fn rgb(r: u8, g: u8, b: u8) -> Color {
         Color { r, g, b, a: 255 }
     }
@@ -22,6 +29,7 @@ impl Color {
         Color::rgb((rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8)
     }
 
+    /// The same colour with opacity `a` (0 transparent, 255 opaque).
     pub const fn with_alpha(self, a: u8) -> Color {
         Color { a, ..self }
     }

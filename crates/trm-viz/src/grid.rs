@@ -60,18 +60,22 @@ impl Grid {
         Grid::new(side, side, cells.to_vec())
     }
 
+    /// Height in cells.
     pub fn rows(&self) -> usize {
         self.rows
     }
 
+    /// Width in cells.
     pub fn cols(&self) -> usize {
         self.cols
     }
 
+    /// All values in row-major order.
     pub fn cells(&self) -> &[u8] {
         &self.cells
     }
 
+    /// The value at row `r`, column `c` (panics outside the grid).
     pub fn get(&self, r: usize, c: usize) -> u8 {
         self.cells[r * self.cols + c]
     }
@@ -81,10 +85,12 @@ impl Grid {
         (r < self.rows && c < self.cols).then(|| self.get(r, c))
     }
 
+    /// Sets the value at row `r`, column `c` (panics outside the grid).
     pub fn set(&mut self, r: usize, c: usize, value: u8) {
         self.cells[r * self.cols + c] = value;
     }
 
+    /// The values of row `r`, left to right.
     pub fn row(&self, r: usize) -> &[u8] {
         &self.cells[r * self.cols..(r + 1) * self.cols]
     }
@@ -120,6 +126,7 @@ impl Grid {
         b.map(|(r0, c0, r1, c1)| (r0, c0, r1 - r0 + 1, c1 - c0 + 1))
     }
 
+    /// Whether both grids have the same numbers of rows and columns.
     pub fn same_shape(&self, other: &Grid) -> bool {
         self.rows == other.rows && self.cols == other.cols
     }
@@ -191,26 +198,32 @@ impl Marks {
         Ok(Marks { rows: self.rows, cols: self.cols, cells })
     }
 
+    /// Height in cells.
     pub fn rows(&self) -> usize {
         self.rows
     }
 
+    /// Width in cells.
     pub fn cols(&self) -> usize {
         self.cols
     }
 
+    /// The mark of the cell at row `r`, column `c`.
     pub fn get(&self, r: usize, c: usize) -> Mark {
         self.cells[r * self.cols + c]
     }
 
+    /// Sets the mark of the cell at row `r`, column `c`.
     pub fn set(&mut self, r: usize, c: usize, mark: Mark) {
         self.cells[r * self.cols + c] = mark;
     }
 
+    /// Number of cells marked as changed since the previous step.
     pub fn count_changed(&self) -> usize {
         self.cells.iter().filter(|m| m.changed).count()
     }
 
+    /// Number of cells marked wrong.
     pub fn count_wrong(&self) -> usize {
         self.cells.iter().filter(|m| m.wrong).count()
     }

@@ -19,6 +19,8 @@
 //! Pictures: [`sudoku::picture`], [`maze::picture`], [`arc::task_picture`],
 //! [`strip::step_strip`], [`curves::learning_curves`], [`curves::accuracy_vs_steps`].
 
+#![warn(missing_docs)]
+
 pub mod arc;
 mod cells;
 pub mod chart;

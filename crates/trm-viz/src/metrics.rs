@@ -16,10 +16,15 @@ use serde_json::Value;
 /// One numeric value of one line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
+    /// Group of the value: `train`, `eval`, or the prefix `a/b` of a key `a/b/name`.
     pub group: String,
+    /// Metric name without the group, e.g. `lm_loss`.
     pub metric: String,
+    /// Training step of the line (the latest earlier step when the line has none).
     pub step: f64,
+    /// Elapsed time in seconds (`elapsed_s` of the same group on the line), if given.
     pub elapsed_s: Option<f64>,
+    /// The number recorded for the metric.
     pub value: f64,
     /// 1-based line number in the file.
     pub line: usize,
@@ -28,13 +33,16 @@ pub struct Sample {
 /// The x axis of a series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum XAxis {
+    /// The training step.
     Step,
+    /// Elapsed time in seconds (`elapsed_s`).
     Elapsed,
 }
 
 /// All samples of a metrics file, in file order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metrics {
+    /// Every numeric value of the file, in file order.
     pub samples: Vec<Sample>,
     /// The last line was cut off (no newline, not valid JSON) and was left out: the run is
     /// probably still writing it.

@@ -13,24 +13,32 @@ use crate::font;
 /// Horizontal alignment of text against its `x`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Anchor {
+    /// The text begins at `x`.
     Start,
+    /// The text is centred on `x`.
     Middle,
+    /// The text ends at `x`.
     End,
 }
 
 /// An outline: colour, width in pixels and an optional dash pattern (on, off).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stroke {
+    /// Colour of the line.
     pub color: Color,
+    /// Line width in pixels.
     pub width: f32,
+    /// Dash pattern `(on, off)` in pixels; `None` draws a solid line.
     pub dash: Option<(f32, f32)>,
 }
 
 impl Stroke {
+    /// A solid line `width` pixels wide.
     pub fn solid(color: Color, width: f32) -> Stroke {
         Stroke { color, width, dash: None }
     }
 
+    /// A dashed line `width` pixels wide: `on` pixels drawn, then `off` pixels left out.
     pub fn dashed(color: Color, width: f32, on: f32, off: f32) -> Stroke {
         Stroke { color, width, dash: Some((on, off)) }
     }
@@ -39,33 +47,54 @@ impl Stroke {
 /// One shape. Coordinates are pixels from the top-left corner.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
+    /// An axis-aligned rectangle, filled, outlined or both.
     Rect {
+        /// Left edge in pixels.
         x: f32,
+        /// Top edge in pixels.
         y: f32,
+        /// Width in pixels.
         w: f32,
+        /// Height in pixels.
         h: f32,
+        /// Fill colour; `None` leaves the inside empty.
         fill: Option<Color>,
+        /// Outline, centred on the edge; `None` for no outline.
         stroke: Option<Stroke>,
     },
     /// An open polyline (two points for a plain line).
     Line {
+        /// Vertices in pixels, in drawing order.
         points: Vec<(f32, f32)>,
+        /// Colour, width and dashes of the line.
         stroke: Stroke,
     },
+    /// A filled disc.
     Circle {
+        /// Centre x in pixels.
         cx: f32,
+        /// Centre y in pixels.
         cy: f32,
+        /// Radius in pixels.
         r: f32,
+        /// Fill colour.
         fill: Color,
     },
     /// Text on the baseline `y`; `vertical` turns it to read bottom to top (y-axis labels).
     Text {
+        /// Horizontal position in pixels that `anchor` aligns the text to.
         x: f32,
+        /// Baseline position in pixels.
         y: f32,
+        /// The string to draw.
         text: String,
+        /// Font size in pixels per em.
         size: f32,
+        /// Colour of the glyphs.
         color: Color,
+        /// How the text aligns against `x`.
         anchor: Anchor,
+        /// Turn the text to read bottom to top.
         vertical: bool,
     },
 }
@@ -73,7 +102,9 @@ pub enum Item {
 /// Output file format, chosen by the file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// PNG raster image.
     Png,
+    /// SVG vector image.
     Svg,
 }
 
@@ -95,9 +126,13 @@ impl Format {
 /// A picture: size, background and shapes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scene {
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
+    /// Colour of the whole picture under the shapes.
     pub background: Color,
+    /// Shapes, drawn in order (later ones on top).
     pub items: Vec<Item>,
 }
 
@@ -112,6 +147,7 @@ impl Scene {
         }
     }
 
+    /// A filled rectangle without outline.
     pub fn fill_rect(&mut self, x: f32, y: f32, w: f32, h: f32, fill: Color) {
         self.items.push(Item::Rect { x, y, w, h, fill: Some(fill), stroke: None });
     }
@@ -127,16 +163,19 @@ impl Scene {
         self.stroke_rect(x + half, y + half, w - width, h - width, Stroke::solid(color, width));
     }
 
+    /// A straight line from `from` to `to`.
     pub fn line(&mut self, from: (f32, f32), to: (f32, f32), stroke: Stroke) {
         self.items.push(Item::Line { points: vec![from, to], stroke });
     }
 
+    /// An open line through `points`; fewer than two points draw nothing.
     pub fn polyline(&mut self, points: Vec<(f32, f32)>, stroke: Stroke) {
         if points.len() >= 2 {
             self.items.push(Item::Line { points, stroke });
         }
     }
 
+    /// A filled disc of radius `r` centred at `(cx, cy)`.
     pub fn circle(&mut self, cx: f32, cy: f32, r: f32, fill: Color) {
         self.items.push(Item::Circle { cx, cy, r, fill });
     }
@@ -208,10 +247,12 @@ impl Scene {
         crate::raster::rgba(self)
     }
 
+    /// The picture encoded as a PNG file.
     pub fn to_png(&self) -> Result<Vec<u8>> {
         crate::raster::png(self)
     }
 
+    /// The picture as an SVG document.
     pub fn to_svg(&self) -> String {
         crate::svg::render(self)
     }

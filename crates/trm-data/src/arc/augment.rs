@@ -21,12 +21,14 @@ pub const RETRIES_FACTOR: usize = 5;
 /// A colour map followed by a dihedral transform.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Augmentation {
+    /// The dihedral transform, applied after the colour map.
     pub dihedral: Dihedral,
     /// `colors[c]` is the new colour of colour `c`; a permutation of 0..=9.
     pub colors: [u8; NUM_COLORS as usize],
 }
 
 impl Augmentation {
+    /// No augmentation: identity transform and colours unchanged (keeps the original name).
     pub const IDENTITY: Augmentation =
         Augmentation { dihedral: Dihedral::IDENTITY, colors: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] };
 
@@ -39,6 +41,7 @@ impl Augmentation {
         Augmentation { dihedral, colors }
     }
 
+    /// Whether this is [`Augmentation::IDENTITY`], the un-augmented puzzle.
     pub fn is_identity(&self) -> bool {
         *self == Self::IDENTITY
     }

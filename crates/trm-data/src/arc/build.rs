@@ -39,6 +39,7 @@ pub struct ArcBuildConfig {
     pub test_sets: Vec<String>,
     /// Augmentations wanted per task (official 1000).
     pub num_aug: usize,
+    /// Seed of the per-task ChaCha8 streams (augmentations and translations); default 42.
     pub seed: u64,
     /// The token canvas (official 30x30); the dataset's `seq_len` is its `side * side`.
     pub canvas: Canvas,
@@ -57,9 +58,11 @@ impl Default for ArcBuildConfig {
 
 /// An ARC dataset in memory, ready to write or to use directly.
 pub struct ArcDataset {
+    /// The splits and `identifiers.json` in the official layout.
     pub dataset: Dataset,
     /// `test_puzzles.json`: the test-set tasks by name.
     pub test_puzzles: BTreeMap<String, Task>,
+    /// What the build did (subsets, short groups, leaked tasks), for printing.
     pub report: ArcBuildReport,
 }
 

@@ -12,7 +12,9 @@ use anyhow::{ensure, Result};
 
 use super::{Grid, MAX_GRID, NUM_COLORS};
 
+/// Token of the cells outside the grid and its EOS border; also the ignored label.
 pub const PAD: u8 = 0;
+/// Token of the end-of-grid border: the row just below and the column just right of the grid.
 pub const EOS: u8 = 1;
 /// Token of colour 0; colour `c` is `c + COLOR_OFFSET`.
 pub const COLOR_OFFSET: u8 = 2;
@@ -65,6 +67,7 @@ impl Canvas {
         Ok(Canvas { side })
     }
 
+    /// Side of the canvas in cells (30 officially).
     pub fn side(self) -> usize {
         self.side
     }

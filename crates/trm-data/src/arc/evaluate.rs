@@ -36,12 +36,16 @@ pub const SUBMISSION_ATTEMPTS: usize = 2;
 /// One distinct predicted grid for one test input.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Candidate {
+    /// The predicted grid, cropped and mapped back to the original task (de-augmented).
     pub grid: Grid,
+    /// Number of prediction rows that gave this grid.
     pub votes: u32,
+    /// Sum of those rows' confidences, `sigmoid(q_halt_logit)`.
     pub confidence_sum: f64,
 }
 
 impl Candidate {
+    /// Mean confidence of the votes (`confidence_sum / votes`), the tie-breaker of the ranking.
     pub fn mean_confidence(&self) -> f64 {
         self.confidence_sum / self.votes as f64
     }
@@ -64,12 +68,15 @@ pub struct ArcScores {
     pub pass_at: Vec<(usize, f64)>,
     /// Per task: the fraction of its test inputs solved at each K of `pass_at`.
     pub per_task: BTreeMap<String, Vec<f64>>,
+    /// Number of tasks scored (those of `test_puzzles.json`).
     pub tasks: usize,
+    /// Number of test inputs over those tasks.
     pub test_inputs: usize,
     /// Test inputs that received no prediction at all.
     pub inputs_without_predictions: usize,
     /// Prediction rows taken into account.
     pub rows: usize,
+    /// The `submission.json` content (not serialised with the scores).
     #[serde(skip)]
     pub submission: Submission,
 }
@@ -140,6 +147,7 @@ impl ArcEvaluator {
         Ok(evaluator)
     }
 
+    /// The tasks scored: those of `test_puzzles.json`, by task name.
     pub fn test_puzzles(&self) -> &BTreeMap<String, Task> {
         &self.test_puzzles
     }

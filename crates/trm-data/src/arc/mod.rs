@@ -74,22 +74,27 @@ impl Grid {
         Grid { rows: 0, cols: 0, cells: Vec::new() }
     }
 
+    /// Height of the grid in cells.
     pub fn rows(&self) -> usize {
         self.rows
     }
 
+    /// Width of the grid in cells.
     pub fn cols(&self) -> usize {
         self.cols
     }
 
+    /// The colours 0..=9, row-major (`rows * cols` values).
     pub fn cells(&self) -> &[u8] {
         &self.cells
     }
 
+    /// Colour of the cell at (`row`, `col`), 0-based.
     pub fn get(&self, row: usize, col: usize) -> u8 {
         self.cells[row * self.cols + col]
     }
 
+    /// The grid as a list of rows (the JSON shape).
     pub fn to_rows(&self) -> Vec<Vec<u8>> {
         if self.cols == 0 {
             return vec![Vec::new(); self.rows];
@@ -156,7 +161,9 @@ impl std::fmt::Display for Grid {
 /// A demonstration or test pair.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pair {
+    /// The grid shown to the solver.
     pub input: Grid,
+    /// The grid to produce (the official dummy `[[0]]` for an unknown test output).
     pub output: Grid,
 }
 
@@ -167,7 +174,9 @@ pub struct Task {
     /// File stem or Kaggle key, e.g. `00576224`.
     #[serde(skip)]
     pub id: String,
+    /// Demonstration pairs (the task JSON's `train`).
     pub train: Vec<Pair>,
+    /// Test pairs to solve (the task JSON's `test`).
     pub test: Vec<Pair>,
     /// False when the test outputs were not given (hidden test set); they are then the
     /// official dummy `[[0]]`, and scores against them mean nothing.

@@ -22,6 +22,7 @@ use super::{dummy_output, Grid, Pair, Task};
 /// `--test-set` refers to.
 #[derive(Clone, Debug)]
 pub struct Subset {
+    /// Subset name: the `NAME` of `NAME=PATH`, else [`default_subset_name`] of the path.
     pub name: String,
     /// Sorted by task id.
     pub tasks: Vec<Task>,

@@ -30,7 +30,9 @@ use super::{Cell, Maze, MazePair};
 /// Settings of the generator. [`GeneratorConfig::new`] gives the Maze-Hard defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GeneratorConfig {
+    /// Maze height in cells.
     pub rows: usize,
+    /// Maze width in cells.
     pub cols: usize,
     /// Keep a maze only if its shortest path has at least this many cells, start and goal
     /// included (Maze-Hard: more than 110, so 111 for 30x30).
@@ -44,6 +46,8 @@ pub struct GeneratorConfig {
 }
 
 impl GeneratorConfig {
+    /// The Maze-Hard settings for a `rows x cols` maze: 30-50% walls, 100 start/goal draws
+    /// per layout, the path filter of [`default_min_path`].
     pub fn new(rows: usize, cols: usize) -> GeneratorConfig {
         GeneratorConfig {
             rows,
@@ -140,8 +144,11 @@ impl std::ops::AddAssign for GenerationStats {
 
 /// Generated train and test mazes with disjoint wall layouts.
 pub struct GeneratedSplits {
+    /// Training question/answer pairs.
     pub train: Vec<MazePair>,
+    /// Test question/answer pairs; no wall layout is shared with `train`.
     pub test: Vec<MazePair>,
+    /// Counts of the run, both splits added together.
     pub stats: GenerationStats,
 }
 

@@ -30,14 +30,20 @@ pub const VOCAB_SIZE: usize = CHARSET.len() + 1;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Cell {
+    /// `#`, token 1: impassable.
     Wall = 1,
+    /// A space, token 2: a free cell.
     Open = 2,
+    /// `S`, token 3: the start.
     Start = 3,
+    /// `G`, token 4: the goal.
     Goal = 4,
+    /// `o`, token 5: a cell of the shortest path (answers only).
     Path = 5,
 }
 
 impl Cell {
+    /// The cell written `c` in `# SGo`, or `None` for any other character.
     pub fn from_char(c: char) -> Option<Cell> {
         Some(match c {
             '#' => Cell::Wall,
@@ -49,14 +55,17 @@ impl Cell {
         })
     }
 
+    /// The cell's character in `# SGo`.
     pub fn to_char(self) -> char {
         CHARSET.as_bytes()[self as usize - 1] as char
     }
 
+    /// The official token, 1..=5.
     pub fn token(self) -> u8 {
         self as u8
     }
 
+    /// The cell of official token `token`, or `None` outside 1..=5.
     pub fn from_token(token: u8) -> Option<Cell> {
         CHARSET.chars().nth((token as usize).checked_sub(1)?).and_then(Cell::from_char)
     }
@@ -152,18 +161,22 @@ impl Maze {
         Maze::new(rows, cols, cells)
     }
 
+    /// Height of the maze in cells.
     pub fn rows(&self) -> usize {
         self.rows
     }
 
+    /// Width of the maze in cells.
     pub fn cols(&self) -> usize {
         self.cols
     }
 
+    /// The cells, row-major.
     pub fn cells(&self) -> &[Cell] {
         &self.cells
     }
 
+    /// The cell at (`row`, `col`), 0-based.
     pub fn get(&self, row: usize, col: usize) -> Cell {
         self.cells[row * self.cols + col]
     }
@@ -279,7 +292,9 @@ impl Maze {
 /// A question and its answer (the question with one shortest path drawn in `o`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MazePair {
+    /// The maze to solve: walls, open cells, `S` and `G`.
     pub question: Maze,
+    /// The question with one shortest path drawn in `o`.
     pub answer: Maze,
 }
 

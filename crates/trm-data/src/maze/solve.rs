@@ -14,6 +14,7 @@ pub struct MazeSolver {
 }
 
 impl MazeSolver {
+    /// A solver with empty buffers.
     pub fn new() -> MazeSolver {
         MazeSolver::default()
     }

@@ -3,7 +3,7 @@
 //!
 //! One draw: a digit relabelling (blank stays blank), a transpose with probability 0.5
 //! (applied first), a permutation of the bands and of the rows inside each band, the same for
-//! stacks and columns. New cell (r, c) takes old cell (row_perm[r], col_perm[c]) of the
+//! stacks and columns. New cell (r, c) takes old cell (`row_perm[r]`, `col_perm[c]`) of the
 //! (possibly transposed) grid; the digit map is applied last. Puzzle and solution get the same
 //! draw, so the pair stays consistent.
 
@@ -18,8 +18,11 @@ pub struct Shuffle {
     size: usize,
     /// `digit_map[d]` is the new digit for old digit `d`; `digit_map[0] = 0`.
     pub digit_map: Vec<u8>,
+    /// Whether the grid is transposed first.
     pub transpose: bool,
+    /// `row_perm[r]` is the old row that becomes row `r` (bands permuted, then rows in a band).
     pub row_perm: Vec<usize>,
+    /// `col_perm[c]` is the old column that becomes column `c` (stacks, then columns in a stack).
     pub col_perm: Vec<usize>,
 }
 

@@ -11,7 +11,9 @@ use super::{solver, Grid};
 /// One row of the benchmark table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BenchRow {
+    /// File name of the puzzle file.
     pub file: String,
+    /// Number of puzzles in the file.
     pub puzzles: usize,
     /// Puzzles with at least one solution (each checked to keep the givens and be valid).
     pub solved: usize,
@@ -19,6 +21,7 @@ pub struct BenchRow {
     pub unique: usize,
     /// Finding the first solution.
     pub solve_per_sec: f64,
+    /// Mean solver guesses per solved puzzle (the difficulty rating).
     pub mean_guesses: f64,
     /// Counting solutions up to two (the uniqueness check the generator uses).
     pub unique_check_per_sec: f64,

@@ -27,7 +27,9 @@ use crate::dataset::{Dataset, Split, SplitBuilder, TokenSpec, BLANK_IDENTIFIER};
 /// A puzzle with its (unique, unless told otherwise) solution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Example {
+    /// The puzzle: givens and blanks.
     pub puzzle: Grid,
+    /// Its complete solution, the label.
     pub solution: Grid,
 }
 
@@ -36,7 +38,9 @@ pub struct Example {
 pub struct Record {
     /// 1-based line number in the file.
     pub line: usize,
+    /// The puzzle (the `question` column, or the line).
     pub puzzle: Grid,
+    /// The solution the file gives (`answer` column or tdoku's solution), if any.
     pub answer: Option<Grid>,
 }
 
@@ -252,7 +256,9 @@ pub enum Source {
 /// Everything `trm data sudoku` needs; usable without the CLI.
 #[derive(Debug, Clone)]
 pub struct BuildConfig {
+    /// Where the train split's puzzles come from; `None`: no `train/`.
     pub train: Option<Source>,
+    /// Where the test split's puzzles come from; `None`: no `test/`.
     pub test: Option<Source>,
     /// 4 or 9; `None`: the size of the first file's puzzles, or 9 when only generating.
     pub size: Option<usize>,
@@ -261,6 +267,7 @@ pub struct BuildConfig {
     /// Keep this many training puzzles drawn uniformly without replacement (official
     /// `--subsample-size`); `None` keeps all.
     pub subsample: Option<usize>,
+    /// Seed of the random streams (subsampling, generation, shuffles), one stream each.
     pub seed: u64,
     /// Difficulty filters of generated puzzles (its `size` is replaced by the dataset's).
     pub filter: Filter,

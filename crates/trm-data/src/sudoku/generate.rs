@@ -22,11 +22,13 @@ pub struct Filter {
     pub size: usize,
     /// Least difficulty rating (solver guesses before the first solution).
     pub min_guesses: u64,
+    /// Greatest difficulty rating accepted; `None`: no limit.
     pub max_guesses: Option<u64>,
     /// Givens range. Removal stops at a target drawn uniformly from
     /// `min_givens..=max_givens` (`max_givens` defaults to `min_givens`; with neither, the
     /// pass runs to the end and the puzzle is minimal).
     pub min_givens: Option<usize>,
+    /// Most givens; see `min_givens`.
     pub max_givens: Option<usize>,
     /// Blank every removable given (overrides the givens target; the range still filters).
     pub minimal: bool,
@@ -95,8 +97,11 @@ impl Filter {
 /// A generated puzzle with its solution and rating.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generated {
+    /// The puzzle, with a unique solution.
     pub puzzle: Grid,
+    /// Its unique solution.
     pub solution: Grid,
+    /// Its difficulty rating: solver guesses before the first solution.
     pub guesses: u64,
 }
 

@@ -379,6 +379,7 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// Whether exactly one solution was found (a unique solution when the limit was at least 2).
     pub fn is_unique(&self) -> bool {
         self.solutions == 1
     }
@@ -498,6 +499,7 @@ pub fn analyse(puzzle: &Grid) -> Analysis {
     count_solutions(puzzle, 2)
 }
 
+/// Whether `puzzle` has exactly one solution.
 pub fn has_unique_solution(puzzle: &Grid) -> bool {
     count_solutions(puzzle, 2).solutions == 1
 }

@@ -1,5 +1,5 @@
 //! `trm plot RUN`: learning curves from a run's `metrics.jsonl`; `trm plot RUN RUN...`: their
-//! held-out exact accuracy against wall-clock time in one picture.
+//! held-out exact accuracy (or `--metric`) against wall-clock time in one picture.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +15,10 @@ pub struct Args {
     /// Output picture, `.png` or `.svg` (default: RUN/curves.png; with several runs, required).
     #[arg(long, short)]
     out: Option<PathBuf>,
+    /// With several runs: the evaluation metric to compare, e.g. `solved_accuracy` (mazes:
+    /// answers that are any valid shortest path) or `accuracy` (per token).
+    #[arg(long, default_value = "exact_accuracy")]
+    metric: String,
 }
 
 /// The metrics file of a run argument and the folder it names.
@@ -52,10 +56,11 @@ pub fn run(args: Args) -> Result<()> {
             let (file, dir) = metrics_file(run)?;
             runs.push((run_name(&file, &dir), Metrics::read(&file)?));
         }
-        curves::time_to_accuracy(&runs, "exact_accuracy")?.save(&out)?;
+        curves::time_to_accuracy(&runs, &args.metric)?.save(&out)?;
         println!(
-            "wrote {} (held-out exact accuracy against minutes, {} runs)",
+            "wrote {} (held-out {} against minutes, {} runs)",
             out.display(),
+            args.metric,
             runs.len()
         );
         return Ok(());
