@@ -115,8 +115,9 @@ fn saved_weights_carry_the_official_state_dict_names() {
             .map(|(k, s)| (k.strip_prefix("_orig_mod.").unwrap_or(&k).to_string(), s))
             .collect();
         assert_eq!(ours, official, "{name}: saved names and shapes differ from the official ones");
-        // And back: the saved file loads with nothing left over and the same tensors.
-        let (again, report) = Model::from_file(
+        // And back: the saved file loads with nothing left over (tests/variants.rs checks
+        // that the reloaded model computes the same logits).
+        let (_, report) = Model::from_file(
             model.config().clone(),
             &Device::Cpu,
             &saved_path,
@@ -124,19 +125,6 @@ fn saved_weights_carry_the_official_state_dict_names() {
         )
         .unwrap();
         assert!(report.unexpected.is_empty(), "{name}: {:?}", report.unexpected);
-        for ((n, a), (_, b)) in model.state().iter().zip(again.state().iter()) {
-            let d: f32 = (a - b)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .max(0)
-                .unwrap()
-                .to_scalar()
-                .unwrap();
-            assert_eq!(d, 0.0, "{name}: {n} changed in the round trip");
-        }
         checked += 1;
     }
     std::fs::remove_dir_all(&tmp).ok();
