@@ -14,9 +14,9 @@ use trm_data::arc::encode::{Canvas, VOCAB_SIZE};
 use trm_data::arc::evaluate::{ArcEvaluator, Candidate};
 use trm_data::arc::{read_tasks, Grid, Task};
 use trm_data::dataset::{BLANK_IDENTIFIER, IDENTIFIERS_FILE};
-use trm_model::{Batch, LoadOptions, Model, IGNORE_LABEL_ID};
-use trm_train::eval::predict_batch;
+use trm_model::{LoadOptions, Model};
 use trm_train::run_dir::RunDir;
+use trm_train::solve::{answer_rows, SolveOptions};
 
 use super::data_arc::render_grids;
 
@@ -232,27 +232,24 @@ fn answer_task(run: &ArcRun, task: &Task, args: &ArcArgs) -> Result<(Vec<Answer>
     let mut evaluator =
         ArcEvaluator::new(names, BTreeMap::from([(task.id.clone(), task.clone())]), run.canvas);
     // One row per (copy, test input).
-    let mut rows: Vec<(u32, u32, Vec<u8>)> = Vec::new();
+    let (mut copies, mut ids, mut rows) = (Vec::new(), Vec::new(), Vec::new());
     for (j, (model_id, aug)) in members.iter().enumerate() {
         for input in encode_test_inputs(task, aug, run.canvas) {
-            rows.push((j as u32 + 1, *model_id, input));
+            copies.push(j as u32 + 1);
+            ids.push(*model_id);
+            rows.push(input);
         }
     }
-    for chunk in rows.chunks(args.batch_size) {
-        let inputs: Vec<i32> =
-            chunk.iter().flat_map(|(_, _, t)| t.iter().map(|&v| v as i32)).collect();
-        let labels = vec![IGNORE_LABEL_ID; inputs.len()];
-        let ids: Vec<i32> = chunk.iter().map(|&(_, id, _)| id as i32).collect();
-        let (preds, _) = predict_batch(
-            &run.model,
-            &Batch::new(inputs, labels, ids, run.canvas.seq_len())?,
-            args.max_steps,
-            args.halt,
-        )?;
-        for ((copy, _, input), p) in chunk.iter().zip(preds) {
-            let tokens: Vec<u8> = p.tokens.iter().map(|&t| t.min(u8::MAX as u32) as u8).collect();
-            evaluator.add(*copy, input, &tokens, p.confidence)?;
-        }
+    let opts = SolveOptions {
+        steps: args.max_steps.unwrap_or(run.model.config().halt_max_steps),
+        halt: args.halt,
+        batch_size: args.batch_size,
+        keep_steps: false,
+    };
+    let answers = answer_rows(&run.model, &rows, &ids, &opts)?;
+    for ((copy, input), a) in copies.iter().zip(&rows).zip(answers) {
+        let tokens: Vec<u8> = a.tokens.iter().map(|&t| t.min(u8::MAX as u32) as u8).collect();
+        evaluator.add(*copy, input, &tokens, a.confidence)?;
     }
     let answers = task
         .test

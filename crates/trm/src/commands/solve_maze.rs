@@ -9,8 +9,9 @@ use anyhow::{bail, ensure, Context, Result};
 use trm_data::maze::check::{check_path, PathCheck};
 use trm_data::maze::file::{parse_maze_file, read_maze_file, NamedMaze as Named};
 use trm_data::maze::{Cell, Maze, VOCAB_SIZE};
-use trm_model::{Batch, Model, IGNORE_LABEL_ID};
-use trm_train::eval::{argmax_tokens, predict_batch};
+use trm_model::Model;
+use trm_train::run_dir::RunDir;
+use trm_train::solve::{answer_rows, Answer, SolveOptions};
 use trm_viz::{Grid, Kind, Mark, Marks, StripOptions};
 
 use super::data_maze::{side_by_side, Panel};
@@ -71,16 +72,6 @@ impl MazeArgs {
     }
 }
 
-/// The model's answer to one maze.
-struct Answer {
-    tokens: Vec<u32>,
-    /// sigmoid(q_halt) at the step the answer was taken.
-    confidence: f64,
-    steps: usize,
-    /// The answer after each step (only with --steps).
-    per_step: Vec<Vec<u32>>,
-}
-
 pub fn solve_maze(args: MazeArgs) -> Result<()> {
     ensure!(args.batch_size > 0, "--batch-size must be at least 1");
     ensure!(args.max_steps != Some(0), "--max-steps must be at least 1");
@@ -89,32 +80,24 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
     }
     let mazes = read_mazes(&args.file)?;
     let device = super::device(&args.device)?;
-    let model = super::solve::load_run_model(&args.model, &device)?;
+    let model = RunDir::open(&args.model)?.load_model(&device)?;
     for m in &mazes {
         check_model_fits(&model, &args.model, m)?;
     }
-    let steps = args.max_steps.unwrap_or(model.config().halt_max_steps);
-    let colour = std::io::stdout().is_terminal();
-
-    let mut answers = Vec::with_capacity(mazes.len());
+    let opts = SolveOptions {
+        steps: args.max_steps.unwrap_or(model.config().halt_max_steps),
+        halt: args.halt,
+        batch_size: if args.steps { 1 } else { args.batch_size },
+        keep_steps: args.steps,
+    };
+    let rows: Vec<Vec<u8>> = mazes.iter().map(|m| m.maze.tokens()).collect();
+    let answers = answer_rows(&model, &rows, &vec![0; rows.len()], &opts)?;
     if args.steps {
-        for m in &mazes {
+        let colour = std::io::stdout().is_terminal();
+        for (m, answer) in mazes.iter().zip(&answers) {
             println!("== {} ==", m.name);
             print!("{}", side_by_side(&[Panel::maze("maze", &m.maze)]));
-            answers.push(answer_with_steps(
-                &model, &m.maze, steps, args.halt, colour,
-            )?);
-        }
-    } else {
-        for chunk in mazes.chunks(args.batch_size) {
-            let batch = maze_batch(chunk.iter().map(|m| &m.maze))?;
-            let (preds, _) = predict_batch(&model, &batch, Some(steps), args.halt)?;
-            answers.extend(preds.into_iter().map(|p| Answer {
-                tokens: p.tokens,
-                confidence: p.confidence,
-                steps: p.steps,
-                per_step: Vec::new(),
-            }));
+            print_steps(&m.maze, answer, colour);
         }
     }
 
@@ -131,23 +114,12 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
         }
         println!(
             "answer      \"{}\"",
-            answer
-                .tokens
-                .iter()
-                .map(|&t| cell_char(t))
-                .collect::<String>()
+            answer.tokens.iter().map(|&t| cell_char(t)).collect::<String>()
         );
         println!("path        {}", check.verdict());
-        println!(
-            "steps       {} (q_halt confidence {:.3})",
-            answer.steps, answer.confidence
-        );
+        println!("steps       {} (q_halt confidence {:.3})", answer.steps, answer.confidence);
         if let Some(out) = &args.picture {
-            let path = if mazes.len() == 1 {
-                out.clone()
-            } else {
-                numbered(out, k + 1)
-            };
+            let path = if mazes.len() == 1 { out.clone() } else { numbered(out, k + 1) };
             let scene = picture(
                 m,
                 answer,
@@ -174,32 +146,21 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Runs the supervision steps on one maze, printing the answer after each with the cells
-/// changed since the previous step (step 1: since the maze) marked; stops as `trm eval`
-/// does (last step, or the first q_halt > 0 with `halt`).
-fn answer_with_steps(
-    model: &Model,
-    maze: &Maze,
-    steps: usize,
-    halt: bool,
-    colour: bool,
-) -> Result<Answer> {
-    let batch = maze_batch([maze])?;
+/// Prints the answer after every supervision step with the cells changed since the previous
+/// step (step 1: since the maze) marked.
+fn print_steps(maze: &Maze, answer: &Answer, colour: bool) {
     let (rows, cols) = (maze.rows(), maze.cols());
-    let mut carry = model.initial_carry(1)?;
     let mut previous: Vec<u32> = maze.tokens().into_iter().map(u32::from).collect();
-    let mut per_step = Vec::with_capacity(steps);
-    for step in 1..=steps {
-        let out = model.eval_step(&mut carry, &batch)?;
-        // Go on past the training horizon, as trm_train::eval::predict_batch does.
-        carry.halted.fill(false);
-        let tokens = argmax_tokens(&out.logits)?;
-        let q = out.q_halt_logits.to_vec1::<f32>()?[0] as f64;
+    for (k, step) in answer.per_step.iter().enumerate() {
+        let (tokens, q) = (&step.tokens, step.q_halt);
         let confidence = 1.0 / (1.0 + (-q).exp());
         let changed: Vec<bool> = tokens.iter().zip(&previous).map(|(a, b)| a != b).collect();
         let n_changed = changed.iter().filter(|&&c| c).count();
-        println!("step {step}: q_halt {q:+.2} (halt confidence {confidence:.2}), {n_changed} cells changed");
-        let answer = Panel::framed("answer", rows, cols, |i| {
+        println!(
+            "step {}: q_halt {q:+.2} (halt confidence {confidence:.2}), {n_changed} cells changed",
+            k + 1
+        );
+        let drawn = Panel::framed("answer", rows, cols, |i| {
             let c = cell_char(tokens[i]);
             if changed[i] && colour {
                 format!("\x1b[1;30;43m{c}\x1b[0m")
@@ -214,78 +175,31 @@ fn answer_with_steps(
                 ".".into()
             }
         });
-        let panels = if colour {
-            vec![answer]
-        } else {
-            vec![answer, marks]
-        };
+        let panels = if colour { vec![drawn] } else { vec![drawn, marks] };
         print!("{}", side_by_side(&panels));
-        per_step.push(tokens.clone());
-        if step == steps || (halt && q > 0.0) {
-            return Ok(Answer {
-                tokens,
-                confidence,
-                steps: step,
-                per_step,
-            });
-        }
-        previous = tokens;
+        previous.clone_from(tokens);
     }
-    unreachable!("steps >= 1 is checked by the caller")
 }
 
 /// The character of an answer token; `?` for tokens that are no maze cell (padding).
 fn cell_char(token: u32) -> char {
-    u8::try_from(token)
-        .ok()
-        .and_then(Cell::from_token)
-        .map_or('?', Cell::to_char)
-}
-
-/// A batch of same-size mazes in the official tokens, puzzle identifier 0, no labels.
-fn maze_batch<'a>(mazes: impl IntoIterator<Item = &'a Maze>) -> Result<Batch> {
-    let mut inputs = Vec::new();
-    let (mut count, mut seq) = (0, 0);
-    for m in mazes {
-        seq = m.rows() * m.cols();
-        inputs.extend(m.tokens().into_iter().map(i32::from));
-        count += 1;
-    }
-    ensure!(count > 0, "no mazes");
-    let labels = vec![IGNORE_LABEL_ID; inputs.len()];
-    Batch::new(inputs, labels, vec![0; count], seq)
+    u8::try_from(token).ok().and_then(Cell::from_token).map_or('?', Cell::to_char)
 }
 
 /// The picture of one answer: the answer with extra and changed cells crossed, or with
 /// `--steps` the maze and every step side by side, changed cells framed.
 fn picture(m: &Named, answer: &Answer, check: &PathCheck, title: &str) -> Result<trm_viz::Scene> {
     let (rows, cols) = (m.maze.rows(), m.maze.cols());
-    let grid = |tokens: &[u32]| {
-        Grid::new(
-            rows,
-            cols,
-            tokens.iter().map(|&t| t.min(255) as u8).collect(),
-        )
-    };
+    let grid =
+        |tokens: &[u32]| Grid::new(rows, cols, tokens.iter().map(|&t| t.min(255) as u8).collect());
     if answer.per_step.is_empty() {
         let mut marks = Marks::none(rows, cols);
         for (i, &w) in check.wrong.iter().enumerate() {
-            marks.set(
-                i / cols,
-                i % cols,
-                Mark {
-                    changed: false,
-                    wrong: w,
-                },
-            );
+            marks.set(i / cols, i % cols, Mark { changed: false, wrong: w });
         }
         return trm_viz::maze::picture(&grid(&answer.tokens)?, Some(&marks));
     }
-    let steps = answer
-        .per_step
-        .iter()
-        .map(|t| grid(t))
-        .collect::<Result<Vec<_>>>()?;
+    let steps = answer.per_step.iter().map(|s| grid(&s.tokens)).collect::<Result<Vec<_>>>()?;
     let opts = StripOptions {
         input: Some(Grid::from(&m.maze)),
         title: Some(title.to_string()),
@@ -296,14 +210,8 @@ fn picture(m: &Named, answer: &Answer, check: &PathCheck, title: &str) -> Result
 
 /// `out` with `-k` before its extension: `maze.png` -> `maze-2.png`.
 pub(crate) fn numbered(out: &Path, k: usize) -> PathBuf {
-    let stem = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = out
-        .extension()
-        .map(|e| format!(".{}", e.to_string_lossy()))
-        .unwrap_or_default();
+    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let ext = out.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
     out.with_file_name(format!("{stem}-{k}{ext}"))
 }
 
@@ -344,9 +252,7 @@ fn read_mazes(arg: &str) -> Result<Vec<Named>> {
         return read_maze_file(Path::new(arg));
     }
     let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .context("reading mazes from standard input")?;
+    std::io::stdin().read_to_string(&mut text).context("reading mazes from standard input")?;
     parse_maze_file(&text, "stdin")
 }
 
@@ -356,9 +262,6 @@ mod tests {
 
     #[test]
     fn numbered_pictures() {
-        assert_eq!(
-            numbered(Path::new("out/m.png"), 2),
-            PathBuf::from("out/m-2.png")
-        );
+        assert_eq!(numbered(Path::new("out/m.png"), 2), PathBuf::from("out/m-2.png"));
     }
 }
