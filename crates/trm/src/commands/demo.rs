@@ -13,6 +13,8 @@ use trm_train::eval::{argmax_tokens, collate, evaluate, EvalOptions};
 use trm_train::run_dir::RunDir;
 use trm_train::train::{Trainer, CONFIG_FILE};
 
+use super::terminal::render_marked;
+
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Task {
     /// 4x4 Sudoku, preset sudoku4 (about 3 minutes).
@@ -159,45 +161,4 @@ pub fn print_sudoku_steps(model: &trm_model::Model, batch: &Batch) -> Result<()>
         previous = Some(tokens);
     }
     Ok(())
-}
-
-/// The answer grid with cells changed since `previous` in colour (terminal) or followed by
-/// `*`; given cells are printed plain.
-pub fn render_marked(
-    puzzle: &Grid,
-    tokens: &[u32],
-    previous: Option<&[u32]>,
-    colour: bool,
-) -> String {
-    let n = puzzle.size();
-    let b = puzzle.box_size();
-    let mut out = String::new();
-    for r in 0..n {
-        if r > 0 && r % b == 0 {
-            out.push_str(&"-".repeat(n * 3 + (n / b - 1) * 2));
-            out.push('\n');
-        }
-        for c in 0..n {
-            if c > 0 && c % b == 0 {
-                out.push_str("| ");
-            }
-            let i = r * n + c;
-            let digit = tokens[i].saturating_sub(1);
-            let text =
-                if digit == 0 || digit as usize > n { ".".to_string() } else { digit.to_string() };
-            let changed = previous.is_some_and(|p| p[i] != tokens[i]);
-            let given = puzzle.cells()[i] != 0;
-            if changed && colour {
-                out.push_str(&format!("\x1b[1;33m{text}\x1b[0m  "));
-            } else if changed {
-                out.push_str(&format!("{text}* "));
-            } else if given && colour {
-                out.push_str(&format!("\x1b[2m{text}\x1b[0m  "));
-            } else {
-                out.push_str(&format!("{text}  "));
-            }
-        }
-        out.push('\n');
-    }
-    out
 }

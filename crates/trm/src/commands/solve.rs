@@ -11,8 +11,8 @@ use trm_model::Model;
 use trm_train::run_dir::RunDir;
 use trm_train::solve::{answer_rows, Answer, SolveOptions};
 
-use super::demo::render_marked;
 use super::solve_maze::numbered;
+use super::terminal::render_marked;
 
 #[derive(clap::Args)]
 pub struct Args {

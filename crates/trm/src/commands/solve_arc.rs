@@ -18,7 +18,7 @@ use trm_model::{LoadOptions, Model};
 use trm_train::run_dir::RunDir;
 use trm_train::solve::{answer_rows, SolveOptions};
 
-use super::data_arc::render_grids;
+use super::terminal::render_grids;
 
 /// Augmentations drawn for a task the run does not know, when `--aug` is not given.
 const DEFAULT_NEW_TASK_AUG: usize = 7;

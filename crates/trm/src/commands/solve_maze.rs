@@ -14,7 +14,7 @@ use trm_train::run_dir::RunDir;
 use trm_train::solve::{answer_rows, Answer, SolveOptions};
 use trm_viz::{Grid, Kind, Mark, Marks, StripOptions};
 
-use super::data_maze::{side_by_side, Panel};
+use super::terminal::{side_by_side, Panel};
 
 /// Shown after the options of the command's `--help`.
 const HELP: &str = "\
