@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use trm_data::sudoku::{build, render_side_by_side, solver, tokens, Grid};
 use trm_model::Model;
 use trm_train::run_dir::RunDir;
-use trm_train::solve::{answer_rows, Answer, SolveOptions};
+use trm_train::solve::{answer_rows, Answer, SolveOptions, StepAnswer};
 
 use super::solve_maze::numbered;
 use super::terminal::render_marked;
@@ -111,14 +111,7 @@ fn solve_sudoku(args: SudokuArgs) -> Result<()> {
             continue;
         }
         println!("== {} ==\npuzzle:\n{}", p.name, p.puzzle.render());
-        let mut previous: Option<&[u32]> = None;
-        for (j, step) in answer.per_step.iter().enumerate() {
-            let q = step.q_halt;
-            let confidence = 1.0 / (1.0 + (-q).exp());
-            println!("step {}: q_halt {q:+.2} (halt confidence {confidence:.2})", j + 1);
-            println!("{}", render_marked(&p.puzzle, &step.tokens, previous, colour));
-            previous = Some(&step.tokens);
-        }
+        print_steps(&p.puzzle, &answer.per_step, None, colour);
         report(p, answer, args.classic, false, 1);
         if let Some(out) = &args.picture {
             let path = if puzzles.len() == 1 { out.clone() } else { numbered(out, k + 1) };
@@ -292,14 +285,46 @@ fn check_model_fits(model: &Model, run: &Path, p: &Named) -> Result<()> {
             c.vocab_size
         );
     }
+    check_one_identifier(model, run, "a Sudoku model has one, used for every puzzle")
+}
+
+/// Refuses models whose puzzle embedding has one row per training puzzle (no row to use
+/// for a new puzzle); `what` says what the task's models have instead.
+pub(crate) fn check_one_identifier(model: &Model, run: &Path, what: &str) -> Result<()> {
+    let c = model.config();
     if c.puzzle_emb_ndim > 0 && c.num_puzzle_identifiers != 1 {
         bail!(
-            "{}: the model has {} puzzle identifiers (one per training puzzle, as for ARC); a Sudoku model has one, used for every puzzle",
+            "{}: the model has {} puzzle identifiers (one per training puzzle, as for ARC); {what}",
             run.display(),
             c.num_puzzle_identifiers
         );
     }
     Ok(())
+}
+
+/// Prints the answer after every supervision step with the cells changed since the
+/// previous step marked; with `solution`, a step whose answer is it ends in " - solved".
+pub(crate) fn print_steps(
+    puzzle: &Grid,
+    steps: &[StepAnswer],
+    solution: Option<&Grid>,
+    colour: bool,
+) {
+    let mut previous: Option<&[u32]> = None;
+    for (j, step) in steps.iter().enumerate() {
+        let q = step.q_halt;
+        let solved = solution.is_some_and(|s| {
+            s.to_tokens().iter().map(|&t| u32::from(t)).eq(step.tokens.iter().copied())
+        });
+        println!(
+            "step {}: q_halt {q:+.2} (halt confidence {:.2}){}",
+            j + 1,
+            1.0 / (1.0 + (-q).exp()),
+            if solved { " - solved" } else { "" }
+        );
+        println!("{}", render_marked(puzzle, &step.tokens, previous, colour));
+        previous = Some(&step.tokens);
+    }
 }
 
 /// The answer tokens as a grid; tokens that are not digits (pad, blank) become blank cells.

@@ -236,14 +236,7 @@ fn check_model_fits(model: &Model, run: &Path, m: &Named) -> Result<()> {
             c.vocab_size
         );
     }
-    if c.puzzle_emb_ndim > 0 && c.num_puzzle_identifiers != 1 {
-        bail!(
-            "{}: the model has {} puzzle identifiers (one per training puzzle, as for ARC); a maze model has one, used for every maze",
-            run.display(),
-            c.num_puzzle_identifiers
-        );
-    }
-    Ok(())
+    super::solve::check_one_identifier(model, run, "a maze model has one, used for every maze")
 }
 
 /// The mazes of FILE (`-`: standard input).
