@@ -8,8 +8,9 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
-use trm_data::arc::augment::Augmentation;
+use trm_data::arc::augment::known_augmentations;
 use trm_data::arc::build::{encode_test_inputs, task_augmentations};
+use trm_data::arc::check::verdict;
 use trm_data::arc::encode::{Canvas, VOCAB_SIZE};
 use trm_data::arc::evaluate::{ArcEvaluator, Candidate};
 use trm_data::arc::{read_tasks, Grid, Task};
@@ -275,25 +276,6 @@ fn check_fits(task: &Task, canvas: Canvas, file: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The augmented copies of task `id` among the run's puzzle names, with their identifiers,
-/// in identifier order (the task itself first when present).
-fn known_augmentations(identifiers: &[String], id: &str) -> Result<Vec<(u32, Augmentation)>> {
-    let mut out = Vec::new();
-    for (i, name) in identifiers.iter().enumerate().skip(1) {
-        if name == id
-            || name.starts_with(&format!("{id}{}", trm_data::arc::augment::NAME_SEPARATOR))
-        {
-            let (original, aug) = Augmentation::parse_name(name)
-                .with_context(|| format!("{IDENTIFIERS_FILE} entry {i}"))?;
-            if original == id {
-                out.push((i as u32, aug));
-            }
-        }
-    }
-    out.sort_by_key(|(i, a)| (!a.is_identity(), *i));
-    Ok(out)
-}
-
 /// The model of an ARC run and its dataset's puzzle names.
 fn load_arc_run(run: &Path, device: &candle_core::Device) -> Result<ArcRun> {
     let run_dir = RunDir::open(run)?;
@@ -336,49 +318,4 @@ fn load_arc_run(run: &Path, device: &candle_core::Device) -> Result<ArcRun> {
 
 fn dims(g: &Grid) -> String {
     format!("{}x{}", g.rows(), g.cols())
-}
-
-/// Whether an attempt equals the truth, and if not how it differs.
-fn verdict(attempt: &Grid, truth: &Grid) -> String {
-    if attempt == truth {
-        "correct".to_string()
-    } else if attempt.rows() == 0 {
-        "wrong (empty: no colour cell at the canvas corner)".to_string()
-    } else if (attempt.rows(), attempt.cols()) == (truth.rows(), truth.cols()) {
-        let wrong = attempt.cells().iter().zip(truth.cells()).filter(|(a, b)| a != b).count();
-        format!("wrong ({wrong} of {} cells differ)", truth.cells().len())
-    } else {
-        format!("wrong (size {}, truth {})", dims(attempt), dims(truth))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn known_copies_are_found_by_name_identity_first() {
-        let aug = Augmentation::parse_name("abc|||t3|||0213456789").unwrap().1;
-        let ids: Vec<String> =
-            ["<blank>", "zzz", "abc|||t3|||0213456789", "abcd", "abc", "abcd|||t1|||0123456789"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-        let found = known_augmentations(&ids, "abc").unwrap();
-        assert_eq!(found, vec![(4, Augmentation::IDENTITY), (2, aug)]);
-        assert!(known_augmentations(&ids, "nope").unwrap().is_empty());
-    }
-
-    #[test]
-    fn verdicts_name_the_difference() {
-        let a = Grid::from_rows(&[vec![1, 2], vec![3, 4]]).unwrap();
-        let b = Grid::from_rows(&[vec![1, 2], vec![3, 5]]).unwrap();
-        assert_eq!(verdict(&a, &a), "correct");
-        assert_eq!(verdict(&a, &b), "wrong (1 of 4 cells differ)");
-        assert_eq!(
-            verdict(&Grid::from_rows(&[vec![1]]).unwrap(), &b),
-            "wrong (size 1x1, truth 2x2)"
-        );
-        assert!(verdict(&Grid::empty(), &b).starts_with("wrong (empty"));
-    }
 }
