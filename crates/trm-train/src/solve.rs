@@ -114,3 +114,56 @@ pub fn answer_batch(model: &Model, batch: &Batch, opts: &SolveOptions) -> Result
         .map(|a| Answer { time: share, ..a.expect("every row is answered at the last step") })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RunConfig;
+    use crate::eval::predict_batch;
+
+    fn tiny_model() -> Model {
+        let mut cfg = RunConfig::preset("sudoku4").unwrap().arch.with_dataset(6, 16, 1);
+        cfg.hidden_size = 32;
+        cfg.puzzle_emb_ndim = 32;
+        cfg.validate().unwrap();
+        Model::new(cfg, &candle_core::Device::Cpu, 0).unwrap()
+    }
+
+    #[test]
+    fn unlabelled_batches_carry_ids_and_ignore_labels() {
+        let b = unlabelled_batch(&[vec![1, 2, 3], vec![4, 5, 6]], &[0, 7]).unwrap();
+        assert_eq!(
+            (b.inputs.as_slice(), b.puzzle_identifiers.as_slice()),
+            (&[1, 2, 3, 4, 5, 6][..], &[0, 7][..])
+        );
+        assert!(b.labels.iter().all(|&l| l == IGNORE_LABEL_ID));
+        assert_eq!((b.batch_size(), b.seq_len), (2, 3));
+        assert!(unlabelled_batch(&[vec![1]], &[]).is_err());
+    }
+
+    #[test]
+    fn answers_match_evaluation() {
+        let model = tiny_model();
+        let rows: Vec<Vec<u8>> =
+            (0..3u8).map(|k| (0..16u8).map(|i| 1 + (i * 7 + k) % 5).collect()).collect();
+        let ids = vec![0; rows.len()];
+        for halt in [false, true] {
+            let opts = SolveOptions { steps: 3, halt, batch_size: 2, keep_steps: true };
+            let answers = answer_rows(&model, &rows, &ids, &opts).unwrap();
+            let mut preds = Vec::new();
+            for (chunk, chunk_ids) in rows.chunks(2).zip(ids.chunks(2)) {
+                let batch = unlabelled_batch(chunk, chunk_ids).unwrap();
+                preds.extend(predict_batch(&model, &batch, Some(3), halt).unwrap().0);
+            }
+            assert_eq!(answers.len(), 3);
+            for (a, p) in answers.iter().zip(&preds) {
+                assert_eq!((&a.tokens, a.steps), (&p.tokens, p.steps));
+                assert!((a.confidence - p.confidence).abs() < 1e-12);
+                assert_eq!(a.per_step.len(), a.steps);
+                assert_eq!(a.per_step.last().unwrap().tokens, a.tokens);
+                let first_halt = a.per_step.iter().position(|s| s.q_halt > 0.0);
+                assert_eq!(a.steps, if halt { first_halt.map_or(3, |k| k + 1) } else { 3 });
+            }
+        }
+    }
+}
