@@ -4,11 +4,13 @@
 //! - [`generate`]: puzzles with a unique solution from a seed, with difficulty filters.
 //! - [`augment`]: the official shuffle (design 4.2), generalised to size 4.
 //! - [`build`]: puzzle files (CSV or bare lines) and official-layout datasets.
+//! - [`check`]: whether an answer solves a puzzle, and if not, why.
 //! - [`mod@bench`]: solver speed on puzzle files.
 
 pub mod augment;
 pub mod bench;
 pub mod build;
+pub mod check;
 pub mod generate;
 pub mod solver;
 

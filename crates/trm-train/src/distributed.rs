@@ -130,7 +130,8 @@ pub fn evaluate_shared(
                 sums[4] += p.steps as f64;
                 if let Some(grid) = grid {
                     let input = &batch.inputs[r * batch.seq_len..(r + 1) * batch.seq_len];
-                    sums[5] += eval::solves_maze(input, &p.tokens, grid) as u8 as f64;
+                    sums[5] +=
+                        trm_data::maze::check::solves_maze(input, &p.tokens, grid) as u8 as f64;
                 }
             }
         }

@@ -10,7 +10,8 @@ use anyhow::{ensure, Result};
 use serde::Serialize;
 use trm_data::dataset::Split;
 use trm_data::maze::build::decode_example;
-use trm_data::maze::{Maze, VOCAB_SIZE};
+use trm_data::maze::check::solves_maze;
+use trm_data::maze::VOCAB_SIZE;
 use trm_model::{Batch, Model, IGNORE_LABEL_ID};
 
 use crate::path_labels::maze_columns;
@@ -66,21 +67,6 @@ pub fn maze_grid(split: &Split, model: &Model, total: usize) -> Option<(usize, u
             .is_ok_and(|pair| pair.question.check_answer(&pair.answer).is_ok())
     });
     (total > 0 && all_mazes).then_some((rows, cols))
-}
-
-/// Whether `tokens` answer the maze question `input` with a valid shortest path.
-pub fn solves_maze(input: &[i32], tokens: &[u32], (rows, cols): (usize, usize)) -> bool {
-    let as_u8 = |v: Vec<Option<u8>>| v.into_iter().collect::<Option<Vec<u8>>>();
-    let (Some(q), Some(a)) = (
-        as_u8(input.iter().map(|&t| u8::try_from(t).ok()).collect()),
-        as_u8(tokens.iter().map(|&t| u8::try_from(t).ok()).collect()),
-    ) else {
-        return false;
-    };
-    match (Maze::from_tokens(&q, rows, cols), Maze::from_tokens(&a, rows, cols)) {
-        (Ok(q), Ok(a)) => q.check_answer(&a).is_ok(),
-        _ => false,
-    }
 }
 
 /// The model's answer to one example.
@@ -255,31 +241,4 @@ pub fn argmax_tokens(logits: &candle_core::Tensor) -> Result<Vec<u32>> {
 
 fn sigmoid(v: f64) -> f64 {
     1.0 / (1.0 + (-v).exp())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn any_shortest_path_solves_a_maze_and_nothing_else_does() {
-        // S . .
-        // . # .
-        // . . G   two shortest paths, right-then-down and down-then-right.
-        let question = Maze::parse_lines("S  \n # \n  G").unwrap();
-        let input: Vec<i32> = question.tokens().iter().map(|&t| t as i32).collect();
-        let answer = |lines: &str| -> Vec<u32> {
-            Maze::parse_lines(lines).unwrap().tokens().iter().map(|&t| t as u32).collect()
-        };
-        assert!(solves_maze(&input, &answer("Soo\n #o\n  G"), (3, 3)));
-        assert!(solves_maze(&input, &answer("S  \no# \nooG"), (3, 3)));
-        // Broken, over-drawn, or a wall moved.
-        assert!(!solves_maze(&input, &answer("So \n #o\n  G"), (3, 3)));
-        assert!(!solves_maze(&input, &answer("Soo\no#o\nooG"), (3, 3)));
-        assert!(!solves_maze(&input, &answer("Soo\n  o\n  G"), (3, 3)));
-        // Tokens outside the maze vocabulary.
-        let mut junk = answer("Soo\n #o\n  G");
-        junk[4] = 300;
-        assert!(!solves_maze(&input, &junk, (3, 3)));
-    }
 }

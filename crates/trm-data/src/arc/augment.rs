@@ -148,6 +148,23 @@ pub fn augmentations(task: &Task, count: usize, rng: &mut impl Rng) -> Vec<Augme
     group
 }
 
+/// The augmented copies of task `id` among a dataset's puzzle names, with their identifiers,
+/// in identifier order (the task itself first when present).
+pub fn known_augmentations(identifiers: &[String], id: &str) -> Result<Vec<(u32, Augmentation)>> {
+    let mut out = Vec::new();
+    for (i, name) in identifiers.iter().enumerate().skip(1) {
+        if name == id || name.starts_with(&format!("{id}{}", NAME_SEPARATOR)) {
+            let (original, aug) = Augmentation::parse_name(name)
+                .with_context(|| format!("{} entry {i}", crate::dataset::IDENTIFIERS_FILE))?;
+            if original == id {
+                out.push((i as u32, aug));
+            }
+        }
+    }
+    out.sort_by_key(|(i, a)| (!a.is_identity(), *i));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +217,18 @@ mod tests {
         let pair = super::super::Pair { input: one.clone(), output: one };
         let task = Task { id: "t".into(), train: vec![pair], test: vec![], solutions_known: true };
         assert_eq!(augmentations(&task, 100, &mut rng).len(), 9);
+    }
+
+    #[test]
+    fn known_copies_are_found_by_name_identity_first() {
+        let aug = Augmentation::parse_name("abc|||t3|||0213456789").unwrap().1;
+        let ids: Vec<String> =
+            ["<blank>", "zzz", "abc|||t3|||0213456789", "abcd", "abc", "abcd|||t1|||0123456789"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        let found = known_augmentations(&ids, "abc").unwrap();
+        assert_eq!(found, vec![(4, Augmentation::IDENTITY), (2, aug)]);
+        assert!(known_augmentations(&ids, "nope").unwrap().is_empty());
     }
 }

@@ -5,10 +5,12 @@
 //!   and the crop back.
 //! - [`augment`]: dihedral + colour permutation augmentations and their names.
 //! - [`build`]: the official ARC dataset layout with `test_puzzles.json`.
+//! - [`check`]: an attempt against the truth (correct, or how it differs).
 //! - [`evaluate`]: crop, de-augment, vote, pass@K and `submission.json`.
 
 pub mod augment;
 pub mod build;
+pub mod check;
 pub mod encode;
 pub mod evaluate;
 pub mod read;

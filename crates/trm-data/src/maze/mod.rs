@@ -9,10 +9,14 @@
 //! - [`Maze`]: parse, print, tokens, dihedral transforms, solve (BFS, [`solve`]).
 //! - [`generate`]: the Maze-Hard generator (random walls, start/goal draws, path filter).
 //! - [`csv`]: the official `source,question,answer,rating` files.
+//! - [`mod@file`]: files of mazes as people write them (blocks of rows, flat lines, CSV).
+//! - [`check`]: the verdict on an answer (valid, shortest, extra and changed cells).
 //! - [`build`]: the official dataset layout for mazes.
 
 pub mod build;
+pub mod check;
 pub mod csv;
+pub mod file;
 pub mod generate;
 pub mod solve;
 

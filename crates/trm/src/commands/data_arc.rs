@@ -10,6 +10,8 @@ use trm_data::arc::encode::{Canvas, COLOR_OFFSET, PAD, VOCAB_SIZE};
 use trm_data::arc::{Grid, Subset, NUM_COLORS};
 use trm_data::dataset::Metadata;
 
+use super::terminal::render_grids;
+
 /// Shown after the options of `trm data arc --help` (the variant's doc line is the summary).
 const ARC_HELP: &str = "\
 Builds the official ARC layout (design 4.4): demonstration pairs of every subset and
@@ -233,47 +235,6 @@ pub fn locate_grid(tokens: &[u8], canvas: Canvas) -> Option<((usize, usize), Gri
         shifted[(r - row) * n..(r - row) * n + src.len()].copy_from_slice(src);
     }
     Some(((row, col), canvas.crop(&shifted)))
-}
-
-/// Grids side by side under their captions, one digit per cell; with `colour`, each cell on
-/// its ARC palette colour (24-bit ANSI background).
-pub fn render_grids(panels: &[(String, &Grid)], colour: bool) -> String {
-    let width = |(caption, g): &(String, &Grid)| caption.chars().count().max(2 * g.cols());
-    let widths: Vec<usize> = panels.iter().map(width).collect();
-    let height = panels.iter().map(|(_, g)| g.rows()).max().unwrap_or(0);
-    let mut out = String::new();
-    let mut line = String::new();
-    for ((caption, _), w) in panels.iter().zip(&widths) {
-        line.push_str(&format!("{caption:<w$}   "));
-    }
-    out.push_str(line.trim_end());
-    out.push('\n');
-    for r in 0..height {
-        let mut line = String::new();
-        for ((_, g), w) in panels.iter().zip(&widths) {
-            let mut used = 0;
-            if r < g.rows() {
-                for c in 0..g.cols() {
-                    let v = g.get(r, c);
-                    if colour {
-                        let p = trm_viz::color::ARC_PALETTE[v as usize];
-                        let ink = p.ink();
-                        line.push_str(&format!(
-                            "\x1b[48;2;{};{};{}m\x1b[38;2;{};{};{}m{v} \x1b[0m",
-                            p.r, p.g, p.b, ink.r, ink.g, ink.b
-                        ));
-                    } else {
-                        line.push_str(&format!("{v} "));
-                    }
-                    used += 2;
-                }
-            }
-            line.push_str(&" ".repeat(w - used + 3));
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ use trm_data::maze::csv::{read_csv, write_csv};
 use trm_data::maze::generate::{
     default_min_path, generate, maze_wall_key, GenerationStats, GeneratorConfig,
 };
-use trm_data::maze::{Maze, MazePair, MazeSolver, VOCAB_SIZE};
+use trm_data::maze::{MazePair, MazeSolver, VOCAB_SIZE};
+
+use super::terminal::{side_by_side, Panel};
 
 /// Shown after the options of the command's `--help`.
 const MAZE_HELP: &str = "\
@@ -291,59 +293,6 @@ pub fn bench_maze(args: BenchMazeArgs) -> Result<()> {
     Ok(())
 }
 
-/// One column of [`side_by_side`]: a title over text lines `line_width` characters wide on
-/// screen (lines may hold colour escapes, so the width is given rather than measured).
-pub(crate) struct Panel {
-    pub title: String,
-    pub lines: Vec<String>,
-    pub line_width: usize,
-}
-
-impl Panel {
-    /// A `rows x cols` grid of one-character cells inside a `+--+` frame, so open cells
-    /// (spaces) stay visible. `cell(i)` gives the text of cell `i` (row-major).
-    pub(crate) fn framed(
-        title: &str,
-        rows: usize,
-        cols: usize,
-        cell: impl Fn(usize) -> String,
-    ) -> Panel {
-        let edge = format!("+{}+", "-".repeat(cols));
-        let mut lines = vec![edge.clone()];
-        for r in 0..rows {
-            lines.push(format!("|{}|", (0..cols).map(|c| cell(r * cols + c)).collect::<String>()));
-        }
-        lines.push(edge);
-        Panel { title: title.to_string(), lines, line_width: cols + 2 }
-    }
-
-    /// A maze in its official characters.
-    pub(crate) fn maze(title: &str, maze: &Maze) -> Panel {
-        Panel::framed(title, maze.rows(), maze.cols(), |i| maze.cells()[i].to_char().to_string())
-    }
-}
-
-/// Panels next to each other, four spaces apart.
-pub(crate) fn side_by_side(panels: &[Panel]) -> String {
-    let rows = panels.iter().map(|p| p.lines.len() + 1).max().unwrap_or(0);
-    let mut out = String::new();
-    for i in 0..rows {
-        let mut line = String::new();
-        for p in panels {
-            let title_width = p.title.chars().count();
-            let (text, visible) = match i {
-                0 => (p.title.as_str(), title_width),
-                _ => p.lines.get(i - 1).map_or(("", 0), |l| (l.as_str(), p.line_width)),
-            };
-            line.push_str(text);
-            line.push_str(&" ".repeat(p.line_width.max(title_width) - visible + 4));
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// A dataset example decoded as a maze, when it is one: vocab 6, a square `seq_len`, and
 /// input and label each with exactly one `S` and one `G` (a 4x4 Sudoku also has vocab 6
 /// and 16 cells; its solution has four of every digit). Shows question and answer side by
@@ -368,6 +317,7 @@ pub(crate) fn render_maze_example(meta: &Metadata, input: &[u8], label: &[u8]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use trm_data::maze::Maze;
 
     #[test]
     fn maze_examples_decode_and_sudoku_ones_do_not() {
@@ -397,15 +347,5 @@ mod tests {
             render_maze_example(&meta(11, 16), &pair.question.tokens(), &pair.answer.tokens()),
             None
         );
-    }
-
-    #[test]
-    fn panels_align_with_colour_escapes() {
-        let plain = Panel::framed("a", 1, 2, |_| "#".into());
-        let coloured = Panel::framed("b", 1, 2, |_| "\x1b[1m#\x1b[0m".into());
-        let text = side_by_side(&[coloured, plain]);
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "b       a");
-        assert_eq!(lines[2], "|\x1b[1m#\x1b[0m\x1b[1m#\x1b[0m|    |##|");
     }
 }

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use trm_data::sudoku::Grid;
 use trm_model::Batch;
 use trm_train::config::RunConfig;
-use trm_train::eval::{argmax_tokens, collate, evaluate, EvalOptions};
+use trm_train::eval::{collate, evaluate, EvalOptions};
 use trm_train::run_dir::RunDir;
+use trm_train::solve::{answer_batch, SolveOptions};
 use trm_train::train::{Trainer, CONFIG_FILE};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -138,66 +139,13 @@ pub fn print_sudoku_steps(model: &trm_model::Model, batch: &Batch) -> Result<()>
     let solution =
         Grid::from_tokens(&batch.labels.iter().map(|&v| v as u8).collect::<Vec<u8>>()).ok();
     println!("puzzle:\n{}", puzzle.render());
-    let mut previous: Option<Vec<u32>> = None;
-    for (k, out) in model.eval_all_steps(batch)?.iter().enumerate() {
-        let tokens = argmax_tokens(&out.logits)?;
-        let q = out.q_halt_logits.to_vec1::<f32>()?[0];
-        let answer: Vec<u8> = tokens.iter().map(|&t| t as u8).collect();
-        let solved = solution.as_ref().map(|s| s.to_tokens() == answer);
-        println!(
-            "step {}: q_halt {:+.2} (halt confidence {:.2}){}",
-            k + 1,
-            q,
-            1.0 / (1.0 + (-q as f64).exp()),
-            match solved {
-                Some(true) => " - solved",
-                Some(false) => "",
-                None => "",
-            }
-        );
-        println!("{}", render_marked(&puzzle, &tokens, previous.as_deref(), tty));
-        previous = Some(tokens);
-    }
+    let opts = SolveOptions {
+        steps: model.config().halt_max_steps,
+        halt: false,
+        batch_size: 1,
+        keep_steps: true,
+    };
+    let answer = &answer_batch(model, batch, &opts)?[0];
+    super::solve::print_steps(&puzzle, &answer.per_step, solution.as_ref(), tty);
     Ok(())
-}
-
-/// The answer grid with cells changed since `previous` in colour (terminal) or followed by
-/// `*`; given cells are printed plain.
-pub fn render_marked(
-    puzzle: &Grid,
-    tokens: &[u32],
-    previous: Option<&[u32]>,
-    colour: bool,
-) -> String {
-    let n = puzzle.size();
-    let b = puzzle.box_size();
-    let mut out = String::new();
-    for r in 0..n {
-        if r > 0 && r % b == 0 {
-            out.push_str(&"-".repeat(n * 3 + (n / b - 1) * 2));
-            out.push('\n');
-        }
-        for c in 0..n {
-            if c > 0 && c % b == 0 {
-                out.push_str("| ");
-            }
-            let i = r * n + c;
-            let digit = tokens[i].saturating_sub(1);
-            let text =
-                if digit == 0 || digit as usize > n { ".".to_string() } else { digit.to_string() };
-            let changed = previous.is_some_and(|p| p[i] != tokens[i]);
-            let given = puzzle.cells()[i] != 0;
-            if changed && colour {
-                out.push_str(&format!("\x1b[1;33m{text}\x1b[0m  "));
-            } else if changed {
-                out.push_str(&format!("{text}* "));
-            } else if given && colour {
-                out.push_str(&format!("\x1b[2m{text}\x1b[0m  "));
-            } else {
-                out.push_str(&format!("{text}  "));
-            }
-        }
-        out.push('\n');
-    }
-    out
 }

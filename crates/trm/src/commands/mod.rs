@@ -14,6 +14,7 @@ pub mod render;
 pub mod solve;
 pub mod solve_arc;
 pub mod solve_maze;
+pub mod terminal;
 pub mod train;
 
 /// The compute device named on the command line: `cpu`, `cuda` or `cuda:N`.

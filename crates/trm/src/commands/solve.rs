@@ -6,10 +6,14 @@ use anyhow::{bail, ensure, Context, Result};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use trm_data::sudoku::check::{answer_grid, verdict};
 use trm_data::sudoku::{build, render_side_by_side, solver, tokens, Grid};
-use trm_model::{Batch, Model, IGNORE_LABEL_ID};
-use trm_train::eval::{argmax_tokens, predict_batch};
+use trm_model::Model;
 use trm_train::run_dir::RunDir;
+use trm_train::solve::{answer_rows, Answer, SolveOptions, StepAnswer};
+
+use super::solve_maze::numbered;
+use super::terminal::render_marked;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -75,18 +79,6 @@ struct Named {
     puzzle: Grid,
 }
 
-/// The model's answer to one puzzle.
-struct Answer {
-    tokens: Vec<u32>,
-    /// sigmoid(q_halt) at the step the answer was taken.
-    confidence: f64,
-    steps: usize,
-    /// Model time for this puzzle (its share of the batch).
-    time: Duration,
-    /// The answer after each step (only with --steps).
-    per_step: Vec<Vec<u32>>,
-}
-
 fn solve_sudoku(args: SudokuArgs) -> Result<()> {
     ensure!(args.batch_size > 0, "--batch-size must be at least 1");
     ensure!(args.max_steps != Some(0), "--max-steps must be at least 1");
@@ -95,56 +87,39 @@ fn solve_sudoku(args: SudokuArgs) -> Result<()> {
         return solve_classic(&puzzles);
     };
     let device = super::device(&args.device)?;
-    let model = load_run_model(run, &device)?;
+    let model = RunDir::open(run)?.load_model(&device)?;
     for p in &puzzles {
         check_model_fits(&model, run, p)?;
     }
-    let steps = args.max_steps.unwrap_or(model.config().halt_max_steps);
     if let Some(out) = &args.picture {
         trm_viz::Format::from_path(out)?;
     }
-
-    let answers = if args.steps {
-        let colour = std::io::stdout().is_terminal();
-        let mut out = Vec::with_capacity(puzzles.len());
-        for (k, p) in puzzles.iter().enumerate() {
-            println!("== {} ==\npuzzle:\n{}", p.name, p.puzzle.render());
-            let answer = answer_with_steps(&model, &p.puzzle, steps, args.halt, colour)?;
-            report(p, &answer, args.classic, false, 1);
-            if let Some(out) = &args.picture {
-                let path = if puzzles.len() == 1 {
-                    out.clone()
-                } else {
-                    super::solve_maze::numbered(out, k + 1)
-                };
-                steps_picture(p, &answer)?.save(&path)?;
-                println!("picture     {}\n", path.display());
-            }
-            out.push(answer);
-        }
-        out
-    } else {
-        let mut out = Vec::with_capacity(puzzles.len());
-        for chunk in puzzles.chunks(args.batch_size) {
-            let grids: Vec<Grid> = chunk.iter().map(|p| p.puzzle).collect();
-            let start = Instant::now();
-            let (preds, _) = predict_batch(&model, &sudoku_batch(&grids)?, Some(steps), args.halt)?;
-            let share = start.elapsed() / chunk.len() as u32;
-            for (p, pred) in chunk.iter().zip(preds) {
-                let answer = Answer {
-                    tokens: pred.tokens,
-                    confidence: pred.confidence,
-                    steps: pred.steps,
-                    time: share,
-                    per_step: Vec::new(),
-                };
-                println!("== {} ==", p.name);
-                report(p, &answer, args.classic, true, chunk.len());
-                out.push(answer);
-            }
-        }
-        out
+    let batch_size = if args.steps { 1 } else { args.batch_size };
+    let opts = SolveOptions {
+        steps: args.max_steps.unwrap_or(model.config().halt_max_steps),
+        halt: args.halt,
+        batch_size,
+        keep_steps: args.steps,
     };
+    let rows: Vec<Vec<u8>> = puzzles.iter().map(|p| p.puzzle.to_tokens()).collect();
+    let answers = answer_rows(&model, &rows, &vec![0; rows.len()], &opts)?;
+    let colour = std::io::stdout().is_terminal();
+    for (k, (p, answer)) in puzzles.iter().zip(&answers).enumerate() {
+        if !args.steps {
+            println!("== {} ==", p.name);
+            let batch_len = batch_size.min(puzzles.len() - k / batch_size * batch_size);
+            report(p, answer, args.classic, true, batch_len);
+            continue;
+        }
+        println!("== {} ==\npuzzle:\n{}", p.name, p.puzzle.render());
+        print_steps(&p.puzzle, &answer.per_step, None, colour);
+        report(p, answer, args.classic, false, 1);
+        if let Some(out) = &args.picture {
+            let path = if puzzles.len() == 1 { out.clone() } else { numbered(out, k + 1) };
+            steps_picture(p, answer)?.save(&path)?;
+            println!("picture     {}\n", path.display());
+        }
+    }
 
     if puzzles.len() > 1 {
         let solved = puzzles
@@ -229,46 +204,15 @@ fn report(p: &Named, answer: &Answer, classic: bool, show_grids: bool, batch_len
     println!();
 }
 
-/// Runs the supervision steps on one puzzle, printing the answer after each with the cells
-/// changed since the previous step marked; stops as `trm eval` does (last step, or the first
-/// q_halt > 0 with `halt`).
-fn answer_with_steps(
-    model: &Model,
-    puzzle: &Grid,
-    steps: usize,
-    halt: bool,
-    colour: bool,
-) -> Result<Answer> {
-    let batch = sudoku_batch(&[*puzzle])?;
-    let start = Instant::now();
-    let mut carry = model.initial_carry(1)?;
-    let mut per_step: Vec<Vec<u32>> = Vec::new();
-    for step in 1..=steps {
-        let out = model.eval_step(&mut carry, &batch)?;
-        // Go on past the training horizon, as trm_train::eval::predict_batch does.
-        carry.halted.fill(false);
-        let tokens = argmax_tokens(&out.logits)?;
-        let q = out.q_halt_logits.to_vec1::<f32>()?[0] as f64;
-        let confidence = 1.0 / (1.0 + (-q).exp());
-        println!("step {step}: q_halt {q:+.2} (halt confidence {confidence:.2})");
-        println!(
-            "{}",
-            super::demo::render_marked(puzzle, &tokens, per_step.last().map(Vec::as_slice), colour)
-        );
-        per_step.push(tokens.clone());
-        if step == steps || (halt && q > 0.0) {
-            return Ok(Answer { tokens, confidence, steps: step, time: start.elapsed(), per_step });
-        }
-    }
-    unreachable!("steps >= 1 is checked by the caller")
-}
-
 /// The puzzle, the answer after every step and, when the puzzle has one, the exact solver's
 /// solution (cells of a step that differ from it are marked wrong).
 fn steps_picture(p: &Named, answer: &Answer) -> Result<trm_viz::Scene> {
     let size = p.puzzle.size();
-    let steps: Vec<trm_viz::Grid> =
-        answer.per_step.iter().map(|t| trm_viz::Grid::from(&answer_grid(t, size))).collect();
+    let steps: Vec<trm_viz::Grid> = answer
+        .per_step
+        .iter()
+        .map(|s| trm_viz::Grid::from(&answer_grid(&s.tokens, size)))
+        .collect();
     let solved = solver::solve(&p.puzzle).map(|(solution, _)| solution);
     let verdict = match &solved {
         Some(s) if *s == answer_grid(&answer.tokens, size) => "solved",
@@ -322,12 +266,6 @@ fn read_puzzles(arg: &str) -> Result<Vec<Named>> {
         .collect())
 }
 
-/// The model of a run folder; the vocabulary, sequence length and puzzle identifiers come
-/// from the run's dataset metadata, as in training.
-pub(crate) fn load_run_model(run: &Path, device: &candle_core::Device) -> Result<Model> {
-    RunDir::open(run)?.load_model(device)
-}
-
 /// Refuses a puzzle whose size the model was not trained on, and models whose puzzle
 /// embedding has one row per training puzzle (no row to use for a new puzzle).
 fn check_model_fits(model: &Model, run: &Path, p: &Named) -> Result<()> {
@@ -348,9 +286,16 @@ fn check_model_fits(model: &Model, run: &Path, p: &Named) -> Result<()> {
             c.vocab_size
         );
     }
+    check_one_identifier(model, run, "a Sudoku model has one, used for every puzzle")
+}
+
+/// Refuses models whose puzzle embedding has one row per training puzzle (no row to use
+/// for a new puzzle); `what` says what the task's models have instead.
+pub(crate) fn check_one_identifier(model: &Model, run: &Path, what: &str) -> Result<()> {
+    let c = model.config();
     if c.puzzle_emb_ndim > 0 && c.num_puzzle_identifiers != 1 {
         bail!(
-            "{}: the model has {} puzzle identifiers (one per training puzzle, as for ARC); a Sudoku model has one, used for every puzzle",
+            "{}: the model has {} puzzle identifiers (one per training puzzle, as for ARC); {what}",
             run.display(),
             c.num_puzzle_identifiers
         );
@@ -358,83 +303,31 @@ fn check_model_fits(model: &Model, run: &Path, p: &Named) -> Result<()> {
     Ok(())
 }
 
-/// A batch of same-size puzzles in the official tokens, puzzle identifier 0, no labels.
-fn sudoku_batch(puzzles: &[Grid]) -> Result<Batch> {
-    let seq = puzzles.first().context("no puzzles")?.num_cells();
-    let inputs: Vec<i32> = puzzles.iter().flat_map(|p| p.to_tokens()).map(i32::from).collect();
-    let labels = vec![IGNORE_LABEL_ID; inputs.len()];
-    Batch::new(inputs, labels, vec![0; puzzles.len()], seq)
-}
-
-/// The answer tokens as a grid; tokens that are not digits (pad, blank) become blank cells.
-fn answer_grid(tokens: &[u32], size: usize) -> Grid {
-    let cells: Vec<u8> = tokens
-        .iter()
-        .map(|&t| if (2..=size as u32 + 1).contains(&t) { (t - 1) as u8 } else { 0 })
-        .collect();
-    Grid::from_cells(&cells).expect("cell values are within 0..=size")
-}
-
-/// Whether `answer` solves `puzzle`, and if not, why.
-fn verdict(puzzle: &Grid, answer: &Grid) -> String {
-    if puzzle.is_solved_by(answer) {
-        return format!(
-            "valid solution (complete, no conflicts, keeps the {} givens)",
-            puzzle.givens()
+/// Prints the answer after every supervision step with the cells changed since the
+/// previous step marked; with `solution`, a step whose answer is it ends in " - solved".
+pub(crate) fn print_steps(
+    puzzle: &Grid,
+    steps: &[StepAnswer],
+    solution: Option<&Grid>,
+    colour: bool,
+) {
+    let mut previous: Option<&[u32]> = None;
+    for (j, step) in steps.iter().enumerate() {
+        let q = step.q_halt;
+        let solved = solution.is_some_and(|s| {
+            s.to_tokens().iter().map(|&t| u32::from(t)).eq(step.tokens.iter().copied())
+        });
+        println!(
+            "step {}: q_halt {q:+.2} (halt confidence {:.2}){}",
+            j + 1,
+            1.0 / (1.0 + (-q).exp()),
+            if solved { " - solved" } else { "" }
         );
+        println!("{}", render_marked(puzzle, &step.tokens, previous, colour));
+        previous = Some(&step.tokens);
     }
-    let mut why = Vec::new();
-    let blanks = answer.num_cells() - answer.givens();
-    if blanks > 0 {
-        why.push(format!("{blanks} cells without a digit"));
-    }
-    if let Some((d, (r1, c1), (r2, c2))) = answer.conflict() {
-        why.push(format!(
-            "digit {d} twice in a unit (row {}, column {} and row {}, column {})",
-            r1 + 1,
-            c1 + 1,
-            r2 + 1,
-            c2 + 1
-        ));
-    }
-    let changed =
-        puzzle.cells().iter().zip(answer.cells()).filter(|(&p, &a)| p != 0 && a != p).count();
-    if changed > 0 {
-        why.push(format!("{changed} givens changed"));
-    }
-    format!("NOT a solution: {}", why.join("; "))
 }
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn verdict_names_what_is_wrong() {
-        let puzzle = Grid::parse("1...............").unwrap();
-        let good = Grid::parse("1234341221434321").unwrap();
-        assert!(verdict(&puzzle, &good).starts_with("valid solution"));
-        let other_given = Grid::parse("2143341212344321").unwrap();
-        assert!(
-            verdict(&puzzle, &other_given).contains("1 givens changed"),
-            "{}",
-            verdict(&puzzle, &other_given)
-        );
-        let holes = Grid::parse("12343412214343..").unwrap();
-        assert!(verdict(&puzzle, &holes).contains("2 cells without a digit"));
-    }
-
-    #[test]
-    fn answer_tokens_decode_with_non_digits_blank() {
-        let mut t = vec![2u32; 16];
-        t[0] = 0;
-        t[1] = 1;
-        t[2] = 5;
-        let g = answer_grid(&t, 4);
-        assert_eq!(&g.cells()[..4], &[0, 0, 4, 1]);
-    }
 }

@@ -8,17 +8,18 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
-use trm_data::arc::augment::Augmentation;
+use trm_data::arc::augment::known_augmentations;
 use trm_data::arc::build::{encode_test_inputs, task_augmentations};
+use trm_data::arc::check::verdict;
 use trm_data::arc::encode::{Canvas, VOCAB_SIZE};
 use trm_data::arc::evaluate::{ArcEvaluator, Candidate};
 use trm_data::arc::{read_tasks, Grid, Task};
 use trm_data::dataset::{BLANK_IDENTIFIER, IDENTIFIERS_FILE};
-use trm_model::{Batch, LoadOptions, Model, IGNORE_LABEL_ID};
-use trm_train::eval::predict_batch;
+use trm_model::{LoadOptions, Model};
 use trm_train::run_dir::RunDir;
+use trm_train::solve::{answer_rows, SolveOptions};
 
-use super::data_arc::render_grids;
+use super::terminal::render_grids;
 
 /// Augmentations drawn for a task the run does not know, when `--aug` is not given.
 const DEFAULT_NEW_TASK_AUG: usize = 7;
@@ -232,27 +233,24 @@ fn answer_task(run: &ArcRun, task: &Task, args: &ArcArgs) -> Result<(Vec<Answer>
     let mut evaluator =
         ArcEvaluator::new(names, BTreeMap::from([(task.id.clone(), task.clone())]), run.canvas);
     // One row per (copy, test input).
-    let mut rows: Vec<(u32, u32, Vec<u8>)> = Vec::new();
+    let (mut copies, mut ids, mut rows) = (Vec::new(), Vec::new(), Vec::new());
     for (j, (model_id, aug)) in members.iter().enumerate() {
         for input in encode_test_inputs(task, aug, run.canvas) {
-            rows.push((j as u32 + 1, *model_id, input));
+            copies.push(j as u32 + 1);
+            ids.push(*model_id);
+            rows.push(input);
         }
     }
-    for chunk in rows.chunks(args.batch_size) {
-        let inputs: Vec<i32> =
-            chunk.iter().flat_map(|(_, _, t)| t.iter().map(|&v| v as i32)).collect();
-        let labels = vec![IGNORE_LABEL_ID; inputs.len()];
-        let ids: Vec<i32> = chunk.iter().map(|&(_, id, _)| id as i32).collect();
-        let (preds, _) = predict_batch(
-            &run.model,
-            &Batch::new(inputs, labels, ids, run.canvas.seq_len())?,
-            args.max_steps,
-            args.halt,
-        )?;
-        for ((copy, _, input), p) in chunk.iter().zip(preds) {
-            let tokens: Vec<u8> = p.tokens.iter().map(|&t| t.min(u8::MAX as u32) as u8).collect();
-            evaluator.add(*copy, input, &tokens, p.confidence)?;
-        }
+    let opts = SolveOptions {
+        steps: args.max_steps.unwrap_or(run.model.config().halt_max_steps),
+        halt: args.halt,
+        batch_size: args.batch_size,
+        keep_steps: false,
+    };
+    let answers = answer_rows(&run.model, &rows, &ids, &opts)?;
+    for ((copy, input), a) in copies.iter().zip(&rows).zip(answers) {
+        let tokens: Vec<u8> = a.tokens.iter().map(|&t| t.min(u8::MAX as u32) as u8).collect();
+        evaluator.add(*copy, input, &tokens, a.confidence)?;
     }
     let answers = task
         .test
@@ -276,25 +274,6 @@ fn check_fits(task: &Task, canvas: Canvas, file: &Path) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The augmented copies of task `id` among the run's puzzle names, with their identifiers,
-/// in identifier order (the task itself first when present).
-fn known_augmentations(identifiers: &[String], id: &str) -> Result<Vec<(u32, Augmentation)>> {
-    let mut out = Vec::new();
-    for (i, name) in identifiers.iter().enumerate().skip(1) {
-        if name == id
-            || name.starts_with(&format!("{id}{}", trm_data::arc::augment::NAME_SEPARATOR))
-        {
-            let (original, aug) = Augmentation::parse_name(name)
-                .with_context(|| format!("{IDENTIFIERS_FILE} entry {i}"))?;
-            if original == id {
-                out.push((i as u32, aug));
-            }
-        }
-    }
-    out.sort_by_key(|(i, a)| (!a.is_identity(), *i));
-    Ok(out)
 }
 
 /// The model of an ARC run and its dataset's puzzle names.
@@ -339,49 +318,4 @@ fn load_arc_run(run: &Path, device: &candle_core::Device) -> Result<ArcRun> {
 
 fn dims(g: &Grid) -> String {
     format!("{}x{}", g.rows(), g.cols())
-}
-
-/// Whether an attempt equals the truth, and if not how it differs.
-fn verdict(attempt: &Grid, truth: &Grid) -> String {
-    if attempt == truth {
-        "correct".to_string()
-    } else if attempt.rows() == 0 {
-        "wrong (empty: no colour cell at the canvas corner)".to_string()
-    } else if (attempt.rows(), attempt.cols()) == (truth.rows(), truth.cols()) {
-        let wrong = attempt.cells().iter().zip(truth.cells()).filter(|(a, b)| a != b).count();
-        format!("wrong ({wrong} of {} cells differ)", truth.cells().len())
-    } else {
-        format!("wrong (size {}, truth {})", dims(attempt), dims(truth))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn known_copies_are_found_by_name_identity_first() {
-        let aug = Augmentation::parse_name("abc|||t3|||0213456789").unwrap().1;
-        let ids: Vec<String> =
-            ["<blank>", "zzz", "abc|||t3|||0213456789", "abcd", "abc", "abcd|||t1|||0123456789"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-        let found = known_augmentations(&ids, "abc").unwrap();
-        assert_eq!(found, vec![(4, Augmentation::IDENTITY), (2, aug)]);
-        assert!(known_augmentations(&ids, "nope").unwrap().is_empty());
-    }
-
-    #[test]
-    fn verdicts_name_the_difference() {
-        let a = Grid::from_rows(&[vec![1, 2], vec![3, 4]]).unwrap();
-        let b = Grid::from_rows(&[vec![1, 2], vec![3, 5]]).unwrap();
-        assert_eq!(verdict(&a, &a), "correct");
-        assert_eq!(verdict(&a, &b), "wrong (1 of 4 cells differ)");
-        assert_eq!(
-            verdict(&Grid::from_rows(&[vec![1]]).unwrap(), &b),
-            "wrong (size 1x1, truth 2x2)"
-        );
-        assert!(verdict(&Grid::empty(), &b).starts_with("wrong (empty"));
-    }
 }
