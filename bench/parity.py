@@ -16,8 +16,9 @@ data with the same settings. Subcommands:
   export MODEL OUT.pt        write a trm model.safetensors as a torch state dict under the
                              names the official trainer saves (`model.inner.` + name), for
                              pretrain.py's load_checkpoint
-  checkpoints OUT TRM        the checkpoints-both-ways table of a parity run in OUT, with the
-                             trm binary TRM
+  checkpoints OUT TRM DATA   the checkpoints-both-ways table of a parity run in OUT, with the
+                             trm binary TRM, on the dataset DATA
+  data-dir RUN               print the dataset folder a trm run trained on
 
 Needs torch (and safetensors for export); compare and hydra need only the standard library.
 """
@@ -182,11 +183,16 @@ def pair(official, ours):
             f"{ours['exact_accuracy']:.4f} / {ours['token_accuracy']:.4f}")
 
 
-def checkpoints(out, trm):
+def data_dir(run):
+    path = tomllib.load(open(os.path.join(run, "config.toml"), "rb")).get("data", {}).get("path", "")
+    print(os.path.abspath(path) if path else os.path.join(os.path.abspath(run), "data"))
+
+
+def checkpoints(out, trm, data):
     """Both directions, on the test split: every official checkpoint through `trm eval
     --checkpoint` against the official evaluation logged at its step; trm's final model
     through the official evaluation (the run in OUT/official-eval-of-trm) against `trm eval`."""
-    config, data = f"{out}/trm/config.toml", f"{out}/trm/data"
+    config = f"{out}/trm/config.toml"
     logged = evaluations(f"{out}/official/metrics.jsonl")
     print("| weights | official evaluation: exact / token acc. | trm eval: exact / token acc. |")
     print("| --- | ---: | ---: |")
@@ -208,7 +214,7 @@ def checkpoints(out, trm):
 if __name__ == "__main__":
     commands = {"patch": (patch, 2), "hydra": (hydra, 2), "compare": (compare, 2),
                 "export": (export, 2),
-                "checkpoints": (checkpoints, 2)}
+                "checkpoints": (checkpoints, 3), "data-dir": (data_dir, 1)}
     if len(sys.argv) < 2 or sys.argv[1] not in commands or len(sys.argv) != commands[sys.argv[1]][1] + 2:
         sys.exit(__doc__)
     fn, _ = commands[sys.argv[1]]

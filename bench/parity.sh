@@ -12,7 +12,8 @@
 #
 # OFFICIAL is a clone of https://github.com/SamsungSAILMontreal/TinyRecursiveModels at commit
 # e7b6871; it is copied to OUT/official-code and patched to run on a CPU (bench/parity.py
-# patch). Both sides train on the dataset trm generates in OUT/trm/data: the official trainer
+# patch). Both sides train on the run's dataset (`--data DIR`, or the one trm generates in
+# OUT/trm/data for presets that generate their own): the official trainer
 # reads a dataset folder and has no online mode, so online presets are run with
 # data.generate.online=false (a fixed set), and maze presets with path_labels=dataset. The
 # official side imports bench/parity/ (a CPU Adam-atan2 and a wandb that writes
@@ -44,7 +45,7 @@ if "$trm" train --preset "$preset" --print-config "$@" | grep -q '^online = true
 fi
 echo "== trm train --preset $preset ${sets[*]} $*" >&2
 peak_rss trm "$trm" train --preset "$preset" --out "$out/trm" "${sets[@]}" "$@"
-data="$out/trm/data"
+data=$("$py" "$here/parity.py" data-dir "$out/trm")
 [ -f "$data/train/dataset.json" ] || { echo "parity.sh: no dataset at $data" >&2; exit 1; }
 
 "$py" "$here/parity.py" patch "$official" "$out/official-code"
@@ -72,4 +73,4 @@ echo; echo "## Checkpoints both ways (test split)"; echo
 # through the one epoch the official loop trains before it evaluates.
 official_train "$out/official-eval-of-trm" +load_checkpoint="$out/trm-model.pt" lr=0 puzzle_emb_lr=0 \
   ema=False epochs=1 eval_interval=1 min_eval_interval=0
-"$py" "$here/parity.py" checkpoints "$out" "$trm"
+"$py" "$here/parity.py" checkpoints "$out" "$trm" "$data"
