@@ -20,7 +20,7 @@ pub enum Task {
     Sudoku4,
     /// 9x9 Sudoku, preset sudoku9-cpu (about 20 minutes).
     Sudoku9,
-    /// 9x9 mazes, preset maze-cpu (about 27 minutes).
+    /// 9x9 mazes, preset maze-cpu (about 25 minutes).
     Maze,
 }
 
