@@ -84,7 +84,7 @@ pub mod weights;
 
 pub use carry::{Batch, Carry, IGNORE_LABEL_ID};
 pub use config::{Arch, LossType, ModelConfig, PosEncoding};
-pub use loss::{act_loss, LossOutput, Metrics};
+pub use loss::{act_loss, act_loss_on, LossOutput, Metrics};
 pub use model::{
     default_compute_dtype, names, tensor_specs, Model, PuzzleRows, StepOutput, TensorSpec,
 };

@@ -94,9 +94,18 @@ pub struct LossOutput {
 /// The official `ACTLossHead` on one step's output and the carry after it (labels, halted,
 /// steps). Loss over every slot; metrics over the halted ones.
 pub fn act_loss(loss_type: LossType, out: &StepOutput, carry: &Carry) -> Result<LossOutput> {
+    act_loss_on(loss_type, out, carry, &carry.current.labels)
+}
+
+/// [`act_loss`] against `labels` (`[B * S]`, row-major) instead of the carry's own.
+pub fn act_loss_on(
+    loss_type: LossType,
+    out: &StepOutput,
+    carry: &Carry,
+    labels: &[i32],
+) -> Result<LossOutput> {
     let (b, seq, vocab) = out.logits.dims3()?;
     let device = out.logits.device();
-    let labels = &carry.current.labels;
     anyhow::ensure!(
         labels.len() == b * seq,
         "labels hold {} values, logits are [{b}, {seq}, {vocab}]",

@@ -87,6 +87,11 @@ pub struct TrainParams {
     /// `"nearest"` (the one the model's logits favour, re-chosen every step; mazes only).
     #[serde(default)]
     pub path_labels: PathLabels,
+    /// With `path_labels = "nearest"`: how strongly the chosen path is pulled toward the
+    /// dataset's own label, in nats per label cell, reached at the last step after a linear
+    /// ramp from 0 (0: no pull). A large pull ends the run on the dataset's labels.
+    #[serde(default)]
+    pub path_pull: f64,
 }
 
 impl TrainParams {
@@ -284,6 +289,15 @@ impl RunConfig {
             t.ema_rate
         );
         ensure!(t.log_interval > 0, "train.log_interval must be at least 1");
+        ensure!(
+            t.path_pull >= 0.0 && t.path_pull.is_finite(),
+            "train.path_pull must be a finite number >= 0, got {}",
+            t.path_pull
+        );
+        ensure!(
+            t.path_pull == 0.0 || t.path_labels == PathLabels::Nearest,
+            "train.path_pull pulls the nearest path toward the dataset's label; it needs path_labels = \"nearest\" (or set path_pull = 0)"
+        );
         if let Some(c) = t.grad_clip {
             ensure!(c > 0.0, "train.grad_clip must be positive when set");
         }

@@ -66,13 +66,16 @@ fn path_cost(loss_type: LossType, logits: &[f32]) -> f64 {
 }
 
 /// Replaces the label of every row of `batch` that holds labels by the shortest path of
-/// least cost under `logits` (`[B, seq_len, vocab]`), grids of `cols` columns. A row whose
-/// input is not a maze question with a solution label is an error. Returns the rows relabelled.
+/// least cost under `logits` (`[B, seq_len, vocab]`), grids of `cols` columns, each cell of
+/// the row's own label path made cheaper by `pull` nats (0: the logits alone choose). A row
+/// whose input is not a maze question with a solution label is an error. Returns the rows
+/// relabelled.
 pub fn relabel_nearest_paths(
     logits: &Tensor,
     loss_type: LossType,
     batch: &mut Batch,
     cols: usize,
+    pull: f64,
 ) -> Result<usize> {
     let (b, seq, vocab) = logits.dims3()?;
     ensure!(
@@ -104,8 +107,13 @@ pub fn relabel_nearest_paths(
             bail!("path_labels = \"nearest\": row {r} lacks an 'S' or a 'G'; it is not a maze question (set path_labels = \"dataset\")");
         };
         let passable: Vec<bool> = cells.iter().map(|c| c.is_passable()).collect();
+        let labels = &batch.labels[span.clone()];
         let cost: Vec<f64> = (0..seq)
-            .map(|i| path_cost(loss_type, &host[(r * seq + i) * vocab..(r * seq + i + 1) * vocab]))
+            .map(|i| {
+                let logits = &host[(r * seq + i) * vocab..(r * seq + i + 1) * vocab];
+                let on_label = labels[i] == Cell::Path.token() as i32;
+                path_cost(loss_type, logits) - if on_label { pull } else { 0.0 }
+            })
             .collect();
         let Some(path) = solver.cheapest_shortest_path(&passable, rows, cols, start, goal, &cost)
         else {
@@ -177,9 +185,14 @@ mod tests {
         for loss_type in [LossType::StablemaxCrossEntropy, LossType::SoftmaxCrossEntropy] {
             for (favoured, other) in [([1, 2, 5], [3, 6, 7]), ([3, 6, 7], [1, 2, 5])] {
                 let mut batch = batch_of(&solved, &question);
-                let n =
-                    relabel_nearest_paths(&logits_favouring(&favoured), loss_type, &mut batch, 3)
-                        .unwrap();
+                let n = relabel_nearest_paths(
+                    &logits_favouring(&favoured),
+                    loss_type,
+                    &mut batch,
+                    3,
+                    0.0,
+                )
+                .unwrap();
                 assert_eq!(n, 1);
                 for i in favoured {
                     assert_eq!(
@@ -214,7 +227,7 @@ mod tests {
         // A label that moves a wall is no maze solution.
         let mut batch = batch_of(&solved, &question);
         batch.labels[4] = Cell::Open.token() as i32;
-        let err = relabel_nearest_paths(&logits, LossType::SoftmaxCrossEntropy, &mut batch, 3)
+        let err = relabel_nearest_paths(&logits, LossType::SoftmaxCrossEntropy, &mut batch, 3, 0.0)
             .unwrap_err()
             .to_string();
         assert!(
@@ -225,7 +238,8 @@ mod tests {
         let mut empty = Batch::empty(1, 9);
         let before = empty.clone();
         assert_eq!(
-            relabel_nearest_paths(&logits, LossType::SoftmaxCrossEntropy, &mut empty, 3).unwrap(),
+            relabel_nearest_paths(&logits, LossType::SoftmaxCrossEntropy, &mut empty, 3, 0.0)
+                .unwrap(),
             0
         );
         assert_eq!(empty, before);

@@ -11,7 +11,9 @@ use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor};
 use rand::Rng;
 use std::collections::BTreeMap;
-use trm_model::{act_loss, Batch, Carry, LossOutput, Metrics, Model, PuzzleRows, StepOutput};
+use trm_model::{
+    act_loss, act_loss_on, Batch, Carry, LossOutput, Metrics, Model, PuzzleRows, StepOutput,
+};
 
 use crate::collective::{all_reduce_f64, Collective};
 use crate::config::TrainParams;
@@ -184,22 +186,37 @@ pub fn forward_step<R: Rng>(
     forward_step_with(model, carry, local, rng, dist, None)
 }
 
-/// [`forward_step`], and with `nearest_path_columns` set, each maze row's label replaced by
-/// the shortest path the step's logits favour before the loss (`path_labels = "nearest"`,
-/// grids of that many columns).
+/// `path_labels = "nearest"` for one step: maze grids of `cols` columns, and the pull toward
+/// the dataset's label path at this step (`path_pull` after its ramp).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NearestPaths {
+    /// Columns of the maze grids.
+    pub cols: usize,
+    /// Nats per cell of the dataset's label path taken off its cost.
+    pub pull: f64,
+}
+
+/// [`forward_step`], and with `nearest` set, the loss taken against each maze row's shortest
+/// path that the step's logits favour (`path_labels = "nearest"`). The carry keeps the
+/// dataset's labels.
 pub fn forward_step_with<R: Rng>(
     model: &Model,
     carry: &mut Carry,
     local: &Batch,
     rng: &mut R,
     dist: &dyn Collective,
-    nearest_path_columns: Option<usize>,
+    nearest: Option<NearestPaths>,
 ) -> Result<LocalStep> {
     let out = model.train_step(carry, local, rng)?;
-    if let Some(cols) = nearest_path_columns {
-        relabel_nearest_paths(&out.logits, model.config().loss_type, &mut carry.current, cols)?;
-    }
-    let loss = act_loss(model.config().loss_type, &out, carry)?;
+    let loss_type = model.config().loss_type;
+    let loss = match nearest {
+        None => act_loss(loss_type, &out, carry)?,
+        Some(NearestPaths { cols, pull }) => {
+            let mut chosen = carry.current.clone();
+            relabel_nearest_paths(&out.logits, loss_type, &mut chosen, cols, pull)?;
+            act_loss_on(loss_type, &out, carry, &chosen.labels)?
+        }
+    };
     let mut sums = StepSums::local(&loss, local.batch_size())?;
     sums.all_reduce(dist)?;
     Ok(LocalStep { out, loss, sums })

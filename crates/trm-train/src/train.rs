@@ -532,7 +532,11 @@ impl Trainer {
             batch,
             &mut self.explore_rng,
             &*self.dist,
-            self.nearest_path_columns,
+            self.nearest_path_columns.map(|cols| step::NearestPaths {
+                cols,
+                // path_pull, ramped linearly from 0 at the first step to the last.
+                pull: t.path_pull * self.step as f64 / self.total_steps.max(1) as f64,
+            }),
         )?;
         let total = local.sums.total;
         if !total.is_finite() {
