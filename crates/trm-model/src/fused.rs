@@ -20,6 +20,7 @@
 //! second backward over the same graph recomputes it.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 use std::sync::Mutex;
 
 use candle_core::{
@@ -54,6 +55,11 @@ impl Transposed {
     }
 }
 
+/// Whether autograd records an op on any of `tensors` (so its backward will run).
+fn tracked(tensors: &[&Tensor]) -> bool {
+    tensors.iter().any(|t| t.track_op())
+}
+
 /// `RMSNorm_D(h + SwiGLU(h))` over the last axis of `h` (`[..., D]`), weights
 /// `gate_up [2I, D]` and `down [D, I]`, with their transposed copies when the caller has them.
 pub(crate) fn channel_sublayer(
@@ -76,7 +82,12 @@ pub(crate) fn channel_sublayer(
     h.contiguous()?.apply_op3(
         &gate_up.contiguous()?,
         &down.contiguous()?,
-        ChannelMlp { eps: eps as f32, transposed, saved: Mutex::new(None) },
+        ChannelMlp {
+            eps: eps as f32,
+            keep: tracked(&[h, gate_up, down]),
+            transposed,
+            saved: Mutex::new(None),
+        },
     )
 }
 
@@ -92,7 +103,7 @@ pub(crate) fn token_sublayer(
     h.contiguous()?.apply_op3(
         &gate_up.contiguous()?,
         &down.contiguous()?,
-        TokenMlp { eps: eps as f32, saved: Mutex::new(None) },
+        TokenMlp { eps: eps as f32, keep: tracked(&[h, gate_up, down]), saved: Mutex::new(None) },
     )
 }
 
@@ -125,7 +136,14 @@ impl Mat<'_> {
 /// on every thread candle uses.
 fn matmul_into(dst: &mut [f32], lhs: Mat, rhs: Mat, accumulate: bool) {
     // SAFETY: dst is an exclusively borrowed, initialised slice of at least `len` elements.
-    unsafe { gemm_raw(dst.as_mut_ptr(), dst.len(), lhs, rhs, accumulate) }
+    unsafe { gemm_raw(dst.as_mut_ptr(), dst.len(), rhs.cols, lhs, rhs, accumulate, threads()) }
+}
+
+/// [`matmul_into`] on the calling thread only, into rows of `dst` that are `dst_rs` apart
+/// (a block of columns of a wider matrix when `dst_rs > rhs.cols`).
+fn matmul_into_here(dst: &mut [f32], dst_rs: usize, lhs: Mat, rhs: Mat, accumulate: bool) {
+    // SAFETY: as for `matmul_into`; gemm_raw checks that the strided rows fit in `dst`.
+    unsafe { gemm_raw(dst.as_mut_ptr(), dst.len(), dst_rs, lhs, rhs, accumulate, 1) }
 }
 
 /// A new row-major `[lhs.rows, rhs.cols]` matrix `lhs rhs`, written once (no zero fill).
@@ -135,18 +153,32 @@ fn matmul(lhs: Mat, rhs: Mat) -> Vec<f32> {
     // SAFETY: the capacity holds `len` elements; without `accumulate` gemm writes every
     // element of its [rows, cols] output and reads none, so all are initialised before `set_len`.
     unsafe {
-        gemm_raw(dst.as_mut_ptr(), len, lhs, rhs, false);
+        gemm_raw(dst.as_mut_ptr(), len, rhs.cols, lhs, rhs, false, threads());
         dst.set_len(len);
     }
     dst
 }
 
+/// The threads candle computes on.
+fn threads() -> usize {
+    candle_core::utils::get_num_threads()
+}
+
 /// # Safety
 /// `dst` must be valid for writes (and reads when `accumulate`) of `len` elements.
-unsafe fn gemm_raw(dst: *mut f32, len: usize, lhs: Mat, rhs: Mat, accumulate: bool) {
+unsafe fn gemm_raw(
+    dst: *mut f32,
+    len: usize,
+    dst_rs: usize,
+    lhs: Mat,
+    rhs: Mat,
+    accumulate: bool,
+    threads: usize,
+) {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
-    assert!(rhs.rows == k && len >= m * n, "matrix product shapes");
-    let threads = candle_core::utils::get_num_threads();
+    assert!(rhs.rows == k && dst_rs >= n, "matrix product shapes");
+    // The last row ends at (m - 1) dst_rs + n.
+    assert!(m == 0 || n == 0 || len >= (m - 1) * dst_rs + n, "matrix product destination");
     let parallelism =
         if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
     // The asserts here and in `mat` keep every access of the views inside their slices
@@ -157,7 +189,7 @@ unsafe fn gemm_raw(dst: *mut f32, len: usize, lhs: Mat, rhs: Mat, accumulate: bo
         k,
         dst,
         1,
-        n as isize,
+        dst_rs as isize,
         accumulate,
         lhs.data.as_ptr(),
         lhs.cs,
@@ -369,6 +401,199 @@ fn norm_tokens_backward(g: &[f32], y: &[f32], r: &[f32], s: usize, d: usize) -> 
 }
 
 // ---------------------------------------------------------------------------------------
+// Forward passes chunk by chunk
+
+/// Floats of `[g | u]` per chunk of a chunked forward pass (512 KB): a chunk's `[g | u]`,
+/// its SwiGLU and its output stay in the core's cache between the two products.
+const CHUNK_FLOATS: usize = 1 << 17;
+
+/// Whether a forward pass of `chunks` chunks runs chunk by chunk: each chunk is a task that
+/// takes both products (on its own thread) and the element passes, instead of each product
+/// and pass spreading over every thread in turn. At small widths (the CPU presets) a step is
+/// mostly hand-offs between threads and passes over memory, which chunks avoid; it needs
+/// enough chunks to keep every thread busy.
+fn by_chunks(chunks: usize) -> bool {
+    chunks >= 4 * threads()
+}
+
+/// A pointer that tasks share to write disjoint parts of one buffer.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+// SAFETY: every user writes a part of the buffer no other task touches (see its uses).
+unsafe impl Send for SharedOut {}
+// SAFETY: as above.
+unsafe impl Sync for SharedOut {}
+
+/// `a = silu(g) * u` for one chunk, on this thread: `n` rows of `width`, `rows(i)` giving
+/// row `i`'s gates and ups, into `a` (`[n, width]`).
+fn swiglu_here<'a>(
+    rows: impl Fn(usize) -> (&'a [f32], &'a [f32]),
+    a: &mut Vec<f32>,
+    n: usize,
+    width: usize,
+) {
+    a.clear();
+    a.reserve(n * width);
+    for (i, out) in a.spare_capacity_mut()[..n * width].chunks_exact_mut(width).enumerate() {
+        let (g, u) = rows(i);
+        with_simd(|| {
+            for ((o, g), u) in out.iter_mut().zip(g).zip(u) {
+                o.write(silu_parts(*g).1 * u);
+            }
+        });
+    }
+    // SAFETY: the loop wrote all n * width elements.
+    unsafe { a.set_len(n * width) };
+}
+
+/// `lhs rhs` into `dst` (`[lhs.rows, rhs.cols]`, not yet initialised) on this thread; returns
+/// `dst` as initialised values.
+fn matmul_uninit_here<'a>(dst: &'a mut [MaybeUninit<f32>], lhs: Mat, rhs: Mat) -> &'a mut [f32] {
+    let len = dst.len();
+    let ptr = dst.as_mut_ptr().cast::<f32>();
+    // SAFETY: `dst` is valid for writes of `len` elements; without `accumulate` gemm writes
+    // every element of its output (gemm_raw checks that it fits in `len`) and reads none, so
+    // afterwards all `len` elements are initialised.
+    unsafe {
+        gemm_raw(ptr, len, rhs.cols, lhs, rhs, false, 1);
+        std::slice::from_raw_parts_mut(ptr, len)
+    }
+}
+
+/// Channel forward chunk by chunk (see [`by_chunks`]), `rows` rows per chunk.
+fn channel_forward_chunked(
+    h: &[f32],
+    gate_up_t: Mat,
+    down_t: Mat,
+    eps: f32,
+    rows: usize,
+    keep: bool,
+) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
+    let (d, inter) = (gate_up_t.rows, down_t.rows);
+    let n = h.len() / d;
+    let mut y = h.to_vec();
+    let mut r = vec![0f32; n];
+    let work = |c: usize, y: &mut [f32], r: &mut [f32], gu: &mut [MaybeUninit<f32>]| {
+        let m = r.len();
+        let hc = &h[c * rows * d..][..m * d];
+        let gu = matmul_uninit_here(&mut gu[..m * 2 * inter], mat(hc, m, d), gate_up_t);
+        let mut a = Vec::new();
+        let row = |i: usize| (&gu[i * 2 * inter..][..inter], &gu[i * 2 * inter + inter..][..inter]);
+        swiglu_here(row, &mut a, m, inter);
+        matmul_into_here(y, d, mat(&a, m, inter), down_t, true);
+        norm_rows_here(y, r, d, eps);
+    };
+    let (yc, rc) = (y.par_chunks_mut(rows * d), r.par_chunks_mut(rows));
+    let mut gu = Vec::new();
+    if keep {
+        gu.reserve(n * 2 * inter);
+        let spare = &mut gu.spare_capacity_mut()[..n * 2 * inter];
+        yc.zip(rc)
+            .zip(spare.par_chunks_mut(rows * 2 * inter))
+            .enumerate()
+            .for_each(|(c, ((y, r), gu))| work(c, y, r, gu));
+        // SAFETY: every chunk's product wrote its part; the parts cover all n * 2I values.
+        unsafe { gu.set_len(n * 2 * inter) };
+    } else {
+        yc.zip(rc).enumerate().for_each(|(c, (y, r))| {
+            let mut local = Vec::with_capacity(r.len() * 2 * inter);
+            work(c, y, r, local.spare_capacity_mut())
+        });
+    }
+    (y, keep.then_some(gu), r)
+}
+
+/// [`norm_rows`] of one chunk on this thread, `1 / rms` into `r`.
+fn norm_rows_here(y: &mut [f32], r: &mut [f32], d: usize, eps: f32) {
+    for (y, r) in y.chunks_exact_mut(d).zip(r.iter_mut()) {
+        *r = 1.0 / (y.iter().map(|v| v * v).sum::<f32>() / d as f32 + eps).sqrt();
+        y.iter_mut().for_each(|v| *v *= *r);
+    }
+}
+
+/// Token forward chunk by chunk (see [`by_chunks`]), `k` batch rows per chunk: each chunk
+/// makes its own token-major copy `[S, k D]`, takes both products and the token-axis norm.
+/// With `keep`, `[g | u]` is written token-major `[2I, B D]` for the backward pass.
+#[allow(clippy::too_many_arguments)]
+fn token_forward_chunked(
+    h: &[f32],
+    wgu: &[f32],
+    wd: &[f32],
+    s: usize,
+    d: usize,
+    inter: usize,
+    eps: f32,
+    k: usize,
+    keep: bool,
+) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
+    let b = h.len() / (s * d);
+    let cols = b * d;
+    let mut y = h.to_vec();
+    let mut r = vec![0f32; b * d];
+    let mut gu: Vec<f32> = Vec::with_capacity(if keep { 2 * inter * cols } else { 0 });
+    let shared = SharedOut(gu.as_mut_ptr());
+    y.par_chunks_mut(k * s * d).zip(r.par_chunks_mut(k * d)).enumerate().for_each(|(c, (y, r))| {
+        let kc = r.len(); // this chunk's columns: its batch rows times D
+        let rows = kc / d;
+        // The chunk's token-major copy [S, k D]: column j D + e is (batch row j, channel e).
+        let mut ht = vec![0f32; s * kc];
+        for j in 0..rows {
+            for t in 0..s {
+                ht[t * kc + j * d..][..d].copy_from_slice(&y[(j * s + t) * d..][..d]);
+            }
+        }
+        let (lhs, rhs) = (mat(wgu, 2 * inter, s), mat(&ht, s, kc));
+        let mut local = Vec::new();
+        let mut a = Vec::new();
+        if keep {
+            // This chunk's columns at..at + kc of every row of the token-major [2I, B D].
+            let (base, len) = ({ shared }.0.wrapping_add(c * k * d), (2 * inter - 1) * cols + kc);
+            // SAFETY: the buffer has capacity for 2I rows of `cols`; the product writes only
+            // this chunk's columns of each row (chunks are disjoint column ranges, and
+            // gemm_raw checks the extent `len`), and the rows read below are those columns.
+            let row = |i: usize| unsafe {
+                let (g, u) = (base.add(i * cols), base.add((inter + i) * cols));
+                (std::slice::from_raw_parts(g, kc), std::slice::from_raw_parts(u, kc))
+            };
+            unsafe { gemm_raw(base, len, cols, lhs, rhs, false, 1) };
+            swiglu_here(row, &mut a, inter, kc);
+        } else {
+            local.reserve(2 * inter * kc);
+            let gu =
+                matmul_uninit_here(&mut local.spare_capacity_mut()[..2 * inter * kc], lhs, rhs);
+            let row = |i: usize| (&gu[i * kc..][..kc], &gu[(inter + i) * kc..][..kc]);
+            swiglu_here(row, &mut a, inter, kc);
+        }
+        // m = down_t a, [S, k D], into ht's buffer.
+        matmul_into_here(&mut ht, kc, mat(wd, s, inter), mat(&a, inter, kc), false);
+        for j in 0..rows {
+            for t in 0..s {
+                let (row, m) = (&mut y[(j * s + t) * d..][..d], &ht[t * kc + j * d..][..d]);
+                row.iter_mut().zip(m).for_each(|(v, m)| *v += m);
+            }
+        }
+        // Norm over the tokens of every column (batch row j, channel e).
+        for (j, r) in r.chunks_exact_mut(d).enumerate() {
+            r.iter_mut().for_each(|r| *r = 0.0);
+            for t in 0..s {
+                let row = &y[(j * s + t) * d..][..d];
+                r.iter_mut().zip(row).for_each(|(acc, v)| *acc += v * v);
+            }
+            r.iter_mut().for_each(|acc| *acc = 1.0 / (*acc / s as f32 + eps).sqrt());
+            for t in 0..s {
+                let row = &mut y[(j * s + t) * d..][..d];
+                row.iter_mut().zip(r.iter()).for_each(|(v, r)| *v *= r);
+            }
+        }
+    });
+    if keep {
+        // SAFETY: the chunks' products wrote every column of every row, 2I B D values.
+        unsafe { gu.set_len(2 * inter * cols) };
+    }
+    (y, keep.then_some(gu), r)
+}
+
+// ---------------------------------------------------------------------------------------
 // Storage access
 
 /// The f32 values of a CPU tensor's storage (the tensor must be contiguous).
@@ -423,13 +648,31 @@ fn swiglu_inter(gate_up: &Layout, down: &Layout, k: usize, m: usize, op: &str) -
 // Channel sub-layer
 
 /// Forward of the channel sub-layer on `h [n, d]` given `gate_up^T` (`[d, 2I]`) and
-/// `down^T` (`[I, d]`) as views: (`y`, `[g | u]`, `1 / rms`).
+/// `down^T` (`[I, d]`) as views: (`y`, `[g | u]`, `1 / rms`); `[g | u]` may be left out
+/// unless `keep`.
 fn channel_forward(
     h: &[f32],
     gate_up_t: Mat,
     down_t: Mat,
     eps: f32,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    keep: bool,
+) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
+    let (d, inter) = (gate_up_t.rows, down_t.rows);
+    let n = h.len() / d.max(1);
+    let rows = (CHUNK_FLOATS / (2 * inter).max(1)).max(16);
+    if d > 0 && by_chunks(n.div_ceil(rows)) {
+        return channel_forward_chunked(h, gate_up_t, down_t, eps, rows, keep);
+    }
+    channel_forward_whole(h, gate_up_t, down_t, eps)
+}
+
+/// [`channel_forward`] product by product, each on every thread.
+fn channel_forward_whole(
+    h: &[f32],
+    gate_up_t: Mat,
+    down_t: Mat,
+    eps: f32,
+) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
     let (d, inter) = (gate_up_t.rows, down_t.rows);
     let n = h.len() / d.max(1);
     let gu = matmul(mat(h, n, d), gate_up_t);
@@ -437,11 +680,13 @@ fn channel_forward(
     let mut y = h.to_vec();
     matmul_into(&mut y, mat(&a, n, inter), down_t, true);
     let r = norm_rows(&mut y, d, eps);
-    (y, gu, r)
+    (y, Some(gu), r)
 }
 
 struct ChannelMlp {
     eps: f32,
+    /// Whether the backward pass will want `[g | u]` (some input is tracked by autograd).
+    keep: bool,
     /// `gate_up^T`, `down^T` (see [`Transposed`]).
     transposed: Option<(Tensor, Tensor)>,
     /// `[g | u]` (`[N, 2I]`) and `1 / rms` (`[N]`) of the forward pass.
@@ -472,11 +717,16 @@ impl CustomOp3 for ChannelMlp {
                 let held = [gut, dnt].map(|t| t.storage_and_layout());
                 let gut = slice(&held[0].0, held[0].1, op)?;
                 let dnt = slice(&held[1].0, held[1].1, op)?;
-                channel_forward(h, mat(gut, d, 2 * inter), mat(dnt, inter, d), self.eps)
+                channel_forward(h, mat(gut, d, 2 * inter), mat(dnt, inter, d), self.eps, self.keep)
             }
-            None => channel_forward(h, mat(wgu, 2 * inter, d).t(), mat(wd, d, inter).t(), self.eps),
+            None => {
+                let (gut, dnt) = (mat(wgu, 2 * inter, d).t(), mat(wd, d, inter).t());
+                channel_forward(h, gut, dnt, self.eps, self.keep)
+            }
         };
-        *self.saved.lock().unwrap() = Some((gu, r));
+        if self.keep {
+            *self.saved.lock().unwrap() = gu.map(|gu| (gu, r));
+        }
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
@@ -495,9 +745,9 @@ impl CustomOp3 for ChannelMlp {
             let saved = self.saved.lock().unwrap().take();
             // None: a second backward over the same graph, which recomputes.
             let (mut gu, r) = saved.unwrap_or_else(|| {
-                let (_, gu, r) =
-                    channel_forward(h, mat(wgu, 2 * inter, d).t(), mat(wd, d, inter).t(), self.eps);
-                (gu, r)
+                let (gut, dnt) = (mat(wgu, 2 * inter, d).t(), mat(wd, d, inter).t());
+                let (_, gu, r) = channel_forward(h, gut, dnt, self.eps, true);
+                (gu.expect("kept"), r)
             });
             // dx starts as the gradient at the residual sum h + m.
             let mut dx = norm_rows_backward(g, y, &r, d);
@@ -544,7 +794,8 @@ fn add_token_major(dst: &mut [f32], src: &[f32], s: usize, d: usize) {
 }
 
 /// Forward of the token sub-layer on `h [b, s, d]`: (`y`, `[g | u]` token-major as
-/// `[2I, B D]`, `1 / rms` as `[b, d]`).
+/// `[2I, B D]`, `1 / rms` as `[b, d]`); `[g | u]` may be left out unless `keep`.
+#[allow(clippy::too_many_arguments)]
 fn token_forward(
     h: &[f32],
     wgu: &[f32],
@@ -553,7 +804,26 @@ fn token_forward(
     d: usize,
     inter: usize,
     eps: f32,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    keep: bool,
+) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
+    let cols = h.len() / s.max(1);
+    let k = (CHUNK_FLOATS / (2 * inter * d).max(1)).max(1);
+    if s > 0 && d > 0 && by_chunks((cols / d).div_ceil(k)) {
+        return token_forward_chunked(h, wgu, wd, s, d, inter, eps, k, keep);
+    }
+    token_forward_whole(h, wgu, wd, s, d, inter, eps)
+}
+
+/// [`token_forward`] product by product, each on every thread.
+fn token_forward_whole(
+    h: &[f32],
+    wgu: &[f32],
+    wd: &[f32],
+    s: usize,
+    d: usize,
+    inter: usize,
+    eps: f32,
+) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
     let cols = h.len() / s.max(1);
     let ht = to_token_major(h, s, d);
     let gu = matmul(mat(wgu, 2 * inter, s), mat(&ht, s, cols));
@@ -562,11 +832,13 @@ fn token_forward(
     let mut y = h.to_vec();
     add_token_major(&mut y, &m, s, d);
     let r = norm_tokens(&mut y, s, d, eps);
-    (y, gu, r)
+    (y, Some(gu), r)
 }
 
 struct TokenMlp {
     eps: f32,
+    /// Whether the backward pass will want `[g | u]` (some input is tracked by autograd).
+    keep: bool,
     /// `[g | u]` (token-major `[2I, B D]`) and `1 / rms` (`[B, D]`) of the forward pass.
     saved: Mutex<Option<(Vec<f32>, Vec<f32>)>>,
 }
@@ -592,8 +864,10 @@ impl CustomOp3 for TokenMlp {
             bail!("{op}: expected [B, S, D], got {:?}", l1.dims())
         };
         let inter = swiglu_inter(l2, l3, s, s, op)?;
-        let (y, gu, r) = token_forward(h, wgu, wd, s, d, inter, self.eps);
-        *self.saved.lock().unwrap() = Some((gu, r));
+        let (y, gu, r) = token_forward(h, wgu, wd, s, d, inter, self.eps, self.keep);
+        if self.keep {
+            *self.saved.lock().unwrap() = gu.map(|gu| (gu, r));
+        }
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
@@ -610,8 +884,8 @@ impl CustomOp3 for TokenMlp {
         sublayer_backward(self.name(), [h_t, gate_up, down, res, grad], |[h, wgu, wd, y, g]| {
             let saved = self.saved.lock().unwrap().take();
             let (mut gu, r) = saved.unwrap_or_else(|| {
-                let (_, gu, r) = token_forward(h, wgu, wd, s, d, inter, self.eps);
-                (gu, r)
+                let (_, gu, r) = token_forward(h, wgu, wd, s, d, inter, self.eps, true);
+                (gu.expect("kept"), r)
             });
             let cols = b * d;
             // dx starts as the gradient at the residual sum; its token-major copy feeds the products.
@@ -718,6 +992,46 @@ mod tests {
     fn token_sublayer_matches_candle_ops() {
         check(token_sublayer, layers::token_sublayer, &[3, 13, 70], &[2 * 9, 13], &[13, 9]);
         check(token_sublayer, layers::token_sublayer, &[1, 5, 130], &[2 * 4, 5], &[5, 4]);
+    }
+
+    fn values(len: usize, seed: u64, std: f64) -> Vec<f32> {
+        rand(&[len], seed, std).to_vec1().unwrap()
+    }
+
+    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+    }
+
+    /// The chunked forward passes against the whole ones, with chunks that do not divide the
+    /// rows, with and without keeping `[g | u]`.
+    #[test]
+    fn chunked_forwards_match_the_whole_ones() {
+        let (n, d, inter) = (3 * 37, 24, 40);
+        let (h, gut, dnt) =
+            (values(n * d, 1, 1.0), values(d * 2 * inter, 2, 0.3), values(inter * d, 3, 0.3));
+        let (gut, dnt) = (mat(&gut, d, 2 * inter), mat(&dnt, inter, d));
+        let (y, gu, r) = channel_forward_whole(&h, gut, dnt, 1e-5);
+        for (rows, keep) in [(16, true), (7, false), (n, true)] {
+            let (y2, gu2, r2) = channel_forward_chunked(&h, gut, dnt, 1e-5, rows, keep);
+            assert!(max_diff(&y, &y2) < 1e-5 && max_diff(&r, &r2) < 1e-5, "rows {rows}");
+            assert_eq!(gu2.is_some(), keep);
+            if let Some(gu2) = gu2 {
+                assert!(max_diff(gu.as_ref().unwrap(), &gu2) < 1e-5, "rows {rows}");
+            }
+        }
+        let (b, s, d, inter) = (7, 13, 10, 9);
+        let (h, wgu, wd) =
+            (values(b * s * d, 4, 1.0), values(2 * inter * s, 5, 0.3), values(s * inter, 6, 0.3));
+        let (y, gu, r) = token_forward_whole(&h, &wgu, &wd, s, d, inter, 1e-5);
+        for (k, keep) in [(1, true), (3, false), (3, true), (b, true)] {
+            let (y2, gu2, r2) = token_forward_chunked(&h, &wgu, &wd, s, d, inter, 1e-5, k, keep);
+            assert!(max_diff(&y, &y2) < 1e-5 && max_diff(&r, &r2) < 1e-5, "k {k}");
+            assert_eq!(gu2.is_some(), keep);
+            if let Some(gu2) = gu2 {
+                assert!(max_diff(gu.as_ref().unwrap(), &gu2) < 1e-5, "k {k}");
+            }
+        }
     }
 
     #[test]

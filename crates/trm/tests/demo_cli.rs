@@ -33,7 +33,10 @@ fn maze_demo_trains_reports_and_shows_a_maze_step_by_step() {
 
     let summary = out.lines().find(|l| l.starts_with("Held-out puzzles: ")).expect(&out);
     assert!(summary.contains(" of 8 solved exactly"), "{summary}");
-    assert!(summary.ends_with(&format!("token accuracy {}", eval_token_accuracy(&run))), "{summary}");
+    assert!(
+        summary.ends_with(&format!("token accuracy {}", eval_token_accuracy(&run))),
+        "{summary}"
+    );
     assert!(out.contains("Valid shortest paths (any of the tied ones"), "{out}");
     assert!(out.contains("Held-out maze 3, the answer after each supervision step"), "{out}");
     // Every step of the maze-cpu preset (8 supervision steps) is shown: the model never halts
