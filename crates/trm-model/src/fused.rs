@@ -407,13 +407,25 @@ fn norm_tokens_backward(g: &[f32], y: &[f32], r: &[f32], s: usize, d: usize) -> 
 /// its SwiGLU and its output stay in the core's cache between the two products.
 const CHUNK_FLOATS: usize = 1 << 17;
 
-/// Whether a forward pass of `chunks` chunks runs chunk by chunk: each chunk is a task that
-/// takes both products (on its own thread) and the element passes, instead of each product
-/// and pass spreading over every thread in turn. At small widths (the CPU presets) a step is
-/// mostly hand-offs between threads and passes over memory, which chunks avoid; it needs
-/// enough chunks to keep every thread busy.
-fn by_chunks(chunks: usize) -> bool {
-    chunks >= 4 * threads()
+/// Whether a sub-layer of `chunks` chunks, with weights of `weights` floats, runs chunk by
+/// chunk: each chunk is a task that takes every product (on its own thread) and element pass
+/// of its rows, instead of each product and pass spreading over every thread in turn. At
+/// small widths (the CPU presets) a step is mostly hand-offs between threads and passes over
+/// memory, which chunks avoid. It needs enough chunks to keep every thread busy, and small
+/// weights: every chunk's product packs the weight again (at the official widths, 6 MB per
+/// chunk, chunks measured 1.6x slower).
+fn by_chunks(chunks: usize, weights: usize) -> bool {
+    chunks >= 4 * threads() && weights <= CHUNK_FLOATS
+}
+
+/// Rows per chunk of the channel sub-layer with `inter` hidden units.
+fn channel_chunk_rows(inter: usize) -> usize {
+    (CHUNK_FLOATS / (2 * inter).max(1)).max(16)
+}
+
+/// Batch rows per chunk of the token sub-layer, `D = d`, `inter` hidden units.
+fn token_chunk_rows(d: usize, inter: usize) -> usize {
+    (CHUNK_FLOATS / (2 * inter * d).max(1)).max(1)
 }
 
 /// A pointer that tasks share to write disjoint parts of one buffer.
@@ -593,6 +605,191 @@ fn token_forward_chunked(
     (y, keep.then_some(gu), r)
 }
 
+/// Overwrites one row of gates `g` and ups `u` with their gradients given `da`, the gradient
+/// of `silu(g) * u` (as [`swiglu_backward`], on this thread), writing them to `dg`, `du`.
+fn swiglu_backward_row(g: &[f32], u: &[f32], da: &[f32], dg: &mut [f32], du: &mut [f32]) {
+    with_simd(|| {
+        for ((((g, u), da), dg), du) in g.iter().zip(u).zip(da).zip(dg).zip(du) {
+            let (s, silu) = silu_parts(*g);
+            *dg = da * u * (s + silu * (1.0 - s));
+            *du = da * silu;
+        }
+    })
+}
+
+/// The weight gradients of a chunked backward pass: each task adds its chunk's products to
+/// its own pair, and the pairs are summed at the end.
+fn sum_weight_grads(
+    pairs: impl ParallelIterator<Item = (Vec<f32>, Vec<f32>)>,
+    lens: (usize, usize),
+) -> (Vec<f32>, Vec<f32>) {
+    pairs.reduce(
+        || (vec![0f32; lens.0], vec![0f32; lens.1]),
+        |(mut a0, mut a1), (b0, b1)| {
+            a0.iter_mut().zip(&b0).for_each(|(a, b)| *a += b);
+            a1.iter_mut().zip(&b1).for_each(|(a, b)| *a += b);
+            (a0, a1)
+        },
+    )
+}
+
+/// Channel backward chunk by chunk, `rows` rows per chunk: `[dh, d gate_up, d down]` from
+/// `h`, the weights, the output `y`, its gradient `g` and the forward's `[g | u]` and `1 / rms`.
+#[allow(clippy::too_many_arguments)]
+fn channel_backward_chunked(
+    h: &[f32],
+    wgu: &[f32],
+    wd: &[f32],
+    y: &[f32],
+    g: &[f32],
+    gu: &[f32],
+    r: &[f32],
+    d: usize,
+    inter: usize,
+    rows: usize,
+) -> [Vec<f32>; 3] {
+    let mut dx = vec![0f32; h.len()];
+    let (d_down, d_gate_up) = sum_weight_grads(
+        dx.par_chunks_mut(rows * d).zip(r.par_chunks(rows)).enumerate().fold(
+            || (vec![0f32; d * inter], vec![0f32; 2 * inter * d]),
+            |(mut d_down, mut d_gate_up), (c, (dx, r))| {
+                let m = r.len();
+                let at = c * rows * d;
+                let (hc, yc, gc) = (&h[at..][..m * d], &y[at..][..m * d], &g[at..][..m * d]);
+                let guc = &gu[c * rows * 2 * inter..][..m * 2 * inter];
+                // dx starts as the gradient at the residual sum h + m.
+                for (((dx, g), y), r) in
+                    dx.chunks_exact_mut(d).zip(gc.chunks_exact(d)).zip(yc.chunks_exact(d)).zip(r)
+                {
+                    let mean = g.iter().zip(y).map(|(g, y)| g * y).sum::<f32>() / d as f32;
+                    for ((dx, g), y) in dx.iter_mut().zip(g).zip(y) {
+                        *dx = r * (g - y * mean);
+                    }
+                }
+                let mut a = Vec::new();
+                let row = |i: usize| {
+                    (&guc[i * 2 * inter..][..inter], &guc[i * 2 * inter + inter..][..inter])
+                };
+                swiglu_here(row, &mut a, m, inter);
+                matmul_into_here(&mut d_down, inter, mat(dx, m, d).t(), mat(&a, m, inter), true);
+                // a's buffer now takes its gradient.
+                matmul_into_here(&mut a, inter, mat(dx, m, d), mat(wd, d, inter), false);
+                let mut dgu = vec![0f32; m * 2 * inter];
+                for (i, dgu) in dgu.chunks_exact_mut(2 * inter).enumerate() {
+                    let (dg, du) = dgu.split_at_mut(inter);
+                    let (gi, ui) = row(i);
+                    swiglu_backward_row(gi, ui, &a[i * inter..][..inter], dg, du);
+                }
+                let dgu_m = mat(&dgu, m, 2 * inter);
+                matmul_into_here(&mut d_gate_up, d, dgu_m.t(), mat(hc, m, d), true);
+                matmul_into_here(dx, d, dgu_m, mat(wgu, 2 * inter, d), true);
+                (d_down, d_gate_up)
+            },
+        ),
+        (d * inter, 2 * inter * d),
+    );
+    [dx, d_gate_up, d_down]
+}
+
+/// `[S, k D]` token-major copy of `k` batch rows `x` (`[k, S, D]`).
+fn token_major_here(x: &[f32], s: usize, d: usize) -> Vec<f32> {
+    let kc = x.len() / s;
+    let mut out = vec![0f32; x.len()];
+    for j in 0..kc / d {
+        for t in 0..s {
+            out[t * kc + j * d..][..d].copy_from_slice(&x[(j * s + t) * d..][..d]);
+        }
+    }
+    out
+}
+
+/// Token backward chunk by chunk, `k` batch rows per chunk: as [`channel_backward_chunked`]
+/// for the token sub-layer, `[g | u]` token-major `[2I, B D]`, `1 / rms` `[B, D]`.
+#[allow(clippy::too_many_arguments)]
+fn token_backward_chunked(
+    h: &[f32],
+    wgu: &[f32],
+    wd: &[f32],
+    y: &[f32],
+    g: &[f32],
+    gu: &[f32],
+    r: &[f32],
+    s: usize,
+    d: usize,
+    inter: usize,
+    k: usize,
+) -> [Vec<f32>; 3] {
+    let cols = h.len() / s;
+    let mut dx = vec![0f32; h.len()];
+    let (d_down, d_gate_up) = sum_weight_grads(
+        dx.par_chunks_mut(k * s * d).zip(r.par_chunks(k * d)).enumerate().fold(
+            || (vec![0f32; s * inter], vec![0f32; 2 * inter * s]),
+            |(mut d_down, mut d_gate_up), (c, (dx, r))| {
+                let kc = r.len();
+                let at = c * k * s * d;
+                let (hc, yc, gc) = (&h[at..][..s * kc], &y[at..][..s * kc], &g[at..][..s * kc]);
+                // dx starts as the gradient at the residual sum: per column (batch row j,
+                // channel e), r (g - y mean_tokens(g y)).
+                for (j, r) in r.chunks_exact(d).enumerate() {
+                    let mut mean = vec![0f32; d];
+                    for t in 0..s {
+                        let q = (j * s + t) * d;
+                        for ((m, g), y) in mean.iter_mut().zip(&gc[q..q + d]).zip(&yc[q..q + d]) {
+                            *m += g * y;
+                        }
+                    }
+                    for t in 0..s {
+                        let q = (j * s + t) * d;
+                        for e in 0..d {
+                            dx[q + e] = r[e] * (gc[q + e] - yc[q + e] * mean[e] / s as f32);
+                        }
+                    }
+                }
+                let drt = token_major_here(dx, s, d);
+                let col0 = c * k * d;
+                let row = |i: usize| {
+                    (&gu[i * cols + col0..][..kc], &gu[(inter + i) * cols + col0..][..kc])
+                };
+                let mut a = Vec::new();
+                swiglu_here(row, &mut a, inter, kc);
+                matmul_into_here(
+                    &mut d_down,
+                    inter,
+                    mat(&drt, s, kc),
+                    mat(&a, inter, kc).t(),
+                    true,
+                );
+                // a's buffer now takes its gradient, down^T dr.
+                matmul_into_here(&mut a, kc, mat(wd, s, inter).t(), mat(&drt, s, kc), false);
+                let mut dgu = vec![0f32; 2 * inter * kc];
+                let (dg, du) = dgu.split_at_mut(inter * kc);
+                for (i, (dg, du)) in
+                    dg.chunks_exact_mut(kc).zip(du.chunks_exact_mut(kc)).enumerate()
+                {
+                    let (gi, ui) = row(i);
+                    swiglu_backward_row(gi, ui, &a[i * kc..][..kc], dg, du);
+                }
+                let ht = token_major_here(hc, s, d);
+                let dgu_m = mat(&dgu, 2 * inter, kc);
+                matmul_into_here(&mut d_gate_up, s, dgu_m, mat(&ht, s, kc).t(), true);
+                // dh from the products, token-major [S, k D], added to dx.
+                let mut dxt = ht;
+                matmul_into_here(&mut dxt, kc, mat(wgu, 2 * inter, s).t(), dgu_m, false);
+                for j in 0..kc / d {
+                    for t in 0..s {
+                        let (row, m) =
+                            (&mut dx[(j * s + t) * d..][..d], &dxt[t * kc + j * d..][..d]);
+                        row.iter_mut().zip(m).for_each(|(v, m)| *v += m);
+                    }
+                }
+                (d_down, d_gate_up)
+            },
+        ),
+        (s * inter, 2 * inter * s),
+    );
+    [dx, d_gate_up, d_down]
+}
+
 // ---------------------------------------------------------------------------------------
 // Storage access
 
@@ -659,8 +856,8 @@ fn channel_forward(
 ) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
     let (d, inter) = (gate_up_t.rows, down_t.rows);
     let n = h.len() / d.max(1);
-    let rows = (CHUNK_FLOATS / (2 * inter).max(1)).max(16);
-    if d > 0 && by_chunks(n.div_ceil(rows)) {
+    let rows = channel_chunk_rows(inter);
+    if d > 0 && by_chunks(n.div_ceil(rows), 2 * inter * d) {
         return channel_forward_chunked(h, gate_up_t, down_t, eps, rows, keep);
     }
     channel_forward_whole(h, gate_up_t, down_t, eps)
@@ -744,23 +941,46 @@ impl CustomOp3 for ChannelMlp {
             let n = h.len() / d.max(1);
             let saved = self.saved.lock().unwrap().take();
             // None: a second backward over the same graph, which recomputes.
-            let (mut gu, r) = saved.unwrap_or_else(|| {
+            let (gu, r) = saved.unwrap_or_else(|| {
                 let (gut, dnt) = (mat(wgu, 2 * inter, d).t(), mat(wd, d, inter).t());
                 let (_, gu, r) = channel_forward(h, gut, dnt, self.eps, true);
                 (gu.expect("kept"), r)
             });
-            // dx starts as the gradient at the residual sum h + m.
-            let mut dx = norm_rows_backward(g, y, &r, d);
-            let mut a = swiglu_forward(&gu, inter, 1);
-            let d_down = matmul(mat(&dx, n, d).t(), mat(&a, n, inter));
-            // a's buffer now takes its gradient.
-            matmul_into(&mut a, mat(&dx, n, d), mat(wd, d, inter), false);
-            swiglu_backward(&mut gu, &a, inter, 1);
-            let d_gate_up = matmul(mat(&gu, n, 2 * inter).t(), mat(h, n, d));
-            matmul_into(&mut dx, mat(&gu, n, 2 * inter), mat(wgu, 2 * inter, d), true);
-            [dx, d_gate_up, d_down]
+            let rows = channel_chunk_rows(inter);
+            if d > 0 && by_chunks(n.div_ceil(rows), 2 * inter * d) {
+                return channel_backward_chunked(h, wgu, wd, y, g, &gu, &r, d, inter, rows);
+            }
+            channel_backward_whole(h, wgu, wd, y, g, gu, &r, d, inter)
         })
     }
+}
+
+/// The channel backward product by product, each on every thread: `[dh, d gate_up, d down]`
+/// from `h`, the weights, the output `y`, its gradient `g` and the forward's `[g | u]` (whose
+/// buffer takes its gradient) and `1 / rms`.
+#[allow(clippy::too_many_arguments)]
+fn channel_backward_whole(
+    h: &[f32],
+    wgu: &[f32],
+    wd: &[f32],
+    y: &[f32],
+    g: &[f32],
+    mut gu: Vec<f32>,
+    r: &[f32],
+    d: usize,
+    inter: usize,
+) -> [Vec<f32>; 3] {
+    let n = h.len() / d.max(1);
+    // dx starts as the gradient at the residual sum h + m.
+    let mut dx = norm_rows_backward(g, y, r, d);
+    let mut a = swiglu_forward(&gu, inter, 1);
+    let d_down = matmul(mat(&dx, n, d).t(), mat(&a, n, inter));
+    // a's buffer now takes its gradient.
+    matmul_into(&mut a, mat(&dx, n, d), mat(wd, d, inter), false);
+    swiglu_backward(&mut gu, &a, inter, 1);
+    let d_gate_up = matmul(mat(&gu, n, 2 * inter).t(), mat(h, n, d));
+    matmul_into(&mut dx, mat(&gu, n, 2 * inter), mat(wgu, 2 * inter, d), true);
+    [dx, d_gate_up, d_down]
 }
 
 // ---------------------------------------------------------------------------------------
@@ -807,8 +1027,8 @@ fn token_forward(
     keep: bool,
 ) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
     let cols = h.len() / s.max(1);
-    let k = (CHUNK_FLOATS / (2 * inter * d).max(1)).max(1);
-    if s > 0 && d > 0 && by_chunks((cols / d).div_ceil(k)) {
+    let k = token_chunk_rows(d, inter);
+    if s > 0 && d > 0 && by_chunks((cols / d).div_ceil(k), 2 * inter * s) {
         return token_forward_chunked(h, wgu, wd, s, d, inter, eps, k, keep);
     }
     token_forward_whole(h, wgu, wd, s, d, inter, eps)
@@ -883,26 +1103,48 @@ impl CustomOp3 for TokenMlp {
         let inter = down.dim(1)?;
         sublayer_backward(self.name(), [h_t, gate_up, down, res, grad], |[h, wgu, wd, y, g]| {
             let saved = self.saved.lock().unwrap().take();
-            let (mut gu, r) = saved.unwrap_or_else(|| {
+            let (gu, r) = saved.unwrap_or_else(|| {
                 let (_, gu, r) = token_forward(h, wgu, wd, s, d, inter, self.eps, true);
                 (gu.expect("kept"), r)
             });
-            let cols = b * d;
-            // dx starts as the gradient at the residual sum; its token-major copy feeds the products.
-            let mut dx = norm_tokens_backward(g, y, &r, s, d);
-            let drt = to_token_major(&dx, s, d);
-            let mut a = swiglu_forward(&gu, inter, cols);
-            let d_down = matmul(mat(&drt, s, cols), mat(&a, inter, cols).t());
-            // a's buffer now takes its gradient, down^T dr.
-            matmul_into(&mut a, mat(wd, s, inter).t(), mat(&drt, s, cols), false);
-            swiglu_backward(&mut gu, &a, inter, cols);
-            let ht = to_token_major(h, s, d);
-            let d_gate_up = matmul(mat(&gu, 2 * inter, cols), mat(&ht, s, cols).t());
-            let dxt = matmul(mat(wgu, 2 * inter, s).t(), mat(&gu, 2 * inter, cols));
-            add_token_major(&mut dx, &dxt, s, d);
-            [dx, d_gate_up, d_down]
+            let k = token_chunk_rows(d, inter);
+            if s > 0 && d > 0 && by_chunks(b.div_ceil(k), 2 * inter * s) {
+                return token_backward_chunked(h, wgu, wd, y, g, &gu, &r, s, d, inter, k);
+            }
+            token_backward_whole(h, wgu, wd, y, g, gu, &r, s, d, inter)
         })
     }
+}
+
+/// The token backward product by product, each on every thread (arguments as
+/// [`channel_backward_whole`]; `[g | u]` token-major `[2I, B D]`, `1 / rms` `[B, D]`).
+#[allow(clippy::too_many_arguments)]
+fn token_backward_whole(
+    h: &[f32],
+    wgu: &[f32],
+    wd: &[f32],
+    y: &[f32],
+    g: &[f32],
+    mut gu: Vec<f32>,
+    r: &[f32],
+    s: usize,
+    d: usize,
+    inter: usize,
+) -> [Vec<f32>; 3] {
+    let cols = h.len() / s.max(1);
+    // dx starts as the gradient at the residual sum; its token-major copy feeds the products.
+    let mut dx = norm_tokens_backward(g, y, r, s, d);
+    let drt = to_token_major(&dx, s, d);
+    let mut a = swiglu_forward(&gu, inter, cols);
+    let d_down = matmul(mat(&drt, s, cols), mat(&a, inter, cols).t());
+    // a's buffer now takes its gradient, down^T dr.
+    matmul_into(&mut a, mat(wd, s, inter).t(), mat(&drt, s, cols), false);
+    swiglu_backward(&mut gu, &a, inter, cols);
+    let ht = to_token_major(h, s, d);
+    let d_gate_up = matmul(mat(&gu, 2 * inter, cols), mat(&ht, s, cols).t());
+    let dxt = matmul(mat(wgu, 2 * inter, s).t(), mat(&gu, 2 * inter, cols));
+    add_token_major(&mut dx, &dxt, s, d);
+    [dx, d_gate_up, d_down]
 }
 
 #[cfg(test)]
@@ -1031,6 +1273,42 @@ mod tests {
             if let Some(gu2) = gu2 {
                 assert!(max_diff(gu.as_ref().unwrap(), &gu2) < 1e-5, "k {k}");
             }
+        }
+    }
+
+    /// The chunked backward passes against the whole ones.
+    #[test]
+    fn chunked_backwards_match_the_whole_ones() {
+        let close = |a: &[Vec<f32>; 3], b: &[Vec<f32>; 3], what: &str| {
+            for (i, (a, b)) in a.iter().zip(b).enumerate() {
+                let scale = b.iter().fold(0f32, |m, v| m.max(v.abs()));
+                assert!(max_diff(a, b) <= 1e-5 * scale.max(1.0), "{what}: output {i}");
+            }
+        };
+        let (n, d, inter) = (3 * 37, 24, 40);
+        let (h, wgu, wd) =
+            (values(n * d, 1, 1.0), values(2 * inter * d, 2, 0.3), values(d * inter, 3, 0.3));
+        let (gut, dnt): (Vec<f32>, Vec<f32>) = (
+            (0..d * 2 * inter).map(|q| wgu[(q % (2 * inter)) * d + q / (2 * inter)]).collect(),
+            (0..inter * d).map(|q| wd[(q % d) * inter + q / d]).collect(),
+        );
+        let (y, gu, r) =
+            channel_forward_whole(&h, mat(&gut, d, 2 * inter), mat(&dnt, inter, d), 1e-5);
+        let (gu, dy) = (gu.unwrap(), values(n * d, 4, 1.0));
+        let want = channel_backward_whole(&h, &wgu, &wd, &y, &dy, gu.clone(), &r, d, inter);
+        for rows in [16, 7, n] {
+            let got = channel_backward_chunked(&h, &wgu, &wd, &y, &dy, &gu, &r, d, inter, rows);
+            close(&got, &want, &format!("channel, {rows} rows"));
+        }
+        let (b, s, d, inter) = (7, 13, 10, 9);
+        let (h, wgu, wd) =
+            (values(b * s * d, 5, 1.0), values(2 * inter * s, 6, 0.3), values(s * inter, 7, 0.3));
+        let (y, gu, r) = token_forward_whole(&h, &wgu, &wd, s, d, inter, 1e-5);
+        let (gu, dy) = (gu.unwrap(), values(b * s * d, 8, 1.0));
+        let want = token_backward_whole(&h, &wgu, &wd, &y, &dy, gu.clone(), &r, s, d, inter);
+        for k in [1, 3, b] {
+            let got = token_backward_chunked(&h, &wgu, &wd, &y, &dy, &gu, &r, s, d, inter, k);
+            close(&got, &want, &format!("token, {k} rows"));
         }
     }
 
