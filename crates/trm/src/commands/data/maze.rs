@@ -13,7 +13,7 @@ use trm_data::maze::generate::{
 };
 use trm_data::maze::{MazePair, MazeSolver, VOCAB_SIZE};
 
-use super::terminal::{side_by_side, Panel};
+use crate::commands::terminal::{side_by_side, Panel};
 
 /// Shown after the options of the command's `--help`.
 const MAZE_HELP: &str = "\

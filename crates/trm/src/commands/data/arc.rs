@@ -10,7 +10,7 @@ use trm_data::arc::encode::{Canvas, COLOR_OFFSET, PAD, VOCAB_SIZE};
 use trm_data::arc::{Grid, Subset, NUM_COLORS};
 use trm_data::dataset::Metadata;
 
-use super::terminal::render_grids;
+use crate::commands::terminal::render_grids;
 
 /// Shown after the options of `trm data arc --help` (the variant's doc line is the summary).
 const ARC_HELP: &str = "\

@@ -9,6 +9,8 @@ use trm_train::config::RunConfig;
 use trm_train::eval::{evaluate, EvalOptions, EvalReport};
 use trm_train::run_dir::RunDir;
 
+pub mod arc;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// A run folder written by `trm train` (uses its config.toml and model.safetensors).
@@ -54,7 +56,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let device = super::device(&args.device)?;
+    let device = crate::commands::device(&args.device)?;
     let (model, test, data, run_steps) = load_model_and_test(
         args.model.as_deref(),
         args.checkpoint.as_deref(),
@@ -62,7 +64,7 @@ pub fn run(args: Args) -> Result<()> {
         args.data.as_deref(),
         &device,
     )?;
-    let is_arc = super::eval_arc::is_arc_dataset(&data);
+    let is_arc = arc::is_arc_dataset(&data);
     if let (false, Some(path)) = (is_arc, &args.submission) {
         bail!(
             "--submission {}: {} is not an ARC dataset (no test_puzzles.json)",
@@ -89,10 +91,9 @@ pub fn run(args: Args) -> Result<()> {
         eprintln!();
     }
     let arc = if is_arc {
-        let scores = super::eval_arc::arc_scores(&data, &test, &predictions)?;
-        let path =
-            super::eval_arc::submission_path(args.submission.as_deref(), args.model.as_deref());
-        let written = super::eval_arc::write(&scores, path.as_deref())?;
+        let scores = arc::arc_scores(&data, &test, &predictions)?;
+        let path = arc::submission_path(args.submission.as_deref(), args.model.as_deref());
+        let written = arc::write(&scores, path.as_deref())?;
         Some((scores, written))
     } else {
         None
@@ -100,12 +101,12 @@ pub fn run(args: Args) -> Result<()> {
     match (&arc, args.json) {
         (Some((scores, written)), true) => {
             let mut obj = report_json(&report, args.per_step);
-            obj["arc"] = super::eval_arc::to_json(scores, written.as_deref());
+            obj["arc"] = arc::to_json(scores, written.as_deref());
             println!("{obj}");
         }
         (Some((scores, written)), false) => {
             print_report(&report, false, args.per_step);
-            super::eval_arc::print_table(scores, written.as_deref());
+            arc::print_table(scores, written.as_deref());
         }
         (None, _) => print_report(&report, args.json, args.per_step),
     }

@@ -14,7 +14,7 @@ use trm_train::run_dir::RunDir;
 use trm_train::solve::{answer_rows, Answer, SolveOptions};
 use trm_viz::{Grid, Kind, Mark, Marks, StripOptions};
 
-use super::terminal::{side_by_side, Panel};
+use crate::commands::terminal::{side_by_side, Panel};
 
 /// Shown after the options of the command's `--help`.
 const HELP: &str = "\
@@ -79,7 +79,7 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
         trm_viz::Format::from_path(out)?;
     }
     let mazes = read_mazes(&args.file)?;
-    let device = super::device(&args.device)?;
+    let device = crate::commands::device(&args.device)?;
     let model = RunDir::open(&args.model)?.load_model(&device)?;
     for m in &mazes {
         check_model_fits(&model, &args.model, m)?;
@@ -236,7 +236,7 @@ fn check_model_fits(model: &Model, run: &Path, m: &Named) -> Result<()> {
             c.vocab_size
         );
     }
-    super::solve::check_one_identifier(model, run, "a maze model has one, used for every maze")
+    super::sudoku::check_one_identifier(model, run, "a maze model has one, used for every maze")
 }
 
 /// The mazes of FILE (`-`: standard input).

@@ -19,7 +19,7 @@ use trm_model::{LoadOptions, Model};
 use trm_train::run_dir::RunDir;
 use trm_train::solve::{answer_rows, SolveOptions};
 
-use super::terminal::render_grids;
+use crate::commands::terminal::render_grids;
 
 /// Augmentations drawn for a task the run does not know, when `--aug` is not given.
 const DEFAULT_NEW_TASK_AUG: usize = 7;
@@ -110,7 +110,7 @@ pub fn solve_arc(args: ArcArgs) -> Result<()> {
             tasks.len()
         );
     }
-    let device = super::device(&args.device)?;
+    let device = crate::commands::device(&args.device)?;
     let run = load_arc_run(&args.model, &device)?;
     for task in &tasks {
         check_fits(task, run.canvas, &args.task)?;

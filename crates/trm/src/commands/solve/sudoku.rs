@@ -1,6 +1,6 @@
-//! `trm solve`: a trained model answers puzzles given on the command line, on stdin or in a
-//! file; each answer is checked against the Sudoku rules and the givens, and can be compared
-//! with the exact solver (`--classic`).
+//! `trm solve sudoku`: a trained model answers puzzles given on the command line, on stdin or
+//! in a file; each answer is checked against the Sudoku rules and the givens, and can be
+//! compared with the exact solver (`--classic`).
 
 use anyhow::{bail, ensure, Context, Result};
 use std::io::{IsTerminal, Read};
@@ -12,27 +12,11 @@ use trm_model::Model;
 use trm_train::run_dir::RunDir;
 use trm_train::solve::{answer_rows, Answer, SolveOptions, StepAnswer};
 
-use super::solve_maze::numbered;
-use super::terminal::render_marked;
+use super::maze::numbered;
+use crate::commands::terminal::render_marked;
 
 #[derive(clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    kind: Kind,
-}
-
-#[derive(clap::Subcommand)]
-enum Kind {
-    /// Solve 4x4 or 9x9 Sudoku puzzles with a model trained on that size.
-    Sudoku(SudokuArgs),
-    /// Answer the test inputs of an ARC task file, voting over augmentations.
-    Arc(super::solve_arc::ArcArgs),
-    /// Draw the shortest path through mazes (`# SGo`) with a model trained on that size.
-    Maze(super::solve_maze::MazeArgs),
-}
-
-#[derive(clap::Args)]
-struct SudokuArgs {
+pub struct SudokuArgs {
     /// A run folder written by `trm train` on Sudoku (its config.toml and model.safetensors).
     /// Without it, `--classic` solves with the exact solver alone.
     #[arg(long, value_name = "RUN", required_unless_present = "classic")]
@@ -65,28 +49,20 @@ struct SudokuArgs {
     device: String,
 }
 
-pub fn run(args: Args) -> Result<()> {
-    match args.kind {
-        Kind::Sudoku(a) => solve_sudoku(a),
-        Kind::Arc(a) => super::solve_arc::solve_arc(a),
-        Kind::Maze(a) => super::solve_maze::solve_maze(a),
-    }
-}
-
 /// A puzzle with the name errors and reports give it.
 struct Named {
     name: String,
     puzzle: Grid,
 }
 
-fn solve_sudoku(args: SudokuArgs) -> Result<()> {
+pub fn solve_sudoku(args: SudokuArgs) -> Result<()> {
     ensure!(args.batch_size > 0, "--batch-size must be at least 1");
     ensure!(args.max_steps != Some(0), "--max-steps must be at least 1");
     let puzzles = read_puzzles(&args.puzzle)?;
     let Some(run) = &args.model else {
         return solve_classic(&puzzles);
     };
-    let device = super::device(&args.device)?;
+    let device = crate::commands::device(&args.device)?;
     let model = RunDir::open(run)?.load_model(&device)?;
     for p in &puzzles {
         check_model_fits(&model, run, p)?;
