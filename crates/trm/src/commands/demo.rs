@@ -146,6 +146,7 @@ pub fn print_sudoku_steps(model: &trm_model::Model, batch: &Batch) -> Result<()>
         keep_steps: true,
     };
     let answer = &answer_batch(model, batch, &opts)?[0];
-    super::solve::sudoku::print_steps(&puzzle, &answer.per_step, solution.as_ref(), tty);
+    let steps = super::solve::sudoku::steps(answer);
+    print!("{}", trm_viz::terminal::sudoku_steps(&puzzle, steps, solution.as_ref(), tty));
     Ok(())
 }

@@ -8,7 +8,6 @@ pub mod eval;
 pub mod plot;
 pub mod render;
 pub mod solve;
-pub mod terminal;
 pub mod train;
 
 /// The compute device named on the command line: `cpu`, `cuda` or `cuda:N`.

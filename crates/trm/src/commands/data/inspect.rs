@@ -1,10 +1,12 @@
 //! `trm data inspect`: a dataset's metadata, counts and a few decoded examples.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use trm_data::dataset::{Dataset, Metadata, Split};
-use trm_data::sudoku::{self, Grid};
+use trm_data::dataset::{Dataset, Split};
+use trm_data::sudoku::{self, check::solved_labels};
+use trm_viz::terminal;
 
 #[derive(clap::Args)]
 pub struct InspectArgs {
@@ -26,6 +28,7 @@ pub fn counts(split: &Split) -> String {
 
 pub fn inspect(a: InspectArgs) -> Result<()> {
     let dataset = Dataset::load(&a.dir)?;
+    let colour = std::io::stdout().is_terminal();
     println!("dataset {}", a.dir.display());
     let names: Vec<&str> = dataset.identifiers.iter().take(5).map(String::as_str).collect();
     let more = dataset.identifiers.len().saturating_sub(names.len());
@@ -46,87 +49,27 @@ pub fn inspect(a: InspectArgs) -> Result<()> {
             "  total_groups {}  total_puzzles {}  mean_puzzle_examples {}  sets {:?}",
             m.total_groups, m.total_puzzles, m.mean_puzzle_examples, m.sets
         );
-        if let Some(size) = sudoku_size(m) {
-            let valid = (0..split.num_examples())
-                .filter(|&i| {
-                    let (inp, lab) = split.example(i);
-                    matches!((Grid::from_tokens(inp), Grid::from_tokens(lab)), (Ok(p), Ok(s)) if p.is_solved_by(&s))
-                })
-                .count();
+        if let Some(size) = sudoku::side_of_dataset(m) {
             println!(
-                "  {size}x{size} Sudoku: {valid} of {} labels solve their inputs",
+                "  {size}x{size} Sudoku: {} of {} labels solve their inputs",
+                solved_labels(split),
                 split.num_examples()
             );
         }
-        for i in shown_examples(split, a.examples) {
+        for i in split.sample_examples(a.examples) {
             let (inp, lab) = split.example(i);
-            let puzzle = puzzle_of(split, i);
-            let group = split.group_indices.partition_point(|&start| start as usize <= puzzle) - 1;
+            let puzzle = split.puzzle_of_example(i);
+            let group = split.group_of_puzzle(puzzle);
             let copy = puzzle - split.group_puzzles(group).start;
             println!(
                 "\n  example {i}: group {group}, puzzle {puzzle} ({}), identifier {}",
                 if copy == 0 { "original".to_string() } else { format!("augmented copy {copy}") },
                 split.puzzle_identifiers[puzzle]
             );
-            for line in render_example(m, inp, lab).lines() {
+            for line in terminal::example(m, inp, lab, colour).lines() {
                 println!("    {line}");
             }
         }
     }
     Ok(())
-}
-
-/// The first example of the first groups, and the first augmented copy when groups have one.
-fn shown_examples(split: &Split, count: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    for g in 0..split.num_groups() {
-        if out.len() >= count {
-            break;
-        }
-        let puzzles = split.group_puzzles(g);
-        out.push(split.puzzle_examples(puzzles.start).start);
-        if puzzles.len() > 1 && out.len() < count {
-            out.push(split.puzzle_examples(puzzles.start + 1).start);
-        }
-    }
-    out
-}
-
-fn puzzle_of(split: &Split, example: usize) -> usize {
-    split.puzzle_indices.partition_point(|&start| start as usize <= example) - 1
-}
-
-/// The Sudoku side when the metadata is the official Sudoku token layout.
-fn sudoku_size(m: &Metadata) -> Option<usize> {
-    sudoku::SIZES
-        .into_iter()
-        .find(|&s| m.seq_len == s * s && m.vocab_size == sudoku::tokens::vocab_size(s))
-}
-
-/// Decodes one example for the terminal: grids for known tasks, raw tokens otherwise.
-fn render_example(m: &Metadata, input: &[u8], label: &[u8]) -> String {
-    if let Some(text) = super::maze::render_maze_example(m, input, label) {
-        return text;
-    }
-    if sudoku_size(m).is_some() {
-        if let (Ok(p), Ok(s)) = (Grid::from_tokens(input), Grid::from_tokens(label)) {
-            return sudoku::render_side_by_side(&[("input", &p), ("label", &s)]);
-        }
-    }
-    if let Some(text) = super::arc::render_arc_example(m, input, label) {
-        return text;
-    }
-    format!("input: {}\nlabel: {}", token_rows(input), token_rows(label))
-}
-
-/// Tokens as rows of a square grid when `seq_len` is a square, else one line.
-fn token_rows(tokens: &[u8]) -> String {
-    let side = (tokens.len() as f64).sqrt() as usize;
-    let line = |t: &[u8]| t.iter().map(u8::to_string).collect::<Vec<_>>().join(" ");
-    if side * side == tokens.len() && side > 1 {
-        let rows: Vec<String> = tokens.chunks(side).map(line).collect();
-        format!("\n  {}", rows.join("\n  "))
-    } else {
-        line(tokens)
-    }
 }

@@ -5,15 +5,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, ensure, Context, Result};
-use trm_data::dataset::Metadata;
-use trm_data::maze::build::{decode_example, write_maze_dataset};
+use trm_data::maze::build::write_maze_dataset;
 use trm_data::maze::csv::{read_csv, write_csv};
 use trm_data::maze::generate::{
     default_min_path, generate, maze_wall_key, GenerationStats, GeneratorConfig,
 };
-use trm_data::maze::{MazePair, MazeSolver, VOCAB_SIZE};
-
-use crate::commands::terminal::{side_by_side, Panel};
+use trm_data::maze::{MazePair, MazeSolver};
 
 /// Shown after the options of the command's `--help`.
 const MAZE_HELP: &str = "\
@@ -291,61 +288,4 @@ pub fn bench_maze(args: BenchMazeArgs) -> Result<()> {
     println!();
     println!("path cells min / mean / max: {}", path_summary(&mazes));
     Ok(())
-}
-
-/// A dataset example decoded as a maze, when it is one: vocab 6, a square `seq_len`, and
-/// input and label each with exactly one `S` and one `G` (a 4x4 Sudoku also has vocab 6
-/// and 16 cells; its solution has four of every digit). Shows question and answer side by
-/// side and whether the answer is one shortest path (BFS). `None` for other datasets.
-pub(crate) fn render_maze_example(meta: &Metadata, input: &[u8], label: &[u8]) -> Option<String> {
-    let side = (meta.seq_len as f64).sqrt().round() as usize;
-    if meta.vocab_size as usize != VOCAB_SIZE || side * side != meta.seq_len || side < 2 {
-        return None;
-    }
-    let pair = decode_example(input, label, side, side).ok()?;
-    pair.question.endpoints().ok()?;
-    pair.answer.endpoints().ok()?;
-    let check = match pair.question.check_answer(&pair.answer) {
-        Ok(cells) => format!("label: one shortest path of {cells} cells (checked by BFS)"),
-        Err(e) => format!("label: NOT one shortest path: {e:#}"),
-    };
-    let grids =
-        side_by_side(&[Panel::maze("input", &pair.question), Panel::maze("label", &pair.answer)]);
-    Some(format!("{side}x{side} maze\n{grids}{check}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use trm_data::maze::Maze;
-
-    #[test]
-    fn maze_examples_decode_and_sudoku_ones_do_not() {
-        let pair = MazePair::solve(Maze::parse_lines("S  #\n## #\n#   \nG   \n").unwrap()).unwrap();
-        let meta = |vocab: u32, seq_len: usize| Metadata {
-            pad_id: 0,
-            ignore_label_id: Some(0),
-            blank_identifier_id: 0,
-            vocab_size: vocab,
-            seq_len,
-            num_puzzle_identifiers: 1,
-            total_groups: 1,
-            mean_puzzle_examples: 1.0,
-            total_puzzles: 1,
-            sets: vec!["all".into()],
-        };
-        let text =
-            render_maze_example(&meta(6, 16), &pair.question.tokens(), &pair.answer.tokens())
-                .unwrap();
-        assert!(text.contains("4x4 maze") && text.contains("|S  #|    |Soo#|"), "{text}");
-        assert!(text.contains("one shortest path of"), "{text}");
-        // A 4x4 Sudoku (tokens 1 blank, 2..=5 digits) is not read as a maze.
-        let sudoku_input = [2, 1, 1, 1, 1, 1, 4, 1, 1, 3, 1, 1, 1, 1, 1, 5];
-        let sudoku_label = [2, 3, 4, 5, 4, 5, 2, 3, 3, 2, 5, 4, 5, 4, 3, 2];
-        assert_eq!(render_maze_example(&meta(6, 16), &sudoku_input, &sudoku_label), None);
-        assert_eq!(
-            render_maze_example(&meta(11, 16), &pair.question.tokens(), &pair.answer.tokens()),
-            None
-        );
-    }
 }

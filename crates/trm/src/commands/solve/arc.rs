@@ -19,7 +19,7 @@ use trm_model::{LoadOptions, Model};
 use trm_train::run_dir::RunDir;
 use trm_train::solve::{answer_rows, SolveOptions};
 
-use crate::commands::terminal::render_grids;
+use trm_viz::terminal;
 
 /// Augmentations drawn for a task the run does not know, when `--aug` is not given.
 const DEFAULT_NEW_TASK_AUG: usize = 7;
@@ -141,7 +141,7 @@ pub fn solve_arc(args: ArcArgs) -> Result<()> {
             if task.solutions_known {
                 panels.push((format!("truth {}", dims(&pair.output)), &pair.output));
             }
-            print!("{}", render_grids(&panels, std::io::stdout().is_terminal()));
+            print!("{}", terminal::arc_grids(&panels, std::io::stdout().is_terminal()));
             for (j, c) in top.iter().enumerate() {
                 let verdict = if task.solutions_known {
                     format!("   {}", verdict(&c.grid, &pair.output))

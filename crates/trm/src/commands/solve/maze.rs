@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, ensure, Context, Result};
 use trm_data::maze::check::{check_path, PathCheck};
 use trm_data::maze::file::{parse_maze_file, read_maze_file, NamedMaze as Named};
-use trm_data::maze::{Cell, Maze, VOCAB_SIZE};
+use trm_data::maze::VOCAB_SIZE;
 use trm_model::Model;
 use trm_train::run_dir::RunDir;
 use trm_train::solve::{answer_rows, Answer, SolveOptions};
+use trm_viz::terminal::{self, side_by_side, Panel};
 use trm_viz::{Grid, Kind, Mark, Marks, StripOptions};
 
-use crate::commands::terminal::{side_by_side, Panel};
+use super::sudoku::steps;
 
 /// Shown after the options of the command's `--help`.
 const HELP: &str = "\
@@ -97,7 +98,7 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
         for (m, answer) in mazes.iter().zip(&answers) {
             println!("== {} ==", m.name);
             print!("{}", side_by_side(&[Panel::maze("maze", &m.maze)]));
-            print_steps(&m.maze, answer, colour);
+            print!("{}", terminal::maze_steps(&m.maze, steps(answer), colour));
         }
     }
 
@@ -107,14 +108,12 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
         if !args.steps {
             println!("== {} ==", m.name);
             let (rows, cols) = (m.maze.rows(), m.maze.cols());
-            let drawn = Panel::framed("model answer", rows, cols, |i| {
-                cell_char(answer.tokens[i]).to_string()
-            });
+            let drawn = Panel::maze_tokens("model answer", rows, cols, &answer.tokens);
             print!("{}", side_by_side(&[Panel::maze("maze", &m.maze), drawn]));
         }
         println!(
             "answer      \"{}\"",
-            answer.tokens.iter().map(|&t| cell_char(t)).collect::<String>()
+            answer.tokens.iter().map(|&t| terminal::maze_char(t)).collect::<String>()
         );
         println!("path        {}", check.verdict());
         println!("steps       {} (q_halt confidence {:.3})", answer.steps, answer.confidence);
@@ -144,46 +143,6 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Prints the answer after every supervision step with the cells changed since the previous
-/// step (step 1: since the maze) marked.
-fn print_steps(maze: &Maze, answer: &Answer, colour: bool) {
-    let (rows, cols) = (maze.rows(), maze.cols());
-    let mut previous: Vec<u32> = maze.tokens().into_iter().map(u32::from).collect();
-    for (k, step) in answer.per_step.iter().enumerate() {
-        let (tokens, q) = (&step.tokens, step.q_halt);
-        let confidence = 1.0 / (1.0 + (-q).exp());
-        let changed: Vec<bool> = tokens.iter().zip(&previous).map(|(a, b)| a != b).collect();
-        let n_changed = changed.iter().filter(|&&c| c).count();
-        println!(
-            "step {}: q_halt {q:+.2} (halt confidence {confidence:.2}), {n_changed} cells changed",
-            k + 1
-        );
-        let drawn = Panel::framed("answer", rows, cols, |i| {
-            let c = cell_char(tokens[i]);
-            if changed[i] && colour {
-                format!("\x1b[1;30;43m{c}\x1b[0m")
-            } else {
-                c.to_string()
-            }
-        });
-        let marks = Panel::framed("changed", rows, cols, |i| {
-            if changed[i] {
-                cell_char(tokens[i]).to_string()
-            } else {
-                ".".into()
-            }
-        });
-        let panels = if colour { vec![drawn] } else { vec![drawn, marks] };
-        print!("{}", side_by_side(&panels));
-        previous.clone_from(tokens);
-    }
-}
-
-/// The character of an answer token; `?` for tokens that are no maze cell (padding).
-fn cell_char(token: u32) -> char {
-    u8::try_from(token).ok().and_then(Cell::from_token).map_or('?', Cell::to_char)
 }
 
 /// The picture of one answer: the answer with extra and changed cells crossed, or with

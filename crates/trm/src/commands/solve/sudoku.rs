@@ -7,13 +7,13 @@ use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use trm_data::sudoku::check::{answer_grid, verdict};
-use trm_data::sudoku::{build, render_side_by_side, solver, tokens, Grid};
+use trm_data::sudoku::{build, solver, tokens, Grid};
 use trm_model::Model;
 use trm_train::run_dir::RunDir;
-use trm_train::solve::{answer_rows, Answer, SolveOptions, StepAnswer};
+use trm_train::solve::{answer_rows, Answer, SolveOptions};
+use trm_viz::terminal;
 
 use super::maze::numbered;
-use crate::commands::terminal::render_marked;
 
 #[derive(clap::Args)]
 pub struct SudokuArgs {
@@ -88,7 +88,7 @@ pub fn solve_sudoku(args: SudokuArgs) -> Result<()> {
             continue;
         }
         println!("== {} ==\npuzzle:\n{}", p.name, p.puzzle.render());
-        print_steps(&p.puzzle, &answer.per_step, None, colour);
+        print!("{}", terminal::sudoku_steps(&p.puzzle, steps(answer), None, colour));
         report(p, answer, args.classic, false, 1);
         if let Some(out) = &args.picture {
             let path = if puzzles.len() == 1 { out.clone() } else { numbered(out, k + 1) };
@@ -124,7 +124,7 @@ fn solve_classic(puzzles: &[Named]) -> Result<()> {
             Some((solution, guesses)) => {
                 print!(
                     "{}",
-                    render_side_by_side(&[("puzzle", &p.puzzle), ("solution", &solution)])
+                    terminal::sudoku_grids(&[("puzzle", &p.puzzle), ("solution", &solution)])
                 );
                 println!("answer      {}", solution.to_line('.'));
                 println!("classic     {guesses} guesses, {}\n", ms(time));
@@ -153,7 +153,7 @@ fn solve_classic(puzzles: &[Named]) -> Result<()> {
 fn report(p: &Named, answer: &Answer, classic: bool, show_grids: bool, batch_len: usize) {
     let grid = answer_grid(&answer.tokens, p.puzzle.size());
     if show_grids {
-        print!("{}", render_side_by_side(&[("puzzle", &p.puzzle), ("model answer", &grid)]));
+        print!("{}", terminal::sudoku_grids(&[("puzzle", &p.puzzle), ("model answer", &grid)]));
     }
     println!("answer      {}", grid.to_line('.'));
     println!("check       {}", verdict(&p.puzzle, &grid));
@@ -279,29 +279,9 @@ pub(crate) fn check_one_identifier(model: &Model, run: &Path, what: &str) -> Res
     Ok(())
 }
 
-/// Prints the answer after every supervision step with the cells changed since the
-/// previous step marked; with `solution`, a step whose answer is it ends in " - solved".
-pub(crate) fn print_steps(
-    puzzle: &Grid,
-    steps: &[StepAnswer],
-    solution: Option<&Grid>,
-    colour: bool,
-) {
-    let mut previous: Option<&[u32]> = None;
-    for (j, step) in steps.iter().enumerate() {
-        let q = step.q_halt;
-        let solved = solution.is_some_and(|s| {
-            s.to_tokens().iter().map(|&t| u32::from(t)).eq(step.tokens.iter().copied())
-        });
-        println!(
-            "step {}: q_halt {q:+.2} (halt confidence {:.2}){}",
-            j + 1,
-            1.0 / (1.0 + (-q).exp()),
-            if solved { " - solved" } else { "" }
-        );
-        println!("{}", render_marked(puzzle, &step.tokens, previous, colour));
-        previous = Some(&step.tokens);
-    }
+/// The tokens and q_halt logit of every step of an answer, as the terminal pictures take them.
+pub fn steps(answer: &Answer) -> impl Iterator<Item = (&[u32], f64)> {
+    answer.per_step.iter().map(|s| (s.tokens.as_slice(), s.q_halt))
 }
 
 fn ms(d: Duration) -> String {
