@@ -12,7 +12,9 @@
 //! - [`mod@file`]: files of mazes as people write them (blocks of rows, flat lines, CSV).
 //! - [`check`]: the verdict on an answer (valid, shortest, extra and changed cells).
 //! - [`build`]: the official dataset layout for mazes.
+//! - [`mod@bench`]: the speed of the generator and of BFS.
 
+pub mod bench;
 pub mod build;
 pub mod check;
 pub mod csv;
@@ -320,6 +322,18 @@ impl MazePair {
     }
 }
 
+/// The path lengths of `pairs` in cells, `min / mean / max` (mean to one decimal), as the
+/// dataset and benchmark tables show them; `-` when there are none.
+pub fn path_summary(pairs: &[MazePair]) -> String {
+    let lens: Vec<usize> = pairs.iter().map(|p| p.path_len()).collect();
+    match (lens.iter().min(), lens.iter().max()) {
+        (Some(min), Some(max)) => {
+            format!("{min} / {:.1} / {max}", lens.iter().sum::<usize>() as f64 / lens.len() as f64)
+        }
+        _ => "-".to_string(),
+    }
+}
+
 impl std::fmt::Display for Maze {
     /// One line per row, in the official characters.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -368,6 +382,10 @@ mod tests {
         let answer = maze.solve().unwrap();
         assert_eq!(answer.to_string(), "Soo#\n##o#\nGoo \n");
         assert_eq!(maze.check_answer(&answer).unwrap(), 7);
+        let pair = MazePair::solve(maze).unwrap();
+        let short = MazePair::solve(Maze::parse_lines("SG\n").unwrap()).unwrap();
+        assert_eq!(path_summary(&[pair, short]), "2 / 4.5 / 7");
+        assert_eq!(path_summary(&[]), "-");
     }
 
     #[test]

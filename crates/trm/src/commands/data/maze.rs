@@ -5,12 +5,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, ensure, Context, Result};
+use trm_data::maze::bench::bench_generator;
 use trm_data::maze::build::write_maze_dataset;
 use trm_data::maze::csv::{read_csv, write_csv};
-use trm_data::maze::generate::{
-    default_min_path, generate, maze_wall_key, GenerationStats, GeneratorConfig,
-};
-use trm_data::maze::{MazePair, MazeSolver};
+use trm_data::maze::generate::{generate_splits, maze_wall_key, GeneratorConfig};
+use trm_data::maze::path_summary;
 
 /// Shown after the options of the command's `--help`.
 const MAZE_HELP: &str = "\
@@ -120,12 +119,6 @@ fn default_threads() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
-fn generator_config(size: (usize, usize), min_path: Option<usize>) -> GeneratorConfig {
-    let mut config = GeneratorConfig::new(size.0, size.1);
-    config.min_path = min_path.unwrap_or_else(|| default_min_path(size.0, size.1));
-    config
-}
-
 pub fn maze(args: MazeArgs) -> Result<()> {
     let start = Instant::now();
     let read = |path: &Option<PathBuf>| path.as_ref().map(|p| read_csv(p)).transpose();
@@ -157,19 +150,18 @@ pub fn maze(args: MazeArgs) -> Result<()> {
         (None, None) => (30, 30),
     };
     if args.generate_train.is_some() || args.generate_test.is_some() {
-        let config = generator_config(size, args.min_path);
+        let config = GeneratorConfig::new(size.0, size.1).with_min_path(args.min_path);
         let threads = args.threads.unwrap_or_else(default_threads);
         let mut used: HashSet<Vec<u64>> =
             train.iter().chain(&test).flatten().map(|p| maze_wall_key(&p.question)).collect();
-        let mut stats = GenerationStats::default();
-        for (count, stream, slot) in
-            [(args.generate_train, 0, &mut train), (args.generate_test, 1, &mut test)]
-        {
-            if let Some(count) = count {
-                let (mazes, s) = generate(&config, count, args.seed, stream, threads, &mut used)?;
-                stats += s;
-                *slot = Some(mazes);
-            }
+        let (n_train, n_test) = (args.generate_train.unwrap_or(0), args.generate_test.unwrap_or(0));
+        let generated = generate_splits(&config, n_train, n_test, args.seed, threads, &mut used)?;
+        let stats = generated.stats;
+        if args.generate_train.is_some() {
+            train = Some(generated.train);
+        }
+        if args.generate_test.is_some() {
+            test = Some(generated.test);
         }
         println!(
             "generated {}x{} mazes (min path {} cells, seed {}): {} wall layouts tried, {} BFS searches, {} duplicate layouts skipped",
@@ -210,55 +202,12 @@ pub fn maze(args: MazeArgs) -> Result<()> {
     Ok(())
 }
 
-fn path_summary(pairs: &[MazePair]) -> String {
-    let lens: Vec<usize> = pairs.iter().map(|p| p.path_len()).collect();
-    match (lens.iter().min(), lens.iter().max()) {
-        (Some(min), Some(max)) => {
-            format!("{min} / {:.1} / {max}", lens.iter().sum::<usize>() as f64 / lens.len() as f64)
-        }
-        _ => "-".to_string(),
-    }
-}
-
 pub fn bench_maze(args: BenchMazeArgs) -> Result<()> {
     let size = parse_size(&args.size)?;
-    let config = generator_config(size, args.min_path);
+    let config = GeneratorConfig::new(size.0, size.1).with_min_path(args.min_path);
     let threads = args.threads.unwrap_or_else(default_threads);
     ensure!(args.count > 0, "--count must be positive");
-
-    let t = Instant::now();
-    let (mazes, one) = generate(&config, args.count, args.seed, 0, 1, &mut HashSet::new())?;
-    let one_core = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let (again, _) = generate(&config, args.count, args.seed, 0, threads, &mut HashSet::new())?;
-    let all_cores = t.elapsed().as_secs_f64();
-    ensure!(
-        again == mazes,
-        "the generator gave different mazes with {threads} threads than with 1"
-    );
-
-    let problems: Vec<(Vec<bool>, usize, usize)> = mazes
-        .iter()
-        .map(|p| {
-            let (s, g) = p.question.endpoints().expect("generated mazes are valid");
-            (p.question.passable(), s, g)
-        })
-        .collect();
-    let mut solver = MazeSolver::new();
-    let (mut solved, mut cells) = (0u64, 0u64);
-    let t = Instant::now();
-    while t.elapsed().as_secs_f64() < args.seconds {
-        for (passable, s, g) in &problems {
-            let path = solver
-                .shortest_path(passable, size.0, size.1, *s, *g)
-                .expect("generated mazes have a path");
-            cells += path.len() as u64;
-        }
-        solved += problems.len() as u64;
-    }
-    let bfs = t.elapsed().as_secs_f64();
-    ensure!(cells > 0, "no maze solved");
-
+    let b = bench_generator(&config, args.count, args.seed, threads, args.seconds)?;
     println!(
         "Maze {}x{}, min path {} cells, {} mazes, seed {}:",
         size.0, size.1, config.min_path, args.count, args.seed
@@ -268,24 +217,24 @@ pub fn bench_maze(args: BenchMazeArgs) -> Result<()> {
     println!("|---|---:|---|");
     println!(
         "| BFS shortest path (with backtracking) | 1 | {:.0} mazes/s ({:.2} us/maze) |",
-        solved as f64 / bfs,
-        bfs * 1e6 / solved as f64
+        b.bfs_solved as f64 / b.bfs_s,
+        b.bfs_s * 1e6 / b.bfs_solved as f64
     );
     println!(
         "| generation | 1 | {:.1} mazes/s ({} layouts, {:.0} layouts/s, acceptance {:.3}%, {:.2} BFS per layout) |",
-        args.count as f64 / one_core,
-        one.layouts,
-        one.layouts as f64 / one_core,
-        100.0 * one.accepted as f64 / one.layouts as f64,
-        one.searches as f64 / one.layouts as f64
+        args.count as f64 / b.one_thread_s,
+        b.stats.layouts,
+        b.stats.layouts as f64 / b.one_thread_s,
+        100.0 * b.stats.accepted as f64 / b.stats.layouts as f64,
+        b.stats.searches as f64 / b.stats.layouts as f64
     );
     println!(
         "| generation | {threads} | {:.1} mazes/s ({:.1} s for {} mazes, same mazes as 1 thread) |",
-        args.count as f64 / all_cores,
-        all_cores,
+        args.count as f64 / b.threaded_s,
+        b.threaded_s,
         args.count
     );
     println!();
-    println!("path cells min / mean / max: {}", path_summary(&mazes));
+    println!("path cells min / mean / max: {}", path_summary(&b.mazes));
     Ok(())
 }
