@@ -1,7 +1,9 @@
 //! Answering new puzzles with a trained model: rows of input tokens (no labels) run for a
 //! number of supervision steps from a fresh carry, each answer taken at the last step or,
 //! with halting, at the first step whose q_halt logit is positive. What `trm solve` uses for
-//! Sudoku, mazes and ARC.
+//! Sudoku, mazes and ARC ([`arc`]: task files under augmentations, voted).
+
+pub mod arc;
 
 use std::time::{Duration, Instant};
 

@@ -5,11 +5,9 @@
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use trm_data::maze::check::{check_path, PathCheck};
 use trm_data::maze::file::{parse_maze_file, read_maze_file, NamedMaze as Named};
-use trm_data::maze::VOCAB_SIZE;
-use trm_model::Model;
 use trm_train::run_dir::RunDir;
 use trm_train::solve::{answer_rows, Answer, SolveOptions};
 use trm_viz::terminal::{self, side_by_side, Panel};
@@ -81,9 +79,10 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
     }
     let mazes = read_mazes(&args.file)?;
     let device = crate::commands::device(&args.device)?;
-    let model = RunDir::open(&args.model)?.load_model(&device)?;
+    let run = RunDir::open(&args.model)?;
+    let model = run.load_model(&device)?;
     for m in &mazes {
-        check_model_fits(&model, &args.model, m)?;
+        run.check_maze_fits(model.config(), (m.maze.rows(), m.maze.cols()), &m.name)?;
     }
     let opts = SolveOptions {
         steps: args.max_steps.unwrap_or(model.config().halt_max_steps),
@@ -172,30 +171,6 @@ pub(crate) fn numbered(out: &Path, k: usize) -> PathBuf {
     let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let ext = out.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
     out.with_file_name(format!("{stem}-{k}{ext}"))
-}
-
-/// Refuses mazes of another size than the model's, and models whose puzzle embedding has
-/// one row per training puzzle (no row to use for a new maze).
-fn check_model_fits(model: &Model, run: &Path, m: &Named) -> Result<()> {
-    let c = model.config();
-    let (rows, cols) = (m.maze.rows(), m.maze.cols());
-    let side = (c.seq_len as f64).sqrt().round() as usize;
-    if c.vocab_size != VOCAB_SIZE || rows != cols || rows * cols != c.seq_len {
-        let what = if c.vocab_size == VOCAB_SIZE && side * side == c.seq_len {
-            format!("a {side}x{side} maze model")
-        } else {
-            "not a maze model".to_string()
-        };
-        bail!(
-            "{}: a {rows}x{cols} maze needs a model trained on {rows}x{cols} mazes (seq_len {}, vocab_size {VOCAB_SIZE}; maze models are square), but {} has seq_len {} and vocab_size {} ({what})",
-            m.name,
-            rows * cols,
-            run.display(),
-            c.seq_len,
-            c.vocab_size
-        );
-    }
-    super::sudoku::check_one_identifier(model, run, "a maze model has one, used for every maze")
 }
 
 /// The mazes of FILE (`-`: standard input).

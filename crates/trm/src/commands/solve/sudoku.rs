@@ -2,13 +2,12 @@
 //! in a file; each answer is checked against the Sudoku rules and the givens, and can be
 //! compared with the exact solver (`--classic`).
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use trm_data::sudoku::check::{answer_grid, verdict};
-use trm_data::sudoku::{build, solver, tokens, Grid};
-use trm_model::Model;
+use trm_data::sudoku::{build, solver, Grid};
 use trm_train::run_dir::RunDir;
 use trm_train::solve::{answer_rows, Answer, SolveOptions};
 use trm_viz::terminal;
@@ -63,9 +62,10 @@ pub fn solve_sudoku(args: SudokuArgs) -> Result<()> {
         return solve_classic(&puzzles);
     };
     let device = crate::commands::device(&args.device)?;
-    let model = RunDir::open(run)?.load_model(&device)?;
+    let run = RunDir::open(run)?;
+    let model = run.load_model(&device)?;
     for p in &puzzles {
-        check_model_fits(&model, run, p)?;
+        run.check_sudoku_fits(model.config(), p.puzzle.size(), &p.name)?;
     }
     if let Some(out) = &args.picture {
         trm_viz::Format::from_path(out)?;
@@ -240,43 +240,6 @@ fn read_puzzles(arg: &str) -> Result<Vec<Named>> {
             puzzle: r.puzzle,
         })
         .collect())
-}
-
-/// Refuses a puzzle whose size the model was not trained on, and models whose puzzle
-/// embedding has one row per training puzzle (no row to use for a new puzzle).
-fn check_model_fits(model: &Model, run: &Path, p: &Named) -> Result<()> {
-    let c = model.config();
-    let n = p.puzzle.size();
-    let (vocab, seq) = (tokens::vocab_size(n) as usize, n * n);
-    if c.vocab_size != vocab || c.seq_len != seq {
-        let what = match (c.seq_len, c.vocab_size) {
-            (16, 6) => "a 4x4 Sudoku model".to_string(),
-            (81, 11) => "a 9x9 Sudoku model".to_string(),
-            _ => "not a Sudoku model".to_string(),
-        };
-        bail!(
-            "{}: a {n}x{n} Sudoku needs a model with seq_len {seq} and vocab_size {vocab}, but {} has seq_len {} and vocab_size {} ({what}); use a run trained on {n}x{n} Sudoku",
-            p.name,
-            run.display(),
-            c.seq_len,
-            c.vocab_size
-        );
-    }
-    check_one_identifier(model, run, "a Sudoku model has one, used for every puzzle")
-}
-
-/// Refuses models whose puzzle embedding has one row per training puzzle (no row to use
-/// for a new puzzle); `what` says what the task's models have instead.
-pub(crate) fn check_one_identifier(model: &Model, run: &Path, what: &str) -> Result<()> {
-    let c = model.config();
-    if c.puzzle_emb_ndim > 0 && c.num_puzzle_identifiers != 1 {
-        bail!(
-            "{}: the model has {} puzzle identifiers (one per training puzzle, as for ARC); {what}",
-            run.display(),
-            c.num_puzzle_identifiers
-        );
-    }
-    Ok(())
 }
 
 /// The tokens and q_halt logit of every step of an answer, as the terminal pictures take them.
