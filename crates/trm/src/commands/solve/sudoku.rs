@@ -6,8 +6,9 @@ use anyhow::{ensure, Context, Result};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use trm_data::sudoku::build::{self, named_puzzles, NamedPuzzle as Named};
 use trm_data::sudoku::check::{answer_grid, verdict};
-use trm_data::sudoku::{build, solver, Grid};
+use trm_data::sudoku::{solver, Grid};
 use trm_train::run_dir::RunDir;
 use trm_train::solve::{answer_rows, Answer, SolveOptions};
 use trm_viz::terminal;
@@ -46,12 +47,6 @@ pub struct SudokuArgs {
     batch_size: usize,
     #[arg(long, default_value = "cpu")]
     device: String,
-}
-
-/// A puzzle with the name errors and reports give it.
-struct Named {
-    name: String,
-    puzzle: Grid,
 }
 
 pub fn solve_sudoku(args: SudokuArgs) -> Result<()> {
@@ -210,36 +205,17 @@ fn steps_picture(p: &Named, answer: &Answer) -> Result<trm_viz::Scene> {
 
 /// The puzzles named by the PUZZLE argument, each checked for consistent givens.
 fn read_puzzles(arg: &str) -> Result<Vec<Named>> {
-    let (source, records) = if arg == "-" {
+    if arg == "-" {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).context("reading puzzles from stdin")?;
-        ("stdin".to_string(), build::parse_records(&text).context("stdin")?)
-    } else if Path::new(arg).is_file() {
-        (arg.to_string(), build::read_records(Path::new(arg))?)
-    } else {
-        let puzzle =
-            Grid::parse(arg).with_context(|| format!("puzzle {arg:?} (not a file either)"))?;
-        puzzle.check_consistent().with_context(|| format!("puzzle {arg}: conflicting givens"))?;
-        return Ok(vec![Named { name: format!("puzzle {}", puzzle.to_line('.')), puzzle }]);
-    };
-    for r in &records {
-        r.puzzle.check_consistent().with_context(|| {
-            format!(
-                "{source} line {}: puzzle {} has conflicting givens",
-                r.line,
-                r.puzzle.to_line('.')
-            )
-        })?;
+        return named_puzzles(build::parse_records(&text).context("stdin")?, "stdin");
     }
-    let n = records.len();
-    Ok(records
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| Named {
-            name: format!("puzzle {} of {n} ({source} line {})", i + 1, r.line),
-            puzzle: r.puzzle,
-        })
-        .collect())
+    if Path::new(arg).is_file() {
+        return named_puzzles(build::read_records(Path::new(arg))?, arg);
+    }
+    let puzzle = Grid::parse(arg).with_context(|| format!("puzzle {arg:?} (not a file either)"))?;
+    puzzle.check_consistent().with_context(|| format!("puzzle {arg}: conflicting givens"))?;
+    Ok(vec![Named { name: format!("puzzle {}", puzzle.to_line('.')), puzzle }])
 }
 
 /// The tokens and q_halt logit of every step of an answer, as the terminal pictures take them.
