@@ -23,7 +23,7 @@ pub mod generate;
 pub mod solve;
 
 use crate::dihedral::Dihedral;
-use anyhow::{bail, ensure, Result};
+use anyhow::{bail, ensure, Context, Result};
 
 pub use solve::MazeSolver;
 
@@ -322,6 +322,20 @@ impl MazePair {
     }
 }
 
+/// A maze size written `N` (N x N) or `RxC` (e.g. `12x20`); a maze needs at least 2 cells.
+pub fn parse_size(text: &str) -> Result<(usize, usize)> {
+    let parse = |s: &str| s.trim().parse::<usize>().context("expected N or RxC, e.g. 30 or 12x20");
+    let (rows, cols) = match text.split_once(['x', 'X']) {
+        Some((r, c)) => (parse(r)?, parse(c)?),
+        None => {
+            let n = parse(text)?;
+            (n, n)
+        }
+    };
+    ensure!(rows >= 1 && cols >= 1 && rows * cols >= 2, "a maze needs at least 2 cells");
+    Ok((rows, cols))
+}
+
 /// The path lengths of `pairs` in cells, `min / mean / max` (mean to one decimal), as the
 /// dataset and benchmark tables show them; `-` when there are none.
 pub fn path_summary(pairs: &[MazePair]) -> String {
@@ -386,6 +400,15 @@ mod tests {
         let short = MazePair::solve(Maze::parse_lines("SG\n").unwrap()).unwrap();
         assert_eq!(path_summary(&[pair, short]), "2 / 4.5 / 7");
         assert_eq!(path_summary(&[]), "-");
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("30").unwrap(), (30, 30));
+        assert_eq!(parse_size("12x20").unwrap(), (12, 20));
+        assert_eq!(parse_size(" 3 X 4").unwrap(), (3, 4));
+        assert!(parse_size("1").unwrap_err().to_string().contains("at least 2 cells"));
+        assert!(parse_size("3x").unwrap_err().to_string().contains("expected N or RxC"));
     }
 
     #[test]

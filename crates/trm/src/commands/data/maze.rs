@@ -9,7 +9,7 @@ use trm_data::maze::bench::bench_generator;
 use trm_data::maze::build::write_maze_dataset;
 use trm_data::maze::csv::{read_csv, write_csv};
 use trm_data::maze::generate::{generate_splits, maze_wall_key, GeneratorConfig};
-use trm_data::maze::path_summary;
+use trm_data::maze::{parse_size, path_summary};
 
 /// Shown after the options of the command's `--help`.
 const MAZE_HELP: &str = "\
@@ -94,25 +94,9 @@ pub struct BenchMazeArgs {
     seconds: f64,
 }
 
-/// Parses `N` or `RxC`.
-fn parse_size(text: &str) -> Result<(usize, usize)> {
-    let parse = |s: &str| {
-        s.trim()
-            .parse::<usize>()
-            .with_context(|| format!("--size {text:?}: expected N or RxC, e.g. 30 or 12x20"))
-    };
-    let (rows, cols) = match text.split_once(['x', 'X']) {
-        Some((r, c)) => (parse(r)?, parse(c)?),
-        None => {
-            let n = parse(text)?;
-            (n, n)
-        }
-    };
-    ensure!(
-        rows >= 1 && cols >= 1 && rows * cols >= 2,
-        "--size {text:?}: a maze needs at least 2 cells"
-    );
-    Ok((rows, cols))
+/// The maze size of `--size`: `N` or `RxC`.
+fn size_arg(text: &str) -> Result<(usize, usize)> {
+    parse_size(text).with_context(|| format!("--size {text:?}"))
 }
 
 fn default_threads() -> usize {
@@ -136,7 +120,7 @@ pub fn maze(args: MazeArgs) -> Result<()> {
         train.iter().chain(&test).flatten().map(|p| (p.question.rows(), p.question.cols())).next();
     let size = match (&args.size, csv_size) {
         (Some(text), Some(csv)) => {
-            let size = parse_size(text)?;
+            let size = size_arg(text)?;
             ensure!(
                 size == csv,
                 "--size {text} differs from the CSV mazes ({}x{}); one dataset holds one size",
@@ -145,7 +129,7 @@ pub fn maze(args: MazeArgs) -> Result<()> {
             );
             size
         }
-        (Some(text), None) => parse_size(text)?,
+        (Some(text), None) => size_arg(text)?,
         (None, Some(csv)) => csv,
         (None, None) => (30, 30),
     };
@@ -203,7 +187,7 @@ pub fn maze(args: MazeArgs) -> Result<()> {
 }
 
 pub fn bench_maze(args: BenchMazeArgs) -> Result<()> {
-    let size = parse_size(&args.size)?;
+    let size = size_arg(&args.size)?;
     let config = GeneratorConfig::new(size.0, size.1).with_min_path(args.min_path);
     let threads = args.threads.unwrap_or_else(default_threads);
     ensure!(args.count > 0, "--count must be positive");
