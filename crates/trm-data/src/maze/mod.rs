@@ -153,6 +153,22 @@ impl Maze {
         Maze::new(lines.len(), cols, cells)
     }
 
+    /// Parse a maze written either way: one line per row ([`Maze::parse_lines`]), or the
+    /// flat form of the dataset CSV on one line of a square number of characters (900 for
+    /// 30x30).
+    pub fn parse_text(text: &str) -> Result<Maze> {
+        let body = text.trim_end_matches(['\n', '\r']);
+        if body.contains('\n') {
+            return Maze::parse_lines(body);
+        }
+        let n = body.chars().count();
+        let side = (n as f64).sqrt().round() as usize;
+        if side * side != n {
+            bail!("a maze on one line needs a square number of characters (900 for 30x30), found {n}; or write one line per row");
+        }
+        Maze::parse_flat(body, side, side)
+    }
+
     /// A maze from official tokens (1..=5).
     pub fn from_tokens(tokens: &[u8], rows: usize, cols: usize) -> Result<Maze> {
         let cells = tokens
@@ -400,6 +416,14 @@ mod tests {
         let short = MazePair::solve(Maze::parse_lines("SG\n").unwrap()).unwrap();
         assert_eq!(path_summary(&[pair, short]), "2 / 4.5 / 7");
         assert_eq!(path_summary(&[]), "-");
+    }
+
+    #[test]
+    fn text_is_rows_or_one_square_line() {
+        assert_eq!(Maze::parse_text("S #G\n").unwrap(), Maze::parse_lines("S \n#G").unwrap());
+        assert_eq!(Maze::parse_text(SMALL).unwrap(), Maze::parse_lines(SMALL).unwrap());
+        let err = Maze::parse_text("S G").unwrap_err().to_string();
+        assert!(err.contains("square number of characters"), "{err}");
     }
 
     #[test]
