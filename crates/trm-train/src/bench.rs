@@ -58,7 +58,7 @@ pub struct BenchRow {
 }
 
 /// seq_len, vocab size and puzzle identifiers of the task a configuration trains on: its
-/// generated data, sizes set in its [arch], or the official dataset of the preset's task
+/// generated data, sizes set in its `[arch]`, or the official dataset of the preset's task
 /// (design 4.2-4.4; ARC's identifier count only sizes the puzzle table).
 pub fn task_sizes(run: &RunConfig, preset: Option<&str>) -> Result<(usize, usize, usize)> {
     if let Some(g) = &run.data.generate {

@@ -18,7 +18,7 @@
 //! - [`sampler`]: training batches over groups of augmented puzzles, reproducible by seed.
 //! - [`run_dir`]: an existing run folder opened for use (configuration, model, dataset).
 //! - [`checkpoint`]: atomic checkpoint files.
-//! - [`bench`]: timing the training and evaluation steps of a configuration (`trm bench`).
+//! - [`mod@bench`]: timing the training and evaluation steps of a configuration (`trm bench`).
 //! - [`config`]: run configuration and presets.
 
 #![warn(missing_docs)]
