@@ -49,6 +49,13 @@ pub struct Answer {
     pub per_step: Vec<StepAnswer>,
 }
 
+impl Answer {
+    /// The tokens and q_halt logit after every kept step (as `trm_viz::terminal` draws them).
+    pub fn per_step_tokens(&self) -> impl Iterator<Item = (&[u32], f64)> {
+        self.per_step.iter().map(|s| (s.tokens.as_slice(), s.q_halt))
+    }
+}
+
 /// A batch of same-length input rows with the given puzzle identifiers and no labels.
 pub fn unlabelled_batch(rows: &[Vec<u8>], ids: &[u32]) -> Result<Batch> {
     ensure!(!rows.is_empty() && rows.len() == ids.len(), "one identifier per row is needed");

@@ -146,7 +146,7 @@ pub fn print_sudoku_steps(model: &trm_model::Model, batch: &Batch) -> Result<()>
         keep_steps: true,
     };
     let answer = &answer_batch(model, batch, &opts)?[0];
-    let steps = super::solve::sudoku::steps(answer);
+    let steps = answer.per_step_tokens();
     print!("{}", trm_viz::terminal::sudoku_steps(&puzzle, steps, solution.as_ref(), tty));
     Ok(())
 }

@@ -13,7 +13,7 @@ use trm_train::solve::{answer_rows, Answer, SolveOptions};
 use trm_viz::terminal::{self, side_by_side, Panel};
 use trm_viz::{Grid, Kind, Mark, Marks, StripOptions};
 
-use super::sudoku::steps;
+use super::picture_path;
 
 /// Shown after the options of the command's `--help`.
 const HELP: &str = "\
@@ -97,7 +97,7 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
         for (m, answer) in mazes.iter().zip(&answers) {
             println!("== {} ==", m.name);
             print!("{}", side_by_side(&[Panel::maze("maze", &m.maze)]));
-            print!("{}", terminal::maze_steps(&m.maze, steps(answer), colour));
+            print!("{}", terminal::maze_steps(&m.maze, answer.per_step_tokens(), colour));
         }
     }
 
@@ -117,7 +117,7 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
         println!("path        {}", check.verdict());
         println!("steps       {} (q_halt confidence {:.3})", answer.steps, answer.confidence);
         if let Some(out) = &args.picture {
-            let path = if mazes.len() == 1 { out.clone() } else { numbered(out, k + 1) };
+            let path = picture_path(out, k, mazes.len());
             let scene = picture(
                 m,
                 answer,
@@ -166,13 +166,6 @@ fn picture(m: &Named, answer: &Answer, check: &PathCheck, title: &str) -> Result
     trm_viz::step_strip(Kind::Maze, &steps, &opts)
 }
 
-/// `out` with `-k` before its extension: `maze.png` -> `maze-2.png`.
-pub(crate) fn numbered(out: &Path, k: usize) -> PathBuf {
-    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let ext = out.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
-    out.with_file_name(format!("{stem}-{k}{ext}"))
-}
-
 /// The mazes of FILE (`-`: standard input).
 fn read_mazes(arg: &str) -> Result<Vec<Named>> {
     if arg != "-" {
@@ -181,14 +174,4 @@ fn read_mazes(arg: &str) -> Result<Vec<Named>> {
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text).context("reading mazes from standard input")?;
     parse_maze_file(&text, "stdin")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbered_pictures() {
-        assert_eq!(numbered(Path::new("out/m.png"), 2), PathBuf::from("out/m-2.png"));
-    }
 }

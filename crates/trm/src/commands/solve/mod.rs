@@ -1,5 +1,7 @@
 //! `trm solve sudoku | maze | arc`: a trained model answers new puzzles; one module per task.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::Result;
 
 pub mod arc;
@@ -27,5 +29,27 @@ pub fn run(args: Args) -> Result<()> {
         Kind::Sudoku(a) => sudoku::solve_sudoku(a),
         Kind::Arc(a) => arc::solve_arc(a),
         Kind::Maze(a) => maze::solve_maze(a),
+    }
+}
+
+/// Where the picture of puzzle `k` (from 0) of `count` goes: `out` for a single puzzle, else
+/// `out` with `-k` (from 1) before its extension: `maze.png` -> `maze-2.png`.
+fn picture_path(out: &Path, k: usize, count: usize) -> PathBuf {
+    if count == 1 {
+        return out.to_path_buf();
+    }
+    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let ext = out.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    out.with_file_name(format!("{stem}-{}{ext}", k + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_pictures() {
+        assert_eq!(picture_path(Path::new("out/m.png"), 1, 3), PathBuf::from("out/m-2.png"));
+        assert_eq!(picture_path(Path::new("out/m.png"), 0, 1), PathBuf::from("out/m.png"));
     }
 }

@@ -13,7 +13,7 @@ use trm_train::run_dir::RunDir;
 use trm_train::solve::{answer_rows, Answer, SolveOptions};
 use trm_viz::terminal;
 
-use super::maze::numbered;
+use super::picture_path;
 
 #[derive(clap::Args)]
 pub struct SudokuArgs {
@@ -83,10 +83,10 @@ pub fn solve_sudoku(args: SudokuArgs) -> Result<()> {
             continue;
         }
         println!("== {} ==\npuzzle:\n{}", p.name, p.puzzle.render());
-        print!("{}", terminal::sudoku_steps(&p.puzzle, steps(answer), None, colour));
+        print!("{}", terminal::sudoku_steps(&p.puzzle, answer.per_step_tokens(), None, colour));
         report(p, answer, args.classic, false, 1);
         if let Some(out) = &args.picture {
-            let path = if puzzles.len() == 1 { out.clone() } else { numbered(out, k + 1) };
+            let path = picture_path(out, k, puzzles.len());
             steps_picture(p, answer)?.save(&path)?;
             println!("picture     {}\n", path.display());
         }
@@ -216,11 +216,6 @@ fn read_puzzles(arg: &str) -> Result<Vec<Named>> {
     let puzzle = Grid::parse(arg).with_context(|| format!("puzzle {arg:?} (not a file either)"))?;
     puzzle.check_consistent().with_context(|| format!("puzzle {arg}: conflicting givens"))?;
     Ok(vec![Named { name: format!("puzzle {}", puzzle.to_line('.')), puzzle }])
-}
-
-/// The tokens and q_halt logit of every step of an answer, as the terminal pictures take them.
-pub fn steps(answer: &Answer) -> impl Iterator<Item = (&[u32], f64)> {
-    answer.per_step.iter().map(|s| (s.tokens.as_slice(), s.q_halt))
 }
 
 fn ms(d: Duration) -> String {
