@@ -169,6 +169,33 @@ impl Split {
         self.group_indices[g] as usize..self.group_indices[g + 1] as usize
     }
 
+    /// The puzzle that owns example `i`.
+    pub fn puzzle_of_example(&self, i: usize) -> usize {
+        self.puzzle_indices.partition_point(|&start| start as usize <= i) - 1
+    }
+
+    /// The group that owns puzzle `p`.
+    pub fn group_of_puzzle(&self, p: usize) -> usize {
+        self.group_indices.partition_point(|&start| start as usize <= p) - 1
+    }
+
+    /// Up to `count` examples to show: the first example of the first groups, each followed
+    /// by the first example of the group's first augmented copy when the group has one.
+    pub fn sample_examples(&self, count: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        for g in 0..self.num_groups() {
+            if out.len() >= count {
+                break;
+            }
+            let puzzles = self.group_puzzles(g);
+            out.push(self.puzzle_examples(puzzles.start).start);
+            if puzzles.len() > 1 && out.len() < count {
+                out.push(self.puzzle_examples(puzzles.start + 1).start);
+            }
+        }
+        out
+    }
+
     /// Reads a split folder (`dataset.json` and the `{set}__*.npy` arrays of every set it
     /// lists; several sets are concatenated in order). Accepts any integer dtype and either
     /// byte order; checks shapes, token ranges and the CSR offsets.
@@ -830,6 +857,12 @@ mod tests {
         assert_eq!(s.example(1), (&[2u8, 2, 3][..], &[4u8, 1, 4][..]));
         assert_eq!(s.puzzle_examples(0), 0..2);
         assert_eq!(s.group_puzzles(1), 2..3);
+        let owners: Vec<usize> = (0..4).map(|i| s.puzzle_of_example(i)).collect();
+        assert_eq!(owners, [0, 0, 1, 2]);
+        assert_eq!((s.group_of_puzzle(1), s.group_of_puzzle(2)), (0, 1));
+        // The first example of each group, the first augmented copy after it.
+        assert_eq!(s.sample_examples(5), [0, 2, 3]);
+        assert_eq!(s.sample_examples(1), [0]);
     }
 
     #[test]

@@ -18,6 +18,8 @@ use std::fmt;
 
 use anyhow::{bail, ensure, Result};
 
+use crate::dataset::Metadata;
+
 /// Sizes supported: the side must be a perfect square whose digits fit a 16-bit mask.
 pub const SIZES: [usize; 2] = [4, 9];
 /// Most cells a grid can have (9x9).
@@ -263,6 +265,12 @@ pub fn check_size(size: usize) -> Result<()> {
     Ok(())
 }
 
+/// The Sudoku side when a dataset's metadata is the official Sudoku token layout (`seq_len`
+/// `size * size`, vocabulary `size + 2`).
+pub fn side_of_dataset(meta: &Metadata) -> Option<usize> {
+    SIZES.into_iter().find(|&s| meta.seq_len == s * s && meta.vocab_size == tokens::vocab_size(s))
+}
+
 /// Side of a box for a grid side of `size` (2 or 3).
 pub fn box_size(size: usize) -> usize {
     match size {
@@ -278,29 +286,6 @@ fn size_for_cells(cells: usize) -> Result<usize> {
         81 => Ok(9),
         _ => bail!("{cells} cells, expected 81 (9x9) or 16 (4x4)"),
     }
-}
-
-/// Draws several grids next to each other, each under its title.
-pub fn render_side_by_side(grids: &[(&str, &Grid)]) -> String {
-    let pictures: Vec<Vec<String>> = grids
-        .iter()
-        .map(|(title, g)| {
-            std::iter::once(title.to_string()).chain(g.render().lines().map(String::from)).collect()
-        })
-        .collect();
-    let width = pictures.iter().flatten().map(|l| l.chars().count()).max().unwrap_or(0) + 4;
-    let rows = pictures.iter().map(Vec::len).max().unwrap_or(0);
-    let mut out = String::new();
-    for i in 0..rows {
-        let mut line = String::new();
-        for p in &pictures {
-            let cell = p.get(i).map(String::as_str).unwrap_or("");
-            line.push_str(&format!("{cell:<width$}"));
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(test)]

@@ -5,9 +5,15 @@
 //! (test-time recursion: the carry simply goes on), `halt` stops each example at the first
 //! step whose q_halt logit is positive (what adaptive halting would spend), and the exact
 //! accuracy after every step is recorded (accuracy against test-time compute).
+//!
+//! On an ARC dataset the predictions are also voted over augmentations into pass@K and an
+//! ARC Prize submission ([`arc_scores`]).
 
-use anyhow::{ensure, Result};
+use std::path::Path;
+
+use anyhow::{ensure, Context, Result};
 use serde::Serialize;
+use trm_data::arc::evaluate::{ArcEvaluator, ArcScores, PASS_KS, SUBMISSION_ATTEMPTS};
 use trm_data::dataset::Split;
 use trm_data::maze::build::decode_example;
 use trm_data::maze::check::solves_maze;
@@ -232,6 +238,28 @@ pub fn predict_batch(
         answers.into_iter().map(|a| a.expect("every row answered at the last step")).collect(),
         exact_per_step,
     ))
+}
+
+/// Scores the predictions of the first `predictions.len()` examples of `test`, the test split
+/// of the ARC dataset `dir` (see [`trm_data::arc::evaluate::is_arc_dataset`]): voted over augmentations by
+/// [`ArcEvaluator`] (design 5.3) into pass@K for every K of [`PASS_KS`] and a submission of
+/// [`SUBMISSION_ATTEMPTS`] attempts per test input. The confidence of a row is its
+/// `sigmoid(q_halt)` at the step its answer was taken; the canvas is the square root of the
+/// split's `seq_len` (30x30 officially).
+pub fn arc_scores(dir: &Path, test: &Split, predictions: &[Prediction]) -> Result<ArcScores> {
+    let mut evaluator = ArcEvaluator::load(dir)?;
+    let puzzles = example_puzzles(test);
+    for (i, p) in predictions.iter().enumerate() {
+        let identifier = test.puzzle_identifiers[puzzles[i]];
+        let identifier = u32::try_from(identifier).with_context(|| {
+            format!("{}: test puzzle {} has identifier {identifier}", dir.display(), puzzles[i])
+        })?;
+        let prediction: Vec<u8> = p.tokens.iter().map(|&t| t.min(u8::MAX as u32) as u8).collect();
+        evaluator
+            .add(identifier, test.example(i).0, &prediction, p.confidence)
+            .with_context(|| format!("{}: test example {i}", dir.display()))?;
+    }
+    Ok(evaluator.evaluate(&PASS_KS, SUBMISSION_ATTEMPTS))
 }
 
 /// Argmax over the last axis of `[B, seq, vocab]` logits (first maximum on ties).

@@ -18,10 +18,12 @@
 //! - [`sampler`]: training batches over groups of augmented puzzles, reproducible by seed.
 //! - [`run_dir`]: an existing run folder opened for use (configuration, model, dataset).
 //! - [`checkpoint`]: atomic checkpoint files.
+//! - [`mod@bench`]: timing the training and evaluation steps of a configuration (`trm bench`).
 //! - [`config`]: run configuration and presets.
 
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod checkpoint;
 pub mod collective;
 pub mod config;

@@ -1,7 +1,9 @@
 //! Answering new puzzles with a trained model: rows of input tokens (no labels) run for a
 //! number of supervision steps from a fresh carry, each answer taken at the last step or,
 //! with halting, at the first step whose q_halt logit is positive. What `trm solve` uses for
-//! Sudoku, mazes and ARC.
+//! Sudoku, mazes and ARC ([`arc`]: task files under augmentations, voted).
+
+pub mod arc;
 
 use std::time::{Duration, Instant};
 
@@ -45,6 +47,13 @@ pub struct Answer {
     pub time: Duration,
     /// The answer after every step up to `steps` (empty unless kept).
     pub per_step: Vec<StepAnswer>,
+}
+
+impl Answer {
+    /// The tokens and q_halt logit after every kept step (as `trm_viz::terminal` draws them).
+    pub fn per_step_tokens(&self) -> impl Iterator<Item = (&[u32], f64)> {
+        self.per_step.iter().map(|s| (s.tokens.as_slice(), s.q_halt))
+    }
 }
 
 /// A batch of same-length input rows with the given puzzle identifiers and no labels.

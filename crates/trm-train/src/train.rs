@@ -23,7 +23,7 @@ pub use crate::generated::ensure_generated_data;
 use crate::init::{self, InitReport};
 use crate::optim;
 use crate::path_labels::{check_maze_vocab, maze_columns, PathLabels};
-use crate::run_dir::RunLock;
+use crate::run_dir::{RunDir, RunLock};
 use crate::sampler;
 use crate::step::{self, Optimizers, UpdateRates};
 use anyhow::{bail, ensure, Context, Result};
@@ -313,8 +313,7 @@ impl Trainer {
         force: bool,
         device: &Device,
     ) -> Result<Self> {
-        let mut config = RunConfig::from_file(&run_dir.join(CONFIG_FILE))
-            .with_context(|| format!("{} is not a run folder", run_dir.display()))?;
+        let mut config = RunDir::open(run_dir)?.config;
         let lock = RunLock::acquire(run_dir)?;
         clean_stale_temporaries(run_dir)?;
         let mut changed = false;
@@ -385,8 +384,9 @@ impl Trainer {
     /// has created or resumed it: reads the configuration, the data and the checkpoint rank 0
     /// resumed from (the newest readable one), writes nothing. [`Self::join_ranks`] follows.
     pub fn open_for_rank(run_dir: &Path, device: &Device) -> Result<Self> {
-        let config = RunConfig::from_file(&run_dir.join(CONFIG_FILE))
-            .with_context(|| format!("{} is not a run folder (the other ranks open the folder rank 0 created: it must be on a filesystem they share)", run_dir.display()))?;
+        let config = RunDir::open(run_dir)
+            .context("the other ranks open the folder rank 0 created: it must be on a filesystem they share")?
+            .config;
         let mut trainer = Self::open_existing(config, run_dir, device)?;
         let checkpoints = checkpoint::list(&run_dir.join(CHECKPOINT_DIR))?;
         if let Some((path, ck)) = checkpoints
@@ -397,6 +397,36 @@ impl Trainer {
             trainer.restore(&ck, false).with_context(|| format!("restoring {}", path.display()))?;
         }
         Ok(trainer)
+    }
+
+    /// This rank's trainer of a data-parallel run (design 3.7; docs/distributed.md): rank 0
+    /// opens the run with `open_on_rank_0` (creating or resuming it), the other ranks with
+    /// [`Self::open_for_rank`] once rank 0 has; every rank learns whether rank 0 could start,
+    /// so none waits for it forever; then every rank joins ([`Self::join_ranks`]). `given`, the
+    /// configuration asked for, is checked on every rank before rank 0 writes anything.
+    pub fn open_ranked(
+        run_dir: &Path,
+        device: &Device,
+        dist: Box<dyn Collective>,
+        given: Option<&RunConfig>,
+        open_on_rank_0: impl FnOnce() -> Result<Trainer>,
+    ) -> Result<Trainer> {
+        let rank = dist.rank();
+        if let Some(cfg) = given {
+            // Before anything is written (every rank fails alike).
+            distributed::rank_rows(cfg.train.global_batch_size, rank, dist.world_size())?;
+        }
+        let opened = (rank == 0).then(open_on_rank_0);
+        let mut failed = [opened.as_ref().is_some_and(|r| r.is_err()) as u8 as f32];
+        dist.all_reduce_sum(&mut failed)?;
+        let trainer = match opened {
+            Some(result) => result?,
+            None if failed[0] > 0.0 => {
+                bail!("rank {rank}: rank 0 could not start the run (see its error)")
+            }
+            None => Trainer::open_for_rank(run_dir, device)?,
+        };
+        trainer.join_ranks(dist)
     }
 
     /// Makes this trainer rank `dist.rank()` of a data-parallel run (design 3.7): it takes

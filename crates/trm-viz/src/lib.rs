@@ -18,6 +18,9 @@
 //!
 //! Pictures: [`sudoku::picture`], [`maze::picture`], [`arc::task_picture`],
 //! [`strip::step_strip`], [`curves::learning_curves`], [`curves::accuracy_vs_steps`].
+//!
+//! Text pictures for the terminal (grids side by side, the answer after every step, dataset
+//! examples decoded): [`terminal`].
 
 #![warn(missing_docs)]
 
@@ -36,6 +39,7 @@ pub mod scene;
 pub mod strip;
 pub mod sudoku;
 mod svg;
+pub mod terminal;
 
 pub use cells::{box_shape, cell_color, Kind};
 pub use color::Color;

@@ -142,6 +142,26 @@ impl Canvas {
             .collect();
         Grid::new(rows, cols, cells).expect("cropped cells are colours")
     }
+
+    /// The grid on the canvas wherever it sits (training examples are translated): the offset
+    /// `(row, col)` of its top-left colour cell, and the official [`Canvas::crop`] taken from
+    /// there. `None` when the tokens hold no colour at all or are not one canvas.
+    pub fn locate_grid(self, tokens: &[u8]) -> Option<((usize, usize), Grid)> {
+        let (n, seq_len) = (self.side, self.seq_len());
+        if tokens.len() != seq_len {
+            return None;
+        }
+        let is_colour = |t: u8| (COLOR_OFFSET..COLOR_OFFSET + NUM_COLORS).contains(&t);
+        let cells: Vec<usize> = (0..seq_len).filter(|&i| is_colour(tokens[i])).collect();
+        let row = cells.iter().map(|i| i / n).min()?;
+        let col = cells.iter().map(|i| i % n).min()?;
+        let mut shifted = vec![PAD; seq_len];
+        for r in row..n {
+            let src = &tokens[r * n + col..(r + 1) * n];
+            shifted[(r - row) * n..(r - row) * n + src.len()].copy_from_slice(src);
+        }
+        Some(((row, col), self.crop(&shifted)))
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +201,18 @@ mod tests {
         let g = OFFICIAL.crop(&t);
         assert_eq!((g.rows(), g.cols()), (1, 5));
         assert_eq!(OFFICIAL.crop(&[EOS; 900]), Grid::new(0, 0, vec![]).unwrap());
+    }
+
+    #[test]
+    fn translated_grids_are_located() {
+        let g = Grid::from_rows(&[vec![1, 2, 3], vec![0, 5, 6]]).unwrap();
+        let tokens = OFFICIAL.encode(&g, 4, 7);
+        assert_eq!(OFFICIAL.locate_grid(&tokens), Some(((4, 7), g.clone())));
+        assert_eq!(OFFICIAL.locate_grid(&OFFICIAL.encode(&g, 0, 0)), Some(((0, 0), g.clone())));
+        assert_eq!(OFFICIAL.locate_grid(&[PAD; 900]), None);
+        let small = Canvas::new(4).unwrap();
+        assert_eq!(small.locate_grid(&small.encode(&g, 1, 1)), Some(((1, 1), g.clone())));
+        assert_eq!(small.locate_grid(&tokens), None, "900 tokens are not a 4x4 canvas");
     }
 
     #[test]

@@ -280,8 +280,18 @@ impl ArcEvaluator {
     }
 }
 
-/// Writes `submission.json` in the ARC Prize format.
+/// Whether `dir` is an ARC dataset that the evaluator can score (it has the
+/// `test_puzzles.json` that `trm data arc` writes).
+pub fn is_arc_dataset(dir: &Path) -> bool {
+    dir.join(TEST_PUZZLES_FILE).is_file()
+}
+
+/// Writes `submission.json` in the ARC Prize format, creating its folder.
 pub fn write_submission(path: &Path, submission: &Submission) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create folder for --submission", dir.display()))?;
+    }
     let text = serde_json::to_string(submission)?;
     std::fs::write(path, text)
         .with_context(|| format!("{}: cannot write submission", path.display()))

@@ -86,6 +86,11 @@ impl Grid {
         self.cols
     }
 
+    /// The size as text, `RxC` (e.g. `3x4`).
+    pub fn dims(&self) -> String {
+        format!("{}x{}", self.rows, self.cols)
+    }
+
     /// The colours 0..=9, row-major (`rows * cols` values).
     pub fn cells(&self) -> &[u8] {
         &self.cells

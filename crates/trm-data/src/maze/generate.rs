@@ -59,6 +59,12 @@ impl GeneratorConfig {
         }
     }
 
+    /// The same settings with the path filter `min_path` when one is given (the default of
+    /// [`GeneratorConfig::new`] otherwise).
+    pub fn with_min_path(self, min_path: Option<usize>) -> GeneratorConfig {
+        GeneratorConfig { min_path: min_path.unwrap_or(self.min_path), ..self }
+    }
+
     fn check(&self) -> Result<()> {
         let cells = self.rows * self.cols;
         ensure!(

@@ -12,7 +12,9 @@
 //! - [`mod@file`]: files of mazes as people write them (blocks of rows, flat lines, CSV).
 //! - [`check`]: the verdict on an answer (valid, shortest, extra and changed cells).
 //! - [`build`]: the official dataset layout for mazes.
+//! - [`mod@bench`]: the speed of the generator and of BFS.
 
+pub mod bench;
 pub mod build;
 pub mod check;
 pub mod csv;
@@ -21,7 +23,7 @@ pub mod generate;
 pub mod solve;
 
 use crate::dihedral::Dihedral;
-use anyhow::{bail, ensure, Result};
+use anyhow::{bail, ensure, Context, Result};
 
 pub use solve::MazeSolver;
 
@@ -149,6 +151,22 @@ impl Maze {
             );
         }
         Maze::new(lines.len(), cols, cells)
+    }
+
+    /// Parse a maze written either way: one line per row ([`Maze::parse_lines`]), or the
+    /// flat form of the dataset CSV on one line of a square number of characters (900 for
+    /// 30x30).
+    pub fn parse_text(text: &str) -> Result<Maze> {
+        let body = text.trim_end_matches(['\n', '\r']);
+        if body.contains('\n') {
+            return Maze::parse_lines(body);
+        }
+        let n = body.chars().count();
+        let side = (n as f64).sqrt().round() as usize;
+        if side * side != n {
+            bail!("a maze on one line needs a square number of characters (900 for 30x30), found {n}; or write one line per row");
+        }
+        Maze::parse_flat(body, side, side)
     }
 
     /// A maze from official tokens (1..=5).
@@ -320,6 +338,32 @@ impl MazePair {
     }
 }
 
+/// A maze size written `N` (N x N) or `RxC` (e.g. `12x20`); a maze needs at least 2 cells.
+pub fn parse_size(text: &str) -> Result<(usize, usize)> {
+    let parse = |s: &str| s.trim().parse::<usize>().context("expected N or RxC, e.g. 30 or 12x20");
+    let (rows, cols) = match text.split_once(['x', 'X']) {
+        Some((r, c)) => (parse(r)?, parse(c)?),
+        None => {
+            let n = parse(text)?;
+            (n, n)
+        }
+    };
+    ensure!(rows >= 1 && cols >= 1 && rows * cols >= 2, "a maze needs at least 2 cells");
+    Ok((rows, cols))
+}
+
+/// The path lengths of `pairs` in cells, `min / mean / max` (mean to one decimal), as the
+/// dataset and benchmark tables show them; `-` when there are none.
+pub fn path_summary(pairs: &[MazePair]) -> String {
+    let lens: Vec<usize> = pairs.iter().map(|p| p.path_len()).collect();
+    match (lens.iter().min(), lens.iter().max()) {
+        (Some(min), Some(max)) => {
+            format!("{min} / {:.1} / {max}", lens.iter().sum::<usize>() as f64 / lens.len() as f64)
+        }
+        _ => "-".to_string(),
+    }
+}
+
 impl std::fmt::Display for Maze {
     /// One line per row, in the official characters.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -368,6 +412,27 @@ mod tests {
         let answer = maze.solve().unwrap();
         assert_eq!(answer.to_string(), "Soo#\n##o#\nGoo \n");
         assert_eq!(maze.check_answer(&answer).unwrap(), 7);
+        let pair = MazePair::solve(maze).unwrap();
+        let short = MazePair::solve(Maze::parse_lines("SG\n").unwrap()).unwrap();
+        assert_eq!(path_summary(&[pair, short]), "2 / 4.5 / 7");
+        assert_eq!(path_summary(&[]), "-");
+    }
+
+    #[test]
+    fn text_is_rows_or_one_square_line() {
+        assert_eq!(Maze::parse_text("S #G\n").unwrap(), Maze::parse_lines("S \n#G").unwrap());
+        assert_eq!(Maze::parse_text(SMALL).unwrap(), Maze::parse_lines(SMALL).unwrap());
+        let err = Maze::parse_text("S G").unwrap_err().to_string();
+        assert!(err.contains("square number of characters"), "{err}");
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("30").unwrap(), (30, 30));
+        assert_eq!(parse_size("12x20").unwrap(), (12, 20));
+        assert_eq!(parse_size(" 3 X 4").unwrap(), (3, 4));
+        assert!(parse_size("1").unwrap_err().to_string().contains("at least 2 cells"));
+        assert!(parse_size("3x").unwrap_err().to_string().contains("expected N or RxC"));
     }
 
     #[test]

@@ -44,6 +44,38 @@ pub struct Record {
     pub answer: Option<Grid>,
 }
 
+/// A puzzle with the name reports and errors give it (file and line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedPuzzle {
+    /// E.g. `puzzle 2 of 3 (puzzles.txt line 5)`.
+    pub name: String,
+    /// The puzzle, its givens consistent.
+    pub puzzle: Grid,
+}
+
+/// The puzzles of `records` read from `source`, named after it and their line, each checked
+/// for conflicting givens.
+pub fn named_puzzles(records: Vec<Record>, source: &str) -> Result<Vec<NamedPuzzle>> {
+    for r in &records {
+        r.puzzle.check_consistent().with_context(|| {
+            format!(
+                "{source} line {}: puzzle {} has conflicting givens",
+                r.line,
+                r.puzzle.to_line('.')
+            )
+        })?;
+    }
+    let n = records.len();
+    Ok(records
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| NamedPuzzle {
+            name: format!("puzzle {} of {n} ({source} line {})", i + 1, r.line),
+            puzzle: r.puzzle,
+        })
+        .collect())
+}
+
 /// Reads the puzzles of a CSV or bare-line file, checking only their syntax.
 pub fn read_records(path: &Path) -> Result<Vec<Record>> {
     let text = fs::read_to_string(path)

@@ -2,6 +2,7 @@
 //! puzzle (complete, no conflicts, the givens kept), and if not, why.
 
 use super::Grid;
+use crate::dataset::Split;
 
 /// The answer tokens as a grid; tokens that are not digits (pad, blank) become blank cells.
 pub fn answer_grid(tokens: &[u32], size: usize) -> Grid {
@@ -40,6 +41,16 @@ pub fn verdict(puzzle: &Grid, answer: &Grid) -> String {
         why.push(format!("{changed} givens changed"));
     }
     format!("NOT a solution: {}", why.join("; "))
+}
+
+/// How many examples of a Sudoku split have a label that solves their input.
+pub fn solved_labels(split: &Split) -> usize {
+    (0..split.num_examples())
+        .filter(|&i| {
+            let (input, label) = split.example(i);
+            matches!((Grid::from_tokens(input), Grid::from_tokens(label)), (Ok(p), Ok(s)) if p.is_solved_by(&s))
+        })
+        .count()
 }
 
 #[cfg(test)]

@@ -113,7 +113,7 @@ pub fn run(args: Args) -> Result<()> {
                 .with_context(|| format!("writing {}", file.display()))?;
             let picture = out.join("demo-maze-steps.png");
             println!("\nHeld-out maze {index}, the answer after each supervision step:\n");
-            super::solve_maze::solve_maze(super::solve_maze::MazeArgs::for_demo(
+            super::solve::maze::solve_maze(super::solve::maze::MazeArgs::for_demo(
                 out.clone(),
                 file,
                 picture.clone(),
@@ -146,6 +146,7 @@ pub fn print_sudoku_steps(model: &trm_model::Model, batch: &Batch) -> Result<()>
         keep_steps: true,
     };
     let answer = &answer_batch(model, batch, &opts)?[0];
-    super::solve::print_steps(&puzzle, &answer.per_step, solution.as_ref(), tty);
+    let steps = answer.per_step_tokens();
+    print!("{}", trm_viz::terminal::sudoku_steps(&puzzle, steps, solution.as_ref(), tty));
     Ok(())
 }

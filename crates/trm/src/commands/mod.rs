@@ -3,18 +3,11 @@
 pub mod bench;
 pub mod check_reference;
 pub mod data;
-pub mod data_arc;
-pub mod data_custom;
-pub mod data_maze;
 pub mod demo;
 pub mod eval;
-pub mod eval_arc;
 pub mod plot;
 pub mod render;
 pub mod solve;
-pub mod solve_arc;
-pub mod solve_maze;
-pub mod terminal;
 pub mod train;
 
 /// The compute device named on the command line: `cpu`, `cuda` or `cuda:N`.

@@ -86,20 +86,6 @@ fn read_sudoku(arg: &str, what: &str) -> Result<Grid> {
     Ok(Grid::from(&grid))
 }
 
-/// A maze on one line (a square number of characters, as in the dataset CSV) or as rows.
-fn parse_maze(text: &str) -> Result<Maze> {
-    let body = text.trim_end_matches(['\n', '\r']);
-    if body.contains('\n') {
-        return Maze::parse_lines(body);
-    }
-    let n = body.chars().count();
-    let side = (n as f64).sqrt().round() as usize;
-    if side * side != n {
-        bail!("a maze on one line needs a square number of characters (900 for 30x30), found {n}; or write one line per row");
-    }
-    Maze::parse_flat(body, side, side)
-}
-
 fn read_file(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))
 }
@@ -140,7 +126,8 @@ pub fn run(args: Args) -> Result<()> {
             } else {
                 (read_file(Path::new(&file))?, file.clone())
             };
-            let mut maze = parse_maze(&text).with_context(|| format!("{name}: not a maze"))?;
+            let mut maze =
+                Maze::parse_text(&text).with_context(|| format!("{name}: not a maze"))?;
             if solve {
                 maze = maze
                     .solve()

@@ -6,7 +6,6 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use trm_train::collective::{self, Collective};
 use trm_train::config::{preset_names, RunConfig};
-use trm_train::distributed;
 use trm_train::train::{Event, Trainer};
 
 #[derive(clap::Args)]
@@ -161,7 +160,7 @@ fn open_run(
 }
 
 /// One rank of a data-parallel run: rank 0 creates or resumes the run and shows progress,
-/// the others open it once it is there (design 3.7; docs/distributed.md).
+/// the others open it once it is there (`Trainer::open_ranked`; docs/distributed.md).
 fn train_rank(
     args: &Args,
     given: Option<RunConfig>,
@@ -170,22 +169,8 @@ fn train_rank(
     dist: Box<dyn Collective>,
 ) -> Result<()> {
     let rank = dist.rank();
-    if let Some(cfg) = &given {
-        // Before anything is written (every rank fails alike).
-        distributed::rank_rows(cfg.train.global_batch_size, rank, dist.world_size())?;
-    }
-    let opened = (rank == 0).then(|| open_run(args, given, device, run_dir));
-    // Every rank learns whether rank 0 could start, so none waits for it forever.
-    let mut failed = [opened.as_ref().is_some_and(|r| r.is_err()) as u8 as f32];
-    dist.all_reduce_sum(&mut failed)?;
-    let trainer = match opened {
-        Some(result) => result?,
-        None if failed[0] > 0.0 => {
-            bail!("rank {rank}: rank 0 could not start the run (see its error)")
-        }
-        None => Trainer::open_for_rank(run_dir, device)?,
-    };
-    let mut trainer = trainer.join_ranks(dist)?;
+    let open = || open_run(args, given.clone(), device, run_dir);
+    let mut trainer = Trainer::open_ranked(run_dir, device, dist, given.as_ref(), open)?;
     force_dtype(&mut trainer, args)?;
     if rank == 0 {
         train_with_progress(&mut trainer, args.stop_after)?;

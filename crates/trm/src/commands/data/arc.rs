@@ -1,16 +1,12 @@
 //! `trm data arc`: build an ARC-AGI dataset in the official layout.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
 use trm_data::arc::build::{build_arc_dataset, ArcBuildConfig};
-use trm_data::arc::encode::{Canvas, COLOR_OFFSET, PAD, VOCAB_SIZE};
-use trm_data::arc::{Grid, Subset, NUM_COLORS};
-use trm_data::dataset::Metadata;
-
-use super::terminal::render_grids;
+use trm_data::arc::encode::Canvas;
+use trm_data::arc::Subset;
 
 /// Shown after the options of `trm data arc --help` (the variant's doc line is the summary).
 const ARC_HELP: &str = "\
@@ -191,89 +187,4 @@ fn keep_within(subsets: &mut [Subset], n: usize, flag: &str) -> Result<()> {
         println!("subset {}: kept {kept} of {before} tasks, skipped {} with a grid larger than {n}x{n} ({flag})", subset.name, before - kept);
     }
     Ok(())
-}
-
-/// `trm data inspect` on an ARC dataset (a square canvas, 12 tokens): the example's input and
-/// label located on the canvas (training examples are translated), cropped at their EOS
-/// border and drawn side by side. `None` for other datasets or undecodable rows.
-pub fn render_arc_example(m: &Metadata, input: &[u8], label: &[u8]) -> Option<String> {
-    if m.vocab_size != VOCAB_SIZE {
-        return None;
-    }
-    let canvas = Canvas::from_seq_len(m.seq_len).ok()?;
-    let (in_at, in_grid) = locate_grid(input, canvas)?;
-    let (out_at, out_grid) = locate_grid(label, canvas)?;
-    let place = |(r, c): (usize, usize)| {
-        if (r, c) == (0, 0) {
-            String::new()
-        } else {
-            format!(" at ({r},{c})")
-        }
-    };
-    let panels = [
-        (format!("input {}x{}{}", in_grid.rows(), in_grid.cols(), place(in_at)), &in_grid),
-        (format!("label {}x{}{}", out_grid.rows(), out_grid.cols(), place(out_at)), &out_grid),
-    ];
-    Some(render_grids(&panels, std::io::stdout().is_terminal()))
-}
-
-/// The grid on `canvas` wherever it sits: the offset of its top-left colour cell, and the
-/// official crop taken from there. `None` when the tokens hold no colour at all or are not
-/// one canvas.
-pub fn locate_grid(tokens: &[u8], canvas: Canvas) -> Option<((usize, usize), Grid)> {
-    let (n, seq_len) = (canvas.side(), canvas.seq_len());
-    if tokens.len() != seq_len {
-        return None;
-    }
-    let is_colour = |t: u8| (COLOR_OFFSET..COLOR_OFFSET + NUM_COLORS).contains(&t);
-    let cells: Vec<usize> = (0..seq_len).filter(|&i| is_colour(tokens[i])).collect();
-    let row = cells.iter().map(|i| i / n).min()?;
-    let col = cells.iter().map(|i| i % n).min()?;
-    let mut shifted = vec![PAD; seq_len];
-    for r in row..n {
-        let src = &tokens[r * n + col..(r + 1) * n];
-        shifted[(r - row) * n..(r - row) * n + src.len()].copy_from_slice(src);
-    }
-    Some(((row, col), canvas.crop(&shifted)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn translated_grids_are_located_and_drawn() {
-        let official = Canvas::OFFICIAL;
-        let g = Grid::from_rows(&[vec![1, 2, 3], vec![0, 5, 6]]).unwrap();
-        let tokens = official.encode(&g, 4, 7);
-        assert_eq!(locate_grid(&tokens, official), Some(((4, 7), g.clone())));
-        assert_eq!(locate_grid(&official.encode(&g, 0, 0), official), Some(((0, 0), g.clone())));
-        assert_eq!(locate_grid(&[PAD; 900], official), None);
-        let small = Canvas::new(4).unwrap();
-        assert_eq!(locate_grid(&small.encode(&g, 1, 1), small), Some(((1, 1), g.clone())));
-        assert_eq!(locate_grid(&tokens, small), None, "900 tokens are not a 4x4 canvas");
-        let m = trm_data::dataset::Metadata {
-            pad_id: 0,
-            ignore_label_id: Some(0),
-            blank_identifier_id: 0,
-            vocab_size: VOCAB_SIZE,
-            seq_len: 900,
-            num_puzzle_identifiers: 2,
-            total_groups: 1,
-            mean_puzzle_examples: 1.0,
-            total_puzzles: 1,
-            sets: vec!["all".into()],
-        };
-        let text = render_arc_example(&m, &tokens, &official.encode(&g, 0, 0)).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "input 2x3 at (4,7)   label 2x3");
-        assert_eq!(lines[1], "1 2 3                1 2 3");
-        assert_eq!(lines[2], "0 5 6                0 5 6");
-        let coloured = render_grids(&[("x".into(), &g)], true);
-        assert!(
-            coloured.contains("\x1b[48;2;0;116;217m"),
-            "colour 1 on the ARC blue: {coloured:?}"
-        );
-        assert!(render_arc_example(&Metadata { vocab_size: 6, ..m }, &tokens, &tokens).is_none());
-    }
 }

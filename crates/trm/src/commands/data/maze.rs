@@ -5,15 +5,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, ensure, Context, Result};
-use trm_data::dataset::Metadata;
-use trm_data::maze::build::{decode_example, write_maze_dataset};
+use trm_data::maze::bench::bench_generator;
+use trm_data::maze::build::write_maze_dataset;
 use trm_data::maze::csv::{read_csv, write_csv};
-use trm_data::maze::generate::{
-    default_min_path, generate, maze_wall_key, GenerationStats, GeneratorConfig,
-};
-use trm_data::maze::{MazePair, MazeSolver, VOCAB_SIZE};
-
-use super::terminal::{side_by_side, Panel};
+use trm_data::maze::generate::{generate_splits, maze_wall_key, GeneratorConfig};
+use trm_data::maze::{parse_size, path_summary};
 
 /// Shown after the options of the command's `--help`.
 const MAZE_HELP: &str = "\
@@ -98,35 +94,13 @@ pub struct BenchMazeArgs {
     seconds: f64,
 }
 
-/// Parses `N` or `RxC`.
-fn parse_size(text: &str) -> Result<(usize, usize)> {
-    let parse = |s: &str| {
-        s.trim()
-            .parse::<usize>()
-            .with_context(|| format!("--size {text:?}: expected N or RxC, e.g. 30 or 12x20"))
-    };
-    let (rows, cols) = match text.split_once(['x', 'X']) {
-        Some((r, c)) => (parse(r)?, parse(c)?),
-        None => {
-            let n = parse(text)?;
-            (n, n)
-        }
-    };
-    ensure!(
-        rows >= 1 && cols >= 1 && rows * cols >= 2,
-        "--size {text:?}: a maze needs at least 2 cells"
-    );
-    Ok((rows, cols))
+/// The maze size of `--size`: `N` or `RxC`.
+fn size_arg(text: &str) -> Result<(usize, usize)> {
+    parse_size(text).with_context(|| format!("--size {text:?}"))
 }
 
 fn default_threads() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-}
-
-fn generator_config(size: (usize, usize), min_path: Option<usize>) -> GeneratorConfig {
-    let mut config = GeneratorConfig::new(size.0, size.1);
-    config.min_path = min_path.unwrap_or_else(|| default_min_path(size.0, size.1));
-    config
 }
 
 pub fn maze(args: MazeArgs) -> Result<()> {
@@ -146,7 +120,7 @@ pub fn maze(args: MazeArgs) -> Result<()> {
         train.iter().chain(&test).flatten().map(|p| (p.question.rows(), p.question.cols())).next();
     let size = match (&args.size, csv_size) {
         (Some(text), Some(csv)) => {
-            let size = parse_size(text)?;
+            let size = size_arg(text)?;
             ensure!(
                 size == csv,
                 "--size {text} differs from the CSV mazes ({}x{}); one dataset holds one size",
@@ -155,24 +129,23 @@ pub fn maze(args: MazeArgs) -> Result<()> {
             );
             size
         }
-        (Some(text), None) => parse_size(text)?,
+        (Some(text), None) => size_arg(text)?,
         (None, Some(csv)) => csv,
         (None, None) => (30, 30),
     };
     if args.generate_train.is_some() || args.generate_test.is_some() {
-        let config = generator_config(size, args.min_path);
+        let config = GeneratorConfig::new(size.0, size.1).with_min_path(args.min_path);
         let threads = args.threads.unwrap_or_else(default_threads);
         let mut used: HashSet<Vec<u64>> =
             train.iter().chain(&test).flatten().map(|p| maze_wall_key(&p.question)).collect();
-        let mut stats = GenerationStats::default();
-        for (count, stream, slot) in
-            [(args.generate_train, 0, &mut train), (args.generate_test, 1, &mut test)]
-        {
-            if let Some(count) = count {
-                let (mazes, s) = generate(&config, count, args.seed, stream, threads, &mut used)?;
-                stats += s;
-                *slot = Some(mazes);
-            }
+        let (n_train, n_test) = (args.generate_train.unwrap_or(0), args.generate_test.unwrap_or(0));
+        let generated = generate_splits(&config, n_train, n_test, args.seed, threads, &mut used)?;
+        let stats = generated.stats;
+        if args.generate_train.is_some() {
+            train = Some(generated.train);
+        }
+        if args.generate_test.is_some() {
+            test = Some(generated.test);
         }
         println!(
             "generated {}x{} mazes (min path {} cells, seed {}): {} wall layouts tried, {} BFS searches, {} duplicate layouts skipped",
@@ -213,55 +186,12 @@ pub fn maze(args: MazeArgs) -> Result<()> {
     Ok(())
 }
 
-fn path_summary(pairs: &[MazePair]) -> String {
-    let lens: Vec<usize> = pairs.iter().map(|p| p.path_len()).collect();
-    match (lens.iter().min(), lens.iter().max()) {
-        (Some(min), Some(max)) => {
-            format!("{min} / {:.1} / {max}", lens.iter().sum::<usize>() as f64 / lens.len() as f64)
-        }
-        _ => "-".to_string(),
-    }
-}
-
 pub fn bench_maze(args: BenchMazeArgs) -> Result<()> {
-    let size = parse_size(&args.size)?;
-    let config = generator_config(size, args.min_path);
+    let size = size_arg(&args.size)?;
+    let config = GeneratorConfig::new(size.0, size.1).with_min_path(args.min_path);
     let threads = args.threads.unwrap_or_else(default_threads);
     ensure!(args.count > 0, "--count must be positive");
-
-    let t = Instant::now();
-    let (mazes, one) = generate(&config, args.count, args.seed, 0, 1, &mut HashSet::new())?;
-    let one_core = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let (again, _) = generate(&config, args.count, args.seed, 0, threads, &mut HashSet::new())?;
-    let all_cores = t.elapsed().as_secs_f64();
-    ensure!(
-        again == mazes,
-        "the generator gave different mazes with {threads} threads than with 1"
-    );
-
-    let problems: Vec<(Vec<bool>, usize, usize)> = mazes
-        .iter()
-        .map(|p| {
-            let (s, g) = p.question.endpoints().expect("generated mazes are valid");
-            (p.question.passable(), s, g)
-        })
-        .collect();
-    let mut solver = MazeSolver::new();
-    let (mut solved, mut cells) = (0u64, 0u64);
-    let t = Instant::now();
-    while t.elapsed().as_secs_f64() < args.seconds {
-        for (passable, s, g) in &problems {
-            let path = solver
-                .shortest_path(passable, size.0, size.1, *s, *g)
-                .expect("generated mazes have a path");
-            cells += path.len() as u64;
-        }
-        solved += problems.len() as u64;
-    }
-    let bfs = t.elapsed().as_secs_f64();
-    ensure!(cells > 0, "no maze solved");
-
+    let b = bench_generator(&config, args.count, args.seed, threads, args.seconds)?;
     println!(
         "Maze {}x{}, min path {} cells, {} mazes, seed {}:",
         size.0, size.1, config.min_path, args.count, args.seed
@@ -271,81 +201,24 @@ pub fn bench_maze(args: BenchMazeArgs) -> Result<()> {
     println!("|---|---:|---|");
     println!(
         "| BFS shortest path (with backtracking) | 1 | {:.0} mazes/s ({:.2} us/maze) |",
-        solved as f64 / bfs,
-        bfs * 1e6 / solved as f64
+        b.bfs_solved as f64 / b.bfs_s,
+        b.bfs_s * 1e6 / b.bfs_solved as f64
     );
     println!(
         "| generation | 1 | {:.1} mazes/s ({} layouts, {:.0} layouts/s, acceptance {:.3}%, {:.2} BFS per layout) |",
-        args.count as f64 / one_core,
-        one.layouts,
-        one.layouts as f64 / one_core,
-        100.0 * one.accepted as f64 / one.layouts as f64,
-        one.searches as f64 / one.layouts as f64
+        args.count as f64 / b.one_thread_s,
+        b.stats.layouts,
+        b.stats.layouts as f64 / b.one_thread_s,
+        100.0 * b.stats.accepted as f64 / b.stats.layouts as f64,
+        b.stats.searches as f64 / b.stats.layouts as f64
     );
     println!(
         "| generation | {threads} | {:.1} mazes/s ({:.1} s for {} mazes, same mazes as 1 thread) |",
-        args.count as f64 / all_cores,
-        all_cores,
+        args.count as f64 / b.threaded_s,
+        b.threaded_s,
         args.count
     );
     println!();
-    println!("path cells min / mean / max: {}", path_summary(&mazes));
+    println!("path cells min / mean / max: {}", path_summary(&b.mazes));
     Ok(())
-}
-
-/// A dataset example decoded as a maze, when it is one: vocab 6, a square `seq_len`, and
-/// input and label each with exactly one `S` and one `G` (a 4x4 Sudoku also has vocab 6
-/// and 16 cells; its solution has four of every digit). Shows question and answer side by
-/// side and whether the answer is one shortest path (BFS). `None` for other datasets.
-pub(crate) fn render_maze_example(meta: &Metadata, input: &[u8], label: &[u8]) -> Option<String> {
-    let side = (meta.seq_len as f64).sqrt().round() as usize;
-    if meta.vocab_size as usize != VOCAB_SIZE || side * side != meta.seq_len || side < 2 {
-        return None;
-    }
-    let pair = decode_example(input, label, side, side).ok()?;
-    pair.question.endpoints().ok()?;
-    pair.answer.endpoints().ok()?;
-    let check = match pair.question.check_answer(&pair.answer) {
-        Ok(cells) => format!("label: one shortest path of {cells} cells (checked by BFS)"),
-        Err(e) => format!("label: NOT one shortest path: {e:#}"),
-    };
-    let grids =
-        side_by_side(&[Panel::maze("input", &pair.question), Panel::maze("label", &pair.answer)]);
-    Some(format!("{side}x{side} maze\n{grids}{check}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use trm_data::maze::Maze;
-
-    #[test]
-    fn maze_examples_decode_and_sudoku_ones_do_not() {
-        let pair = MazePair::solve(Maze::parse_lines("S  #\n## #\n#   \nG   \n").unwrap()).unwrap();
-        let meta = |vocab: u32, seq_len: usize| Metadata {
-            pad_id: 0,
-            ignore_label_id: Some(0),
-            blank_identifier_id: 0,
-            vocab_size: vocab,
-            seq_len,
-            num_puzzle_identifiers: 1,
-            total_groups: 1,
-            mean_puzzle_examples: 1.0,
-            total_puzzles: 1,
-            sets: vec!["all".into()],
-        };
-        let text =
-            render_maze_example(&meta(6, 16), &pair.question.tokens(), &pair.answer.tokens())
-                .unwrap();
-        assert!(text.contains("4x4 maze") && text.contains("|S  #|    |Soo#|"), "{text}");
-        assert!(text.contains("one shortest path of"), "{text}");
-        // A 4x4 Sudoku (tokens 1 blank, 2..=5 digits) is not read as a maze.
-        let sudoku_input = [2, 1, 1, 1, 1, 1, 4, 1, 1, 3, 1, 1, 1, 1, 1, 5];
-        let sudoku_label = [2, 3, 4, 5, 4, 5, 2, 3, 3, 2, 5, 4, 5, 4, 3, 2];
-        assert_eq!(render_maze_example(&meta(6, 16), &sudoku_input, &sudoku_label), None);
-        assert_eq!(
-            render_maze_example(&meta(11, 16), &pair.question.tokens(), &pair.answer.tokens()),
-            None
-        );
-    }
 }

@@ -5,16 +5,15 @@
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use trm_data::maze::check::{check_path, PathCheck};
 use trm_data::maze::file::{parse_maze_file, read_maze_file, NamedMaze as Named};
-use trm_data::maze::{Cell, Maze, VOCAB_SIZE};
-use trm_model::Model;
 use trm_train::run_dir::RunDir;
 use trm_train::solve::{answer_rows, Answer, SolveOptions};
+use trm_viz::terminal::{self, side_by_side, Panel};
 use trm_viz::{Grid, Kind, Mark, Marks, StripOptions};
 
-use super::terminal::{side_by_side, Panel};
+use super::picture_path;
 
 /// Shown after the options of the command's `--help`.
 const HELP: &str = "\
@@ -79,10 +78,11 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
         trm_viz::Format::from_path(out)?;
     }
     let mazes = read_mazes(&args.file)?;
-    let device = super::device(&args.device)?;
-    let model = RunDir::open(&args.model)?.load_model(&device)?;
+    let device = crate::commands::device(&args.device)?;
+    let run = RunDir::open(&args.model)?;
+    let model = run.load_model(&device)?;
     for m in &mazes {
-        check_model_fits(&model, &args.model, m)?;
+        run.check_maze_fits(model.config(), (m.maze.rows(), m.maze.cols()), &m.name)?;
     }
     let opts = SolveOptions {
         steps: args.max_steps.unwrap_or(model.config().halt_max_steps),
@@ -97,7 +97,7 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
         for (m, answer) in mazes.iter().zip(&answers) {
             println!("== {} ==", m.name);
             print!("{}", side_by_side(&[Panel::maze("maze", &m.maze)]));
-            print_steps(&m.maze, answer, colour);
+            print!("{}", terminal::maze_steps(&m.maze, answer.per_step_tokens(), colour));
         }
     }
 
@@ -107,19 +107,17 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
         if !args.steps {
             println!("== {} ==", m.name);
             let (rows, cols) = (m.maze.rows(), m.maze.cols());
-            let drawn = Panel::framed("model answer", rows, cols, |i| {
-                cell_char(answer.tokens[i]).to_string()
-            });
+            let drawn = Panel::maze_tokens("model answer", rows, cols, &answer.tokens);
             print!("{}", side_by_side(&[Panel::maze("maze", &m.maze), drawn]));
         }
         println!(
             "answer      \"{}\"",
-            answer.tokens.iter().map(|&t| cell_char(t)).collect::<String>()
+            answer.tokens.iter().map(|&t| terminal::maze_char(t)).collect::<String>()
         );
         println!("path        {}", check.verdict());
         println!("steps       {} (q_halt confidence {:.3})", answer.steps, answer.confidence);
         if let Some(out) = &args.picture {
-            let path = if mazes.len() == 1 { out.clone() } else { numbered(out, k + 1) };
+            let path = picture_path(out, k, mazes.len());
             let scene = picture(
                 m,
                 answer,
@@ -146,46 +144,6 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Prints the answer after every supervision step with the cells changed since the previous
-/// step (step 1: since the maze) marked.
-fn print_steps(maze: &Maze, answer: &Answer, colour: bool) {
-    let (rows, cols) = (maze.rows(), maze.cols());
-    let mut previous: Vec<u32> = maze.tokens().into_iter().map(u32::from).collect();
-    for (k, step) in answer.per_step.iter().enumerate() {
-        let (tokens, q) = (&step.tokens, step.q_halt);
-        let confidence = 1.0 / (1.0 + (-q).exp());
-        let changed: Vec<bool> = tokens.iter().zip(&previous).map(|(a, b)| a != b).collect();
-        let n_changed = changed.iter().filter(|&&c| c).count();
-        println!(
-            "step {}: q_halt {q:+.2} (halt confidence {confidence:.2}), {n_changed} cells changed",
-            k + 1
-        );
-        let drawn = Panel::framed("answer", rows, cols, |i| {
-            let c = cell_char(tokens[i]);
-            if changed[i] && colour {
-                format!("\x1b[1;30;43m{c}\x1b[0m")
-            } else {
-                c.to_string()
-            }
-        });
-        let marks = Panel::framed("changed", rows, cols, |i| {
-            if changed[i] {
-                cell_char(tokens[i]).to_string()
-            } else {
-                ".".into()
-            }
-        });
-        let panels = if colour { vec![drawn] } else { vec![drawn, marks] };
-        print!("{}", side_by_side(&panels));
-        previous.clone_from(tokens);
-    }
-}
-
-/// The character of an answer token; `?` for tokens that are no maze cell (padding).
-fn cell_char(token: u32) -> char {
-    u8::try_from(token).ok().and_then(Cell::from_token).map_or('?', Cell::to_char)
-}
-
 /// The picture of one answer: the answer with extra and changed cells crossed, or with
 /// `--steps` the maze and every step side by side, changed cells framed.
 fn picture(m: &Named, answer: &Answer, check: &PathCheck, title: &str) -> Result<trm_viz::Scene> {
@@ -208,37 +166,6 @@ fn picture(m: &Named, answer: &Answer, check: &PathCheck, title: &str) -> Result
     trm_viz::step_strip(Kind::Maze, &steps, &opts)
 }
 
-/// `out` with `-k` before its extension: `maze.png` -> `maze-2.png`.
-pub(crate) fn numbered(out: &Path, k: usize) -> PathBuf {
-    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let ext = out.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
-    out.with_file_name(format!("{stem}-{k}{ext}"))
-}
-
-/// Refuses mazes of another size than the model's, and models whose puzzle embedding has
-/// one row per training puzzle (no row to use for a new maze).
-fn check_model_fits(model: &Model, run: &Path, m: &Named) -> Result<()> {
-    let c = model.config();
-    let (rows, cols) = (m.maze.rows(), m.maze.cols());
-    let side = (c.seq_len as f64).sqrt().round() as usize;
-    if c.vocab_size != VOCAB_SIZE || rows != cols || rows * cols != c.seq_len {
-        let what = if c.vocab_size == VOCAB_SIZE && side * side == c.seq_len {
-            format!("a {side}x{side} maze model")
-        } else {
-            "not a maze model".to_string()
-        };
-        bail!(
-            "{}: a {rows}x{cols} maze needs a model trained on {rows}x{cols} mazes (seq_len {}, vocab_size {VOCAB_SIZE}; maze models are square), but {} has seq_len {} and vocab_size {} ({what})",
-            m.name,
-            rows * cols,
-            run.display(),
-            c.seq_len,
-            c.vocab_size
-        );
-    }
-    super::solve::check_one_identifier(model, run, "a maze model has one, used for every maze")
-}
-
 /// The mazes of FILE (`-`: standard input).
 fn read_mazes(arg: &str) -> Result<Vec<Named>> {
     if arg != "-" {
@@ -247,14 +174,4 @@ fn read_mazes(arg: &str) -> Result<Vec<Named>> {
     let mut text = String::new();
     std::io::stdin().read_to_string(&mut text).context("reading mazes from standard input")?;
     parse_maze_file(&text, "stdin")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbered_pictures() {
-        assert_eq!(numbered(Path::new("out/m.png"), 2), PathBuf::from("out/m-2.png"));
-    }
 }

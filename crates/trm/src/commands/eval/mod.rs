@@ -2,12 +2,12 @@
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
-use std::path::{Path, PathBuf};
-use trm_data::dataset::{Dataset, Split};
-use trm_model::{LoadOptions, Model, ModelConfig};
-use trm_train::config::RunConfig;
-use trm_train::eval::{evaluate, EvalOptions, EvalReport};
-use trm_train::run_dir::RunDir;
+use std::path::PathBuf;
+use trm_data::arc::evaluate::{is_arc_dataset, write_submission};
+use trm_train::eval::{arc_scores, evaluate, EvalOptions, EvalReport};
+use trm_train::run_dir::{load_weights_for_eval, read_model_config, RunDir};
+
+pub mod arc;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -54,15 +54,27 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let device = super::device(&args.device)?;
-    let (model, test, data, run_steps) = load_model_and_test(
-        args.model.as_deref(),
-        args.checkpoint.as_deref(),
-        args.config.as_deref(),
-        args.data.as_deref(),
-        &device,
-    )?;
-    let is_arc = super::eval_arc::is_arc_dataset(&data);
+    let device = crate::commands::device(&args.device)?;
+    let loaded = match (&args.model, &args.checkpoint) {
+        (Some(run), None) => RunDir::open(run)?.load_for_eval(args.data.as_deref(), &device)?,
+        (None, Some(weights)) => {
+            let config = args.config.as_deref().context("--checkpoint needs --config")?;
+            let (arch, ignored) = read_model_config(config)?;
+            if !ignored.is_empty() {
+                let keys = ignored.join(", ");
+                eprintln!("note: keys of {} not used by the model: {keys}", config.display());
+            }
+            let data =
+                args.data.as_deref().context("--data DIR is needed to evaluate a checkpoint")?;
+            load_weights_for_eval(arch, weights, data, &device)?
+        }
+        _ => bail!("give either --model RUN or --checkpoint FILE --config FILE"),
+    };
+    for note in &loaded.notes {
+        eprintln!("note: {note}");
+    }
+    let (model, test, data) = (loaded.model, loaded.test, loaded.data);
+    let is_arc = is_arc_dataset(&data);
     if let (false, Some(path)) = (is_arc, &args.submission) {
         bail!(
             "--submission {}: {} is not an ARC dataset (no test_puzzles.json)",
@@ -70,7 +82,7 @@ pub fn run(args: Args) -> Result<()> {
             data.display()
         );
     }
-    let max_steps = args.max_steps.or(run_steps);
+    let max_steps = args.max_steps.or(loaded.eval_steps);
     let opts = EvalOptions {
         batch_size: args.batch_size,
         max_examples: args.limit,
@@ -89,10 +101,11 @@ pub fn run(args: Args) -> Result<()> {
         eprintln!();
     }
     let arc = if is_arc {
-        let scores = super::eval_arc::arc_scores(&data, &test, &predictions)?;
-        let path =
-            super::eval_arc::submission_path(args.submission.as_deref(), args.model.as_deref());
-        let written = super::eval_arc::write(&scores, path.as_deref())?;
+        let scores = arc_scores(&data, &test, &predictions)?;
+        let written = arc::submission_path(args.submission.as_deref(), args.model.as_deref());
+        if let Some(path) = &written {
+            write_submission(path, &scores.submission)?;
+        }
         Some((scores, written))
     } else {
         None
@@ -100,12 +113,12 @@ pub fn run(args: Args) -> Result<()> {
     match (&arc, args.json) {
         (Some((scores, written)), true) => {
             let mut obj = report_json(&report, args.per_step);
-            obj["arc"] = super::eval_arc::to_json(scores, written.as_deref());
+            obj["arc"] = arc::to_json(scores, written.as_deref());
             println!("{obj}");
         }
         (Some((scores, written)), false) => {
             print_report(&report, false, args.per_step);
-            super::eval_arc::print_table(scores, written.as_deref());
+            arc::print_table(scores, written.as_deref());
         }
         (None, _) => print_report(&report, args.json, args.per_step),
     }
@@ -119,81 +132,6 @@ pub fn run(args: Args) -> Result<()> {
         eprintln!("wrote {}", path.display());
     }
     Ok(())
-}
-
-/// The model of a run folder (or weights + config), the test split to evaluate it on, the
-/// dataset folder it came from and the run's evaluation steps (`[train] eval_max_steps`)
-/// when it sets them.
-pub fn load_model_and_test(
-    run: Option<&Path>,
-    weights: Option<&Path>,
-    config: Option<&Path>,
-    data: Option<&Path>,
-    device: &candle_core::Device,
-) -> Result<(Model, Split, PathBuf, Option<usize>)> {
-    let (run, arch, weights, default_data, eval_steps) = match (run, weights) {
-        (Some(path), None) => {
-            let run = RunDir::open(path)?;
-            let w = run.weights()?;
-            let (arch, data) = (run.config.arch.clone(), run.data_dir());
-            let steps = run.config.train.eval_steps();
-            (Some(run), arch, w, Some(data), steps)
-        }
-        (None, Some(w)) => {
-            let path = config.context("--checkpoint needs --config")?;
-            (None, read_arch(path)?, w.to_path_buf(), None, None)
-        }
-        _ => bail!("give either --model RUN or --checkpoint FILE --config FILE"),
-    };
-    let data = data
-        .map(Path::to_path_buf)
-        .or(default_data)
-        .context("--data DIR is needed to evaluate a checkpoint")?;
-    let dataset = Dataset::load(&data)?;
-    let test = dataset
-        .test
-        .with_context(|| format!("{}: the dataset has no test split", data.display()))?;
-    let m = &test.meta;
-    if let Some(run) = &run {
-        run.check_dataset_fits(&data, m)?;
-    }
-    let arch =
-        arch.with_dataset(m.vocab_size as usize, m.seq_len, m.num_puzzle_identifiers as usize);
-    let (model, report) = Model::from_file(arch, device, &weights, &LoadOptions::default())
-        .with_context(|| format!("loading {}", weights.display()))?;
-    if !report.unexpected.is_empty() {
-        eprintln!(
-            "note: {} tensors of {} were not used: {}",
-            report.unexpected.len(),
-            weights.display(),
-            report.unexpected.join(", ")
-        );
-    }
-    Ok((model, test, data, eval_steps))
-}
-
-/// A model configuration from our run config (TOML) or an official JSON.
-fn read_arch(path: &Path) -> Result<ModelConfig> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    if path.extension().is_some_and(|e| e == "json") {
-        let (cfg, ignored) = ModelConfig::from_official_json(&text)
-            .with_context(|| format!("config {}", path.display()))?;
-        if !ignored.is_empty() {
-            eprintln!(
-                "note: keys of {} not used by the model: {}",
-                path.display(),
-                ignored.join(", ")
-            );
-        }
-        return Ok(cfg);
-    }
-    match RunConfig::from_toml(&text) {
-        Ok(run) => Ok(run.arch),
-        Err(_) => ModelConfig::from_toml_str(&text).with_context(|| {
-            format!("config {}: neither a run config nor a model config", path.display())
-        }),
-    }
 }
 
 /// The metrics as the JSON object `--json` prints.

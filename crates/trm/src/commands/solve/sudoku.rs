@@ -1,38 +1,22 @@
-//! `trm solve`: a trained model answers puzzles given on the command line, on stdin or in a
-//! file; each answer is checked against the Sudoku rules and the givens, and can be compared
-//! with the exact solver (`--classic`).
+//! `trm solve sudoku`: a trained model answers puzzles given on the command line, on stdin or
+//! in a file; each answer is checked against the Sudoku rules and the givens, and can be
+//! compared with the exact solver (`--classic`).
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use trm_data::sudoku::build::{self, named_puzzles, NamedPuzzle as Named};
 use trm_data::sudoku::check::{answer_grid, verdict};
-use trm_data::sudoku::{build, render_side_by_side, solver, tokens, Grid};
-use trm_model::Model;
+use trm_data::sudoku::{solver, Grid};
 use trm_train::run_dir::RunDir;
-use trm_train::solve::{answer_rows, Answer, SolveOptions, StepAnswer};
+use trm_train::solve::{answer_rows, Answer, SolveOptions};
+use trm_viz::terminal;
 
-use super::solve_maze::numbered;
-use super::terminal::render_marked;
-
-#[derive(clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    kind: Kind,
-}
-
-#[derive(clap::Subcommand)]
-enum Kind {
-    /// Solve 4x4 or 9x9 Sudoku puzzles with a model trained on that size.
-    Sudoku(SudokuArgs),
-    /// Answer the test inputs of an ARC task file, voting over augmentations.
-    Arc(super::solve_arc::ArcArgs),
-    /// Draw the shortest path through mazes (`# SGo`) with a model trained on that size.
-    Maze(super::solve_maze::MazeArgs),
-}
+use super::picture_path;
 
 #[derive(clap::Args)]
-struct SudokuArgs {
+pub struct SudokuArgs {
     /// A run folder written by `trm train` on Sudoku (its config.toml and model.safetensors).
     /// Without it, `--classic` solves with the exact solver alone.
     #[arg(long, value_name = "RUN", required_unless_present = "classic")]
@@ -65,31 +49,18 @@ struct SudokuArgs {
     device: String,
 }
 
-pub fn run(args: Args) -> Result<()> {
-    match args.kind {
-        Kind::Sudoku(a) => solve_sudoku(a),
-        Kind::Arc(a) => super::solve_arc::solve_arc(a),
-        Kind::Maze(a) => super::solve_maze::solve_maze(a),
-    }
-}
-
-/// A puzzle with the name errors and reports give it.
-struct Named {
-    name: String,
-    puzzle: Grid,
-}
-
-fn solve_sudoku(args: SudokuArgs) -> Result<()> {
+pub fn solve_sudoku(args: SudokuArgs) -> Result<()> {
     ensure!(args.batch_size > 0, "--batch-size must be at least 1");
     ensure!(args.max_steps != Some(0), "--max-steps must be at least 1");
     let puzzles = read_puzzles(&args.puzzle)?;
     let Some(run) = &args.model else {
         return solve_classic(&puzzles);
     };
-    let device = super::device(&args.device)?;
-    let model = RunDir::open(run)?.load_model(&device)?;
+    let device = crate::commands::device(&args.device)?;
+    let run = RunDir::open(run)?;
+    let model = run.load_model(&device)?;
     for p in &puzzles {
-        check_model_fits(&model, run, p)?;
+        run.check_sudoku_fits(model.config(), p.puzzle.size(), &p.name)?;
     }
     if let Some(out) = &args.picture {
         trm_viz::Format::from_path(out)?;
@@ -112,10 +83,10 @@ fn solve_sudoku(args: SudokuArgs) -> Result<()> {
             continue;
         }
         println!("== {} ==\npuzzle:\n{}", p.name, p.puzzle.render());
-        print_steps(&p.puzzle, &answer.per_step, None, colour);
+        print!("{}", terminal::sudoku_steps(&p.puzzle, answer.per_step_tokens(), None, colour));
         report(p, answer, args.classic, false, 1);
         if let Some(out) = &args.picture {
-            let path = if puzzles.len() == 1 { out.clone() } else { numbered(out, k + 1) };
+            let path = picture_path(out, k, puzzles.len());
             steps_picture(p, answer)?.save(&path)?;
             println!("picture     {}\n", path.display());
         }
@@ -148,7 +119,7 @@ fn solve_classic(puzzles: &[Named]) -> Result<()> {
             Some((solution, guesses)) => {
                 print!(
                     "{}",
-                    render_side_by_side(&[("puzzle", &p.puzzle), ("solution", &solution)])
+                    terminal::sudoku_grids(&[("puzzle", &p.puzzle), ("solution", &solution)])
                 );
                 println!("answer      {}", solution.to_line('.'));
                 println!("classic     {guesses} guesses, {}\n", ms(time));
@@ -177,7 +148,7 @@ fn solve_classic(puzzles: &[Named]) -> Result<()> {
 fn report(p: &Named, answer: &Answer, classic: bool, show_grids: bool, batch_len: usize) {
     let grid = answer_grid(&answer.tokens, p.puzzle.size());
     if show_grids {
-        print!("{}", render_side_by_side(&[("puzzle", &p.puzzle), ("model answer", &grid)]));
+        print!("{}", terminal::sudoku_grids(&[("puzzle", &p.puzzle), ("model answer", &grid)]));
     }
     println!("answer      {}", grid.to_line('.'));
     println!("check       {}", verdict(&p.puzzle, &grid));
@@ -234,98 +205,17 @@ fn steps_picture(p: &Named, answer: &Answer) -> Result<trm_viz::Scene> {
 
 /// The puzzles named by the PUZZLE argument, each checked for consistent givens.
 fn read_puzzles(arg: &str) -> Result<Vec<Named>> {
-    let (source, records) = if arg == "-" {
+    if arg == "-" {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).context("reading puzzles from stdin")?;
-        ("stdin".to_string(), build::parse_records(&text).context("stdin")?)
-    } else if Path::new(arg).is_file() {
-        (arg.to_string(), build::read_records(Path::new(arg))?)
-    } else {
-        let puzzle =
-            Grid::parse(arg).with_context(|| format!("puzzle {arg:?} (not a file either)"))?;
-        puzzle.check_consistent().with_context(|| format!("puzzle {arg}: conflicting givens"))?;
-        return Ok(vec![Named { name: format!("puzzle {}", puzzle.to_line('.')), puzzle }]);
-    };
-    for r in &records {
-        r.puzzle.check_consistent().with_context(|| {
-            format!(
-                "{source} line {}: puzzle {} has conflicting givens",
-                r.line,
-                r.puzzle.to_line('.')
-            )
-        })?;
+        return named_puzzles(build::parse_records(&text).context("stdin")?, "stdin");
     }
-    let n = records.len();
-    Ok(records
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| Named {
-            name: format!("puzzle {} of {n} ({source} line {})", i + 1, r.line),
-            puzzle: r.puzzle,
-        })
-        .collect())
-}
-
-/// Refuses a puzzle whose size the model was not trained on, and models whose puzzle
-/// embedding has one row per training puzzle (no row to use for a new puzzle).
-fn check_model_fits(model: &Model, run: &Path, p: &Named) -> Result<()> {
-    let c = model.config();
-    let n = p.puzzle.size();
-    let (vocab, seq) = (tokens::vocab_size(n) as usize, n * n);
-    if c.vocab_size != vocab || c.seq_len != seq {
-        let what = match (c.seq_len, c.vocab_size) {
-            (16, 6) => "a 4x4 Sudoku model".to_string(),
-            (81, 11) => "a 9x9 Sudoku model".to_string(),
-            _ => "not a Sudoku model".to_string(),
-        };
-        bail!(
-            "{}: a {n}x{n} Sudoku needs a model with seq_len {seq} and vocab_size {vocab}, but {} has seq_len {} and vocab_size {} ({what}); use a run trained on {n}x{n} Sudoku",
-            p.name,
-            run.display(),
-            c.seq_len,
-            c.vocab_size
-        );
+    if Path::new(arg).is_file() {
+        return named_puzzles(build::read_records(Path::new(arg))?, arg);
     }
-    check_one_identifier(model, run, "a Sudoku model has one, used for every puzzle")
-}
-
-/// Refuses models whose puzzle embedding has one row per training puzzle (no row to use
-/// for a new puzzle); `what` says what the task's models have instead.
-pub(crate) fn check_one_identifier(model: &Model, run: &Path, what: &str) -> Result<()> {
-    let c = model.config();
-    if c.puzzle_emb_ndim > 0 && c.num_puzzle_identifiers != 1 {
-        bail!(
-            "{}: the model has {} puzzle identifiers (one per training puzzle, as for ARC); {what}",
-            run.display(),
-            c.num_puzzle_identifiers
-        );
-    }
-    Ok(())
-}
-
-/// Prints the answer after every supervision step with the cells changed since the
-/// previous step marked; with `solution`, a step whose answer is it ends in " - solved".
-pub(crate) fn print_steps(
-    puzzle: &Grid,
-    steps: &[StepAnswer],
-    solution: Option<&Grid>,
-    colour: bool,
-) {
-    let mut previous: Option<&[u32]> = None;
-    for (j, step) in steps.iter().enumerate() {
-        let q = step.q_halt;
-        let solved = solution.is_some_and(|s| {
-            s.to_tokens().iter().map(|&t| u32::from(t)).eq(step.tokens.iter().copied())
-        });
-        println!(
-            "step {}: q_halt {q:+.2} (halt confidence {:.2}){}",
-            j + 1,
-            1.0 / (1.0 + (-q).exp()),
-            if solved { " - solved" } else { "" }
-        );
-        println!("{}", render_marked(puzzle, &step.tokens, previous, colour));
-        previous = Some(&step.tokens);
-    }
+    let puzzle = Grid::parse(arg).with_context(|| format!("puzzle {arg:?} (not a file either)"))?;
+    puzzle.check_consistent().with_context(|| format!("puzzle {arg}: conflicting givens"))?;
+    Ok(vec![Named { name: format!("puzzle {}", puzzle.to_line('.')), puzzle }])
 }
 
 fn ms(d: Duration) -> String {

@@ -1,0 +1,240 @@
+//! Timing the hot paths of a configuration on this machine (what `trm bench` prints):
+//!
+//! - eval step: one supervision step without gradient, T(n+1) network applications;
+//! - train step: one supervision step with gradient, the loss, backward, Adam-atan2,
+//!   sign-SGD on the puzzle rows and the EMA (exactly what the trainer does per step);
+//! - single puzzle: batch 1, N_sup supervision steps (one puzzle answered);
+//! - throughput: puzzles per second answered at N_sup steps at a batch size.
+//!
+//! GFLOP/s come from the analytic count of the matrix products
+//! ([`ModelConfig::network_flops`]), the peak from a large matrix product timed in the same
+//! process ([`matmul_gflops`]). [`export_for_peers`] writes the model, a batch and our outputs
+//! for the PyTorch peers (`bench/official_bench.py`: the official module; `bench/torch_trm.py`:
+//! a rewrite).
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use trm_model::{act_loss, Batch, Model, ModelConfig};
+
+use crate::config::RunConfig;
+use crate::step::{apply_updates, Optimizers, UpdateRates};
+
+/// The fastest training step split into forward (with the loss), backward and updates, in ms.
+#[derive(Serialize, Clone, Copy, Debug, Default)]
+pub struct Phases {
+    /// Forward pass of one supervision step and the loss read back.
+    pub forward: f64,
+    /// Backward pass.
+    pub backward: f64,
+    /// Both optimizers and the EMA.
+    pub update: f64,
+}
+
+/// The timings of one batch size.
+#[derive(Serialize, Clone, Debug)]
+pub struct BenchRow {
+    /// Rows of the batch.
+    pub batch_size: usize,
+    /// The fastest evaluation step (one supervision step without gradient), in ms.
+    pub eval_step_ms: f64,
+    /// The fastest training step, in ms.
+    pub train_step_ms: f64,
+    /// The fastest training step split into forward (with the loss), backward and updates.
+    pub train_phases_ms: Phases,
+    /// Puzzles answered per second at N_sup evaluation steps each.
+    pub puzzles_per_s: f64,
+    /// Training examples per second at this batch size (one optimizer step per batch).
+    pub train_examples_per_s: f64,
+    /// GFLOP/s of the evaluation step (analytic count of the matrix products).
+    pub eval_gflops: f64,
+    /// GFLOP/s of the training step.
+    pub train_gflops: f64,
+}
+
+/// seq_len, vocab size and puzzle identifiers of the task a configuration trains on: its
+/// generated data, sizes set in its `[arch]`, or the official dataset of the preset's task
+/// (design 4.2-4.4; ARC's identifier count only sizes the puzzle table).
+pub fn task_sizes(run: &RunConfig, preset: Option<&str>) -> Result<(usize, usize, usize)> {
+    if let Some(g) = &run.data.generate {
+        return Ok(match g.task.as_str() {
+            "maze" => (g.size * g.size, 6, 1),
+            _ => (g.size * g.size, g.size + 2, 1),
+        });
+    }
+    let a = &run.arch;
+    if a.seq_len > 0 && a.vocab_size > 0 {
+        return Ok((a.seq_len, a.vocab_size, a.num_puzzle_identifiers.max(1)));
+    }
+    match preset {
+        Some(p) if p.contains("maze") => Ok((900, 6, 1)),
+        Some(p) if p.contains("arc") => Ok((900, 12, 1000)),
+        Some(p) if p.contains("sudoku") => Ok((81, 11, 1)),
+        _ => bail!("the configuration does not say its sequence length and vocabulary; give --data DIR (a dataset in the official layout)"),
+    }
+}
+
+/// A batch of `b` rows of random tokens and labels (speed does not depend on the values).
+pub fn random_batch(cfg: &ModelConfig, b: usize, seed: u64) -> Result<Batch> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let n = b * cfg.seq_len;
+    let v = cfg.vocab_size as i32;
+    let ids = cfg.num_puzzle_identifiers.max(1) as i32;
+    Batch::new(
+        (0..n).map(|_| rng.random_range(1..v)).collect(),
+        (0..n).map(|_| rng.random_range(1..v)).collect(),
+        (0..b).map(|_| rng.random_range(0..ids)).collect(),
+        cfg.seq_len,
+    )
+}
+
+/// The best wall time of `reps` calls after one warm-up call, in ms.
+fn best_ms(reps: usize, step: &mut dyn FnMut() -> Result<()>) -> Result<f64> {
+    Ok(best_of(reps, step)?.0)
+}
+
+/// Wall time in ms of the fastest of `reps` calls after one warm-up call, with that call's
+/// result.
+pub fn best_of<T: Default>(reps: usize, step: &mut dyn FnMut() -> Result<T>) -> Result<(f64, T)> {
+    step()?;
+    let mut best = (f64::INFINITY, T::default());
+    for _ in 0..reps.max(1) {
+        let t = Instant::now();
+        let out = step()?;
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        if ms < best.0 {
+            best = (ms, out);
+        }
+    }
+    Ok(best)
+}
+
+/// One evaluation step per call, on a carry that goes on from call to call.
+pub fn eval_stepper<'a>(
+    model: &'a Model,
+    batch: &'a Batch,
+) -> Result<impl FnMut() -> Result<()> + 'a> {
+    let mut carry = model.initial_carry(batch.batch_size())?;
+    Ok(move || {
+        model.eval_step(&mut carry, batch)?;
+        Ok(())
+    })
+}
+
+/// One trainer step per call as `Trainer` does it: forward, loss read back, backward, both
+/// optimizers, EMA; each call returns the time of its phases.
+pub fn train_stepper<'a>(
+    model: &'a Model,
+    run: &'a RunConfig,
+    batch: &'a Batch,
+) -> Result<impl FnMut() -> Result<Phases> + 'a> {
+    let t = &run.train;
+    let mut carry = model.initial_carry(batch.batch_size())?;
+    let mut rng = ChaCha8Rng::seed_from_u64(t.seed);
+    let mut opt = Optimizers::new(t, model)?;
+    let rates = UpdateRates { lr: t.lr, puzzle_emb_lr: t.puzzle_emb_lr, grad_clip: t.grad_clip };
+    Ok(move || {
+        let start = Instant::now();
+        let out = model.train_step(&mut carry, batch, &mut rng)?;
+        let loss = act_loss(model.config().loss_type, &out, &carry)?;
+        let _total: f64 = loss.total.to_dtype(DType::F64)?.to_scalar()?;
+        let forward = Instant::now();
+        let grads = (&loss.total / batch.batch_size() as f64)?.backward()?;
+        let backward = Instant::now();
+        apply_updates(model, &grads, out.puzzle_rows.as_ref(), &mut opt, rates)?;
+        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+        Ok(Phases {
+            forward: ms(start, forward),
+            backward: ms(forward, backward),
+            update: ms(backward, Instant::now()),
+        })
+    })
+}
+
+/// Times the evaluation and training steps of `model` on `batch` (best of `reps` each) and
+/// derives the throughput and GFLOP/s of that batch size.
+pub fn time_batch(model: &Model, run: &RunConfig, batch: &Batch, reps: usize) -> Result<BenchRow> {
+    let (cfg, b) = (model.config(), batch.batch_size());
+    let eval_ms = best_ms(reps, &mut eval_stepper(model, batch)?)?;
+    let (train_ms, train_phases_ms) = best_of(reps, &mut train_stepper(model, run, batch)?)?;
+    Ok(BenchRow {
+        batch_size: b,
+        eval_step_ms: eval_ms,
+        train_step_ms: train_ms,
+        train_phases_ms,
+        puzzles_per_s: b as f64 / (eval_ms * cfg.halt_max_steps as f64 / 1e3),
+        train_examples_per_s: b as f64 / (train_ms / 1e3),
+        eval_gflops: cfg.supervision_step_flops(b) / eval_ms / 1e6,
+        train_gflops: cfg.train_step_flops(b) / train_ms / 1e6,
+    })
+}
+
+/// One puzzle answered: batch 1, every supervision step, from a fresh carry (best of `reps`),
+/// in ms.
+pub fn single_puzzle_ms(model: &Model, reps: usize) -> Result<f64> {
+    let batch = random_batch(model.config(), 1, 99)?;
+    let mut run = || -> Result<()> {
+        model.eval_run(&batch, |_, _, _| Ok(()))?;
+        Ok(())
+    };
+    best_ms(reps, &mut run)
+}
+
+/// GFLOP/s of a 2048 x 2048 x 2048 matrix product in `dtype` on `device` (best of three), the
+/// yardstick for the share of the machine a step uses.
+pub fn matmul_gflops(device: &Device, dtype: DType) -> Result<f64> {
+    let n = 2048;
+    let a = Tensor::randn(0f32, 1.0, (n, n), device)?.to_dtype(dtype)?;
+    let b = Tensor::randn(0f32, 1.0, (n, n), device)?.to_dtype(dtype)?;
+    let mut product = || -> Result<()> {
+        a.matmul(&b)?.sum_all()?.to_dtype(DType::F32)?.to_scalar::<f32>()?;
+        Ok(())
+    };
+    let ms = best_ms(3, &mut product)?;
+    Ok(2.0 * (n * n * n) as f64 / ms / 1e6)
+}
+
+/// Writes what the PyTorch peers need into `dir`: `config.json` (official keys),
+/// `weights.safetensors`, `batch.safetensors`, and `expected.safetensors` (our logits and
+/// q_halt after one evaluation step from a fresh carry, and the training loss of the first
+/// step).
+pub fn export_for_peers(dir: &Path, model: &Model, batch: &Batch, run: &RunConfig) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (cfg, dev) = (model.config(), model.device());
+    std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(cfg)?)?;
+    model.save_safetensors(&dir.join("weights.safetensors"))?;
+    let (b, s) = (batch.batch_size(), cfg.seq_len);
+    let as_i64 = |v: &[i32], shape: &[usize]| {
+        Tensor::from_vec(v.iter().map(|&x| x as i64).collect::<Vec<_>>(), shape, dev)
+    };
+    let tensors = [
+        ("inputs", as_i64(&batch.inputs, &[b, s])?),
+        ("labels", as_i64(&batch.labels, &[b, s])?),
+        ("puzzle_identifiers", as_i64(&batch.puzzle_identifiers, &[b])?),
+    ];
+    candle_core::safetensors::save(
+        &tensors.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        dir.join("batch.safetensors"),
+    )?;
+    let mut carry = model.initial_carry(b)?;
+    let out = model.eval_step(&mut carry, batch)?;
+    let mut carry = model.initial_carry(b)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(run.train.seed);
+    let train_out = model.train_step(&mut carry, batch, &mut rng)?;
+    let loss = act_loss(cfg.loss_type, &train_out, &carry)?;
+    let expected = [
+        ("logits".to_string(), out.logits.clone()),
+        ("q_halt".to_string(), out.q_halt_logits.clone()),
+        ("loss".to_string(), loss.total.to_dtype(DType::F64)?.reshape(1)?),
+    ];
+    candle_core::safetensors::save(
+        &expected.into_iter().collect(),
+        dir.join("expected.safetensors"),
+    )?;
+    Ok(())
+}
