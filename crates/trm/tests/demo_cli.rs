@@ -67,7 +67,9 @@ fn sudoku_demo_replaces_its_previous_run_and_refuses_a_missing_puzzle() {
     assert!(!run.join("stale-file").exists(), "the previous run folder was not replaced");
     assert!(stdout.contains("Held-out puzzle 7,"), "{stdout}");
 
-    // The test split holds 8 puzzles (0 to 7): asking for the 9th is an error that says so.
+    // The test split holds 8 puzzles (0 to 7): asking for the 9th is an error that says so,
     let err = fails(&demo_args("sudoku4", run_s, &[&small[..], &["--show", "8"]].concat()));
     assert!(err.contains("--show 8") && err.contains("0 to 7"), "{err}");
+    // ... before it replaces anything: the previous run is still there.
+    assert!(run.join("model.safetensors").exists(), "the refused demo removed the previous run");
 }

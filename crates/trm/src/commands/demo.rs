@@ -1,7 +1,7 @@
 //! `trm demo`: the main job on a built-in default. Trains a CPU preset (data generated on
 //! the spot) with a progress bar, evaluates it on its held-out puzzles, and shows one of
 //! them solved step by step. `--task sudoku4` (default, minutes), `sudoku9` or `maze`
-//! (about 15 to 20 minutes each on two cores).
+//! (about 20 to 25 minutes each on two cores).
 
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
@@ -67,6 +67,11 @@ pub fn run(args: Args) -> Result<()> {
         Task::Maze => PathBuf::from("runs/demo-maze"),
     });
     let cfg = RunConfig::preset(preset)?.apply_overrides(&args.overrides)?;
+    // Checked before anything is replaced or trained: the held-out split holds the
+    // generator's test puzzles.
+    if let Some(g) = &cfg.data.generate {
+        ensure_shown(args.show, g.test)?;
+    }
     if out.join(CONFIG_FILE).exists() {
         eprintln!("replacing the previous demo run in {}", out.display());
         std::fs::remove_dir_all(&out).with_context(|| format!("removing {}", out.display()))?;
@@ -101,7 +106,8 @@ pub fn run(args: Args) -> Result<()> {
             100.0 * solved
         );
     }
-    let index = args.show.min(test.num_examples() - 1);
+    ensure_shown(args.show, test.num_examples())?;
+    let index = args.show;
     match args.task {
         Task::Maze => {
             // Shown as `trm solve maze --steps` shows it, with a picture of every step.
@@ -148,5 +154,15 @@ pub fn print_sudoku_steps(model: &trm_model::Model, batch: &Batch) -> Result<()>
     let answer = &answer_batch(model, batch, &opts)?[0];
     let steps = answer.per_step_tokens();
     print!("{}", trm_viz::terminal::sudoku_steps(&puzzle, steps, solution.as_ref(), tty));
+    Ok(())
+}
+
+/// Refuses `--show index` for a held-out split of `count` puzzles that lacks it.
+fn ensure_shown(index: usize, count: usize) -> Result<()> {
+    anyhow::ensure!(
+        index < count,
+        "--show {index}: the demo holds {count} held-out puzzles (0 to {}); pick one of those, or more with --set data.generate.test=N",
+        count.saturating_sub(1)
+    );
     Ok(())
 }

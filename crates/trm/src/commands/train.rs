@@ -10,7 +10,7 @@ use trm_train::train::{Event, Trainer};
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Presets: sudoku4 (4x4 Sudoku, generates its own data, minutes on a CPU), sudoku9-cpu (9x9 on a CPU from fresh generated puzzles, about 20 minutes), maze-cpu (fresh generated 9x9 mazes on a CPU, about 15 minutes), arc-cpu (a few small ARC tasks on a 4x4 canvas on a CPU, about 20 minutes; needs --data from `trm data arc --canvas 4 --max-grid 3`), and the official recipes sudoku-mlp, sudoku-att, maze-att, arc1, arc2, hrm-sudoku, hrm-maze, hrm-arc1 (GPU-sized; need --data).
+    after_help = "Presets: sudoku4 (4x4 Sudoku, generates its own data, minutes on a CPU), sudoku9-cpu (9x9 on a CPU from fresh generated puzzles, about 20 minutes), maze-cpu (fresh generated 9x9 mazes on a CPU, about 25 minutes), arc-cpu (a few small ARC tasks on a 4x4 canvas on a CPU, about 20 minutes; needs --data from `trm data arc --canvas 4 --max-grid 3`), and the official recipes sudoku-mlp, sudoku-att, maze-att, arc1, arc2, hrm-sudoku, hrm-maze, hrm-arc1 (GPU-sized; need --data).
 
 Examples:
   trm train --preset sudoku4 --out runs/s4
