@@ -546,14 +546,8 @@ fn token_forward_chunked(
     let shared = SharedOut(gu.as_mut_ptr());
     y.par_chunks_mut(k * s * d).zip(r.par_chunks_mut(k * d)).enumerate().for_each(|(c, (y, r))| {
         let kc = r.len(); // this chunk's columns: its batch rows times D
-        let rows = kc / d;
         // The chunk's token-major copy [S, k D]: column j D + e is (batch row j, channel e).
-        let mut ht = vec![0f32; s * kc];
-        for j in 0..rows {
-            for t in 0..s {
-                ht[t * kc + j * d..][..d].copy_from_slice(&y[(j * s + t) * d..][..d]);
-            }
-        }
+        let mut ht = token_major_here(y, s, d);
         let (lhs, rhs) = (mat(wgu, 2 * inter, s), mat(&ht, s, kc));
         let mut local = Vec::new();
         let mut a = Vec::new();
@@ -578,12 +572,7 @@ fn token_forward_chunked(
         }
         // m = down_t a, [S, k D], into ht's buffer.
         matmul_into_here(&mut ht, kc, mat(wd, s, inter), mat(&a, inter, kc), false);
-        for j in 0..rows {
-            for t in 0..s {
-                let (row, m) = (&mut y[(j * s + t) * d..][..d], &ht[t * kc + j * d..][..d]);
-                row.iter_mut().zip(m).for_each(|(v, m)| *v += m);
-            }
-        }
+        add_token_major_here(y, &ht, s, d);
         // Norm over the tokens of every column (batch row j, channel e).
         for (j, r) in r.chunks_exact_mut(d).enumerate() {
             r.iter_mut().for_each(|r| *r = 0.0);
@@ -703,6 +692,18 @@ fn token_major_here(x: &[f32], s: usize, d: usize) -> Vec<f32> {
     out
 }
 
+/// `x[j, t, :] += src[t, j D..(j + 1) D]` for `k` batch rows `x` (`[k, S, D]`) and their
+/// token-major `src` (`[S, k D]`).
+fn add_token_major_here(x: &mut [f32], src: &[f32], s: usize, d: usize) {
+    let kc = x.len() / s;
+    for j in 0..kc / d {
+        for t in 0..s {
+            let (row, m) = (&mut x[(j * s + t) * d..][..d], &src[t * kc + j * d..][..d]);
+            row.iter_mut().zip(m).for_each(|(v, m)| *v += m);
+        }
+    }
+}
+
 /// Token backward chunk by chunk, `k` batch rows per chunk: as [`channel_backward_chunked`]
 /// for the token sub-layer, `[g | u]` token-major `[2I, B D]`, `1 / rms` `[B, D]`.
 #[allow(clippy::too_many_arguments)]
@@ -775,13 +776,7 @@ fn token_backward_chunked(
                 // dh from the products, token-major [S, k D], added to dx.
                 let mut dxt = ht;
                 matmul_into_here(&mut dxt, kc, mat(wgu, 2 * inter, s).t(), dgu_m, false);
-                for j in 0..kc / d {
-                    for t in 0..s {
-                        let (row, m) =
-                            (&mut dx[(j * s + t) * d..][..d], &dxt[t * kc + j * d..][..d]);
-                        row.iter_mut().zip(m).for_each(|(v, m)| *v += m);
-                    }
-                }
+                add_token_major_here(dx, &dxt, s, d);
                 (d_down, d_gate_up)
             },
         ),
