@@ -544,9 +544,11 @@ fn token_forward_chunked(
     let mut r = vec![0f32; b * d];
     let mut gu: Vec<f32> = Vec::with_capacity(if keep { 2 * inter * cols } else { 0 });
     let shared = SharedOut(gu.as_mut_ptr());
-    y.par_chunks_mut(k * s * d).zip(r.par_chunks_mut(k * d)).enumerate().for_each(|(c, (y, r))| {
-        let kc = r.len(); // this chunk's columns: its batch rows times D
-        // The chunk's token-major copy [S, k D]: column j D + e is (batch row j, channel e).
+    let chunks = y.par_chunks_mut(k * s * d).zip(r.par_chunks_mut(k * d));
+    chunks.enumerate().for_each(|(c, (y, r))| {
+        // This chunk's columns (its batch rows times D), and its token-major copy [S, k D]:
+        // column j D + e is (batch row j, channel e).
+        let kc = r.len();
         let mut ht = token_major_here(y, s, d);
         let (lhs, rhs) = (mat(wgu, 2 * inter, s), mat(&ht, s, kc));
         let mut local = Vec::new();
