@@ -1,6 +1,8 @@
 //! ARC reading, encoding, augmentation, dataset building and evaluation, on the ARC-AGI-1
 //! evaluation tasks copied into `tests/fixtures/arc-agi-1-evaluation` (Apache-2.0).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -560,31 +562,25 @@ fn grid_larger_than_the_canvas_is_refused() {
 
 /// ARC-AGI-2 (`TRM_DATA_DIR/arc-agi-2/{training,evaluation}`, the `data/` folders of
 /// github.com/arcprize/ARC-AGI-2) and ConceptARC (`TRM_DATA_DIR/conceptarc/corpus`,
-/// github.com/victorvikram/ConceptARC) when `TRM_DATA_DIR` is set (skipped otherwise).
+/// github.com/victorvikram/ConceptARC) when `TRM_DATA_DIR` is set (skipped, saying so, otherwise).
 #[test]
 fn reads_shared_arc_agi_2_and_concept_arc_when_present() {
-    let Some(root) = std::env::var_os("TRM_DATA_DIR") else {
-        eprintln!("skipped: TRM_DATA_DIR not set");
-        return;
-    };
-    let root = Path::new(&root);
+    let test = "reads_shared_arc_agi_2_and_concept_arc_when_present";
     let sets = [
         ("arc-agi-2/training", 1000, 3232, 1076),
         ("arc-agi-2/evaluation", 120, 359, 167),
         ("conceptarc/corpus", 160, 427, 480),
     ];
-    for (dir, tasks, train, test) in sets {
-        let path = root.join(dir);
-        if !path.is_dir() {
-            eprintln!("skipping {}: not present", path.display());
-            continue;
-        }
+    for (dir, tasks, train, tests) in sets {
+        let Some(path) = common::shared_data(test, dir) else {
+            return;
+        };
         let read = read_tasks(&path).unwrap();
         let counts = (
             read.len(),
             read.iter().map(|t| t.train.len()).sum::<usize>(),
             read.iter().map(|t| t.test.len()).sum::<usize>(),
         );
-        assert_eq!(counts, (tasks, train, test), "{dir}");
+        assert_eq!(counts, (tasks, train, tests), "{dir}");
     }
 }

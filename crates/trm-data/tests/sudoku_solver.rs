@@ -2,6 +2,8 @@
 //! or more"), and against the tdoku collections when `TRM_DATA_DIR` names a folder holding them
 //! (`TRM_DATA_DIR/sudoku/<file>`, the files of tdoku's `data/` folder, github.com/t-dillon/tdoku).
 
+mod common;
+
 use std::path::Path;
 
 use trm_data::sudoku::{build, solver, Grid};
@@ -30,16 +32,10 @@ fn agrees_with_tdoku_test_puzzles() {
 
 #[test]
 fn solves_the_shared_collections_when_present() {
-    let Some(root) = std::env::var_os("TRM_DATA_DIR") else {
-        eprintln!("skipped: TRM_DATA_DIR not set");
+    let test = "solves_the_shared_collections_when_present";
+    let Some(file) = common::shared_data(test, "sudoku/puzzles6_forum_hardest_1106") else {
         return;
     };
-    let dir = Path::new(&root).join("sudoku");
-    let file = dir.join("puzzles6_forum_hardest_1106");
-    if !file.exists() {
-        eprintln!("skipped: {} not present", file.display());
-        return;
-    }
     let records = build::read_records(&file).unwrap();
     assert_eq!(records.len(), 375);
     for r in records {

@@ -221,6 +221,11 @@ const PIECE: usize = 1 << 12;
 fn with_simd<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
+        /// Runs `f` with AVX2 and FMA enabled.
+        ///
+        /// # Safety
+        ///
+        /// The CPU must support AVX2 and FMA.
         #[target_feature(enable = "avx2,fma")]
         unsafe fn wide<R>(f: impl FnOnce() -> R) -> R {
             f()
@@ -448,6 +453,9 @@ fn swiglu_here<'a>(
     a.reserve(n * width);
     for (i, out) in a.spare_capacity_mut()[..n * width].chunks_exact_mut(width).enumerate() {
         let (g, u) = rows(i);
+        // The zip below stops at the shortest slice: every element of `out` is written only if
+        // the row is as wide as `out` (set_len below rests on it).
+        assert!(g.len() >= width && u.len() >= width, "row {i} narrower than {width}");
         with_simd(|| {
             for ((o, g), u) in out.iter_mut().zip(g).zip(u) {
                 o.write(silu_parts(*g).1 * u);
@@ -500,10 +508,13 @@ fn channel_forward_chunked(
     if keep {
         gu.reserve(n * 2 * inter);
         let spare = &mut gu.spare_capacity_mut()[..n * 2 * inter];
-        yc.zip(rc)
-            .zip(spare.par_chunks_mut(rows * 2 * inter))
-            .enumerate()
-            .for_each(|(c, ((y, r), gu))| work(c, y, r, gu));
+        yc.zip(rc).zip(spare.par_chunks_mut(rows * 2 * inter)).enumerate().for_each(
+            |(c, ((y, r), gu))| {
+                // The chunk's part of the buffer is exactly its rows' products (set_len below).
+                assert_eq!(gu.len(), r.len() * 2 * inter);
+                work(c, y, r, gu)
+            },
+        );
         // SAFETY: every chunk's product wrote its part; the parts cover all n * 2I values.
         unsafe { gu.set_len(n * 2 * inter) };
     } else {
@@ -555,14 +566,20 @@ fn token_forward_chunked(
         let mut a = Vec::new();
         if keep {
             // This chunk's columns at..at + kc of every row of the token-major [2I, B D].
-            let (base, len) = ({ shared }.0.wrapping_add(c * k * d), (2 * inter - 1) * cols + kc);
-            // SAFETY: the buffer has capacity for 2I rows of `cols`; the product writes only
-            // this chunk's columns of each row (chunks are disjoint column ranges, and
-            // gemm_raw checks the extent `len`), and the rows read below are those columns.
+            let at = c * k * d;
+            assert!(at + kc <= cols, "chunk columns {at}..{} beyond {cols}", at + kc);
+            let (base, len) = ({ shared }.0.wrapping_add(at), (2 * inter - 1) * cols + kc);
+            // SAFETY: the buffer has capacity for 2I rows of `cols` and at + kc <= cols
+            // (asserted), so rows i < 2I of these columns lie inside it; the product below has
+            // written them before `row` is called, and no other chunk touches these columns.
             let row = |i: usize| unsafe {
                 let (g, u) = (base.add(i * cols), base.add((inter + i) * cols));
                 (std::slice::from_raw_parts(g, kc), std::slice::from_raw_parts(u, kc))
             };
+            // SAFETY: the extent `len` from `base` ends at row 2I - 1, column at + kc, inside
+            // the buffer (asserted above; gemm_raw checks that the product fits in `len`), and
+            // the product writes only this chunk's columns of each row, disjoint from the other
+            // chunks' columns.
             unsafe { gemm_raw(base, len, cols, lhs, rhs, false, 1) };
             swiglu_here(row, &mut a, inter, kc);
         } else {

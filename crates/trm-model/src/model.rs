@@ -198,7 +198,7 @@ struct Net {
 }
 
 /// The dtype a model computes in unless forced with [`Model::set_compute_dtype`]: bf16 when
-/// `forward_dtype = "bfloat16"` on a GPU (CUDA, Metal), f32 otherwise.
+/// `forward_dtype = "bfloat16"` on a CUDA GPU, f32 otherwise.
 ///
 /// On a GPU this is the official autocast (design 1.9): parameters stay f32 and every
 /// weight is cast to bf16 at use, activations and the carry are bf16, norms, softmax and

@@ -3,7 +3,7 @@
 //! holding `[gate | up]`), the head split with RoPE, and softplus (for BCE with logits).
 //!
 //! Each public function takes the fused path on a CPU f32 tensor and falls back to plain
-//! candle ops elsewhere (CUDA, Metal, other dtypes), so every device computes the same math.
+//! candle ops elsewhere (CUDA, other dtypes), so every device computes the same math.
 //! candle's own fused `rms_norm`, `softmax_last_dim` and `rope` have no backward pass, which
 //! the one-cycle-with-gradient of the recursion needs.
 

@@ -269,10 +269,31 @@ fn load_eval_model(
     if let Some(run) = run {
         run.check_dataset_fits(&data, m)?;
     }
+    let fixed = (arch.seq_len, arch.vocab_size);
+    if fixed.0 > 0 && fixed.1 > 0 && fixed != (m.seq_len, m.vocab_size as usize) {
+        bail!(
+            "{} holds {}, but the model's configuration is for sequences of {} tokens with {} \
+             token values; evaluate it on a dataset built like its training data (same task \
+             and size)",
+            data.display(),
+            m.describe_sizes(),
+            fixed.0,
+            fixed.1
+        );
+    }
     let arch =
         arch.with_dataset(m.vocab_size as usize, m.seq_len, m.num_puzzle_identifiers as usize);
     let (model, report) = Model::from_file(arch, device, weights, &LoadOptions::default())
-        .with_context(|| format!("loading {}", weights.display()))?;
+        .with_context(|| {
+            format!(
+                "loading {} into a model sized for {} ({}): weights of another shape come from \
+                 a model trained on another task, size or set of puzzles; evaluate it on a \
+                 dataset built like its training data",
+                weights.display(),
+                data.display(),
+                m.describe_sizes()
+            )
+        })?;
     let mut notes = Vec::new();
     if !report.unexpected.is_empty() {
         notes.push(format!(

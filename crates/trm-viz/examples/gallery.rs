@@ -1,5 +1,6 @@
-//! Writes the example pictures shown in the README (docs/images/ by default):
-//! `cargo run -p trm-viz --example gallery -- [OUT_DIR]`.
+//! Writes one picture of every kind trm-viz draws, to look at the renderers without a trained
+//! model (target/gallery/ by default): `cargo run -p trm-viz --example gallery -- [OUT_DIR]`.
+//! None of them is shown in the docs, whose pictures all come from real runs.
 //!
 //! The Sudoku, the maze (trm-data's Maze-Hard generator) and the ARC task are real puzzles;
 //! the model's steps, the learning curves and the per-step curve are synthetic (no trained
@@ -110,7 +111,9 @@ fn synthetic_metrics(rng: &mut Rng) -> String {
 }
 
 fn main() -> Result<()> {
-    let out = std::env::args().nth(1).map_or_else(|| PathBuf::from("docs/images"), PathBuf::from);
+    let out =
+        std::env::args().nth(1).map_or_else(|| PathBuf::from("target/gallery"), PathBuf::from);
+    std::fs::create_dir_all(&out)?;
     let save = |name: &str, scene: trm_viz::Scene| -> Result<()> {
         let path = out.join(name);
         scene.save(&path)?;

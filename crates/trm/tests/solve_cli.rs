@@ -192,6 +192,15 @@ fn solve_sudoku_through_the_binary() {
             && err.contains("same task and size"),
         "{err}"
     );
+    // So does --checkpoint with a configuration, without the run folder's dataset.
+    let (weights, config) = (format!("{model}/model.safetensors"), format!("{model}/config.toml"));
+    let nine = nine.to_str().unwrap();
+    let err = fails(&["eval", "--checkpoint", &weights, "--config", &config, "--data", nine]);
+    assert!(
+        err.contains("holds 9x9 grids (seq_len 81), 11 token values")
+            && err.contains("dataset built like its training data"),
+        "{err}"
+    );
 }
 
 /// `--classic` alone needs no model: the exact solver answers (checked against the givens and
