@@ -17,7 +17,7 @@ def inner(width):
 def main():
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     torch.set_num_threads(threads)
-    cases = [("maze-cpu", 64, 82, 64, 6), ("sudoku9-cpu", 64, 82, 64, 6),
+    cases = [("maze-cpu", 64, 82, 64, 6), ("sudoku9-cpu", 64, 82, 64, 6), ("sudoku9-cpu", 1, 82, 64, 6),
              ("sudoku-mlp", 1, 97, 512, 21), ("sudoku-mlp", 16, 97, 512, 21),
              ("sudoku-mlp", 64, 97, 512, 21)]
     print(f"{threads} threads; F.linear on the products of one mlp_t layer, best of 50 (5 when large)")
