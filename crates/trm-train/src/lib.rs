@@ -10,7 +10,8 @@
 //!   shared evaluation, carry gathering.
 //! - [`collective`]: the communication between ranks (one, threads); `nccl`: GPUs with NCCL.
 //! - [`eval`]: evaluation on a test split, test-time recursion, per-step accuracy.
-//! - [`solve`]: answering new puzzles (no labels): batches, supervision steps, halting.
+//! - [`solve`]: answering new puzzles (no labels): the [`solve::Task`] of Sudoku, mazes and
+//!   ARC, batches, supervision steps, halting.
 //! - [`init`]: starting a run from trained weights (fine-tuning, `--init-from`).
 //! - [`optim`]: Adam-atan2 for dense weights, sparse sign-SGD for puzzle embeddings, the
 //!   warm-up + cosine learning-rate schedule.

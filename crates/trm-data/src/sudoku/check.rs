@@ -43,6 +43,25 @@ pub fn verdict(puzzle: &Grid, answer: &Grid) -> String {
     format!("NOT a solution: {}", why.join("; "))
 }
 
+/// Per cell of `answer`, whether it cannot be part of a solution of `puzzle`: blank, a given
+/// changed, or its digit repeated in its row, column or box (no known solution needed).
+pub fn wrong_cells(puzzle: &Grid, answer: &Grid) -> Vec<bool> {
+    let (n, b) = (answer.size(), answer.box_size());
+    (0..answer.num_cells())
+        .map(|i| {
+            let (r, c, v) = (i / n, i % n, answer.cells()[i]);
+            let given = puzzle.cells().get(i).copied().unwrap_or(0);
+            let clash = (0..n).any(|k| {
+                let (br, bc) = (r / b * b + k / b, c / b * b + k % b);
+                [(r, k), (k, c), (br, bc)]
+                    .iter()
+                    .any(|&(rr, cc)| (rr, cc) != (r, c) && answer.get(rr, cc) == v)
+            });
+            v == 0 || (given != 0 && given != v) || clash
+        })
+        .collect()
+}
+
 /// How many examples of a Sudoku split have a label that solves their input.
 pub fn solved_labels(split: &Split) -> usize {
     (0..split.num_examples())
@@ -70,6 +89,18 @@ mod tests {
         );
         let holes = Grid::parse("12343412214343..").unwrap();
         assert!(verdict(&puzzle, &holes).contains("2 cells without a digit"));
+    }
+
+    #[test]
+    fn wrong_cells_are_blanks_changed_givens_and_repeats() {
+        let puzzle = Grid::parse("1...............").unwrap();
+        assert!(!wrong_cells(&puzzle, &Grid::parse("1234341221434321").unwrap()).contains(&true));
+        // The given 1 changed to 2, a digit that cell 1 (row, box) and cell 8 (column) hold too.
+        let wrong = wrong_cells(&puzzle, &Grid::parse("2234341221434321").unwrap());
+        let marked: Vec<usize> = (0..16).filter(|&i| wrong[i]).collect();
+        assert_eq!(marked, [0, 1, 8]);
+        let wrong = wrong_cells(&puzzle, &Grid::parse("123434122143432.").unwrap());
+        assert_eq!((0..16).filter(|&i| wrong[i]).collect::<Vec<_>>(), [15]);
     }
 
     #[test]

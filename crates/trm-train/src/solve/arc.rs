@@ -1,5 +1,5 @@
-//! Answering ARC tasks with a trained model (`trm solve arc`): each test input is answered
-//! under several augmentations of the task, the answers are mapped back and voted as the
+//! ARC as a [`Task`] (`trm solve arc`): each test input of a task is answered under several
+//! augmentations of the task, one row per copy; the answers are mapped back and voted as the
 //! evaluator does ([`ArcEvaluator`]).
 //!
 //! Puzzle identifiers: a TRM model learns one embedding row per training puzzle (each
@@ -11,15 +11,15 @@
 use std::collections::BTreeMap;
 
 use anyhow::{ensure, Result};
-use trm_data::arc::augment::known_augmentations;
-use trm_data::arc::build::{encode_test_inputs, task_augmentations};
+use trm_data::arc::augment::{known_augmentations, Augmentation};
+use trm_data::arc::build::task_augmentations;
 use trm_data::arc::encode::Canvas;
 use trm_data::arc::evaluate::{ArcEvaluator, Candidate};
-use trm_data::arc::Task;
+use trm_data::arc::{self, Grid};
 use trm_data::dataset::BLANK_IDENTIFIER;
 use trm_model::Model;
 
-use super::{answer_rows, SolveOptions};
+use super::{Answer, Row, Task, Verdict};
 
 /// Augmentations drawn for a task the run does not know, when no number is given.
 pub const DEFAULT_NEW_TASK_AUG: usize = 7;
@@ -60,18 +60,93 @@ pub enum Copies {
     },
 }
 
-/// What one test input got: its candidates, best first, and the number of rows voted.
-pub struct InputAnswer {
-    /// Distinct answers, ranked by votes, then mean confidence.
-    pub ranked: Vec<Candidate>,
-    /// Rows (copies of the task) that voted.
-    pub rows: usize,
+/// One test input of an ARC task, with the copies of the task it is answered under.
+#[derive(Debug, Clone)]
+pub struct TestInput {
+    /// The id of the task.
+    pub task: String,
+    /// The test input.
+    pub input: Grid,
+    /// Its test output, when the task file gives it.
+    pub output: Option<Grid>,
+    /// The copies answered, the task itself first: the puzzle identifier the model sees and
+    /// the augmentation.
+    pub copies: Vec<(u32, Augmentation)>,
+}
+
+/// ARC test inputs on the model's canvas, counted solved when one of the top `attempts`
+/// voted answers is the test output.
+pub struct ArcTask {
+    /// The model's canvas.
+    pub canvas: Canvas,
+    /// Attempts per test input (the ARC Prize allows 2).
+    pub attempts: usize,
+}
+
+impl Task for ArcTask {
+    type Puzzle = TestInput;
+    /// The distinct answers, mapped back to the task, best first: by votes, then mean
+    /// confidence.
+    type Answer = Vec<Candidate>;
+
+    fn encode(&self, input: &TestInput) -> Result<Vec<Row>> {
+        Ok(input
+            .copies
+            .iter()
+            .map(|(id, aug)| Row {
+                id: *id,
+                tokens: self.canvas.encode(&aug.apply(&input.input), 0, 0),
+            })
+            .collect())
+    }
+
+    fn decode(
+        &self,
+        input: &TestInput,
+        rows: &[Row],
+        answers: &[Answer],
+    ) -> Result<Vec<Candidate>> {
+        // The evaluator decodes augmentations from names: give it one name per copy (row
+        // identifier j + 1), independent of the identifiers the model sees.
+        let names: Vec<String> = std::iter::once(BLANK_IDENTIFIER.to_string())
+            .chain(input.copies.iter().map(|(_, a)| a.name(&input.task)))
+            .collect();
+        let mut evaluator = ArcEvaluator::new(names, BTreeMap::new(), self.canvas);
+        for (j, (row, a)) in rows.iter().zip(answers).enumerate() {
+            let tokens: Vec<u8> = a.tokens.iter().map(|&t| t.min(u8::MAX as u32) as u8).collect();
+            evaluator.add(j as u32 + 1, &row.tokens, &tokens, a.confidence)?;
+        }
+        Ok(evaluator.ranked(&input.task, &input.input))
+    }
+
+    /// Marks the cells of the first attempt that differ from the test output, when the two
+    /// have the same size.
+    fn check(&self, input: &TestInput, ranked: &Vec<Candidate>) -> Verdict {
+        let Some(truth) = &input.output else {
+            let text = "(the task file has no test output to check against)".to_string();
+            return Verdict { solved: false, text, wrong: Vec::new() };
+        };
+        let top = &ranked[..self.attempts.min(ranked.len())];
+        let solved = top.iter().any(|c| c.grid == *truth);
+        let text = if solved {
+            "SOLVED".to_string()
+        } else {
+            format!("not solved by the top {} attempts", top.len())
+        };
+        let wrong = match top.first() {
+            Some(c) if (c.grid.rows(), c.grid.cols()) == (truth.rows(), truth.cols()) => {
+                c.grid.cells().iter().zip(truth.cells()).map(|(a, b)| a != b).collect()
+            }
+            _ => Vec::new(),
+        };
+        Verdict { solved, text, wrong }
+    }
 }
 
 impl ArcModel {
     /// Refuses a task whose test input is larger than the model's canvas; `source` names
     /// where the task came from in the error.
-    pub fn check_fits(&self, task: &Task, source: &str) -> Result<()> {
+    pub fn check_fits(&self, task: &arc::Task, source: &str) -> Result<()> {
         for (i, pair) in task.test.iter().enumerate() {
             ensure!(
                 self.canvas.fits(&pair.input),
@@ -86,16 +161,15 @@ impl ArcModel {
         Ok(())
     }
 
-    /// Answers every test input of `task` under `aug` augmentations (a known task: its first
-    /// `aug` copies besides itself, default all; a new one: `aug` drawn from `seed`, default
-    /// [`DEFAULT_NEW_TASK_AUG`]) and votes; also says which copies were used.
-    pub fn answer_task(
+    /// The test inputs of `task`, each answered under `aug` copies besides the task itself
+    /// (a known task: its first `aug` copies, default all; a new one: `aug` drawn from `seed`,
+    /// default [`DEFAULT_NEW_TASK_AUG`]); also says which copies those are.
+    pub fn test_inputs(
         &self,
-        task: &Task,
+        task: &arc::Task,
         aug: Option<usize>,
         seed: u64,
-        opts: &SolveOptions,
-    ) -> Result<(Vec<InputAnswer>, Copies)> {
+    ) -> Result<(Vec<TestInput>, Copies)> {
         let known = known_augmentations(&self.identifiers, &task.id)?;
         let has_embedding = self.model.config().puzzle_emb_ndim > 0;
         let (members, copies) = if !known.is_empty() && has_embedding {
@@ -107,38 +181,67 @@ impl ArcModel {
             let copies = Copies::Drawn { count: augs.len(), seed, has_embedding };
             (augs.into_iter().map(|a| (0u32, a)).collect(), copies)
         };
-        // The evaluator decodes augmentations from names: give it one name per copy (row
-        // identifier j + 1), independent of the identifiers the model sees.
-        let names: Vec<String> = std::iter::once(BLANK_IDENTIFIER.to_string())
-            .chain(members.iter().map(|(_, a)| a.name(&task.id)))
-            .collect();
-        let mut evaluator = ArcEvaluator::new(
-            names,
-            BTreeMap::from([(task.id.clone(), task.clone())]),
-            self.canvas,
-        );
-        // One row per (copy, test input).
-        let (mut copy_of_row, mut ids, mut rows) = (Vec::new(), Vec::new(), Vec::new());
-        for (j, (model_id, a)) in members.iter().enumerate() {
-            for input in encode_test_inputs(task, a, self.canvas) {
-                copy_of_row.push(j as u32 + 1);
-                ids.push(*model_id);
-                rows.push(input);
-            }
-        }
-        let answers = answer_rows(&self.model, &rows, &ids, opts)?;
-        for ((copy, input), a) in copy_of_row.iter().zip(&rows).zip(answers) {
-            let tokens: Vec<u8> = a.tokens.iter().map(|&t| t.min(u8::MAX as u32) as u8).collect();
-            evaluator.add(*copy, input, &tokens, a.confidence)?;
-        }
-        let answers = task
+        let inputs = task
             .test
             .iter()
-            .map(|pair| InputAnswer {
-                ranked: evaluator.ranked(&task.id, &pair.input),
-                rows: members.len(),
+            .map(|pair| TestInput {
+                task: task.id.clone(),
+                input: pair.input.clone(),
+                output: task.solutions_known.then(|| pair.output.clone()),
+                copies: members.clone(),
             })
             .collect();
-        Ok((answers, copies))
+        Ok((inputs, copies))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::solve::tests::row_answer;
+    use trm_data::dihedral::Dihedral;
+
+    #[test]
+    fn encodes_votes_and_checks() {
+        let canvas = Canvas::new(4).unwrap();
+        let grid = |rows: &[Vec<u8>]| Grid::from_rows(rows).unwrap();
+        let (input, truth) = (grid(&[vec![1, 2], vec![3, 4]]), grid(&[vec![4, 3], vec![2, 1]]));
+        let turned = Augmentation { dihedral: Dihedral::ALL[1], ..Augmentation::IDENTITY };
+        let test_input = TestInput {
+            task: "t".into(),
+            input: input.clone(),
+            output: Some(truth.clone()),
+            copies: vec![(0, Augmentation::IDENTITY), (5, turned)],
+        };
+        let task = ArcTask { canvas, attempts: 1 };
+        let rows = task.encode(&test_input).unwrap();
+        assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), [0, 5]);
+        assert_eq!(rows[0].tokens, canvas.encode(&input, 0, 0));
+        assert_eq!(rows[1].tokens, canvas.encode(&turned.apply(&input), 0, 0));
+
+        // Each copy answers with the truth under its own augmentation: one answer, two votes.
+        let answer = |aug: &Augmentation, grid: &Grid, confidence: f64| {
+            let tokens = canvas.encode(&aug.apply(grid), 0, 0).into_iter().map(u32::from);
+            Answer { confidence, ..row_answer(tokens.collect()) }
+        };
+        let right = [answer(&Augmentation::IDENTITY, &truth, 0.5), answer(&turned, &truth, 0.5)];
+        let ranked = task.decode(&test_input, &rows, &right).unwrap();
+        assert_eq!((ranked.len(), &ranked[0].grid, ranked[0].votes), (1, &truth, 2));
+        let verdict = task.check(&test_input, &ranked);
+        assert!(verdict.solved && verdict.text == "SOLVED", "{verdict:?}");
+        assert_eq!(verdict.wrong, [false; 4]);
+
+        // One vote each; the wrong answer is more confident, so it is the single attempt.
+        let wrong = [answer(&Augmentation::IDENTITY, &input, 0.9), right[1].clone()];
+        let ranked = task.decode(&test_input, &rows, &wrong).unwrap();
+        assert_eq!((ranked.len(), &ranked[0].grid), (2, &input));
+        let verdict = task.check(&test_input, &ranked);
+        assert!(!verdict.solved && verdict.text == "not solved by the top 1 attempts");
+        assert_eq!(verdict.wrong, [true; 4]);
+        assert!(ArcTask { canvas, attempts: 2 }.check(&test_input, &ranked).solved);
+
+        let unknown = TestInput { output: None, ..test_input };
+        let verdict = task.check(&unknown, &ranked);
+        assert!(!verdict.solved && verdict.text.contains("no test output"), "{verdict:?}");
     }
 }

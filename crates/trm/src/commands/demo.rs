@@ -7,11 +7,11 @@ use anyhow::{Context, Result};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use trm_data::sudoku::Grid;
-use trm_model::Batch;
 use trm_train::config::RunConfig;
-use trm_train::eval::{collate, evaluate, EvalOptions};
+use trm_train::eval::{evaluate, EvalOptions};
 use trm_train::run_dir::RunDir;
-use trm_train::solve::{answer_batch, SolveOptions};
+use trm_train::solve::sudoku::SudokuTask;
+use trm_train::solve::{solve, SolveOptions};
 use trm_train::train::{Trainer, CONFIG_FILE};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -127,23 +127,21 @@ pub fn run(args: Args) -> Result<()> {
             println!("Picture of every step: {}", picture.display());
         }
         _ => {
-            let puzzles = trm_train::eval::example_puzzles(&test);
-            let batch = collate(&test, &[index], &puzzles[index..index + 1])?;
             println!("\nHeld-out puzzle {index}, the answer after each supervision step (changed cells marked):\n");
-            print_sudoku_steps(&ema_model, &batch)?;
+            let (input, label) = test.example(index);
+            print_sudoku_steps(&ema_model, input, label)?;
         }
     }
     println!("Run folder: {} (metrics.jsonl, model.safetensors, checkpoints/)", out.display());
     Ok(())
 }
 
-/// Runs every supervision step on a one-row Sudoku batch and prints the answer after each,
-/// marking the cells that changed since the previous step.
-pub fn print_sudoku_steps(model: &trm_model::Model, batch: &Batch) -> Result<()> {
+/// Runs every supervision step on a Sudoku (`input` tokens, `label` its solution) and prints
+/// the answer after each, marking the cells that changed since the previous step.
+pub fn print_sudoku_steps(model: &trm_model::Model, input: &[u8], label: &[u8]) -> Result<()> {
     let tty = std::io::stdout().is_terminal();
-    let puzzle = Grid::from_tokens(&batch.inputs.iter().map(|&v| v as u8).collect::<Vec<u8>>())?;
-    let solution =
-        Grid::from_tokens(&batch.labels.iter().map(|&v| v as u8).collect::<Vec<u8>>()).ok();
+    let puzzle = Grid::from_tokens(input)?;
+    let solution = Grid::from_tokens(label).ok();
     println!("puzzle:\n{}", puzzle.render());
     let opts = SolveOptions {
         steps: model.config().halt_max_steps,
@@ -151,8 +149,8 @@ pub fn print_sudoku_steps(model: &trm_model::Model, batch: &Batch) -> Result<()>
         batch_size: 1,
         keep_steps: true,
     };
-    let answer = &answer_batch(model, batch, &opts)?[0];
-    let steps = answer.per_step_tokens();
+    let solved = solve(model, &SudokuTask, &[puzzle], &opts)?;
+    let steps = solved[0].rows[0].per_step_tokens();
     print!("{}", trm_viz::terminal::sudoku_steps(&puzzle, steps, solution.as_ref(), tty));
     Ok(())
 }

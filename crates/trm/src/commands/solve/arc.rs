@@ -11,8 +11,8 @@ use trm_data::arc::check::verdict;
 use trm_data::arc::evaluate::Candidate;
 use trm_data::arc::read_tasks;
 use trm_train::run_dir::RunDir;
-use trm_train::solve::arc::Copies;
-use trm_train::solve::SolveOptions;
+use trm_train::solve::arc::{ArcTask, Copies};
+use trm_train::solve::solve;
 use trm_viz::terminal;
 
 const SOLVE_ARC_HELP: &str = "\
@@ -75,9 +75,8 @@ pub struct ArcArgs {
 }
 
 pub fn solve_arc(args: ArcArgs) -> Result<()> {
-    ensure!(args.batch_size > 0, "--batch-size must be at least 1");
+    super::check_flags(args.batch_size, args.max_steps)?;
     ensure!(args.attempts > 0, "--attempts must be at least 1");
-    ensure!(args.max_steps != Some(0), "--max-steps must be at least 1");
     let tasks = read_tasks(&args.task)?;
     ensure!(!tasks.is_empty(), "{}: no ARC tasks found", args.task.display());
     if args.picture.is_some() && tasks.len() > 1 {
@@ -92,18 +91,18 @@ pub fn solve_arc(args: ArcArgs) -> Result<()> {
     for note in &run.notes {
         eprintln!("note: {note}");
     }
+    let (mut inputs, mut copies) = (Vec::new(), Vec::new());
     for task in &tasks {
         run.check_fits(task, &args.task.display().to_string())?;
+        let (task_inputs, task_copies) = run.test_inputs(task, args.aug, args.seed)?;
+        inputs.extend(task_inputs);
+        copies.push(task_copies);
     }
-    let opts = SolveOptions {
-        steps: args.max_steps.unwrap_or(run.model.config().halt_max_steps),
-        halt: args.halt,
-        batch_size: args.batch_size,
-        keep_steps: false,
-    };
-    let (mut inputs_solved, mut inputs_known) = (0, 0);
-    for task in &tasks {
-        let (answers, copies) = run.answer_task(task, args.aug, args.seed, &opts)?;
+    let opts = super::options(&run.model, args.max_steps, args.halt, args.batch_size, false);
+    let arc = ArcTask { canvas: run.canvas, attempts: args.attempts };
+    let solved = solve(&run.model, &arc, &inputs, &opts)?;
+    let (mut first, mut inputs_solved, mut inputs_known) = (0, 0, 0);
+    for (task, copies) in tasks.iter().zip(copies) {
         let how = match copies {
             Copies::Learned { used, total } => format!(
                 "in the run's dataset; {used} of its {total} copies with their learned identifiers"
@@ -124,15 +123,17 @@ pub fn solve_arc(args: ArcArgs) -> Result<()> {
             task.train.len(),
             task.test.len()
         );
+        let answers = &solved[first..first + task.test.len()];
+        first += task.test.len();
         let mut attempts = Vec::with_capacity(task.test.len());
-        for (i, (pair, answer)) in task.test.iter().zip(&answers).enumerate() {
-            let top: Vec<&Candidate> = answer.ranked.iter().take(args.attempts).collect();
+        for (i, (pair, s)) in task.test.iter().zip(answers).enumerate() {
+            let top: Vec<&Candidate> = s.answer.iter().take(args.attempts).collect();
+            let votes = s.rows.len();
             println!(
-                "\ntest input {} of {}: {} distinct answers from {} rows",
+                "\ntest input {} of {}: {} distinct answers from {votes} rows",
                 i + 1,
                 task.test.len(),
-                answer.ranked.len(),
-                answer.rows
+                s.answer.len(),
             );
             let mut panels = vec![(format!("input {}", pair.input.dims()), &pair.input)];
             for (j, c) in top.iter().enumerate() {
@@ -149,28 +150,15 @@ pub fn solve_arc(args: ArcArgs) -> Result<()> {
                     String::new()
                 };
                 println!(
-                    "attempt {}   {} of {} votes, mean confidence {:.3}{verdict}",
+                    "attempt {}   {} of {votes} votes, mean confidence {:.3}{verdict}",
                     j + 1,
                     c.votes,
-                    answer.rows,
                     c.mean_confidence()
                 );
             }
-            if task.solutions_known {
-                inputs_known += 1;
-                let solved = top.iter().any(|c| c.grid == pair.output);
-                inputs_solved += solved as usize;
-                println!(
-                    "{}",
-                    if solved {
-                        "SOLVED".to_string()
-                    } else {
-                        format!("not solved by the top {} attempts", top.len())
-                    }
-                );
-            } else {
-                println!("(the task file has no test output to check against)");
-            }
+            println!("{}", s.verdict.text);
+            inputs_known += task.solutions_known as usize;
+            inputs_solved += s.verdict.solved as usize;
             attempts.push(
                 top.iter()
                     .filter(|c| c.grid.rows() > 0)

@@ -5,11 +5,12 @@
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
-use anyhow::{ensure, Context, Result};
-use trm_data::maze::check::{check_path, PathCheck};
+use anyhow::{Context, Result};
 use trm_data::maze::file::{parse_maze_file, read_maze_file, NamedMaze as Named};
+use trm_data::maze::Maze;
 use trm_train::run_dir::RunDir;
-use trm_train::solve::{answer_rows, Answer, SolveOptions};
+use trm_train::solve::maze::{MazeAnswer, MazeTask};
+use trm_train::solve::{solve, Solved};
 use trm_viz::terminal::{self, side_by_side, Panel};
 use trm_viz::{Grid, Kind, Mark, Marks, StripOptions};
 
@@ -72,8 +73,7 @@ impl MazeArgs {
 }
 
 pub fn solve_maze(args: MazeArgs) -> Result<()> {
-    ensure!(args.batch_size > 0, "--batch-size must be at least 1");
-    ensure!(args.max_steps != Some(0), "--max-steps must be at least 1");
+    super::check_flags(args.batch_size, args.max_steps)?;
     if let Some(out) = &args.picture {
         trm_viz::Format::from_path(out)?;
     }
@@ -84,53 +84,43 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
     for m in &mazes {
         run.check_maze_fits(model.config(), (m.maze.rows(), m.maze.cols()), &m.name)?;
     }
-    let opts = SolveOptions {
-        steps: args.max_steps.unwrap_or(model.config().halt_max_steps),
-        halt: args.halt,
-        batch_size: if args.steps { 1 } else { args.batch_size },
-        keep_steps: args.steps,
-    };
-    let rows: Vec<Vec<u8>> = mazes.iter().map(|m| m.maze.tokens()).collect();
-    let answers = answer_rows(&model, &rows, &vec![0; rows.len()], &opts)?;
+    let opts = super::options(&model, args.max_steps, args.halt, args.batch_size, args.steps);
+    let questions: Vec<Maze> = mazes.iter().map(|m| m.maze.clone()).collect();
+    let solved = solve(&model, &MazeTask, &questions, &opts)?;
     if args.steps {
         let colour = std::io::stdout().is_terminal();
-        for (m, answer) in mazes.iter().zip(&answers) {
+        for (m, s) in mazes.iter().zip(&solved) {
             println!("== {} ==", m.name);
             print!("{}", side_by_side(&[Panel::maze("maze", &m.maze)]));
-            print!("{}", terminal::maze_steps(&m.maze, answer.per_step_tokens(), colour));
+            print!("{}", terminal::maze_steps(&m.maze, s.rows[0].per_step_tokens(), colour));
         }
     }
 
     let mut counts = [0usize; 3];
-    for (k, (m, answer)) in mazes.iter().zip(&answers).enumerate() {
-        let check = check_path(&m.maze, &answer.tokens);
+    for (k, (m, s)) in mazes.iter().zip(&solved).enumerate() {
+        let (tokens, check, row) = (&s.answer.tokens, &s.answer.path, &s.rows[0]);
         if !args.steps {
             println!("== {} ==", m.name);
             let (rows, cols) = (m.maze.rows(), m.maze.cols());
-            let drawn = Panel::maze_tokens("model answer", rows, cols, &answer.tokens);
+            let drawn = Panel::maze_tokens("model answer", rows, cols, tokens);
             print!("{}", side_by_side(&[Panel::maze("maze", &m.maze), drawn]));
         }
         println!(
             "answer      \"{}\"",
-            answer.tokens.iter().map(|&t| terminal::maze_char(t)).collect::<String>()
+            tokens.iter().map(|&t| terminal::maze_char(t)).collect::<String>()
         );
-        println!("path        {}", check.verdict());
-        println!("steps       {} (q_halt confidence {:.3})", answer.steps, answer.confidence);
+        println!("path        {}", s.verdict.text);
+        println!("steps       {} (q_halt confidence {:.3})", row.steps, row.confidence);
         if let Some(out) = &args.picture {
             let path = picture_path(out, k, mazes.len());
-            let scene = picture(
-                m,
-                answer,
-                &check,
-                &format!("maze {} of {}: {}", k + 1, mazes.len(), check.summary()),
-            )?;
-            scene.save(&path)?;
+            let title = format!("maze {} of {}: {}", k + 1, mazes.len(), check.summary());
+            picture(m, s, &title)?.save(&path)?;
             println!("picture     {}", path.display());
         }
         println!();
         counts[0] += check.drawn.is_some() as usize;
         counts[1] += check.is_shortest() as usize;
-        counts[2] += check.is_exact() as usize;
+        counts[2] += s.verdict.solved as usize;
     }
     if mazes.len() > 1 {
         println!(
@@ -146,18 +136,19 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
 
 /// The picture of one answer: the answer with extra and changed cells crossed, or with
 /// `--steps` the maze and every step side by side, changed cells framed.
-fn picture(m: &Named, answer: &Answer, check: &PathCheck, title: &str) -> Result<trm_viz::Scene> {
+fn picture(m: &Named, s: &Solved<MazeAnswer>, title: &str) -> Result<trm_viz::Scene> {
     let (rows, cols) = (m.maze.rows(), m.maze.cols());
     let grid =
         |tokens: &[u32]| Grid::new(rows, cols, tokens.iter().map(|&t| t.min(255) as u8).collect());
-    if answer.per_step.is_empty() {
+    let per_step = &s.rows[0].per_step;
+    if per_step.is_empty() {
         let mut marks = Marks::none(rows, cols);
-        for (i, &w) in check.wrong.iter().enumerate() {
+        for (i, &w) in s.verdict.wrong.iter().enumerate() {
             marks.set(i / cols, i % cols, Mark { changed: false, wrong: w });
         }
-        return trm_viz::maze::picture(&grid(&answer.tokens)?, Some(&marks));
+        return trm_viz::maze::picture(&grid(&s.answer.tokens)?, Some(&marks));
     }
-    let steps = answer.per_step.iter().map(|s| grid(&s.tokens)).collect::<Result<Vec<_>>>()?;
+    let steps = per_step.iter().map(|step| grid(&step.tokens)).collect::<Result<Vec<_>>>()?;
     let opts = StripOptions {
         input: Some(Grid::from(&m.maze)),
         title: Some(title.to_string()),

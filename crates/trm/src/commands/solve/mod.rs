@@ -1,8 +1,12 @@
 //! `trm solve sudoku | maze | arc`: a trained model answers new puzzles; one module per task.
+//! Each reads its puzzles, answers them with `trm_train::solve::solve` (batching, the model,
+//! decoding, checking: the task's `trm_train::solve::Task`) and prints.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{ensure, Result};
+use trm_model::Model;
+use trm_train::solve::SolveOptions;
 
 pub mod arc;
 pub mod maze;
@@ -29,6 +33,30 @@ pub fn run(args: Args) -> Result<()> {
         Kind::Sudoku(a) => sudoku::solve_sudoku(a),
         Kind::Arc(a) => arc::solve_arc(a),
         Kind::Maze(a) => maze::solve_maze(a),
+    }
+}
+
+/// Refuses `--batch-size 0` and `--max-steps 0`.
+fn check_flags(batch_size: usize, max_steps: Option<usize>) -> Result<()> {
+    ensure!(batch_size > 0, "--batch-size must be at least 1");
+    ensure!(max_steps != Some(0), "--max-steps must be at least 1");
+    Ok(())
+}
+
+/// How `model` answers: `--max-steps` supervision steps (default: the training value),
+/// `--halt`, `--batch-size` rows at once; with `--steps` one row at a time, every step kept.
+fn options(
+    model: &Model,
+    max_steps: Option<usize>,
+    halt: bool,
+    batch_size: usize,
+    steps: bool,
+) -> SolveOptions {
+    SolveOptions {
+        steps: max_steps.unwrap_or(model.config().halt_max_steps),
+        halt,
+        batch_size: if steps { 1 } else { batch_size },
+        keep_steps: steps,
     }
 }
 

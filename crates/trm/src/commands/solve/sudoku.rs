@@ -7,10 +7,11 @@ use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use trm_data::sudoku::build::{self, named_puzzles, NamedPuzzle as Named};
-use trm_data::sudoku::check::{answer_grid, verdict};
+use trm_data::sudoku::check::answer_grid;
 use trm_data::sudoku::{solver, Grid};
 use trm_train::run_dir::RunDir;
-use trm_train::solve::{answer_rows, Answer, SolveOptions};
+use trm_train::solve::sudoku::SudokuTask;
+use trm_train::solve::{solve, Solved};
 use trm_viz::terminal;
 
 use super::picture_path;
@@ -50,8 +51,7 @@ pub struct SudokuArgs {
 }
 
 pub fn solve_sudoku(args: SudokuArgs) -> Result<()> {
-    ensure!(args.batch_size > 0, "--batch-size must be at least 1");
-    ensure!(args.max_steps != Some(0), "--max-steps must be at least 1");
+    super::check_flags(args.batch_size, args.max_steps)?;
     let puzzles = read_puzzles(&args.puzzle)?;
     let Some(run) = &args.model else {
         return solve_classic(&puzzles);
@@ -65,41 +65,32 @@ pub fn solve_sudoku(args: SudokuArgs) -> Result<()> {
     if let Some(out) = &args.picture {
         trm_viz::Format::from_path(out)?;
     }
-    let batch_size = if args.steps { 1 } else { args.batch_size };
-    let opts = SolveOptions {
-        steps: args.max_steps.unwrap_or(model.config().halt_max_steps),
-        halt: args.halt,
-        batch_size,
-        keep_steps: args.steps,
-    };
-    let rows: Vec<Vec<u8>> = puzzles.iter().map(|p| p.puzzle.to_tokens()).collect();
-    let answers = answer_rows(&model, &rows, &vec![0; rows.len()], &opts)?;
+    let opts = super::options(&model, args.max_steps, args.halt, args.batch_size, args.steps);
+    let grids: Vec<Grid> = puzzles.iter().map(|p| p.puzzle).collect();
+    let solved = solve(&model, &SudokuTask, &grids, &opts)?;
     let colour = std::io::stdout().is_terminal();
-    for (k, (p, answer)) in puzzles.iter().zip(&answers).enumerate() {
+    for (k, (p, s)) in puzzles.iter().zip(&solved).enumerate() {
         if !args.steps {
             println!("== {} ==", p.name);
-            let batch_len = batch_size.min(puzzles.len() - k / batch_size * batch_size);
-            report(p, answer, args.classic, true, batch_len);
+            let batch_len =
+                opts.batch_size.min(puzzles.len() - k / opts.batch_size * opts.batch_size);
+            report(p, s, args.classic, true, batch_len);
             continue;
         }
         println!("== {} ==\npuzzle:\n{}", p.name, p.puzzle.render());
-        print!("{}", terminal::sudoku_steps(&p.puzzle, answer.per_step_tokens(), None, colour));
-        report(p, answer, args.classic, false, 1);
+        print!("{}", terminal::sudoku_steps(&p.puzzle, s.rows[0].per_step_tokens(), None, colour));
+        report(p, s, args.classic, false, 1);
         if let Some(out) = &args.picture {
             let path = picture_path(out, k, puzzles.len());
-            steps_picture(p, answer)?.save(&path)?;
+            steps_picture(p, s)?.save(&path)?;
             println!("picture     {}\n", path.display());
         }
     }
 
     if puzzles.len() > 1 {
-        let solved = puzzles
-            .iter()
-            .zip(&answers)
-            .filter(|(p, a)| p.puzzle.is_solved_by(&answer_grid(&a.tokens, p.puzzle.size())))
-            .count();
-        let model_time: Duration = answers.iter().map(|a| a.time).sum();
-        println!("{} puzzles: {solved} solved by the model (valid and consistent with the givens); model time {}", puzzles.len(), ms(model_time));
+        let count = solved.iter().filter(|s| s.verdict.solved).count();
+        let model_time: Duration = solved.iter().map(|s| s.rows[0].time).sum();
+        println!("{} puzzles: {count} solved by the model (valid and consistent with the givens); model time {}", puzzles.len(), ms(model_time));
     }
     Ok(())
 }
@@ -145,14 +136,14 @@ fn solve_classic(puzzles: &[Named]) -> Result<()> {
 /// Prints one puzzle's result: the answer (grids side by side unless the steps were shown),
 /// whether it solves the puzzle, the steps and q-halt confidence, and with `classic` the
 /// exact solver's result and both times.
-fn report(p: &Named, answer: &Answer, classic: bool, show_grids: bool, batch_len: usize) {
-    let grid = answer_grid(&answer.tokens, p.puzzle.size());
+fn report(p: &Named, s: &Solved<Grid>, classic: bool, show_grids: bool, batch_len: usize) {
+    let (grid, row) = (&s.answer, &s.rows[0]);
     if show_grids {
-        print!("{}", terminal::sudoku_grids(&[("puzzle", &p.puzzle), ("model answer", &grid)]));
+        print!("{}", terminal::sudoku_grids(&[("puzzle", &p.puzzle), ("model answer", grid)]));
     }
     println!("answer      {}", grid.to_line('.'));
-    println!("check       {}", verdict(&p.puzzle, &grid));
-    println!("steps       {} (q_halt confidence {:.3})", answer.steps, answer.confidence);
+    println!("check       {}", s.verdict.text);
+    println!("steps       {} (q_halt confidence {:.3})", row.steps, row.confidence);
     if classic {
         let start = Instant::now();
         let solved = solver::solve(&p.puzzle);
@@ -161,7 +152,7 @@ fn report(p: &Named, answer: &Answer, classic: bool, show_grids: bool, batch_len
             Some((solution, guesses)) => println!(
                 "classic     {} ({guesses} guesses); the model's answer is {}",
                 solution.to_line('.'),
-                if solution == grid { "the same" } else { "different" }
+                if solution == *grid { "the same" } else { "different" }
             ),
             None => println!("classic     no solution exists"),
         }
@@ -170,23 +161,23 @@ fn report(p: &Named, answer: &Answer, classic: bool, show_grids: bool, batch_len
         } else {
             String::new()
         };
-        println!("time        model {}{share}, exact solver {}", ms(answer.time), ms(solver_time));
+        println!("time        model {}{share}, exact solver {}", ms(row.time), ms(solver_time));
     }
     println!();
 }
 
 /// The puzzle, the answer after every step and, when the puzzle has one, the exact solver's
 /// solution (cells of a step that differ from it are marked wrong).
-fn steps_picture(p: &Named, answer: &Answer) -> Result<trm_viz::Scene> {
-    let size = p.puzzle.size();
-    let steps: Vec<trm_viz::Grid> = answer
+fn steps_picture(p: &Named, s: &Solved<Grid>) -> Result<trm_viz::Scene> {
+    let (size, row) = (p.puzzle.size(), &s.rows[0]);
+    let steps: Vec<trm_viz::Grid> = row
         .per_step
         .iter()
-        .map(|s| trm_viz::Grid::from(&answer_grid(&s.tokens, size)))
+        .map(|step| trm_viz::Grid::from(&answer_grid(&step.tokens, size)))
         .collect();
     let solved = solver::solve(&p.puzzle).map(|(solution, _)| solution);
     let verdict = match &solved {
-        Some(s) if *s == answer_grid(&answer.tokens, size) => "solved",
+        Some(solution) if *solution == s.answer => "solved",
         Some(_) => "not solved",
         None => "the puzzle has no solution",
     };
@@ -195,8 +186,8 @@ fn steps_picture(p: &Named, answer: &Answer) -> Result<trm_viz::Scene> {
         truth: solved.as_ref().map(trm_viz::Grid::from),
         title: Some(format!(
             "the answer after each supervision step: {verdict} after {} step{}",
-            answer.steps,
-            if answer.steps == 1 { "" } else { "s" }
+            row.steps,
+            if row.steps == 1 { "" } else { "s" }
         )),
         ..trm_viz::StripOptions::default()
     };
