@@ -200,6 +200,10 @@ fn generated_maze_data_trains_and_solves() {
         pic.to_str().unwrap(),
     ]);
     assert_eq!(out.matches("step 1: q_halt").count(), 2, "{out}");
+    // Each maze's verdict follows its own steps, before the next maze's header.
+    let headers: Vec<usize> = out.match_indices("== ").map(|(i, _)| i).collect();
+    let verdict = out.find("path        ").unwrap();
+    assert!(headers.len() == 2 && headers[0] < verdict && verdict < headers[1], "{out}");
     assert!(
         out.contains("step 2: q_halt") && !out.contains("step 3:") && out.contains("changed"),
         "{out}"

@@ -87,20 +87,15 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
     let opts = super::options(&model, args.max_steps, args.halt, args.batch_size, args.steps);
     let questions: Vec<Maze> = mazes.iter().map(|m| m.maze.clone()).collect();
     let solved = solve(&model, &MazeTask, &questions, &opts)?;
-    if args.steps {
-        let colour = std::io::stdout().is_terminal();
-        for (m, s) in mazes.iter().zip(&solved) {
-            println!("== {} ==", m.name);
-            print!("{}", side_by_side(&[Panel::maze("maze", &m.maze)]));
-            print!("{}", terminal::maze_steps(&m.maze, s.rows[0].per_step_tokens(), colour));
-        }
-    }
-
+    let colour = std::io::stdout().is_terminal();
     let mut counts = [0usize; 3];
     for (k, (m, s)) in mazes.iter().zip(&solved).enumerate() {
         let (tokens, check, row) = (&s.answer.tokens, &s.answer.path, &s.rows[0]);
-        if !args.steps {
-            println!("== {} ==", m.name);
+        println!("== {} ==", m.name);
+        if args.steps {
+            print!("{}", side_by_side(&[Panel::maze("maze", &m.maze)]));
+            print!("{}", terminal::maze_steps(&m.maze, row.per_step_tokens(), colour));
+        } else {
             let (rows, cols) = (m.maze.rows(), m.maze.cols());
             let drawn = Panel::maze_tokens("model answer", rows, cols, tokens);
             print!("{}", side_by_side(&[Panel::maze("maze", &m.maze), drawn]));
