@@ -24,7 +24,7 @@ TRM=${TRM:-$ROOT/target/release/trm}
     exit 2
 }
 TRM=$(cd "$(dirname "$TRM")" && pwd)/$(basename "$TRM")
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/trm-readme.XXXXXX")
+WORK=$(mktemp -d -t trm-readme.XXXXXX)
 if [ -n "${KEEP:-}" ]; then
     echo "working in $WORK (kept)"
 else
