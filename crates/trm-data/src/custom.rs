@@ -484,6 +484,17 @@ pub fn shared_inputs(train: &[Pair], test: &[Pair]) -> usize {
     test.iter().filter(|p| seen.contains(p.input.as_slice())).count()
 }
 
+/// The augmented copies of each pair in a split that [`Task::build_split`] made (a group is
+/// a pair and its copies): the fewest, the mean and the most; zeros for an empty split.
+pub fn copies_per_pair(split: &Split) -> (usize, f64, usize) {
+    let copies: Vec<usize> =
+        (0..split.num_groups()).map(|g| split.group_puzzles(g).len() - 1).collect();
+    let (min, max) =
+        (copies.iter().min().copied().unwrap_or(0), copies.iter().max().copied().unwrap_or(0));
+    let mean = copies.iter().sum::<usize>() as f64 / copies.len().max(1) as f64;
+    (min, mean, max)
+}
+
 /// Everything `trm data custom` does, usable without the CLI: read and check the task and
 /// the files, build, write to `out`. Returns the dataset and the pairs read.
 pub fn build_from_files(
@@ -731,6 +742,9 @@ mod tests {
         let split =
             dihedral.build_split(&pairs[..1], 50, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
         assert_eq!(split.num_examples(), 8);
+        assert_eq!(copies_per_pair(&split), (7, 7.0, 7));
+        assert_eq!(copies_per_pair(train), (11, 15.5, 20));
+        assert_eq!(copies_per_pair(test), (0, 0.0, 0));
         // No augmentation declared: --aug is refused.
         let plain = Task::parse("alphabet = \".123\"\nrows = 3\ncols = 3\n", "plain.toml").unwrap();
         let e = err(plain.build_split(&pairs, 2, &mut ChaCha8Rng::seed_from_u64(0)));

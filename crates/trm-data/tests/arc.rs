@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use trm_data::arc::build::{build_arc_dataset, ArcBuildConfig, TEST_PUZZLES_FILE};
 use trm_data::arc::encode::{Canvas, EOS, PAD};
 use trm_data::arc::evaluate::{ArcEvaluator, PASS_KS};
-use trm_data::arc::read::read_test_puzzles;
+use trm_data::arc::read::{read_task, read_test_puzzles};
 use trm_data::arc::{read_tasks, Augmentation, Grid, Pair, Subset, Task};
 use trm_data::dataset::Dataset;
 use trm_data::dihedral::Dihedral;
@@ -169,6 +169,17 @@ fn kaggle_files_match_the_per_task_files() {
     let with = read_tasks(&path).unwrap();
     assert_eq!(with, tasks);
     assert!(with.iter().all(|t| t.solutions_known));
+    // One task of the file, by id; the only task of a single-task file needs none.
+    assert_eq!(read_task(&path, Some(&tasks[3].id)).unwrap(), tasks[3]);
+    let e = read_task(&path, None).unwrap_err().to_string();
+    assert!(
+        e.ends_with("arc-agi_evaluation_challenges.json: holds 12 tasks; pick one with --task-id"),
+        "{e}"
+    );
+    let e = read_task(&path, Some("nope")).unwrap_err().to_string();
+    assert!(e.ends_with("challenges.json: no task \"nope\" among its 12 tasks"), "{e}");
+    let single = fixture().join(format!("{}.json", tasks[0].id));
+    assert_eq!(read_task(&single, None).unwrap(), tasks[0]);
     // Names: NAME=PATH, directory name.
     let named = Subset::read(&format!("eval1={}", path.display())).unwrap();
     assert_eq!((named.name.as_str(), named.tasks.len()), ("eval1", 12));

@@ -20,6 +20,7 @@ use candle_core::{DType, Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
+use trm_data::dataset::Split;
 use trm_model::{act_loss, Batch, Model, ModelConfig};
 
 use crate::config::RunConfig;
@@ -77,6 +78,25 @@ pub fn task_sizes(run: &RunConfig, preset: Option<&str>) -> Result<(usize, usize
         Some(p) if p.contains("sudoku") => Ok((81, 11, 1)),
         _ => bail!("the configuration does not say its sequence length and vocabulary; give --data DIR (a dataset in the official layout)"),
     }
+}
+
+/// The model `trm bench` times: the architecture of `run`, sized for the dataset at `data`
+/// (its train split's metadata) when one is given, else by [`task_sizes`]; validated.
+pub fn model_config(
+    run: &RunConfig,
+    preset: Option<&str>,
+    data: Option<&Path>,
+) -> Result<ModelConfig> {
+    let (seq_len, vocab, ids) = match data {
+        Some(dir) => {
+            let meta = Split::load(&dir.join("train"))?.meta;
+            (meta.seq_len, meta.vocab_size as usize, meta.num_puzzle_identifiers as usize)
+        }
+        None => task_sizes(run, preset)?,
+    };
+    let cfg = run.arch.clone().with_dataset(vocab, seq_len, ids);
+    cfg.validate()?;
+    Ok(cfg)
 }
 
 /// A batch of `b` rows of random tokens and labels (speed does not depend on the values).
@@ -237,4 +257,23 @@ pub fn export_for_peers(dir: &Path, model: &Model, batch: &Batch, run: &RunConfi
         dir.join("expected.safetensors"),
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_benched_model_is_sized_by_the_task_or_the_dataset() {
+        let run = RunConfig::preset("sudoku4").unwrap();
+        let cfg = model_config(&run, Some("sudoku4"), None).unwrap();
+        assert_eq!((cfg.seq_len, cfg.vocab_size, cfg.num_puzzle_identifiers), (16, 6, 1));
+
+        let dir = tempfile::tempdir().unwrap();
+        let build = trm_data::sudoku::build::BuildConfig::generated(9, 3, 0);
+        trm_data::sudoku::build::build_dataset(&build).unwrap().write(dir.path()).unwrap();
+        let cfg = model_config(&run, Some("sudoku4"), Some(dir.path())).unwrap();
+        assert_eq!((cfg.seq_len, cfg.vocab_size, cfg.num_puzzle_identifiers), (81, 11, 1));
+        assert!(model_config(&run, None, Some(&dir.path().join("none"))).is_err());
+    }
 }

@@ -395,6 +395,63 @@ pub fn preset_names() -> String {
     PRESETS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
 }
 
+/// The configuration a command line names (`trm train`): a preset or a file, then a dataset
+/// folder and `key=value` overrides on top.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConfigChoice<'a> {
+    /// A built-in configuration by name (`--preset`).
+    pub preset: Option<&'a str>,
+    /// A configuration file (`--config`), used when no preset is named.
+    pub file: Option<&'a Path>,
+    /// A dataset folder in the official layout (`--data`): it replaces the configuration's
+    /// data, generated or not.
+    pub data: Option<&'a Path>,
+    /// `key=value` overrides (`--set`), applied before `data`.
+    pub overrides: &'a [String],
+    /// The run is resumed (`--resume`): words the error of overrides without a configuration.
+    pub resuming: bool,
+}
+
+impl ConfigChoice<'_> {
+    /// The configuration named, with the overrides and the dataset applied, validated;
+    /// `None` when neither a preset nor a file is named (a resumed run keeps its own).
+    /// Overrides or a dataset without a preset or a file are refused, and so is `data`
+    /// beside overrides of `[data.generate]`, which it would replace.
+    pub fn resolve(&self) -> Result<Option<RunConfig>> {
+        let base = match (self.preset, self.file) {
+            (Some(p), _) => RunConfig::preset(p)?,
+            (None, Some(path)) => RunConfig::from_file(path)?,
+            (None, None) => {
+                if !self.overrides.is_empty() || self.data.is_some() {
+                    if self.resuming {
+                        bail!("with --resume, --set and --data need --preset or --config too (the full configuration to compare with the run's)");
+                    }
+                    bail!(
+                        "--set and --data need --preset NAME or --config FILE; presets: {}",
+                        preset_names()
+                    );
+                }
+                return Ok(None);
+            }
+        };
+        let mut cfg = base.apply_overrides(self.overrides)?;
+        if let Some(d) = self.data {
+            if cfg.data.generate != base.data.generate {
+                bail!("--set changes [data.generate], which --data replaces ({} is used as it is); drop --data to generate the data, or drop the data.generate settings", d.display());
+            }
+            cfg.data.path = d.to_path_buf();
+            cfg.data.generate = None;
+        }
+        cfg.validate()?;
+        Ok(Some(cfg))
+    }
+
+    /// The name a new run folder takes after: the preset, else the file's stem, else `run`.
+    pub fn name(&self) -> &str {
+        self.preset.or(self.file.and_then(|p| p.file_stem()?.to_str())).unwrap_or("run")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,5 +581,70 @@ mod tests {
             .unwrap();
         c.validate().unwrap();
         assert_eq!(c.data.generate.unwrap().maze_min_path(), 12);
+    }
+
+    #[test]
+    fn a_choice_resolves_preset_file_data_and_overrides() {
+        let set = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(ConfigChoice::default().resolve().unwrap().is_none());
+        assert_eq!(ConfigChoice::default().name(), "run");
+
+        let overrides = set(&["epochs=4", "eval_interval=2"]);
+        let choice =
+            ConfigChoice { preset: Some("sudoku4"), overrides: &overrides, ..Default::default() };
+        let cfg = choice.resolve().unwrap().unwrap();
+        assert_eq!((cfg.train.epochs, cfg.train.eval_interval), (4, 2));
+        assert!(cfg.data.generate.is_some());
+        assert_eq!(choice.name(), "sudoku4");
+
+        // --data replaces the generated data.
+        let data = Path::new("data/s4");
+        let cfg = ConfigChoice { data: Some(data), ..choice }.resolve().unwrap().unwrap();
+        assert_eq!((cfg.data.path.as_path(), cfg.data.generate.is_none()), (data, true));
+
+        // A file, named after its stem.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mine.toml");
+        std::fs::write(&file, RunConfig::preset("sudoku4").unwrap().to_toml().unwrap()).unwrap();
+        let choice = ConfigChoice { file: Some(&file), ..Default::default() };
+        assert_eq!(choice.resolve().unwrap().unwrap(), RunConfig::preset("sudoku4").unwrap());
+        assert_eq!(choice.name(), "mine");
+    }
+
+    #[test]
+    fn a_choice_refuses_what_it_cannot_apply() {
+        let err = |choice: ConfigChoice| format!("{:#}", choice.resolve().unwrap_err());
+        let overrides = vec!["lr=1e-3".to_string()];
+        let bare = ConfigChoice { overrides: &overrides, ..Default::default() };
+        assert!(err(bare)
+            .starts_with("--set and --data need --preset NAME or --config FILE; presets: sudoku4"));
+        assert!(err(ConfigChoice { resuming: true, ..bare })
+            .starts_with("with --resume, --set and --data need --preset or --config too"));
+        let data = Path::new("data/s4");
+        assert!(err(ConfigChoice { data: Some(data), ..Default::default() })
+            .starts_with("--set and --data need"));
+
+        let generate = vec!["data.generate.train=10".to_string()];
+        let e = err(ConfigChoice {
+            preset: Some("sudoku4"),
+            data: Some(data),
+            overrides: &generate,
+            ..Default::default()
+        });
+        assert!(
+            e.starts_with(
+                "--set changes [data.generate], which --data replaces (data/s4 is used as it is)"
+            ),
+            "{e}"
+        );
+        let invalid = vec!["epochs=0".to_string()];
+        let e = err(ConfigChoice {
+            preset: Some("sudoku4"),
+            overrides: &invalid,
+            ..Default::default()
+        });
+        assert!(e.contains("train.epochs must be at least 1"), "{e}");
+        assert!(err(ConfigChoice { preset: Some("nope"), ..Default::default() })
+            .contains("unknown preset \"nope\""));
     }
 }

@@ -395,3 +395,26 @@ fn try_lock(file: &std::fs::File) -> Result<bool> {
 fn try_lock(_file: &std::fs::File) -> Result<bool> {
     Ok(true)
 }
+
+/// Where a new run named `name` goes when no folder is given: `runs/<name>-<unix time>`.
+pub fn default_run_dir(name: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Path::new("runs").join(format!("{name}-{secs}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_default_run_dir_is_named_and_timed() {
+        let dir = default_run_dir("sudoku4");
+        assert_eq!(dir.parent(), Some(Path::new("runs")));
+        let name = dir.file_name().unwrap().to_str().unwrap();
+        let secs = name.strip_prefix("sudoku4-").unwrap();
+        assert!(secs.parse::<u64>().unwrap() > 1_600_000_000, "{name}");
+    }
+}

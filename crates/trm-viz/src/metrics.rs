@@ -8,9 +8,9 @@
 //! group; a line without a step takes the latest step seen before it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 
 /// One numeric value of one line.
@@ -189,6 +189,52 @@ impl Metrics {
     }
 }
 
+/// The file name of the metrics a run folder holds (as `trm train` writes it).
+pub const METRICS_FILE: &str = "metrics.jsonl";
+
+/// A metrics file named by a run folder or by its own path, and the folder it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsFile {
+    /// The metrics file.
+    pub file: PathBuf,
+    /// The run folder: the one named, or the file's parent.
+    pub dir: PathBuf,
+}
+
+impl MetricsFile {
+    /// The metrics of `run`: a run folder (its `metrics.jsonl`) or a metrics file itself;
+    /// an error when there is no such file.
+    pub fn find(run: &Path) -> Result<MetricsFile> {
+        let (file, dir) = if run.is_dir() {
+            (run.join(METRICS_FILE), run.to_path_buf())
+        } else {
+            (run.to_path_buf(), run.parent().map(PathBuf::from).unwrap_or_default())
+        };
+        ensure!(
+            file.is_file(),
+            "{}: no metrics file (expected RUN/metrics.jsonl written by `trm train`)",
+            file.display()
+        );
+        Ok(MetricsFile { file, dir })
+    }
+
+    /// The run's name: the folder's name, or the file's stem when the metrics file has
+    /// another name than `metrics.jsonl`.
+    pub fn run_name(&self) -> String {
+        let named = if self.file.file_name().is_some_and(|n| n == METRICS_FILE) {
+            self.dir.file_name()
+        } else {
+            self.file.file_stem()
+        };
+        named.map_or_else(|| self.file.display().to_string(), |n| n.to_string_lossy().into_owned())
+    }
+
+    /// Reads and parses the file ([`Metrics::read`]).
+    pub fn read(&self) -> Result<Metrics> {
+        Metrics::read(&self.file)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +273,23 @@ mod tests {
         assert!(err.contains("line 1") && err.contains("object"), "{err}");
         let err = Metrics::parse("{\"lm_loss\": 1}\n").unwrap_err().to_string();
         assert!(err.contains("step"), "{err}");
+    }
+
+    #[test]
+    fn a_metrics_file_is_found_from_its_run_folder_or_itself() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = tmp.path().join("s4");
+        std::fs::create_dir(&run).unwrap();
+        let e = MetricsFile::find(&run).unwrap_err().to_string();
+        assert!(e.ends_with("metrics.jsonl: no metrics file (expected RUN/metrics.jsonl written by `trm train`)"), "{e}");
+        std::fs::write(run.join(METRICS_FILE), "{\"step\": 1, \"lm_loss\": 2.0}\n").unwrap();
+        let found = MetricsFile::find(&run).unwrap();
+        assert_eq!((found.file.clone(), found.dir.clone()), (run.join(METRICS_FILE), run.clone()));
+        assert_eq!(found.run_name(), "s4");
+        assert_eq!(MetricsFile::find(&run.join(METRICS_FILE)).unwrap().run_name(), "s4");
+        assert_eq!(found.read().unwrap().samples.len(), 1);
+        let other = run.join("old.jsonl");
+        std::fs::copy(run.join(METRICS_FILE), &other).unwrap();
+        assert_eq!(MetricsFile::find(&other).unwrap().run_name(), "old");
     }
 }

@@ -56,6 +56,86 @@ impl Default for ArcBuildConfig {
     }
 }
 
+/// Which tasks of the subsets a build keeps, and the canvas they go on (`trm data arc
+/// --max-grid N --canvas N --max-tasks N`), for CPU-sized datasets. The error messages name
+/// those flags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskSelection {
+    /// Keep only the tasks whose grids (all pairs) are at most N x N.
+    pub max_grid: Option<usize>,
+    /// Side of the square token canvas (official 30). Without `max_grid`, tasks with a grid
+    /// larger than it are skipped; with it, it must be at least `max_grid`.
+    pub canvas: Option<usize>,
+    /// Keep only the first N tasks (by id) of every subset, after the size limit.
+    pub max_tasks: Option<usize>,
+}
+
+/// What [`TaskSelection::apply`] kept of one subset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptTasks {
+    /// The subset's name.
+    pub subset: String,
+    /// Tasks kept: all their grids are within the limit.
+    pub kept: usize,
+    /// Tasks before the limit.
+    pub before: usize,
+}
+
+impl TaskSelection {
+    /// The canvas of the build (the official one without `canvas`), after checking the
+    /// settings: positive counts, a canvas of side 2 to 30 and not smaller than `max_grid`.
+    pub fn canvas(&self) -> Result<Canvas> {
+        ensure!(self.max_grid != Some(0), "--max-grid must be positive");
+        ensure!(self.max_tasks != Some(0), "--max-tasks must be positive");
+        let Some(side) = self.canvas else { return Ok(Canvas::OFFICIAL) };
+        let canvas = Canvas::new(side).context("--canvas")?;
+        if let Some(m) = self.max_grid {
+            ensure!(
+                side >= m,
+                "--canvas {side} is smaller than --max-grid {m}: a {m}x{m} grid does not fit a {canvas} canvas; give --canvas {m} or more (or a smaller --max-grid)"
+            );
+        }
+        Ok(canvas)
+    }
+
+    /// The largest grid side kept and the flag that sets it: `--max-grid`, else `--canvas`
+    /// (a larger grid does not fit it), else none (every ARC grid fits the official canvas).
+    pub fn grid_limit(&self) -> Option<(usize, String)> {
+        match (self.max_grid, self.canvas) {
+            (Some(m), _) => Some((m, format!("--max-grid {m}"))),
+            (None, Some(n)) => Some((n, format!("--canvas {n}"))),
+            (None, None) => None,
+        }
+    }
+
+    /// Keeps the tasks of every subset whose grids are within [`Self::grid_limit`], then the
+    /// first `max_tasks` of them. Returns per subset what the size limit kept (nothing
+    /// without a limit); a subset it leaves empty is an error.
+    pub fn apply(&self, subsets: &mut [Subset]) -> Result<Vec<KeptTasks>> {
+        let mut kept = Vec::new();
+        if let Some((n, flag)) = self.grid_limit() {
+            for subset in subsets.iter_mut() {
+                let before = subset.tasks.len();
+                subset.tasks.retain(|t| t.pairs().all(|p| p.input.within(n) && p.output.within(n)));
+                ensure!(
+                    !subset.tasks.is_empty(),
+                    "subset {:?}: no task has all its grids within {n}x{n} ({flag})",
+                    subset.name
+                );
+                let subset =
+                    KeptTasks { subset: subset.name.clone(), kept: subset.tasks.len(), before };
+                kept.push(subset);
+            }
+        }
+        if let Some(n) = self.max_tasks {
+            for subset in subsets.iter_mut() {
+                subset.tasks.truncate(n);
+            }
+        }
+        Ok(kept)
+    }
+}
+
 /// An ARC dataset in memory, ready to write or to use directly.
 pub struct ArcDataset {
     /// The splits and `identifiers.json` in the official layout.
@@ -301,5 +381,75 @@ mod tests {
                 assert_eq!(row.as_slice(), test.example(e).0);
             }
         }
+    }
+
+    fn square_task(id: &str, side: usize) -> Task {
+        let grid = Grid::new(side, side, vec![1; side * side]).unwrap();
+        Task {
+            id: id.into(),
+            train: vec![Pair { input: grid.clone(), output: grid.clone() }],
+            test: vec![Pair { input: grid.clone(), output: grid }],
+            solutions_known: true,
+        }
+    }
+
+    #[test]
+    fn a_selection_checks_its_canvas() {
+        let sel = |max_grid, canvas, max_tasks| TaskSelection { max_grid, canvas, max_tasks };
+        assert_eq!(sel(None, None, None).canvas().unwrap(), Canvas::OFFICIAL);
+        assert_eq!(sel(Some(3), Some(4), None).canvas().unwrap(), Canvas::new(4).unwrap());
+        let err = |s: TaskSelection| format!("{:#}", s.canvas().unwrap_err());
+        assert_eq!(err(sel(Some(0), None, None)), "--max-grid must be positive");
+        assert_eq!(err(sel(None, None, Some(0))), "--max-tasks must be positive");
+        assert_eq!(
+            err(sel(None, Some(31), None)),
+            "--canvas: an ARC canvas has a side of 2 to 30, not 31"
+        );
+        assert!(err(sel(Some(3), Some(2), None)).starts_with(
+            "--canvas 2 is smaller than --max-grid 3: a 3x3 grid does not fit a 2x2 canvas"
+        ));
+        assert_eq!(sel(Some(3), Some(4), None).grid_limit(), Some((3, "--max-grid 3".to_string())));
+        assert_eq!(sel(None, Some(4), None).grid_limit(), Some((4, "--canvas 4".to_string())));
+        assert_eq!(sel(None, None, Some(2)).grid_limit(), None);
+    }
+
+    #[test]
+    fn a_selection_keeps_small_tasks_then_the_first_ones() {
+        let subset = |name: &str, sides: &[usize]| Subset {
+            name: name.into(),
+            tasks: sides
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| square_task(&format!("t{i}"), s))
+                .collect(),
+        };
+        let mut subsets = vec![subset("a", &[2, 5, 3, 1]), subset("b", &[4, 3])];
+        let sel = TaskSelection { max_grid: Some(3), canvas: None, max_tasks: Some(2) };
+        let kept = sel.apply(&mut subsets).unwrap();
+        assert_eq!(
+            kept,
+            [
+                KeptTasks { subset: "a".into(), kept: 3, before: 4 },
+                KeptTasks { subset: "b".into(), kept: 1, before: 2 }
+            ]
+        );
+        let ids = |s: &Subset| s.tasks.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            (ids(&subsets[0]), ids(&subsets[1])),
+            (vec!["t0".to_string(), "t2".into()], vec!["t1".to_string()])
+        );
+
+        // Without a size limit nothing is reported; a subset left empty is an error.
+        let mut all = vec![subset("a", &[2, 5, 3])];
+        let only_first = TaskSelection { max_tasks: Some(1), ..Default::default() };
+        assert!(only_first.apply(&mut all).unwrap().is_empty());
+        assert_eq!(all[0].tasks.len(), 1);
+        let mut big = vec![subset("big", &[5])];
+        let e =
+            TaskSelection { canvas: Some(4), ..Default::default() }.apply(&mut big).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "subset \"big\": no task has all its grids within 4x4 (--canvas 4)"
+        );
     }
 }

@@ -130,6 +130,26 @@ pub fn read_tasks(path: &Path) -> Result<Vec<Task>> {
     Ok(tasks)
 }
 
+/// One task of the file at `path` ([`read_tasks`]): the task `id` of a file holding several
+/// (a Kaggle challenges file), or the file's only task when no id is given.
+pub fn read_task(path: &Path, id: Option<&str>) -> Result<Task> {
+    let mut tasks = read_tasks(path)?;
+    let found = match id {
+        Some(id) => tasks.iter().position(|t| t.id == id),
+        None if tasks.len() == 1 => Some(0),
+        None => bail!("{}: holds {} tasks; pick one with --task-id", path.display(), tasks.len()),
+    };
+    let Some(found) = found else {
+        bail!(
+            "{}: no task \"{}\" among its {} tasks",
+            path.display(),
+            id.unwrap_or_default(),
+            tasks.len()
+        )
+    };
+    Ok(tasks.swap_remove(found))
+}
+
 fn collect_json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in
         std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))?

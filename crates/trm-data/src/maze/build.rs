@@ -14,13 +14,16 @@
 //! `trm data maze --save-csv`), each copy is therefore solved again; other labels (the
 //! official CSV files) are transformed with their mazes, as the official builder does.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context, Result};
 
+use super::csv::{read_csv, write_csv};
+use super::generate::{generate_splits, maze_wall_key, GenerationStats, GeneratorConfig};
 #[cfg(doc)]
 use super::MazeSolver;
-use super::{MazePair, VOCAB_SIZE};
+use super::{parse_size, MazePair, VOCAB_SIZE};
 use crate::dataset::{Dataset, Split, SplitBuilder, TokenSpec, BLANK_IDENTIFIER};
 use crate::dihedral::Dihedral;
 
@@ -124,4 +127,166 @@ pub fn decode_example(input: &[u8], label: &[u8], rows: usize, cols: usize) -> R
         question: super::Maze::from_tokens(input, rows, cols)?,
         answer: super::Maze::from_tokens(label, rows, cols)?,
     })
+}
+
+/// Where the splits of a maze dataset come from (`trm data maze`): official CSV files and/or
+/// the Maze-Hard generator. A split with neither is not built. The error messages name the
+/// command's flags.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MazeSources {
+    /// Training mazes: an official CSV file.
+    pub train_csv: Option<PathBuf>,
+    /// Test mazes: an official CSV file.
+    pub test_csv: Option<PathBuf>,
+    /// Generate this many training mazes (in place of `train_csv`).
+    pub generate_train: Option<usize>,
+    /// Generate this many test mazes (in place of `test_csv`).
+    pub generate_test: Option<usize>,
+    /// Size of generated mazes, `N` or `RxC` ([`dataset_size`]).
+    pub size: Option<String>,
+    /// Path filter of generated mazes ([`GeneratorConfig::with_min_path`]).
+    pub min_path: Option<usize>,
+    /// Seed of the generator.
+    pub seed: u64,
+    /// Generator threads (the mazes do not depend on it).
+    pub threads: usize,
+}
+
+/// The mazes of a dataset's splits, read and generated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MazeSplits {
+    /// Training mazes; `None`: no train split.
+    pub train: Option<Vec<MazePair>>,
+    /// Test mazes; `None`: no test split.
+    pub test: Option<Vec<MazePair>>,
+    /// Rows and columns of every maze.
+    pub size: (usize, usize),
+    /// The generator's settings and counts, when a split was generated.
+    pub generated: Option<(GeneratorConfig, GenerationStats)>,
+}
+
+/// The size of a maze dataset: `size` (`N` or `RxC`), which must agree with the mazes read
+/// from files (`read`, rows and columns), else theirs, else 30x30 (Maze-Hard).
+pub fn dataset_size(size: Option<&str>, read: Option<(usize, usize)>) -> Result<(usize, usize)> {
+    let parse = |text: &str| parse_size(text).with_context(|| format!("--size {text:?}"));
+    Ok(match (size, read) {
+        (Some(text), Some(csv)) => {
+            let size = parse(text)?;
+            ensure!(
+                size == csv,
+                "--size {text} differs from the CSV mazes ({}x{}); one dataset holds one size",
+                csv.0,
+                csv.1
+            );
+            size
+        }
+        (Some(text), None) => parse(text)?,
+        (None, Some(csv)) => csv,
+        (None, None) => (30, 30),
+    })
+}
+
+impl MazeSources {
+    /// Reads the CSV files, then generates the splits asked for, of [`dataset_size`], none
+    /// with the wall layout of a maze read or generated before it.
+    pub fn collect(&self) -> Result<MazeSplits> {
+        let read = |path: &Option<PathBuf>| path.as_ref().map(|p| read_csv(p)).transpose();
+        let (mut train, mut test) = (read(&self.train_csv)?, read(&self.test_csv)?);
+        let generating = self.generate_train.is_some() || self.generate_test.is_some();
+        ensure!(
+            train.is_some() || test.is_some() || generating,
+            "nothing to build: give --train-csv/--generate-train and/or --test-csv/--generate-test"
+        );
+        let read_size = train
+            .iter()
+            .chain(&test)
+            .flatten()
+            .map(|p| (p.question.rows(), p.question.cols()))
+            .next();
+        let size = dataset_size(self.size.as_deref(), read_size)?;
+        let mut generated = None;
+        if generating {
+            let config = GeneratorConfig::new(size.0, size.1).with_min_path(self.min_path);
+            let mut used: HashSet<Vec<u64>> =
+                train.iter().chain(&test).flatten().map(|p| maze_wall_key(&p.question)).collect();
+            let (n_train, n_test) =
+                (self.generate_train.unwrap_or(0), self.generate_test.unwrap_or(0));
+            let splits =
+                generate_splits(&config, n_train, n_test, self.seed, self.threads, &mut used)?;
+            if self.generate_train.is_some() {
+                train = Some(splits.train);
+            }
+            if self.generate_test.is_some() {
+                test = Some(splits.test);
+            }
+            generated = Some((config, splits.stats));
+        }
+        Ok(MazeSplits { train, test, size, generated })
+    }
+}
+
+impl MazeSplits {
+    /// Writes the splits as official CSV files `dir/train.csv` and `dir/test.csv`, with
+    /// `source` in their source column.
+    pub fn save_csv(&self, dir: &Path, source: &str) -> Result<()> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create folder", dir.display()))?;
+        for (name, pairs) in [("train", &self.train), ("test", &self.test)] {
+            if let Some(pairs) = pairs {
+                write_csv(&dir.join(format!("{name}.csv")), pairs, source)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dataset_size_agrees_with_the_files() {
+        assert_eq!(dataset_size(None, None).unwrap(), (30, 30));
+        assert_eq!(dataset_size(Some("9"), None).unwrap(), (9, 9));
+        assert_eq!(dataset_size(None, Some((6, 8))).unwrap(), (6, 8));
+        assert_eq!(dataset_size(Some("6x8"), Some((6, 8))).unwrap(), (6, 8));
+        let e = dataset_size(Some("9"), Some((6, 6))).unwrap_err().to_string();
+        assert_eq!(e, "--size 9 differs from the CSV mazes (6x6); one dataset holds one size");
+        let e = format!("{:#}", dataset_size(Some("3x"), None).unwrap_err());
+        assert!(e.starts_with("--size \"3x\": "), "{e}");
+    }
+
+    #[test]
+    fn generated_splits_avoid_the_mazes_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = |train_csv, generate_train, generate_test| MazeSources {
+            train_csv,
+            generate_train,
+            generate_test,
+            size: Some("6".into()),
+            min_path: Some(6),
+            seed: 3,
+            threads: 1,
+            ..Default::default()
+        };
+        let e = sources(None, None, None).collect().unwrap_err().to_string();
+        assert!(e.starts_with("nothing to build"), "{e}");
+
+        let first = sources(None, Some(20), Some(5)).collect().unwrap();
+        assert_eq!((first.size, first.train.as_ref().unwrap().len()), ((6, 6), 20));
+        let (config, stats) = first.generated.as_ref().unwrap();
+        assert_eq!((config.rows, config.min_path, stats.accepted >= 25), (6, 6, true));
+        first.save_csv(dir.path(), "test").unwrap();
+
+        // The test mazes generated beside the training file avoid its wall layouts, and the
+        // size comes from the file.
+        let csv = dir.path().join("train.csv");
+        let again = MazeSources { size: None, ..sources(Some(csv), None, Some(30)) };
+        let second = again.collect().unwrap();
+        assert_eq!(second.train, first.train);
+        assert_eq!(second.size, (6, 6));
+        let read: HashSet<Vec<u64>> =
+            first.train.unwrap().iter().map(|p| maze_wall_key(&p.question)).collect();
+        assert!(second.test.unwrap().iter().all(|p| !read.contains(&maze_wall_key(&p.question))));
+    }
 }

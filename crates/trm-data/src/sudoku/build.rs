@@ -297,7 +297,8 @@ pub struct BuildConfig {
     /// Shuffled copies per training puzzle (the test split is never augmented, as official).
     pub aug: usize,
     /// Keep this many training puzzles drawn uniformly without replacement (official
-    /// `--subsample-size`); `None` keeps all.
+    /// `--subsample-size`); `None` keeps all. Only puzzles read or given: generated ones are
+    /// as many as asked for.
     pub subsample: Option<usize>,
     /// Seed of the random streams (subsampling, generation, shuffles), one stream each.
     pub seed: u64,
@@ -337,6 +338,10 @@ pub fn build_dataset(cfg: &BuildConfig) -> Result<Dataset> {
     ensure!(
         cfg.train.is_some() || cfg.test.is_some(),
         "nothing to build: give a train and/or a test source"
+    );
+    ensure!(
+        cfg.subsample.is_none() || matches!(cfg.train, Some(Source::File(_) | Source::Examples(_))),
+        "--subsample applies to --train-csv puzzles; for generated puzzles set --generate-train N instead"
     );
     let read = |source: &Option<Source>| -> Result<Option<(PathBuf, Vec<Record>)>> {
         match source {
@@ -541,5 +546,12 @@ mod tests {
         let ds = build_dataset(&cfg).unwrap();
         assert_eq!(ds.test.as_ref().unwrap().meta.seq_len, 16);
         assert!(ds.train.is_none());
+    }
+
+    #[test]
+    fn generated_puzzles_are_not_subsampled() {
+        let cfg = BuildConfig { subsample: Some(5), ..BuildConfig::generated(4, 10, 0) };
+        let e = build_dataset(&cfg).unwrap_err().to_string();
+        assert!(e.starts_with("--subsample applies to --train-csv puzzles"), "{e}");
     }
 }

@@ -5,10 +5,9 @@
 
 use anyhow::{bail, Result};
 use std::path::PathBuf;
-use trm_data::dataset::Split;
 use trm_model::Model;
 use trm_train::bench::{
-    export_for_peers, matmul_gflops, random_batch, single_puzzle_ms, task_sizes, time_batch,
+    export_for_peers, matmul_gflops, model_config, random_batch, single_puzzle_ms, time_batch,
 };
 use trm_train::config::RunConfig;
 
@@ -63,15 +62,8 @@ pub fn run(args: Args) -> Result<()> {
         None => RunConfig::preset(&args.preset)?,
     }
     .apply_overrides(&args.overrides)?;
-    let (seq_len, vocab, ids) = match &args.data {
-        Some(dir) => {
-            let meta = Split::load(&dir.join("train"))?.meta;
-            (meta.seq_len, meta.vocab_size as usize, meta.num_puzzle_identifiers as usize)
-        }
-        None => task_sizes(&run, args.config.is_none().then_some(args.preset.as_str()))?,
-    };
-    let cfg = run.arch.clone().with_dataset(vocab, seq_len, ids);
-    cfg.validate()?;
+    let preset = args.config.is_none().then_some(args.preset.as_str());
+    let cfg = model_config(&run, preset, args.data.as_deref())?;
     ensure_batch_sizes(&args.batch_size)?;
     let mut model = Model::new(cfg.clone(), &device, run.train.seed)?;
     if let Some(name) = &args.dtype {

@@ -1,10 +1,11 @@
 //! `trm plot RUN`: learning curves from a run's `metrics.jsonl`; `trm plot RUN RUN...`: their
 //! held-out exact accuracy (or `--metric`) against wall-clock time in one picture.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{ensure, Context, Result};
-use trm_viz::{curves, metrics::Metrics};
+use anyhow::{Context, Result};
+use trm_viz::curves;
+use trm_viz::metrics::MetricsFile;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,31 +22,6 @@ pub struct Args {
     metric: String,
 }
 
-/// The metrics file of a run argument and the folder it names.
-fn metrics_file(run: &Path) -> Result<(PathBuf, PathBuf)> {
-    let (file, dir) = if run.is_dir() {
-        (run.join("metrics.jsonl"), run.to_path_buf())
-    } else {
-        (run.to_path_buf(), run.parent().map(PathBuf::from).unwrap_or_default())
-    };
-    ensure!(
-        file.is_file(),
-        "{}: no metrics file (expected RUN/metrics.jsonl written by `trm train`)",
-        file.display()
-    );
-    Ok((file, dir))
-}
-
-/// The run folder's name, or the file's stem when a metrics file of another name is given.
-fn run_name(file: &Path, dir: &Path) -> String {
-    let named = if file.file_name().is_some_and(|n| n == "metrics.jsonl") {
-        dir.file_name()
-    } else {
-        file.file_stem()
-    };
-    named.map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned())
-}
-
 pub fn run(args: Args) -> Result<()> {
     if args.runs.len() > 1 {
         let out =
@@ -53,8 +29,8 @@ pub fn run(args: Args) -> Result<()> {
         trm_viz::Format::from_path(&out)?;
         let mut runs = Vec::new();
         for run in &args.runs {
-            let (file, dir) = metrics_file(run)?;
-            runs.push((run_name(&file, &dir), Metrics::read(&file)?));
+            let found = MetricsFile::find(run)?;
+            runs.push((found.run_name(), found.read()?));
         }
         curves::time_to_accuracy(&runs, &args.metric)?.save(&out)?;
         println!(
@@ -65,11 +41,11 @@ pub fn run(args: Args) -> Result<()> {
         );
         return Ok(());
     }
-    let (file, dir) = metrics_file(&args.runs[0])?;
-    let out = args.out.unwrap_or_else(|| dir.join("curves.png"));
+    let found = MetricsFile::find(&args.runs[0])?;
+    let (file, name) = (&found.file, found.run_name());
+    let out = args.out.unwrap_or_else(|| found.dir.join("curves.png"));
     trm_viz::Format::from_path(&out)?;
-    let metrics = Metrics::read(&file)?;
-    let name = run_name(&file, &dir);
+    let metrics = found.read()?;
     let scene = curves::learning_curves(&metrics, &format!("Learning curves: {name}"))
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     scene.save(&out)?;

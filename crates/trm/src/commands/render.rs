@@ -142,25 +142,8 @@ pub fn run(args: Args) -> Result<()> {
         }
         RenderCommand::Arc { task, attempts, task_id, out } => {
             trm_viz::Format::from_path(&out)?;
-            let tasks = trm_data::arc::read_tasks(&task)?;
-            let found = match &task_id {
-                Some(id) => tasks.iter().find(|t| &t.id == id),
-                None if tasks.len() == 1 => tasks.first(),
-                None => bail!(
-                    "{}: holds {} tasks; pick one with --task-id",
-                    task.display(),
-                    tasks.len()
-                ),
-            };
-            let Some(found) = found else {
-                bail!(
-                    "{}: no task \"{}\" among its {} tasks",
-                    task.display(),
-                    task_id.unwrap_or_default(),
-                    tasks.len()
-                )
-            };
-            let parsed = arc::Task::from(found);
+            let found = trm_data::arc::read::read_task(&task, task_id.as_deref())?;
+            let parsed = arc::Task::from(&found);
             let tries = match &attempts {
                 Some(path) => arc::parse_attempts(&read_file(path)?, Some(&found.id))
                     .with_context(|| format!("{}: bad attempts", path.display()))?,

@@ -1,11 +1,12 @@
 //! `trm train`: train a model from a preset or a config file, or resume a run.
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use trm_train::collective::{self, Collective};
-use trm_train::config::{preset_names, RunConfig};
+use trm_train::config::{ConfigChoice, RunConfig};
+use trm_train::run_dir::default_run_dir;
 use trm_train::train::{Event, Trainer};
 
 #[derive(clap::Args)]
@@ -78,7 +79,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(name) = &args.dtype {
         super::compute_dtype(name)?; // a bad --dtype fails before a run folder is written
     }
-    let given = resolve_config(&args)?;
+    let given = choice(&args).resolve()?;
     if args.print_config {
         let cfg = given.context("--print-config needs --preset or --config")?;
         print!("{}", cfg.to_toml()?);
@@ -107,16 +108,8 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The run folder: the one resumed, --out, or runs/<preset or config name>-<unix time>.
 fn run_folder(args: &Args) -> PathBuf {
-    match (&args.resume, &args.out) {
-        (Some(run), _) => run.clone(),
-        (None, Some(out)) => out.clone(),
-        (None, None) => default_run_dir(
-            args.preset
-                .as_deref()
-                .or(args.config.as_deref().and_then(|p| p.file_stem()?.to_str()))
-                .unwrap_or("run"),
-        ),
-    }
+    let given = args.resume.as_ref().or(args.out.as_ref()).cloned();
+    given.unwrap_or_else(|| default_run_dir(choice(args).name()))
 }
 
 /// Applies `--dtype` to the trainer's model (its carry follows at the next step).
@@ -217,45 +210,18 @@ fn train_process_rank(args: &Args, given: Option<RunConfig>, init_file: &Path) -
 
 #[cfg(not(feature = "nccl"))]
 fn train_process_rank(_: &Args, _: Option<RunConfig>, _: &Path) -> Result<()> {
-    bail!("--dist-init (one process per GPU) needs a build with --features nccl; for ranks as threads of this process give --world-size N without --dist-init")
+    anyhow::bail!("--dist-init (one process per GPU) needs a build with --features nccl; for ranks as threads of this process give --world-size N without --dist-init")
 }
 
-/// The configuration given on the command line, if any (preset or file, then --data, --set).
-fn resolve_config(args: &Args) -> Result<Option<RunConfig>> {
-    let base = match (&args.preset, &args.config) {
-        (Some(p), _) => RunConfig::preset(p)?,
-        (None, Some(path)) => RunConfig::from_file(path)?,
-        (None, None) => {
-            if !args.overrides.is_empty() || args.data.is_some() {
-                if args.resume.is_some() {
-                    bail!("with --resume, --set and --data need --preset or --config too (the full configuration to compare with the run's)");
-                }
-                bail!(
-                    "--set and --data need --preset NAME or --config FILE; presets: {}",
-                    preset_names()
-                );
-            }
-            return Ok(None);
-        }
-    };
-    let mut cfg = base.apply_overrides(&args.overrides)?;
-    if let Some(d) = &args.data {
-        if cfg.data.generate != base.data.generate {
-            bail!("--set changes [data.generate], which --data replaces ({} is used as it is); drop --data to generate the data, or drop the data.generate settings", d.display());
-        }
-        cfg.data.path = d.clone();
-        cfg.data.generate = None;
+/// The configuration named on the command line (preset or file, then --set, --data).
+fn choice(args: &Args) -> ConfigChoice<'_> {
+    ConfigChoice {
+        preset: args.preset.as_deref(),
+        file: args.config.as_deref(),
+        data: args.data.as_deref(),
+        overrides: &args.overrides,
+        resuming: args.resume.is_some(),
     }
-    cfg.validate()?;
-    Ok(Some(cfg))
-}
-
-fn default_run_dir(name: &str) -> PathBuf {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    Path::new("runs").join(format!("{name}-{secs}"))
 }
 
 /// Runs the trainer with a progress bar on a terminal (plain lines at evaluations otherwise).

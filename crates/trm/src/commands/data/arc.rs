@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{ensure, Context, Result};
-use trm_data::arc::build::{build_arc_dataset, ArcBuildConfig};
-use trm_data::arc::encode::Canvas;
+use anyhow::{Context, Result};
+use trm_data::arc::build::{build_arc_dataset, ArcBuildConfig, TaskSelection};
 use trm_data::arc::Subset;
 
 /// Shown after the options of `trm data arc --help` (the variant's doc line is the summary).
@@ -74,16 +73,15 @@ pub struct ArcArgs {
 
 pub fn arc(args: ArcArgs) -> Result<()> {
     let start = Instant::now();
-    ensure!(args.max_grid != Some(0), "--max-grid must be positive");
-    let canvas = canvas_of(&args)?;
+    let selection =
+        TaskSelection { max_grid: args.max_grid, canvas: args.canvas, max_tasks: args.max_tasks };
+    let canvas = selection.canvas()?;
     let mut subsets = Subset::read_all(&args.tasks)?;
-    if let Some((n, flag)) = grid_limit(&args) {
-        keep_within(&mut subsets, n, &flag)?;
-    }
-    if let Some(n) = args.max_tasks {
-        ensure!(n > 0, "--max-tasks must be positive");
-        for subset in &mut subsets {
-            subset.tasks.truncate(n);
+    let kept = selection.apply(&mut subsets)?;
+    if let Some((n, flag)) = selection.grid_limit() {
+        for k in kept {
+            let skipped = k.before - k.kept;
+            println!("subset {}: kept {} of {} tasks, skipped {skipped} with a grid larger than {n}x{n} ({flag})", k.subset, k.kept, k.before);
         }
     }
     let config = ArcBuildConfig {
@@ -144,47 +142,6 @@ pub fn arc(args: ArcArgs) -> Result<()> {
             report.leaked.len(),
             report.leaked.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
         );
-    }
-    Ok(())
-}
-
-/// The canvas of `--canvas` (the official one without it); one smaller than `--max-grid`
-/// is refused.
-fn canvas_of(args: &ArcArgs) -> Result<Canvas> {
-    let Some(side) = args.canvas else { return Ok(Canvas::OFFICIAL) };
-    let canvas = Canvas::new(side).context("--canvas")?;
-    if let Some(m) = args.max_grid {
-        ensure!(
-            side >= m,
-            "--canvas {side} is smaller than --max-grid {m}: a {m}x{m} grid does not fit a {canvas} canvas; give --canvas {m} or more (or a smaller --max-grid)"
-        );
-    }
-    Ok(canvas)
-}
-
-/// The largest grid side kept and the flag that sets it: --max-grid, else --canvas (a larger
-/// grid does not fit it), else none (every ARC grid fits the official canvas).
-fn grid_limit(args: &ArcArgs) -> Option<(usize, String)> {
-    match (args.max_grid, args.canvas) {
-        (Some(m), _) => Some((m, format!("--max-grid {m}"))),
-        (None, Some(n)) => Some((n, format!("--canvas {n}"))),
-        (None, None) => None,
-    }
-}
-
-/// Keeps the tasks whose grids (all pairs) are at most `n` x `n`, printing per subset how
-/// many were skipped; a subset left empty is an error.
-fn keep_within(subsets: &mut [Subset], n: usize, flag: &str) -> Result<()> {
-    for subset in subsets {
-        let before = subset.tasks.len();
-        subset.tasks.retain(|t| t.pairs().all(|p| p.input.within(n) && p.output.within(n)));
-        ensure!(
-            !subset.tasks.is_empty(),
-            "subset {:?}: no task has all its grids within {n}x{n} ({flag})",
-            subset.name
-        );
-        let kept = subset.tasks.len();
-        println!("subset {}: kept {kept} of {before} tasks, skipped {} with a grid larger than {n}x{n} ({flag})", subset.name, before - kept);
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use trm_data::custom::{build_from_files, shared_inputs, Shape};
+use trm_data::custom::{build_from_files, copies_per_pair, shared_inputs, Shape};
 
 /// Shown after the options of the command's `--help`.
 const CUSTOM_HELP: &str = "\
@@ -70,11 +70,7 @@ pub fn custom(args: CustomArgs) -> Result<()> {
     println!("| split | pairs | puzzles | examples | copies per pair min / mean / max |");
     println!("|---|---:|---:|---:|---|");
     for (split_name, split) in built.dataset.splits() {
-        let copies: Vec<usize> =
-            (0..split.num_groups()).map(|g| split.group_puzzles(g).len() - 1).collect();
-        let (min, max) =
-            (copies.iter().min().copied().unwrap_or(0), copies.iter().max().copied().unwrap_or(0));
-        let mean = copies.iter().sum::<usize>() as f64 / copies.len().max(1) as f64;
+        let (min, mean, max) = copies_per_pair(split);
         println!(
             "| {split_name} | {} | {} | {} | {min} / {mean:.2} / {max} |",
             split.num_groups(),

@@ -1,14 +1,12 @@
 //! `trm data maze` (build a maze dataset) and `trm data bench-maze` (BFS and generator speed).
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use trm_data::maze::bench::bench_generator;
-use trm_data::maze::build::write_maze_dataset;
-use trm_data::maze::csv::{read_csv, write_csv};
-use trm_data::maze::generate::{generate_splits, maze_wall_key, GeneratorConfig};
+use trm_data::maze::build::{write_maze_dataset, MazeSources};
+use trm_data::maze::generate::GeneratorConfig;
 use trm_data::maze::{parse_size, path_summary};
 
 /// Shown after the options of the command's `--help`.
@@ -94,75 +92,35 @@ pub struct BenchMazeArgs {
     seconds: f64,
 }
 
-/// The maze size of `--size`: `N` or `RxC`.
-fn size_arg(text: &str) -> Result<(usize, usize)> {
-    parse_size(text).with_context(|| format!("--size {text:?}"))
-}
-
 fn default_threads() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 pub fn maze(args: MazeArgs) -> Result<()> {
     let start = Instant::now();
-    let read = |path: &Option<PathBuf>| path.as_ref().map(|p| read_csv(p)).transpose();
-    let (mut train, mut test) = (read(&args.train_csv)?, read(&args.test_csv)?);
-    if train.is_none()
-        && test.is_none()
-        && args.generate_train.is_none()
-        && args.generate_test.is_none()
-    {
-        bail!(
-            "nothing to build: give --train-csv/--generate-train and/or --test-csv/--generate-test"
-        );
-    }
-    let csv_size =
-        train.iter().chain(&test).flatten().map(|p| (p.question.rows(), p.question.cols())).next();
-    let size = match (&args.size, csv_size) {
-        (Some(text), Some(csv)) => {
-            let size = size_arg(text)?;
-            ensure!(
-                size == csv,
-                "--size {text} differs from the CSV mazes ({}x{}); one dataset holds one size",
-                csv.0,
-                csv.1
-            );
-            size
-        }
-        (Some(text), None) => size_arg(text)?,
-        (None, Some(csv)) => csv,
-        (None, None) => (30, 30),
+    let sources = MazeSources {
+        train_csv: args.train_csv,
+        test_csv: args.test_csv,
+        generate_train: args.generate_train,
+        generate_test: args.generate_test,
+        size: args.size,
+        min_path: args.min_path,
+        seed: args.seed,
+        threads: args.threads.unwrap_or_else(default_threads),
     };
-    if args.generate_train.is_some() || args.generate_test.is_some() {
-        let config = GeneratorConfig::new(size.0, size.1).with_min_path(args.min_path);
-        let threads = args.threads.unwrap_or_else(default_threads);
-        let mut used: HashSet<Vec<u64>> =
-            train.iter().chain(&test).flatten().map(|p| maze_wall_key(&p.question)).collect();
-        let (n_train, n_test) = (args.generate_train.unwrap_or(0), args.generate_test.unwrap_or(0));
-        let generated = generate_splits(&config, n_train, n_test, args.seed, threads, &mut used)?;
-        let stats = generated.stats;
-        if args.generate_train.is_some() {
-            train = Some(generated.train);
-        }
-        if args.generate_test.is_some() {
-            test = Some(generated.test);
-        }
+    let mazes = sources.collect()?;
+    let size = mazes.size;
+    if let Some((config, stats)) = &mazes.generated {
         println!(
             "generated {}x{} mazes (min path {} cells, seed {}): {} wall layouts tried, {} BFS searches, {} duplicate layouts skipped",
             size.0, size.1, config.min_path, args.seed, stats.layouts, stats.searches, stats.duplicates
         );
     }
     if let Some(dir) = &args.save_csv {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create folder", dir.display()))?;
-        let source = format!("trm data maze --seed {}", args.seed);
-        for (name, pairs) in [("train", &train), ("test", &test)] {
-            if let Some(pairs) = pairs {
-                write_csv(&dir.join(format!("{name}.csv")), pairs, &source)?;
-            }
-        }
+        mazes.save_csv(dir, &format!("trm data maze --seed {}", args.seed))?;
     }
-    let dataset = write_maze_dataset(&args.out, train.as_deref(), test.as_deref(), args.aug)
+    let (train, test) = (mazes.train.as_deref(), mazes.test.as_deref());
+    let dataset = write_maze_dataset(&args.out, train, test, args.aug)
         .with_context(|| format!("{}: cannot build the maze dataset", args.out.display()))?;
     println!(
         "wrote {} ({}x{}, vocab 6, seq_len {})",
@@ -173,7 +131,7 @@ pub fn maze(args: MazeArgs) -> Result<()> {
     );
     println!("| split | mazes | puzzles | examples | path cells min / mean / max |");
     println!("|---|---:|---:|---:|---|");
-    for ((name, split), pairs) in dataset.splits().zip([&train, &test].into_iter().flatten()) {
+    for ((name, split), pairs) in dataset.splits().zip([train, test].into_iter().flatten()) {
         println!(
             "| {name} | {} | {} | {} | {} |",
             split.num_groups(),
@@ -187,7 +145,7 @@ pub fn maze(args: MazeArgs) -> Result<()> {
 }
 
 pub fn bench_maze(args: BenchMazeArgs) -> Result<()> {
-    let size = size_arg(&args.size)?;
+    let size = parse_size(&args.size).with_context(|| format!("--size {:?}", args.size))?;
     let config = GeneratorConfig::new(size.0, size.1).with_min_path(args.min_path);
     let threads = args.threads.unwrap_or_else(default_threads);
     ensure!(args.count > 0, "--count must be positive");

@@ -68,9 +68,6 @@ pub fn sudoku_command(a: SudokuArgs) -> Result<()> {
     if train.is_none() && test.is_none() {
         bail!("nothing to build: give --train-csv FILE or --generate-train N, and/or --test-csv FILE or --generate-test N");
     }
-    if a.subsample.is_some() && !matches!(train, Some(Source::File(_))) {
-        bail!("--subsample applies to --train-csv puzzles; for generated puzzles set --generate-train N instead");
-    }
     let size = a.size.map(|s| s.parse::<usize>().expect("clap allows 4 or 9"));
     let filter = Filter {
         min_guesses: a.min_guesses,
