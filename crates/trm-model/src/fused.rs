@@ -159,9 +159,11 @@ fn matmul(lhs: Mat, rhs: Mat) -> Vec<f32> {
     dst
 }
 
-/// The threads candle computes on.
+/// The threads candle computes on, asked once: candle works it out anew at every call, which
+/// can mean reading `/proc/cpuinfo`.
 fn threads() -> usize {
-    candle_core::utils::get_num_threads()
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(candle_core::utils::get_num_threads)
 }
 
 /// # Safety

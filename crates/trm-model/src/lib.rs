@@ -67,6 +67,9 @@
 //! keys are listed in the [`LoadReport`]; a puzzle table with another row count is refused
 //! unless [`PuzzleRowsPolicy::MeanReset`] (official fine-tuning). [`Model::save_safetensors`]
 //! writes the same names.
+//!
+//! # Threads
+//! A program calls [`settle_thread_counts`] first thing in `main` (the `trm` binary does).
 
 #![warn(missing_docs)]
 
@@ -89,3 +92,23 @@ pub use model::{
     default_compute_dtype, names, tensor_specs, Model, PuzzleRows, StepOutput, TensorSpec,
 };
 pub use weights::{read_state_file, LoadOptions, LoadReport, PuzzleRowsPolicy};
+
+/// Fixes the thread counts once; call it at the start of `main`, before any other thread
+/// exists. Unless `RAYON_NUM_THREADS` is set, candle works out its thread count at every op,
+/// and on Linux machines that name no preferred CPUs that means reading and parsing
+/// `/proc/cpuinfo` each time (`num_cpus::get_physical`): 853 reads in one short `trm bench`
+/// run, half of a batch-1 step on a noisy machine (docs/benchmarks.md). This sets the
+/// variable to the count candle would pick, so candle's answer becomes a lookup, and builds
+/// rayon's global pool with the size it has without the variable (the logical CPUs): no
+/// count changes. Does nothing when the variable is set.
+pub fn settle_thread_counts() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_some() {
+        return;
+    }
+    let candle = candle_core::utils::get_num_threads();
+    let logical = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The caller is single-threaded (documented above): nothing reads the environment meanwhile.
+    std::env::set_var("RAYON_NUM_THREADS", candle.to_string());
+    // Fails only when the pool exists already; it keeps its size then.
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(logical).build_global();
+}

@@ -68,6 +68,7 @@ fn main() {
     }
     #[cfg(feature = "mimalloc")]
     keep_freed_memory();
+    trm_model::settle_thread_counts();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => commands::demo::run(args),
