@@ -45,7 +45,8 @@ pub struct Args {
     /// Print the fully resolved configuration and exit.
     #[arg(long)]
     print_config: bool,
-    /// Stop after this many optimizer steps (the run can be resumed later).
+    /// Stop after this many optimizer steps. `--resume` continues from the last checkpoint
+    /// (written at evaluations and every `checkpoint_interval` steps), not from the stop.
     #[arg(long)]
     stop_after: Option<u64>,
     /// Start from trained weights (fine-tuning): a run folder, its model.safetensors, a
