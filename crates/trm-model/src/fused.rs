@@ -159,11 +159,9 @@ fn matmul(lhs: Mat, rhs: Mat) -> Vec<f32> {
     dst
 }
 
-/// The threads candle computes on, asked once: candle works it out anew at every call, which
-/// can mean reading `/proc/cpuinfo`.
+/// The threads candle computes on (a lookup once [`crate::settle_thread_counts`] ran).
 fn threads() -> usize {
-    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *THREADS.get_or_init(candle_core::utils::get_num_threads)
+    candle_core::utils::get_num_threads()
 }
 
 /// # Safety
