@@ -1,9 +1,9 @@
-//! `trm`: the command-line front end. Argument parsing and printing only; the work lives in
-//! the `trm-data`, `trm-model` and `trm-viz` crates.
+//! `trm`: the command-line front end (the commands live in the `trm` library beside this file:
+//! src/lib.rs). This file sets up the process (signals, allocator, thread counts), parses the
+//! command line and reports an error.
 
-mod commands;
-
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use trm::Cli;
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -27,36 +27,6 @@ fn keep_freed_memory() {
     }
 }
 
-/// Tiny Recursive Models: build puzzle datasets, train, evaluate, solve and render.
-#[derive(Parser)]
-#[command(name = "trm", version, about, long_about = None)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Train a small Sudoku model on this machine and watch it solve a held-out puzzle.
-    Demo(commands::demo::Args),
-    /// Train a model (presets or a config file), or resume a run.
-    Train(commands::train::Args),
-    /// Evaluate a trained model on a test split.
-    Eval(commands::eval::Args),
-    /// Build or inspect datasets in the official layout.
-    Data(commands::data::Args),
-    /// Solve puzzles with a trained model, step by step if asked.
-    Solve(commands::solve::Args),
-    /// Draw a Sudoku, a maze or an ARC task as PNG or SVG.
-    Render(commands::render::Args),
-    /// Draw the learning curves of a run's metrics.jsonl.
-    Plot(commands::plot::Args),
-    /// Time the training and evaluation steps of a configuration on this machine.
-    Bench(commands::bench::Args),
-    /// Check the models against tensors produced by the official code, on a device.
-    CheckReference(commands::check_reference::Args),
-}
-
 fn main() {
     // Behave like other Unix tools when the reader goes away (`trm data inspect D | head`):
     // end quietly instead of panicking on a broken pipe.
@@ -69,23 +39,9 @@ fn main() {
     #[cfg(feature = "mimalloc")]
     keep_freed_memory();
     trm_model::settle_thread_counts();
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Demo(args) => commands::demo::run(args),
-        Command::Train(args) => commands::train::run(args),
-        Command::Eval(args) => commands::eval::run(args),
-        Command::Data(args) => commands::data::run(args),
-        Command::Solve(args) => commands::solve::run(args),
-        Command::Render(args) => commands::render::run(args),
-        Command::Plot(args) => commands::plot::run(args),
-        Command::Bench(args) => commands::bench::run(args),
-        Command::CheckReference(args) => commands::check_reference::run(args),
-    };
+    let result = trm::run(Cli::parse());
     if let Err(err) = result {
         eprintln!("error: {err:#}");
         std::process::exit(1);
     }
 }
-
-#[cfg(test)]
-mod documented_commands;

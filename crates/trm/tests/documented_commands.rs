@@ -1,9 +1,9 @@
 //! Every `trm` command written in README.md and docs/ parses against the current command line
-//! (a unit test of the binary: the `Cli` type is not reachable from integration tests).
+//! (`trm::Cli`, the parser the binary uses).
 //! `scripts/readme-commands.sh` runs the README's commands on small data.
 
-use crate::Cli;
 use clap::Parser;
+use trm::Cli;
 
 /// The `trm` command lines of a markdown text: every line of its fenced code blocks that
 /// starts with `trm`, `$ trm`, `time trm`, a path ending in `/trm` or `cargo run --release
