@@ -247,10 +247,12 @@ fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
-    // 1.5 * 2^23: adding and subtracting it rounds to the nearest integer.
+    // 1.5 * 2^23: adding it rounds to the nearest integer k, which then sits in the low bits
+    // of the sum (its ulp is 1): bits(ROUND + k) = bits(ROUND) + k for |k| < 2^22.
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 87.0);
-    let k = (x * LOG2E + ROUND) - ROUND;
+    let rounded = x * LOG2E + ROUND;
+    let k = rounded - ROUND;
     let r = x - k * LN2_HI - k * LN2_LO;
     let p = 1.987_569_1e-4;
     let p = p * r + 1.398_199_9e-3;
@@ -259,7 +261,9 @@ fn exp(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 5e-1;
     let e = p * r * r + r + 1.0;
-    e * f32::from_bits(((k as i32 + 127) << 23) as u32)
+    // 2^k from k's bits (|k| <= 126) with integer lanes: Rust's saturating `k as i32` does not
+    // vectorise (one scalar conversion and two compares per element).
+    e * f32::from_bits(rounded.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23)
 }
 
 /// (sigmoid(g), silu(g) = g sigmoid(g)).
