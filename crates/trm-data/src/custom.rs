@@ -510,7 +510,8 @@ pub fn build_from_files(
     let (train_pairs, test_pairs) = (read(train)?, read(test)?);
     let dataset = task.build_dataset(train_pairs.as_deref(), test_pairs.as_deref(), aug, seed)?;
     task.write_dataset(&dataset, out)?;
-    Ok(Built { task, dataset, train: train_pairs, test: test_pairs, out: out.to_path_buf() })
+    let (train, test) = (train_pairs, test_pairs);
+    Ok(Built { task, dataset, train, test, out: out.to_path_buf(), aug })
 }
 
 /// What [`build_from_files`] made.
@@ -526,6 +527,52 @@ pub struct Built {
     pub test: Option<Vec<Pair>>,
     /// Folder the dataset was written to.
     pub out: PathBuf,
+    /// Augmented copies asked for per training pair.
+    pub aug: usize,
+}
+
+impl Built {
+    /// What `trm data custom` prints: the `wrote` line (task name, shape, vocab, seq_len),
+    /// a Markdown table of the splits with their augmented copies per pair, and notes on
+    /// pairs with fewer copies than asked and on test inputs that are also training inputs.
+    pub fn summary(&self) -> String {
+        let task = &self.task;
+        let shape = match task.shape {
+            Shape::Grid { rows, cols } => format!("{rows}x{cols} grid"),
+            Shape::Sequence { length } => format!("sequence of {length}"),
+        };
+        let name =
+            if task.file.name.is_empty() { String::new() } else { format!("{}: ", task.file.name) };
+        let mut text = format!(
+            "wrote {} ({name}{shape}, vocab {}, seq_len {})\n",
+            self.out.display(),
+            task.vocab_size(),
+            task.seq_len()
+        );
+        text += "| split | pairs | puzzles | examples | copies per pair min / mean / max |\n|---|---:|---:|---:|---|\n";
+        for (split_name, split) in self.dataset.splits() {
+            let (min, mean, max) = copies_per_pair(split);
+            text += &format!(
+                "| {split_name} | {} | {} | {} | {min} / {mean:.2} / {max} |\n",
+                split.num_groups(),
+                split.num_puzzles(),
+                split.num_examples()
+            );
+            if split_name == "train" && self.aug > 0 && min < self.aug {
+                text += &format!("note: some training pairs have fewer than {} distinct augmented copies (the task's augmentations give no more)\n", self.aug);
+            }
+        }
+        if let (Some(train), Some(test)) = (&self.train, &self.test) {
+            let shared = shared_inputs(train, test);
+            if shared > 0 {
+                text += &format!(
+                    "note: {shared} of {} test inputs also appear in the training file\n",
+                    test.len()
+                );
+            }
+        }
+        text
+    }
 }
 
 /// Splits one CSV line into fields (RFC 4180 quoting within the line; no trimming).
@@ -775,6 +822,23 @@ mod tests {
         assert_eq!(Dataset::load(&out).unwrap(), built.dataset);
         assert_eq!(Task::from_file(&out.join(TASK_FILE)).unwrap().file, built.task.file);
         assert_eq!(shared_inputs(built.train.as_ref().unwrap(), built.test.as_ref().unwrap()), 1);
+        assert_eq!(
+            built.summary(),
+            format!(
+                "wrote {} (latin3: 3x3 grid, vocab 5, seq_len 9)\n\
+                 | split | pairs | puzzles | examples | copies per pair min / mean / max |\n\
+                 |---|---:|---:|---:|---|\n\
+                 | train | 1 | 5 | 5 | 4 / 4.00 / 4 |\n\
+                 | test | 1 | 1 | 1 | 0 / 0.00 / 0 |\n\
+                 note: 1 of 1 test inputs also appear in the training file\n",
+                out.display()
+            )
+        );
+        let many =
+            build_from_files(&p("task.toml"), Some(&p("train.csv")), None, 100, 0, &p("ds3"));
+        let text = many.unwrap().summary();
+        let note = "note: some training pairs have fewer than 100 distinct augmented copies (the task's augmentations give no more)\n";
+        assert!(text.ends_with(note), "{text}");
         // A bad file leaves nothing behind.
         fs::write(p("bad.csv"), "input,output\n12.2.1.1x,123231312\n").unwrap();
         let e = err(build_from_files(&p("task.toml"), Some(&p("bad.csv")), None, 0, 0, &p("ds2")));

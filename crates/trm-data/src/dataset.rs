@@ -153,6 +153,16 @@ impl Split {
         self.group_indices.len().saturating_sub(1)
     }
 
+    /// The split's size in one line: `2 groups, 3 puzzles, 4 examples`.
+    pub fn counts_line(&self) -> String {
+        format!(
+            "{} groups, {} puzzles, {} examples",
+            self.num_groups(),
+            self.num_puzzles(),
+            self.num_examples()
+        )
+    }
+
     /// Input and label tokens of example `i`.
     pub fn example(&self, i: usize) -> (&[u8], &[u8]) {
         let r = i * self.meta.seq_len..(i + 1) * self.meta.seq_len;
@@ -851,6 +861,7 @@ mod tests {
         assert_eq!(s.group_indices, vec![0, 2, 3]);
         assert_eq!(s.puzzle_identifiers, vec![1, 2, 2]);
         assert_eq!((s.num_examples(), s.num_puzzles(), s.num_groups()), (4, 3, 2));
+        assert_eq!(s.counts_line(), "2 groups, 3 puzzles, 4 examples");
         assert_eq!(s.meta.total_groups, 2);
         assert_eq!(s.meta.total_puzzles, 3);
         assert!((s.meta.mean_puzzle_examples - 4.0 / 3.0).abs() < 1e-12);

@@ -11,6 +11,7 @@
 //! - [`maze`]: parse, print, solve (BFS), generate (Maze-Hard) and build maze datasets.
 //! - [`arc`]: read ARC tasks, encode, augment, build ARC datasets and evaluate predictions.
 //! - [`custom`]: the user's own fixed-size grid or sequence tasks (task file + CSV/JSONL).
+//! - [`text`]: text named by a command-line argument (a file, standard input, or itself).
 
 #![warn(missing_docs)]
 
@@ -21,3 +22,4 @@ pub mod dataset;
 pub mod dihedral;
 pub mod maze;
 pub mod sudoku;
+pub mod text;

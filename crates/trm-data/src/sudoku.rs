@@ -16,7 +16,7 @@ pub mod solver;
 
 use std::fmt;
 
-use anyhow::{bail, ensure, Result};
+use anyhow::{bail, ensure, Context, Result};
 
 use crate::dataset::Metadata;
 
@@ -259,6 +259,15 @@ impl std::str::FromStr for Grid {
     }
 }
 
+/// A Sudoku named by a command-line argument ([`crate::text::read_text_arg`]: the grid
+/// itself, a file holding it, or `-` for standard input), on one line or as rows: whitespace
+/// is ignored. Errors start with `what` (e.g. `puzzle`) and the argument's name.
+pub fn read_grid_arg(arg: &str, what: &str) -> Result<Grid> {
+    let (text, name) = crate::text::read_text_arg(arg)?;
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    Grid::parse(&compact).with_context(|| format!("{what} {name}"))
+}
+
 /// Accepts 4 and 9, the sizes with a square box whose digits are single characters.
 pub fn check_size(size: usize) -> Result<()> {
     ensure!(SIZES.contains(&size), "Sudoku size {size} is not supported; use 4 or 9");
@@ -294,6 +303,17 @@ mod tests {
 
     const PUZZLE: &str =
         "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3..";
+
+    #[test]
+    fn a_grid_argument_may_be_a_file_of_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rows.txt");
+        std::fs::write(&file, "1.3.\n..1.\n.1..\n4.2.\n").unwrap();
+        let grid = read_grid_arg(file.to_str().unwrap(), "puzzle").unwrap();
+        assert_eq!(grid, Grid::parse("1.3...1..1..4.2.").unwrap());
+        let e = format!("{:#}", read_grid_arg("1.3", "solution").unwrap_err());
+        assert_eq!(e, "solution \"1.3\": 3 characters, expected 81 (9x9) or 16 (4x4)");
+    }
 
     #[test]
     fn parses_and_prints_both_sizes() {

@@ -1,6 +1,8 @@
 //! ARC task pictures: every demonstration pair and test pair (input -> output) in the standard
 //! palette, and the model's attempts beside the truth for each test input.
 
+use std::path::Path;
+
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 use trm_data::arc::read::parse_grid;
@@ -87,6 +89,22 @@ pub fn parse_attempts(json: &str, task_id: Option<&str>) -> Result<Vec<Vec<Grid>
                 .collect()
         })
         .collect()
+}
+
+/// The attempts in the file `path` ([`parse_attempts`]) at `task`, whose id is `task_id`;
+/// an error when they are for more test inputs than the task has. Errors name the file.
+pub fn read_attempts(path: &Path, task: &Task, task_id: Option<&str>) -> Result<Vec<Vec<Grid>>> {
+    let text = trm_data::text::read_file(path)?;
+    let attempts = parse_attempts(&text, task_id)
+        .with_context(|| format!("{}: bad attempts", path.display()))?;
+    ensure!(
+        attempts.len() <= task.test.len(),
+        "{}: attempts for {} test inputs, but the task has {}",
+        path.display(),
+        attempts.len(),
+        task.test.len()
+    );
+    Ok(attempts)
 }
 
 const MARGIN: f32 = 14.0;
@@ -321,5 +339,24 @@ mod tests {
         assert_eq!(parse_attempts("[[[2, 2]]]", None).unwrap(), vec![vec![g]]);
         let err = format!("{:#}", parse_attempts("[[[[2, 12]]]]", None).unwrap_err());
         assert!(err.contains("test input 1 attempt 1") && err.contains("row 1, column 2"), "{err}");
+    }
+
+    #[test]
+    fn attempts_are_read_for_the_test_inputs_of_the_task() {
+        let g = Grid::from_rows(&[vec![2u8, 2]]).unwrap();
+        let task = Task { train: vec![], test: vec![Pair { input: g.clone(), output: None }] };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("attempts.json");
+        std::fs::write(&path, r#"{"abc": [{"attempt_1": [[2, 2]]}]}"#).unwrap();
+        assert_eq!(read_attempts(&path, &task, Some("abc")).unwrap(), vec![vec![g]]);
+        std::fs::write(&path, "[[[2, 2]], [[1]]]").unwrap();
+        let e = read_attempts(&path, &task, None).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!("{}: attempts for 2 test inputs, but the task has 1", path.display())
+        );
+        std::fs::write(&path, "[").unwrap();
+        let e = read_attempts(&path, &task, None).unwrap_err().to_string();
+        assert_eq!(e, format!("{}: bad attempts", path.display()));
     }
 }

@@ -183,6 +183,13 @@ impl Metrics {
             .collect()
     }
 
+    /// What the file holds, in one line: `3 metrics from 2 lines; groups: train, eval`.
+    pub fn describe(&self) -> String {
+        let lines: BTreeSet<usize> = self.samples.iter().map(|s| s.line).collect();
+        let groups = self.groups().join(", ");
+        format!("{} metrics from {} lines; groups: {groups}", self.metrics().len(), lines.len())
+    }
+
     /// True when some sample has an elapsed time.
     pub fn has_elapsed(&self) -> bool {
         self.samples.iter().any(|s| s.elapsed_s.is_some())
@@ -233,6 +240,16 @@ impl MetricsFile {
     pub fn read(&self) -> Result<Metrics> {
         Metrics::read(&self.file)
     }
+
+    /// The name ([`Self::run_name`]) and metrics of every run ([`Self::find`]), in order.
+    pub fn read_runs(runs: &[PathBuf]) -> Result<Vec<(String, Metrics)>> {
+        runs.iter()
+            .map(|run| {
+                let found = MetricsFile::find(run)?;
+                Ok((found.run_name(), found.read()?))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -261,6 +278,7 @@ mod tests {
             "no step: the latest one"
         );
         assert_eq!(m.series("train", "lm_loss", XAxis::Elapsed), vec![(5.0, 2.0)]);
+        assert_eq!(m.describe(), "4 metrics from 4 lines; groups: train, eval");
     }
 
     #[test]
@@ -291,5 +309,10 @@ mod tests {
         let other = run.join("old.jsonl");
         std::fs::copy(run.join(METRICS_FILE), &other).unwrap();
         assert_eq!(MetricsFile::find(&other).unwrap().run_name(), "old");
+        let runs = MetricsFile::read_runs(&[run.clone(), other]).unwrap();
+        let names: Vec<&str> = runs.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["s4", "old"]);
+        assert_eq!(runs[1].1.samples.len(), 1);
+        assert!(MetricsFile::read_runs(&[run.join("none")]).is_err());
     }
 }

@@ -1,6 +1,6 @@
 //! Sudoku pictures: givens dark, filled-in digits blue, wrong or changed cells highlighted.
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context, Result};
 
 use crate::cells::{self, box_shape, Kind, Overlay};
 use crate::grid::{Grid, Mark, Marks};
@@ -67,6 +67,18 @@ pub fn picture(puzzle: &Grid, answer: Option<&Grid>, marks: Option<&Marks>) -> R
     Ok(scene)
 }
 
+/// What `trm render sudoku` draws: the puzzle alone, or `solution` over it with its
+/// [`mistakes`] shaded red; with a solution, also a line saying whether it is valid.
+pub fn checked_picture(puzzle: &Grid, solution: Option<&Grid>) -> Result<(Scene, Option<String>)> {
+    let Some(solution) = solution else { return Ok((picture(puzzle, None, None)?, None)) };
+    let marks = mistakes(puzzle, solution).context("solution and puzzle differ in size")?;
+    let verdict = match marks.count_wrong() {
+        0 => "the solution is valid and keeps every given".to_string(),
+        n => format!("{n} cells of the solution break a rule or a given (shaded red)"),
+    };
+    Ok((picture(puzzle, Some(solution), Some(&marks))?, Some(verdict)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +106,21 @@ mod tests {
         let s = picture(&grid(PUZZLE), None, None).unwrap();
         assert_eq!(s.width, 12 + 3 + 4 * 48 + 1 + 3 + 1 + 3 + 12);
         assert!(picture(&grid(PUZZLE), Some(&grid(&"0".repeat(81))), None).is_err());
+    }
+
+    #[test]
+    fn a_checked_picture_says_how_many_cells_are_wrong() {
+        let p = grid(PUZZLE);
+        let (_, verdict) = checked_picture(&p, None).unwrap();
+        assert_eq!(verdict, None);
+        let (_, verdict) = checked_picture(&p, Some(&grid(SOLUTION))).unwrap();
+        assert_eq!(verdict.unwrap(), "the solution is valid and keeps every given");
+        let (_, verdict) = checked_picture(&p, Some(&grid("1243341221434321"))).unwrap();
+        assert_eq!(
+            verdict.unwrap(),
+            "4 cells of the solution break a rule or a given (shaded red)"
+        );
+        let e = checked_picture(&p, Some(&grid(&"0".repeat(81)))).err().unwrap();
+        assert_eq!(e.to_string(), "solution and puzzle differ in size");
     }
 }

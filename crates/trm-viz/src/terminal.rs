@@ -5,11 +5,14 @@
 //! Every function returns the text (lines ending in `\n`); the caller prints it. `colour`
 //! asks for ANSI escapes (for a terminal); without it the marks are plain characters.
 
+use std::path::Path;
+
 use trm_data::arc::encode::{Canvas, VOCAB_SIZE as ARC_VOCAB_SIZE};
 use trm_data::arc::Grid as ArcGrid;
-use trm_data::dataset::Metadata;
+use trm_data::dataset::{Dataset, Metadata, Split};
 use trm_data::maze::build::decode_example;
 use trm_data::maze::{Cell, Maze, VOCAB_SIZE as MAZE_VOCAB_SIZE};
+use trm_data::sudoku::check::solved_labels;
 use trm_data::sudoku::{self, Grid as SudokuGrid};
 
 use crate::color::ARC_PALETTE;
@@ -254,6 +257,61 @@ pub fn maze_steps<'a>(
     out
 }
 
+/// What `trm data inspect` prints about the dataset read from `dir`: the identifiers, then
+/// per split its counts, metadata, for Sudoku how many labels solve their inputs, and up to
+/// `examples` examples decoded ([`Split::sample_examples`], drawn by [`example`]).
+pub fn describe_dataset(dataset: &Dataset, dir: &Path, examples: usize, colour: bool) -> String {
+    let ids = &dataset.identifiers;
+    let names: Vec<&str> = ids.iter().take(5).map(String::as_str).collect();
+    let more = ids.len() - names.len();
+    let more = if more > 0 { format!(", ... {more} more") } else { String::new() };
+    let mut out = format!(
+        "dataset {}\nidentifiers: {} ({}{more})\n",
+        dir.display(),
+        ids.len(),
+        names.join(", ")
+    );
+    for (name, split) in dataset.splits() {
+        let m = &split.meta;
+        out += &format!("\n[{name}] {}\n", split.counts_line());
+        out += &format!(
+            "  seq_len {}  vocab_size {}  pad_id {}  ignore_label_id {:?}  blank_identifier_id {}  num_puzzle_identifiers {}\n",
+            m.seq_len, m.vocab_size, m.pad_id, m.ignore_label_id, m.blank_identifier_id, m.num_puzzle_identifiers
+        );
+        out += &format!(
+            "  total_groups {}  total_puzzles {}  mean_puzzle_examples {}  sets {:?}\n",
+            m.total_groups, m.total_puzzles, m.mean_puzzle_examples, m.sets
+        );
+        if let Some(size) = sudoku::side_of_dataset(m) {
+            let solved = solved_labels(split);
+            let total = split.num_examples();
+            out +=
+                &format!("  {size}x{size} Sudoku: {solved} of {total} labels solve their inputs\n");
+        }
+        for i in split.sample_examples(examples) {
+            out += &describe_example(split, i, colour);
+        }
+    }
+    out
+}
+
+/// Example `i` of `split` for [`describe_dataset`]: where it sits (group, puzzle, original or
+/// augmented copy, identifier), then the example drawn, indented.
+fn describe_example(split: &Split, i: usize, colour: bool) -> String {
+    let (input, label) = split.example(i);
+    let puzzle = split.puzzle_of_example(i);
+    let group = split.group_of_puzzle(puzzle);
+    let copy = puzzle - split.group_puzzles(group).start;
+    let copy = if copy == 0 { "original".to_string() } else { format!("augmented copy {copy}") };
+    let id = split.puzzle_identifiers[puzzle];
+    let mut out =
+        format!("\n  example {i}: group {group}, puzzle {puzzle} ({copy}), identifier {id}\n");
+    for line in example(&split.meta, input, label, colour).lines() {
+        out += &format!("    {line}\n");
+    }
+    out
+}
+
 /// One dataset example decoded for the terminal: mazes, Sudoku and ARC grids drawn as such
 /// (ARC cells in colour with `colour`), other tokens as rows of numbers.
 pub fn example(meta: &Metadata, input: &[u8], label: &[u8], colour: bool) -> String {
@@ -392,5 +450,39 @@ mod tests {
             "colour 1 on the ARC blue: {coloured:?}"
         );
         assert!(arc_example(&Metadata { vocab_size: 6, ..m }, &tokens, &tokens, false).is_none());
+    }
+
+    #[test]
+    fn a_dataset_is_described_with_its_examples() {
+        use trm_data::dataset::{SplitBuilder, TokenSpec};
+        let puzzle = SudokuGrid::parse("1.3...1..1..4.2.").unwrap().to_tokens();
+        let solution = SudokuGrid::parse("1234341221434321").unwrap().to_tokens();
+        let mut builder = SplitBuilder::new(16);
+        builder.push_group(0, [(puzzle.as_slice(), solution.as_slice())]).unwrap();
+        let spec = TokenSpec {
+            pad_id: 0,
+            ignore_label_id: Some(0),
+            blank_identifier_id: 0,
+            vocab_size: 6,
+            num_puzzle_identifiers: 1,
+        };
+        let identifiers = ["<blank>", "a", "b", "c", "d", "e", "f"].map(String::from).to_vec();
+        let dataset =
+            Dataset { train: Some(builder.finish(spec).unwrap()), test: None, identifiers };
+        let text = describe_dataset(&dataset, Path::new("ds"), 1, false);
+        let expected = "dataset ds
+identifiers: 7 (<blank>, a, b, c, d, ... 2 more)
+
+[train] 1 groups, 1 puzzles, 1 examples
+  seq_len 16  vocab_size 6  pad_id 0  ignore_label_id Some(0)  blank_identifier_id 0  num_puzzle_identifiers 1
+  total_groups 1  total_puzzles 1  mean_puzzle_examples 1  sets [\"all\"]
+  4x4 Sudoku: 1 of 1 labels solve their inputs
+
+  example 0: group 0, puzzle 0 (original), identifier 0
+    input        label
+    1 . | 3 .    1 2 | 3 4
+";
+        assert!(text.starts_with(expected), "{text}");
+        assert!(!describe_dataset(&dataset, Path::new("ds"), 0, false).contains("example 0:"));
     }
 }

@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use rand::{Rng, SeedableRng};
@@ -134,6 +135,21 @@ impl TaskSelection {
         }
         Ok(kept)
     }
+
+    /// One line per subset of what [`Self::apply`] kept (`subset a: kept 3 of 4 tasks,
+    /// skipped 1 with a grid larger than 3x3 (--max-grid 3)`); empty without a size limit.
+    pub fn kept_lines(&self, kept: &[KeptTasks]) -> String {
+        let Some((n, flag)) = self.grid_limit() else { return String::new() };
+        kept.iter()
+            .map(|k| {
+                let skipped = k.before - k.kept;
+                format!(
+                    "subset {}: kept {} of {} tasks, skipped {skipped} with a grid larger than {n}x{n} ({flag})\n",
+                    k.subset, k.kept, k.before
+                )
+            })
+            .collect()
+    }
 }
 
 /// An ARC dataset in memory, ready to write or to use directly.
@@ -144,6 +160,8 @@ pub struct ArcDataset {
     pub test_puzzles: BTreeMap<String, Task>,
     /// What the build did (subsets, short groups, leaked tasks), for printing.
     pub report: ArcBuildReport,
+    /// The settings it was built with.
+    pub config: ArcBuildConfig,
 }
 
 /// What a build did, for printing.
@@ -321,7 +339,7 @@ pub fn build_arc_dataset(subsets: &[Subset], config: &ArcBuildConfig) -> Result<
     let train = (train.num_groups() > 0).then(|| train.finish(spec)).transpose()?;
     let test = (test.num_groups() > 0).then(|| test.finish(spec)).transpose()?;
     let dataset = Dataset { train, test, identifiers };
-    Ok(ArcDataset { dataset, test_puzzles, report })
+    Ok(ArcDataset { dataset, test_puzzles, report, config: config.clone() })
 }
 
 /// Whether a group contributes to the train split (a test-set task without demonstrations does not).
@@ -341,6 +359,64 @@ impl ArcDataset {
             let path = tmp.join(TEST_PUZZLES_FILE);
             let text = serde_json::to_string(&self.test_puzzles)?;
             std::fs::write(&path, text).with_context(|| format!("{}: cannot write", path.display()))
+        })
+    }
+
+    /// What `trm data arc` prints after writing the dataset to `out` in `elapsed`: a
+    /// Markdown table of the subsets, one of the splits, the `wrote` line and a note on tasks
+    /// with fewer augmentations than asked.
+    pub fn summary(&self, out: &Path, elapsed: Duration) -> String {
+        let mut text = String::from(
+            "| subset | tasks | demo pairs | test pairs | test pairs go to |\n|---|---:|---:|---:|---|\n",
+        );
+        for (name, tasks, demos, tests, is_test) in &self.report.subsets {
+            let goes_to = if *is_test { "test" } else { "train" };
+            text += &format!("| {name} | {tasks} | {demos} | {tests} | {goes_to} |\n");
+        }
+        text += "\n| split | groups | puzzles | examples | mean examples/puzzle |\n|---|---:|---:|---:|---:|\n";
+        for (name, split) in self.dataset.splits() {
+            text += &format!(
+                "| {name} | {} | {} | {} | {:.3} |\n",
+                split.num_groups(),
+                split.num_puzzles(),
+                split.num_examples(),
+                split.meta.mean_puzzle_examples
+            );
+        }
+        let canvas = self.config.canvas;
+        text += &format!(
+            "\nwrote {}: {} puzzle identifiers (with <blank>), {} test puzzles, {canvas} canvas (seq_len {}), seed {}, took {:.1} s\n",
+            out.display(),
+            self.dataset.identifiers.len(),
+            self.test_puzzles.len(),
+            canvas.seq_len(),
+            self.config.seed,
+            elapsed.as_secs_f64()
+        );
+        let short = &self.report.short_groups;
+        if !short.is_empty() {
+            let examples: Vec<String> =
+                short.iter().take(5).map(|(id, n)| format!("{id} ({n})")).collect();
+            text += &format!(
+                "note: {} tasks have fewer than {} distinct augmentations, e.g. {}\n",
+                short.len(),
+                self.config.num_aug,
+                examples.join(", ")
+            );
+        }
+        text
+    }
+
+    /// The warning for test-set tasks that also appear in a training subset (their test
+    /// pairs are in `train`), naming up to 10 of them; `None` when there are none.
+    pub fn leak_warning(&self) -> Option<String> {
+        let leaked = &self.report.leaked;
+        (!leaked.is_empty()).then(|| {
+            format!(
+                "warning: {} test-set tasks also appear in a training subset, so their test pairs are in train: {}",
+                leaked.len(),
+                leaked.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+            )
         })
     }
 }
@@ -433,6 +509,11 @@ mod tests {
                 KeptTasks { subset: "b".into(), kept: 1, before: 2 }
             ]
         );
+        assert_eq!(
+            sel.kept_lines(&kept),
+            "subset a: kept 3 of 4 tasks, skipped 1 with a grid larger than 3x3 (--max-grid 3)\n\
+             subset b: kept 1 of 2 tasks, skipped 1 with a grid larger than 3x3 (--max-grid 3)\n"
+        );
         let ids = |s: &Subset| s.tasks.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
         assert_eq!(
             (ids(&subsets[0]), ids(&subsets[1])),
@@ -443,6 +524,7 @@ mod tests {
         let mut all = vec![subset("a", &[2, 5, 3])];
         let only_first = TaskSelection { max_tasks: Some(1), ..Default::default() };
         assert!(only_first.apply(&mut all).unwrap().is_empty());
+        assert_eq!(only_first.kept_lines(&[]), "");
         assert_eq!(all[0].tasks.len(), 1);
         let mut big = vec![subset("big", &[5])];
         let e =
@@ -450,6 +532,40 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "subset \"big\": no task has all its grids within 4x4 (--canvas 4)"
+        );
+    }
+
+    #[test]
+    fn the_summary_has_both_tables_and_names_short_and_leaked_tasks() {
+        let subsets = [
+            Subset { name: "training".into(), tasks: vec![square_task("t1", 2)] },
+            Subset { name: "evaluation".into(), tasks: vec![square_task("t1", 2)] },
+        ];
+        let config = ArcBuildConfig {
+            num_aug: 20,
+            seed: 5,
+            canvas: Canvas::new(4).unwrap(),
+            ..Default::default()
+        };
+        let built = build_arc_dataset(&subsets, &config).unwrap();
+        let text = built.summary(Path::new("out"), Duration::from_millis(1300));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "| subset | tasks | demo pairs | test pairs | test pairs go to |");
+        assert_eq!(lines[2], "| training | 1 | 1 | 1 | train |");
+        assert_eq!(lines[3], "| evaluation | 1 | 1 | 1 | test |");
+        assert_eq!(lines[7], "| train | 2 | 18 | 27 | 1.500 |");
+        assert_eq!(lines[8], "| test | 1 | 9 | 9 | 1.000 |");
+        assert_eq!(
+            lines[10],
+            "wrote out: 10 puzzle identifiers (with <blank>), 1 test puzzles, 4x4 canvas (seq_len 16), seed 5, took 1.3 s"
+        );
+        assert_eq!(
+            lines[11],
+            "note: 2 tasks have fewer than 20 distinct augmentations, e.g. t1 (8), t1 (8)"
+        );
+        assert_eq!(
+            built.leak_warning().unwrap(),
+            "warning: 1 test-set tasks also appear in a training subset, so their test pairs are in train: t1"
         );
     }
 }

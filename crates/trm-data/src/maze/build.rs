@@ -23,7 +23,7 @@ use super::csv::{read_csv, write_csv};
 use super::generate::{generate_splits, maze_wall_key, GenerationStats, GeneratorConfig};
 #[cfg(doc)]
 use super::MazeSolver;
-use super::{parse_size, MazePair, VOCAB_SIZE};
+use super::{parse_size, path_summary, MazePair, VOCAB_SIZE};
 use crate::dataset::{Dataset, Split, SplitBuilder, TokenSpec, BLANK_IDENTIFIER};
 use crate::dihedral::Dihedral;
 
@@ -238,6 +238,36 @@ impl MazeSplits {
         }
         Ok(())
     }
+
+    /// The line `trm data maze` prints after generating with `seed`: size, path filter and
+    /// the generator's counts; `None` when nothing was generated.
+    pub fn generation_line(&self, seed: u64) -> Option<String> {
+        let (config, stats) = self.generated.as_ref()?;
+        Some(format!(
+            "generated {}x{} mazes (min path {} cells, seed {seed}): {} wall layouts tried, {} BFS searches, {} duplicate layouts skipped",
+            self.size.0, self.size.1, config.min_path, stats.layouts, stats.searches, stats.duplicates
+        ))
+    }
+
+    /// What `trm data maze` prints after writing `dataset` (built from these splits) to
+    /// `out`: the `wrote` line and a Markdown table of the splits with their path lengths.
+    pub fn dataset_summary(&self, out: &Path, dataset: &Dataset) -> String {
+        let (rows, cols) = self.size;
+        let mut text =
+            format!("wrote {} ({rows}x{cols}, vocab 6, seq_len {})\n", out.display(), rows * cols);
+        text += "| split | mazes | puzzles | examples | path cells min / mean / max |\n|---|---:|---:|---:|---|\n";
+        let pairs = [&self.train, &self.test].into_iter().flatten();
+        for ((name, split), pairs) in dataset.splits().zip(pairs) {
+            text += &format!(
+                "| {name} | {} | {} | {} | {} |\n",
+                split.num_groups(),
+                split.num_puzzles(),
+                split.num_examples(),
+                path_summary(pairs)
+            );
+        }
+        text
+    }
 }
 
 #[cfg(test)]
@@ -276,6 +306,11 @@ mod tests {
         assert_eq!((first.size, first.train.as_ref().unwrap().len()), ((6, 6), 20));
         let (config, stats) = first.generated.as_ref().unwrap();
         assert_eq!((config.rows, config.min_path, stats.accepted >= 25), (6, 6, true));
+        let line = first.generation_line(3).unwrap();
+        let counts =
+            format!("{} wall layouts tried, {} BFS searches", stats.layouts, stats.searches);
+        assert!(line.starts_with("generated 6x6 mazes (min path 6 cells, seed 3): "), "{line}");
+        assert!(line.contains(&counts), "{line}");
         first.save_csv(dir.path(), "test").unwrap();
 
         // The test mazes generated beside the training file avoid its wall layouts, and the
@@ -288,5 +323,26 @@ mod tests {
         let read: HashSet<Vec<u64>> =
             first.train.unwrap().iter().map(|p| maze_wall_key(&p.question)).collect();
         assert!(second.test.unwrap().iter().all(|p| !read.contains(&maze_wall_key(&p.question))));
+    }
+
+    #[test]
+    fn the_dataset_summary_has_a_row_per_split() {
+        let pair = MazePair::solve(super::super::Maze::parse_lines("S  #\n## #\nG   \n").unwrap())
+            .unwrap();
+        let splits = MazeSplits {
+            train: Some(vec![pair.clone(), pair.clone()]),
+            test: None,
+            size: (3, 4),
+            generated: None,
+        };
+        let dataset = build_maze_dataset(splits.train.as_deref(), None, false).unwrap();
+        assert_eq!(splits.generation_line(0), None);
+        assert_eq!(
+            splits.dataset_summary(Path::new("mazes"), &dataset),
+            "wrote mazes (3x4, vocab 6, seq_len 12)\n\
+             | split | mazes | puzzles | examples | path cells min / mean / max |\n\
+             |---|---:|---:|---:|---|\n\
+             | train | 2 | 2 | 2 | 7 / 7.0 / 7 |\n"
+        );
     }
 }

@@ -27,11 +27,7 @@ pub fn run(args: Args) -> Result<()> {
         let out =
             args.out.context("several runs: give the picture to write with --out FILE.png")?;
         trm_viz::Format::from_path(&out)?;
-        let mut runs = Vec::new();
-        for run in &args.runs {
-            let found = MetricsFile::find(run)?;
-            runs.push((found.run_name(), found.read()?));
-        }
+        let runs = MetricsFile::read_runs(&args.runs)?;
         curves::time_to_accuracy(&runs, &args.metric)?.save(&out)?;
         println!(
             "wrote {} (held-out {} against minutes, {} runs)",
@@ -49,14 +45,7 @@ pub fn run(args: Args) -> Result<()> {
     let scene = curves::learning_curves(&metrics, &format!("Learning curves: {name}"))
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     scene.save(&out)?;
-    let lines: std::collections::BTreeSet<usize> = metrics.samples.iter().map(|s| s.line).collect();
-    println!(
-        "wrote {} ({} metrics from {} lines; groups: {})",
-        out.display(),
-        metrics.metrics().len(),
-        lines.len(),
-        metrics.groups().join(", ")
-    );
+    println!("wrote {} ({})", out.display(), metrics.describe());
     if metrics.skipped_partial_line {
         println!("note: the last line of {} is incomplete (the run is still writing it) and was left out", file.display());
     }

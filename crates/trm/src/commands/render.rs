@@ -1,12 +1,13 @@
 //! `trm render ...`: pictures of a Sudoku, a maze or an ARC task, PNG or SVG by the extension
 //! of `--out`.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use trm_data::maze::Maze;
+use trm_data::sudoku::read_grid_arg;
+use trm_data::text::read_file_or_stdin;
 use trm_viz::{arc, maze, sudoku, Grid, Scene};
 
 #[derive(clap::Args)]
@@ -61,35 +62,6 @@ enum RenderCommand {
     },
 }
 
-/// The text of `arg`: standard input for `-`, the file's content when `arg` names a file, else
-/// `arg` itself. Returns the text and a name for error messages.
-fn text_or_file(arg: &str) -> Result<(String, String)> {
-    if arg == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("cannot read standard input")?;
-        return Ok((s, "<stdin>".into()));
-    }
-    let path = Path::new(arg);
-    if path.is_file() {
-        let s = std::fs::read_to_string(path).with_context(|| format!("{arg}: cannot read"))?;
-        return Ok((s, arg.to_string()));
-    }
-    Ok((arg.to_string(), format!("\"{arg}\"")))
-}
-
-/// A Sudoku from text or a file (`what` names it in errors). Whitespace is ignored, so a grid
-/// written as rows reads like the one-line form.
-fn read_sudoku(arg: &str, what: &str) -> Result<Grid> {
-    let (text, name) = text_or_file(arg)?;
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let grid = trm_data::sudoku::Grid::parse(&compact).with_context(|| format!("{what} {name}"))?;
-    Ok(Grid::from(&grid))
-}
-
-fn read_file(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))
-}
-
 fn save(scene: &Scene, out: &Path, what: &str) -> Result<()> {
     scene.save(out)?;
     println!("wrote {} ({}x{} {what})", out.display(), scene.width, scene.height);
@@ -100,32 +72,18 @@ pub fn run(args: Args) -> Result<()> {
     match args.command {
         RenderCommand::Sudoku { puzzle, solution, out } => {
             trm_viz::Format::from_path(&out)?;
-            let puzzle = read_sudoku(&puzzle, "puzzle")?;
-            let (answer, marks) = match solution {
-                Some(s) => {
-                    let answer = read_sudoku(&s, "solution")?;
-                    let marks = sudoku::mistakes(&puzzle, &answer)
-                        .context("solution and puzzle differ in size")?;
-                    match marks.count_wrong() {
-                        0 => println!("the solution is valid and keeps every given"),
-                        n => println!(
-                            "{n} cells of the solution break a rule or a given (shaded red)"
-                        ),
-                    }
-                    (Some(answer), Some(marks))
-                }
-                None => (None, None),
-            };
-            let scene = sudoku::picture(&puzzle, answer.as_ref(), marks.as_ref())?;
+            let puzzle = Grid::from(&read_grid_arg(&puzzle, "puzzle")?);
+            let solution = solution.map(|s| read_grid_arg(&s, "solution")).transpose()?;
+            let solution = solution.as_ref().map(Grid::from);
+            let (scene, verdict) = sudoku::checked_picture(&puzzle, solution.as_ref())?;
+            if let Some(verdict) = verdict {
+                println!("{verdict}");
+            }
             save(&scene, &out, "Sudoku")
         }
         RenderCommand::Maze { file, solve, out } => {
             trm_viz::Format::from_path(&out)?;
-            let (text, name) = if file == "-" {
-                text_or_file("-")?
-            } else {
-                (read_file(Path::new(&file))?, file.clone())
-            };
+            let (text, name) = read_file_or_stdin(&file)?;
             let mut maze =
                 Maze::parse_text(&text).with_context(|| format!("{name}: not a maze"))?;
             if solve {
@@ -145,28 +103,12 @@ pub fn run(args: Args) -> Result<()> {
             let found = trm_data::arc::read::read_task(&task, task_id.as_deref())?;
             let parsed = arc::Task::from(&found);
             let tries = match &attempts {
-                Some(path) => arc::parse_attempts(&read_file(path)?, Some(&found.id))
-                    .with_context(|| format!("{}: bad attempts", path.display()))?,
+                Some(path) => arc::read_attempts(path, &parsed, Some(&found.id))?,
                 None => Vec::new(),
             };
-            if let (Some(path), true) = (&attempts, tries.len() > parsed.test.len()) {
-                bail!(
-                    "{}: attempts for {} test inputs, but the task has {}",
-                    path.display(),
-                    tries.len(),
-                    parsed.test.len()
-                );
-            }
             let scene = arc::task_picture(&parsed, &tries, Some(&found.id))?;
-            save(
-                &scene,
-                &out,
-                &format!(
-                    "ARC task, {} train + {} test pairs",
-                    parsed.train.len(),
-                    parsed.test.len()
-                ),
-            )
+            let (train, test) = (parsed.train.len(), parsed.test.len());
+            save(&scene, &out, &format!("ARC task, {train} train + {test} test pairs"))
         }
     }
 }

@@ -78,70 +78,16 @@ pub fn arc(args: ArcArgs) -> Result<()> {
     let canvas = selection.canvas()?;
     let mut subsets = Subset::read_all(&args.tasks)?;
     let kept = selection.apply(&mut subsets)?;
-    if let Some((n, flag)) = selection.grid_limit() {
-        for k in kept {
-            let skipped = k.before - k.kept;
-            println!("subset {}: kept {} of {} tasks, skipped {skipped} with a grid larger than {n}x{n} ({flag})", k.subset, k.kept, k.before);
-        }
-    }
-    let config = ArcBuildConfig {
-        test_sets: args.test_set.clone(),
-        num_aug: args.aug,
-        seed: args.seed,
-        canvas,
-    };
+    print!("{}", selection.kept_lines(&kept));
+    let config =
+        ArcBuildConfig { test_sets: args.test_set, num_aug: args.aug, seed: args.seed, canvas };
     let built = build_arc_dataset(&subsets, &config)?;
     built
         .write(&args.out)
         .with_context(|| format!("{}: cannot write the ARC dataset", args.out.display()))?;
-
-    let report = &built.report;
-    println!("| subset | tasks | demo pairs | test pairs | test pairs go to |");
-    println!("|---|---:|---:|---:|---|");
-    for (name, tasks, demos, tests, is_test) in &report.subsets {
-        println!(
-            "| {name} | {tasks} | {demos} | {tests} | {} |",
-            if *is_test { "test" } else { "train" }
-        );
-    }
-    println!();
-    println!("| split | groups | puzzles | examples | mean examples/puzzle |");
-    println!("|---|---:|---:|---:|---:|");
-    for (name, split) in built.dataset.splits() {
-        println!(
-            "| {name} | {} | {} | {} | {:.3} |",
-            split.num_groups(),
-            split.num_puzzles(),
-            split.num_examples(),
-            split.meta.mean_puzzle_examples
-        );
-    }
-    println!();
-    println!(
-        "wrote {}: {} puzzle identifiers (with <blank>), {} test puzzles, {canvas} canvas (seq_len {}), seed {}, took {:.1} s",
-        args.out.display(),
-        built.dataset.identifiers.len(),
-        built.test_puzzles.len(),
-        canvas.seq_len(),
-        args.seed,
-        start.elapsed().as_secs_f64()
-    );
-    if !report.short_groups.is_empty() {
-        let examples: Vec<String> =
-            report.short_groups.iter().take(5).map(|(id, n)| format!("{id} ({n})")).collect();
-        println!(
-            "note: {} tasks have fewer than {} distinct augmentations, e.g. {}",
-            report.short_groups.len(),
-            args.aug,
-            examples.join(", ")
-        );
-    }
-    if !report.leaked.is_empty() {
-        eprintln!(
-            "warning: {} test-set tasks also appear in a training subset, so their test pairs are in train: {}",
-            report.leaked.len(),
-            report.leaked.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
-        );
+    print!("{}", built.summary(&args.out, start.elapsed()));
+    if let Some(warning) = built.leak_warning() {
+        eprintln!("{warning}");
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use trm_data::custom::{build_from_files, copies_per_pair, shared_inputs, Shape};
+use trm_data::custom::build_from_files;
 
 /// Shown after the options of the command's `--help`.
 const CUSTOM_HELP: &str = "\
@@ -54,41 +54,6 @@ pub fn custom(args: CustomArgs) -> Result<()> {
         args.seed,
         &args.out,
     )?;
-    let task = &built.task;
-    let shape = match task.shape {
-        Shape::Grid { rows, cols } => format!("{rows}x{cols} grid"),
-        Shape::Sequence { length } => format!("sequence of {length}"),
-    };
-    let name =
-        if task.file.name.is_empty() { String::new() } else { format!("{}: ", task.file.name) };
-    println!(
-        "wrote {} ({name}{shape}, vocab {}, seq_len {})",
-        args.out.display(),
-        task.vocab_size(),
-        task.seq_len()
-    );
-    println!("| split | pairs | puzzles | examples | copies per pair min / mean / max |");
-    println!("|---|---:|---:|---:|---|");
-    for (split_name, split) in built.dataset.splits() {
-        let (min, mean, max) = copies_per_pair(split);
-        println!(
-            "| {split_name} | {} | {} | {} | {min} / {mean:.2} / {max} |",
-            split.num_groups(),
-            split.num_puzzles(),
-            split.num_examples()
-        );
-        if split_name == "train" && args.aug > 0 && min < args.aug {
-            println!("note: some training pairs have fewer than {} distinct augmented copies (the task's augmentations give no more)", args.aug);
-        }
-    }
-    if let (Some(train), Some(test)) = (&built.train, &built.test) {
-        let shared = shared_inputs(train, test);
-        if shared > 0 {
-            println!(
-                "note: {shared} of {} test inputs also appear in the training file",
-                test.len()
-            );
-        }
-    }
+    print!("{}", built.summary());
     Ok(())
 }

@@ -7,7 +7,7 @@ use anyhow::{ensure, Context, Result};
 use trm_data::maze::bench::bench_generator;
 use trm_data::maze::build::{write_maze_dataset, MazeSources};
 use trm_data::maze::generate::GeneratorConfig;
-use trm_data::maze::{parse_size, path_summary};
+use trm_data::maze::parse_size;
 
 /// Shown after the options of the command's `--help`.
 const MAZE_HELP: &str = "\
@@ -109,12 +109,8 @@ pub fn maze(args: MazeArgs) -> Result<()> {
         threads: args.threads.unwrap_or_else(default_threads),
     };
     let mazes = sources.collect()?;
-    let size = mazes.size;
-    if let Some((config, stats)) = &mazes.generated {
-        println!(
-            "generated {}x{} mazes (min path {} cells, seed {}): {} wall layouts tried, {} BFS searches, {} duplicate layouts skipped",
-            size.0, size.1, config.min_path, args.seed, stats.layouts, stats.searches, stats.duplicates
-        );
+    if let Some(line) = mazes.generation_line(args.seed) {
+        println!("{line}");
     }
     if let Some(dir) = &args.save_csv {
         mazes.save_csv(dir, &format!("trm data maze --seed {}", args.seed))?;
@@ -122,24 +118,7 @@ pub fn maze(args: MazeArgs) -> Result<()> {
     let (train, test) = (mazes.train.as_deref(), mazes.test.as_deref());
     let dataset = write_maze_dataset(&args.out, train, test, args.aug)
         .with_context(|| format!("{}: cannot build the maze dataset", args.out.display()))?;
-    println!(
-        "wrote {} ({}x{}, vocab 6, seq_len {})",
-        args.out.display(),
-        size.0,
-        size.1,
-        size.0 * size.1
-    );
-    println!("| split | mazes | puzzles | examples | path cells min / mean / max |");
-    println!("|---|---:|---:|---:|---|");
-    for ((name, split), pairs) in dataset.splits().zip([train, test].into_iter().flatten()) {
-        println!(
-            "| {name} | {} | {} | {} | {} |",
-            split.num_groups(),
-            split.num_puzzles(),
-            split.num_examples(),
-            path_summary(pairs)
-        );
-    }
+    print!("{}", mazes.dataset_summary(&args.out, &dataset));
     println!("took {:.1} s", start.elapsed().as_secs_f64());
     Ok(())
 }
@@ -149,34 +128,6 @@ pub fn bench_maze(args: BenchMazeArgs) -> Result<()> {
     let config = GeneratorConfig::new(size.0, size.1).with_min_path(args.min_path);
     let threads = args.threads.unwrap_or_else(default_threads);
     ensure!(args.count > 0, "--count must be positive");
-    let b = bench_generator(&config, args.count, args.seed, threads, args.seconds)?;
-    println!(
-        "Maze {}x{}, min path {} cells, {} mazes, seed {}:",
-        size.0, size.1, config.min_path, args.count, args.seed
-    );
-    println!();
-    println!("| measurement | threads | result |");
-    println!("|---|---:|---|");
-    println!(
-        "| BFS shortest path (with backtracking) | 1 | {:.0} mazes/s ({:.2} us/maze) |",
-        b.bfs_solved as f64 / b.bfs_s,
-        b.bfs_s * 1e6 / b.bfs_solved as f64
-    );
-    println!(
-        "| generation | 1 | {:.1} mazes/s ({} layouts, {:.0} layouts/s, acceptance {:.3}%, {:.2} BFS per layout) |",
-        args.count as f64 / b.one_thread_s,
-        b.stats.layouts,
-        b.stats.layouts as f64 / b.one_thread_s,
-        100.0 * b.stats.accepted as f64 / b.stats.layouts as f64,
-        b.stats.searches as f64 / b.stats.layouts as f64
-    );
-    println!(
-        "| generation | {threads} | {:.1} mazes/s ({:.1} s for {} mazes, same mazes as 1 thread) |",
-        args.count as f64 / b.threaded_s,
-        b.threaded_s,
-        args.count
-    );
-    println!();
-    println!("path cells min / mean / max: {}", path_summary(&b.mazes));
+    print!("{}", bench_generator(&config, args.count, args.seed, threads, args.seconds)?.table());
     Ok(())
 }

@@ -8,8 +8,6 @@ use trm_data::sudoku;
 use trm_data::sudoku::build::{build_dataset, BuildConfig, Source};
 use trm_data::sudoku::generate::Filter;
 
-use super::inspect::counts;
-
 #[derive(clap::Args)]
 pub struct SudokuArgs {
     /// Output folder (replaced if it holds a dataset; other non-empty folders are refused).
@@ -91,7 +89,7 @@ pub fn sudoku_command(a: SudokuArgs) -> Result<()> {
     dataset.write(&a.out)?;
     println!("wrote {}", a.out.display());
     for (name, split) in dataset.splits() {
-        println!("  {name}: {}", counts(split));
+        println!("  {name}: {}", split.counts_line());
     }
     Ok(())
 }
