@@ -53,6 +53,13 @@ impl Tolerances {
             other => bail!("no reference tolerances for {other:?}; use f32 or bf16"),
         }
     }
+
+    /// The tolerances as a JSON object (`trm check-reference --json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "step": self.step, "loss": self.loss, "grad": self.grad, "exact_calls": self.exact_calls,
+        })
+    }
 }
 
 /// The worst error of one category and where it happened.
@@ -137,12 +144,31 @@ impl VectorReport {
             self.trace_loss.err,
         )
     }
+
+    /// The measured errors as a JSON object (the fields of a passed vector in
+    /// `trm check-reference --json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "vector": self.name, "ok": true,
+            "step1": self.fresh.err, "teacher_forced": self.forced.err,
+            "logits": self.by_kind[0], "q_halt_logits": self.by_kind[1],
+            "z_H": self.by_kind[2], "z_L": self.by_kind[3],
+            "eval_loss": self.eval_loss.err, "train_loss": self.train_loss.err,
+            "grad": self.grad.err, "grad_at": self.grad.at,
+            "trace_equal": self.trace_equal, "trace_calls": self.calls,
+            "trace_loss": self.trace_loss.err, "step0_identical": self.step0_identical,
+        })
+    }
 }
 
 /// One folder's outcome: a report per vector that passed, an error per vector that failed.
 pub struct DirOutcome {
     /// The folder that was checked.
     pub dir: PathBuf,
+    /// The dtype the models computed in.
+    pub dtype: DType,
+    /// The tolerances of that dtype.
+    pub tolerances: Tolerances,
     /// Each vector's name with its report, or the error it failed with.
     pub results: Vec<(String, Result<VectorReport>)>,
 }
@@ -151,6 +177,35 @@ impl DirOutcome {
     /// Names of the vectors that failed.
     pub fn failures(&self) -> Vec<&str> {
         self.results.iter().filter(|(_, r)| r.is_err()).map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// One line per vector for a person, each led by `device` (as named) and the dtype.
+    pub fn lines(&self, device: &str) -> String {
+        let dtype = self.dtype.as_str();
+        let line = |(vector, result): &(String, Result<VectorReport>)| match result {
+            Ok(r) => format!("{device} {dtype}: {}\n", r.line()),
+            Err(e) => format!("{device} {dtype}: reference {vector} FAILED: {e:#}\n"),
+        };
+        self.results.iter().map(line).collect()
+    }
+
+    /// One JSON object per vector (`trm check-reference --json`): its name, the dtype,
+    /// whether it passed, the errors measured ([`VectorReport::to_json`]) or the error it
+    /// failed with, and the tolerances.
+    pub fn json_rows(&self) -> Vec<serde_json::Value> {
+        let tolerances = self.tolerances.to_json();
+        let row = |(vector, result): &(String, Result<VectorReport>)| {
+            let mut row = match result {
+                Ok(r) => r.to_json(),
+                Err(e) => {
+                    serde_json::json!({ "vector": vector, "ok": false, "error": format!("{e:#}") })
+                }
+            };
+            row["dtype"] = self.dtype.as_str().into();
+            row["tolerances"] = tolerances.clone();
+            row
+        };
+        self.results.iter().map(row).collect()
     }
 }
 
@@ -166,7 +221,7 @@ pub fn check_dir(dir: &Path, device: &Device, dtype: DType) -> Result<DirOutcome
     );
     let results =
         names.into_iter().map(|n| (n.clone(), check_vector(dir, &n, device, dtype, tol))).collect();
-    Ok(DirOutcome { dir: dir.to_path_buf(), results })
+    Ok(DirOutcome { dir: dir.to_path_buf(), dtype, tolerances: tol, results })
 }
 
 /// Names of the vectors in `dir` (a `NAME.json` next to a `NAME.safetensors`), sorted.
@@ -435,4 +490,53 @@ fn check_vector(
     report.calls = k - 1;
     report.trace_loss.check(tol.step, "losses of the later training calls that agree")?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_print_as_lines_and_json_rows() {
+        let report = VectorReport {
+            name: "good".into(),
+            grad: Worst { err: 2e-6, at: "w".into() },
+            calls: 5,
+            trace_equal: 5,
+            ..VectorReport::default()
+        };
+        let outcome = DirOutcome {
+            dir: PathBuf::from("vectors"),
+            dtype: DType::BF16,
+            tolerances: Tolerances::BF16,
+            results: vec![
+                ("good".into(), Ok(report)),
+                ("bad".into(), Err(anyhow::anyhow!("logits: too far"))),
+            ],
+        };
+        let lines = outcome.lines("cuda");
+        assert!(lines.starts_with("cuda bf16: reference good ok: step1 0.0e0,"), "{lines}");
+        assert!(lines.contains("grads 2.0e-6 (w), trace 5/5 calls equal"), "{lines}");
+        assert!(lines.ends_with("\ncuda bf16: reference bad FAILED: logits: too far\n"), "{lines}");
+
+        let rows = outcome.json_rows();
+        assert_eq!(
+            (rows[0]["vector"].as_str(), rows[0]["ok"].as_bool()),
+            (Some("good"), Some(true))
+        );
+        assert_eq!(
+            (rows[0]["grad"].as_f64(), rows[0]["grad_at"].as_str()),
+            (Some(2e-6), Some("w"))
+        );
+        assert_eq!(
+            (rows[0]["trace_calls"].as_u64(), rows[0]["dtype"].as_str()),
+            (Some(5), Some("bf16"))
+        );
+        assert!(rows[0]["step0_identical"].is_null());
+        assert_eq!(rows[1]["error"], "logits: too far");
+        assert_eq!(
+            (rows[1]["ok"].as_bool(), rows[1]["tolerances"]["step"].as_f64()),
+            (Some(false), Some(0.25))
+        );
+    }
 }

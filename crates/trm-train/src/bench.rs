@@ -12,7 +12,7 @@
 //! for the PyTorch peers (`bench/official_bench.py`: the official module; `bench/torch_trm.py`:
 //! a rewrite).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -56,6 +56,180 @@ pub struct BenchRow {
     pub eval_gflops: f64,
     /// GFLOP/s of the training step.
     pub train_gflops: f64,
+}
+
+/// What `trm bench` times: batch sizes, repetitions, the single-puzzle timing, an export.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Batch sizes to time, each positive.
+    pub batch_sizes: Vec<usize>,
+    /// Timed repetitions of each step (the best is kept, after one warm-up).
+    pub reps: usize,
+    /// Also time one puzzle answered at batch 1 ([`single_puzzle_ms`]).
+    pub single: bool,
+    /// Write the model, the batch of the first batch size and our outputs here for the
+    /// PyTorch peers ([`export_for_peers`]).
+    pub export: Option<PathBuf>,
+}
+
+/// A model ready to be timed on this machine, with the machine's matrix-product peak.
+pub struct Bench {
+    /// The model timed.
+    pub model: Model,
+    run: RunConfig,
+    opts: BenchOptions,
+    /// GFLOP/s of a large matrix product in the model's compute dtype ([`matmul_gflops`]).
+    pub peak: f64,
+    /// Threads candle computes with on the CPU.
+    pub threads: usize,
+}
+
+impl Bench {
+    /// The model of `run` with the architecture `cfg` ([`model_config`]) on `device`,
+    /// computing in `dtype` (default: its configuration's), and the peak measured. Refuses an
+    /// empty or zero batch size before building anything.
+    pub fn new(
+        run: RunConfig,
+        cfg: ModelConfig,
+        opts: BenchOptions,
+        device: &Device,
+        dtype: Option<DType>,
+    ) -> Result<Bench> {
+        if opts.batch_sizes.is_empty() || opts.batch_sizes.contains(&0) {
+            bail!("--batch-size wants positive sizes, e.g. --batch-size 16,64");
+        }
+        let mut model = Model::new(cfg, device, run.train.seed)?;
+        if let Some(dtype) = dtype {
+            model.set_compute_dtype(dtype)?;
+        }
+        let peak = matmul_gflops(device, model.compute_dtype())?;
+        let threads = candle_core::utils::get_num_threads();
+        Ok(Bench { model, run, opts, peak, threads })
+    }
+
+    /// The line said before timing: `name` (the preset or configuration file), the model's
+    /// size and sizes, the threads and the repetitions.
+    pub fn header(&self, name: &str) -> String {
+        let cfg = self.model.config();
+        format!(
+            "{name}: {} parameters, computing in {}, S = {}, T = {}, n = {}, N_sup = {}; {} threads; timing {} reps each",
+            self.model.num_params(),
+            self.model.compute_dtype().as_str(),
+            cfg.total_len(),
+            cfg.h_cycles,
+            cfg.l_cycles,
+            cfg.halt_max_steps,
+            self.threads,
+            self.opts.reps
+        )
+    }
+
+    /// Times every batch size (a random batch each, seeded by its place), exports the first
+    /// batch when asked, and times one puzzle unless told not to.
+    pub fn run(&self) -> Result<BenchReport> {
+        let (model, cfg, reps) = (&self.model, self.model.config(), self.opts.reps);
+        let mut rows = Vec::new();
+        for (i, &b) in self.opts.batch_sizes.iter().enumerate() {
+            let batch = random_batch(cfg, b, i as u64)?;
+            if let (0, Some(dir)) = (i, &self.opts.export) {
+                export_for_peers(dir, model, &batch, &self.run)?;
+            }
+            rows.push(time_batch(model, &self.run, &batch, reps)?);
+        }
+        let single = if self.opts.single { Some(single_puzzle_ms(model, reps)?) } else { None };
+        Ok(BenchReport {
+            dtype: model.compute_dtype().as_str(),
+            threads: self.threads,
+            parameters: model.num_params(),
+            network_gflop_per_row: cfg.network_flops(1) / 1e9,
+            matmul_peak_gflops: self.peak,
+            single_puzzle_ms: single,
+            rows,
+            halt_max_steps: cfg.halt_max_steps,
+        })
+    }
+}
+
+/// What `trm bench` measured ([`Bench::run`]).
+#[derive(Clone, Debug)]
+pub struct BenchReport {
+    /// The compute dtype (`f32`, `bf16`).
+    pub dtype: &'static str,
+    /// Threads candle computed with on the CPU.
+    pub threads: usize,
+    /// Trainable parameters of the model.
+    pub parameters: usize,
+    /// GFLOP of one network application to one row (the matrix products).
+    pub network_gflop_per_row: f64,
+    /// GFLOP/s of a large matrix product in the compute dtype, measured in the same process.
+    pub matmul_peak_gflops: f64,
+    /// One puzzle answered at batch 1, all supervision steps, in ms (None when not timed).
+    pub single_puzzle_ms: Option<f64>,
+    /// The timings of each batch size, in the order given.
+    pub rows: Vec<BenchRow>,
+    /// Supervision steps of one puzzle (N_sup).
+    pub halt_max_steps: usize,
+}
+
+impl BenchReport {
+    /// The JSON object of `trm bench --json`: the report with `config` (the preset or
+    /// configuration file) and `device` (as named), and the first batch size's figures under
+    /// the names the speed goals use.
+    pub fn to_json(&self, config: &str, device: &str) -> serde_json::Value {
+        let first = self.rows.first();
+        serde_json::json!({
+            "config": config,
+            "device": device,
+            "dtype": self.dtype,
+            "threads": self.threads,
+            "parameters": self.parameters,
+            "network_gflop_per_row": self.network_gflop_per_row,
+            "matmul_peak_gflops": self.matmul_peak_gflops,
+            "single_puzzle_ms": self.single_puzzle_ms,
+            "rows": self.rows,
+            "train_step_ms": first.map(|r| r.train_step_ms),
+            "train_examples_per_s": first.map(|r| r.train_examples_per_s),
+            "eval_step_ms": first.map(|r| r.eval_step_ms),
+        })
+    }
+
+    /// The table `trm bench` prints: a line per batch size (the GFLOP/s also as a share of the
+    /// peak), the single puzzle, the peak.
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "{:>6} {:>13} {:>14} {:>24} {:>11} {:>15} {:>16}\n",
+            "batch",
+            "eval step ms",
+            "train step ms",
+            "(fwd / bwd / update)",
+            "puzzles/s",
+            "eval GFLOP/s",
+            "train GFLOP/s"
+        );
+        let peak = self.matmul_peak_gflops;
+        for r in &self.rows {
+            let p = &r.train_phases_ms;
+            out += &format!(
+                "{:>6} {:>13.1} {:>14.1} {:>24} {:>11.2} {:>8.1} ({:>3.0}%) {:>9.1} ({:>3.0}%)\n",
+                r.batch_size,
+                r.eval_step_ms,
+                r.train_step_ms,
+                format!("{:.0} / {:.0} / {:.0}", p.forward, p.backward, p.update),
+                r.puzzles_per_s,
+                r.eval_gflops,
+                100.0 * r.eval_gflops / peak,
+                r.train_gflops,
+                100.0 * r.train_gflops / peak
+            );
+        }
+        if let Some(ms) = self.single_puzzle_ms {
+            out += &format!("single puzzle (batch 1, {} steps): {ms:.1} ms\n", self.halt_max_steps);
+        }
+        out + &format!(
+            "matrix-product peak on this machine (2048^3 {}, same process): {peak:.1} GFLOP/s\n",
+            self.dtype
+        )
+    }
 }
 
 /// seq_len, vocab size and puzzle identifiers of the task a configuration trains on: its
@@ -275,5 +449,91 @@ mod tests {
         let cfg = model_config(&run, Some("sudoku4"), Some(dir.path())).unwrap();
         assert_eq!((cfg.seq_len, cfg.vocab_size, cfg.num_puzzle_identifiers), (81, 11, 1));
         assert!(model_config(&run, None, Some(&dir.path().join("none"))).is_err());
+    }
+
+    fn report() -> BenchReport {
+        let row = BenchRow {
+            batch_size: 16,
+            eval_step_ms: 10.0,
+            train_step_ms: 40.0,
+            train_phases_ms: Phases { forward: 12.0, backward: 25.0, update: 3.0 },
+            puzzles_per_s: 200.0,
+            train_examples_per_s: 400.0,
+            eval_gflops: 25.0,
+            train_gflops: 50.0,
+        };
+        BenchReport {
+            dtype: "f32",
+            threads: 2,
+            parameters: 1000,
+            network_gflop_per_row: 0.5,
+            matmul_peak_gflops: 100.0,
+            single_puzzle_ms: Some(12.34),
+            rows: vec![row],
+            halt_max_steps: 8,
+        }
+    }
+
+    #[test]
+    fn reports_print_as_a_table_and_json() {
+        let table = report().table();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 4, "{table}");
+        assert!(lines[0].trim_start().starts_with("batch  eval step ms  train step ms"));
+        assert_eq!(
+            lines[1].split_whitespace().collect::<Vec<_>>(),
+            [
+                "16", "10.0", "40.0", "12", "/", "25", "/", "3", "200.00", "25.0", "(", "25%)",
+                "50.0", "(", "50%)"
+            ]
+        );
+        assert_eq!(lines[2], "single puzzle (batch 1, 8 steps): 12.3 ms");
+        assert_eq!(
+            lines[3],
+            "matrix-product peak on this machine (2048^3 f32, same process): 100.0 GFLOP/s"
+        );
+
+        let json = report().to_json("sudoku4", "cpu");
+        assert_eq!(
+            (json["config"].as_str(), json["device"].as_str()),
+            (Some("sudoku4"), Some("cpu"))
+        );
+        assert_eq!(
+            (json["train_step_ms"].as_f64(), json["eval_step_ms"].as_f64()),
+            (Some(40.0), Some(10.0))
+        );
+        assert_eq!(json["rows"][0]["train_phases_ms"]["backward"].as_f64(), Some(25.0));
+        assert_eq!(
+            (json["parameters"].as_u64(), json["single_puzzle_ms"].as_f64()),
+            (Some(1000), Some(12.34))
+        );
+        assert!(json.get("halt_max_steps").is_none());
+    }
+
+    #[test]
+    fn a_bench_checks_its_batch_sizes_and_says_what_it_times() {
+        let run = RunConfig::preset("sudoku4").unwrap();
+        let cfg = model_config(&run, Some("sudoku4"), None).unwrap();
+        let opts = BenchOptions { batch_sizes: vec![4, 0], reps: 1, single: false, export: None };
+        let err = Bench::new(run.clone(), cfg.clone(), opts.clone(), &Device::Cpu, None).err();
+        assert!(err.unwrap().to_string().contains("positive sizes"));
+
+        let opts = BenchOptions { batch_sizes: vec![2], ..opts };
+        let bench = Bench::new(run, cfg, opts, &Device::Cpu, None).unwrap();
+        let header = bench.header("sudoku4");
+        let params = bench.model.num_params();
+        assert!(
+            header.starts_with(&format!(
+                "sudoku4: {params} parameters, computing in f32, S = 17, T = 2, n = 2, N_sup = 8; "
+            )),
+            "{header}"
+        );
+        assert!(header.ends_with("timing 1 reps each"), "{header}");
+        let report = bench.run().unwrap();
+        assert_eq!(
+            (report.rows.len(), report.rows[0].batch_size, report.parameters),
+            (1, 2, params)
+        );
+        assert!(report.single_puzzle_ms.is_none() && report.matmul_peak_gflops > 0.0);
     }
 }

@@ -9,10 +9,11 @@
 //! On an ARC dataset the predictions are also voted over augmentations into pass@K and an
 //! ARC Prize submission ([`arc_scores`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Context, Result};
 use serde::Serialize;
+use serde_json::json;
 use trm_data::arc::evaluate::{ArcEvaluator, ArcScores, PASS_KS, SUBMISSION_ATTEMPTS};
 use trm_data::dataset::Split;
 use trm_data::maze::build::decode_example;
@@ -55,6 +56,80 @@ pub struct EvalReport {
     /// label draws (most mazes have several; `exact_accuracy` asks for the label's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub solved_accuracy: Option<f64>,
+}
+
+impl EvalReport {
+    /// The metrics as the JSON object `trm eval --json` prints; with `per_step`, also the
+    /// exact accuracy after every supervision step.
+    pub fn to_json(&self, per_step: bool) -> serde_json::Value {
+        let mut obj = json!({
+            "exact_accuracy": self.exact_accuracy,
+            "token_accuracy": self.token_accuracy,
+            "q_halt_accuracy": self.q_halt_accuracy,
+            "count": self.count,
+            "mean_steps": self.mean_steps,
+        });
+        if let Some(solved) = self.solved_accuracy {
+            obj["solved_accuracy"] = json!(solved);
+        }
+        if per_step {
+            obj["exact_accuracy_per_step"] = json!(self.exact_accuracy_per_step);
+        }
+        obj
+    }
+
+    /// The metrics as the table `trm eval` prints, one per line; with `per_step`, also the
+    /// exact accuracy after every supervision step.
+    pub fn table(&self, per_step: bool) -> String {
+        let mut out = format!("examples         {}\n", self.count);
+        out += &format!("exact accuracy   {:.4}\n", self.exact_accuracy);
+        if let Some(solved) = self.solved_accuracy {
+            out +=
+                &format!("solved accuracy  {solved:.4} (answers that are a valid shortest path)\n");
+        }
+        out += &format!("token accuracy   {:.4}\n", self.token_accuracy);
+        out += &format!("q_halt accuracy  {:.4}\n", self.q_halt_accuracy);
+        out += &format!("mean steps       {:.2}\n", self.mean_steps);
+        if per_step {
+            out += "\nstep  exact accuracy\n";
+            for (k, a) in self.exact_accuracy_per_step.iter().enumerate() {
+                out += &format!("{:>4}  {a:.4}\n", k + 1);
+            }
+        }
+        out
+    }
+
+    /// The exact accuracy against supervision steps, as points (step from 1, accuracy), and
+    /// the step to mark as the training horizon `trained` (`halt_max_steps`): only when the
+    /// curve goes past it (at the right edge a mark says nothing).
+    pub fn per_step_curve(&self, trained: usize) -> (Vec<(usize, f64)>, Option<usize>) {
+        let points: Vec<(usize, f64)> =
+            self.exact_accuracy_per_step.iter().enumerate().map(|(k, &a)| (k + 1, a)).collect();
+        let mark = (points.len() > trained).then_some(trained);
+        (points, mark)
+    }
+
+    /// What `trm demo` says of the held-out puzzles: how many were solved exactly, the token
+    /// accuracy and, on mazes, how many answers are a valid shortest path.
+    pub fn held_out_summary(&self) -> String {
+        let n = self.count as f64;
+        let mut out = format!(
+            "Held-out puzzles: {} of {} solved exactly ({:.1}%), token accuracy {:.1}%\n",
+            (self.exact_accuracy * n).round(),
+            self.count,
+            100.0 * self.exact_accuracy,
+            100.0 * self.token_accuracy
+        );
+        if let Some(solved) = self.solved_accuracy {
+            out += &format!(
+                "Valid shortest paths (any of the tied ones, not only the label's): {} of {} ({:.1}%)\n",
+                (solved * n).round(),
+                self.count,
+                100.0 * solved
+            );
+        }
+        out
+    }
 }
 
 /// The grid (rows, columns) of a split's first `total` examples when every one is a maze
@@ -262,6 +337,12 @@ pub fn arc_scores(dir: &Path, test: &Split, predictions: &[Prediction]) -> Resul
     Ok(evaluator.evaluate(&PASS_KS, SUBMISSION_ATTEMPTS))
 }
 
+/// Where `trm eval` writes an ARC `submission.json`: `given` (`--submission FILE`), else
+/// `submission.json` in the run folder `run` (`--model RUN`); None without either.
+pub fn submission_path(given: Option<&Path>, run: Option<&Path>) -> Option<PathBuf> {
+    given.map(Path::to_path_buf).or_else(|| run.map(|r| r.join("submission.json")))
+}
+
 /// Argmax over the last axis of `[B, seq, vocab]` logits (first maximum on ties).
 pub fn argmax_tokens(logits: &candle_core::Tensor) -> Result<Vec<u32>> {
     Ok(logits.argmax(candle_core::D::Minus1)?.flatten_all()?.to_vec1::<u32>()?)
@@ -269,4 +350,79 @@ pub fn argmax_tokens(logits: &candle_core::Tensor) -> Result<Vec<u32>> {
 
 fn sigmoid(v: f64) -> f64 {
     1.0 / (1.0 + (-v).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(solved: Option<f64>) -> EvalReport {
+        EvalReport {
+            count: 8,
+            token_accuracy: 0.75,
+            exact_accuracy: 0.25,
+            q_halt_accuracy: 0.5,
+            mean_steps: 3.5,
+            exact_accuracy_per_step: vec![0.125, 0.25],
+            solved_accuracy: solved,
+        }
+    }
+
+    #[test]
+    fn reports_print_as_json_and_tables() {
+        let r = report(None);
+        let json = r.to_json(false);
+        assert_eq!(json["count"], 8);
+        assert_eq!(json["exact_accuracy"], 0.25);
+        assert!(
+            json.get("solved_accuracy").is_none() && json.get("exact_accuracy_per_step").is_none()
+        );
+        let json = report(Some(0.5)).to_json(true);
+        assert_eq!(
+            (json["solved_accuracy"].as_f64(), json["exact_accuracy_per_step"][1].as_f64()),
+            (Some(0.5), Some(0.25))
+        );
+
+        let table = r.table(true);
+        assert!(
+            table.starts_with(
+                "examples         8\nexact accuracy   0.2500\ntoken accuracy   0.7500\n"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.ends_with(
+                "mean steps       3.50\n\nstep  exact accuracy\n   1  0.1250\n   2  0.2500\n"
+            ),
+            "{table}"
+        );
+        assert!(report(Some(0.5))
+            .table(false)
+            .contains("solved accuracy  0.5000 (answers that are a valid shortest path)\n"));
+    }
+
+    #[test]
+    fn per_step_curve_marks_the_training_horizon_inside_the_curve() {
+        let r = report(None);
+        assert_eq!(r.per_step_curve(1), (vec![(1, 0.125), (2, 0.25)], Some(1)));
+        assert_eq!(r.per_step_curve(2).1, None);
+    }
+
+    #[test]
+    fn held_out_summary_counts_puzzles() {
+        assert_eq!(
+            report(None).held_out_summary(),
+            "Held-out puzzles: 2 of 8 solved exactly (25.0%), token accuracy 75.0%\n"
+        );
+        let maze = report(Some(0.5)).held_out_summary();
+        assert!(maze.ends_with("not only the label's): 4 of 8 (50.0%)\n"), "{maze}");
+    }
+
+    #[test]
+    fn submissions_go_where_asked_or_into_the_run() {
+        let (file, run) = (Path::new("out/s.json"), Path::new("runs/arc"));
+        assert_eq!(submission_path(Some(file), Some(run)), Some(file.to_path_buf()));
+        assert_eq!(submission_path(None, Some(run)), Some(run.join("submission.json")));
+        assert_eq!(submission_path(None, None), None);
+    }
 }

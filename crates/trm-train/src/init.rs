@@ -118,11 +118,45 @@ pub fn load_into(model: &mut Model, path: &Path) -> Result<InitReport> {
 }
 
 impl InitReport {
+    /// What `trm train --init-from` tells the user, a line each: where the weights came from,
+    /// the notes, and the tensors not used.
+    pub fn summary(&self) -> String {
+        let mut out = format!("initialised from {}\n", self.source.display());
+        for note in &self.notes {
+            out += &format!("note: {note}\n");
+        }
+        if !self.unexpected.is_empty() {
+            let (n, names) = (self.unexpected.len(), self.unexpected.join(", "));
+            out += &format!("note: {n} tensors were not used: {names}\n");
+        }
+        out
+    }
+
     /// Writes [`INIT_FILE`] into the run folder.
     pub fn write(&self, run_dir: &Path) -> Result<()> {
         crate::checkpoint::write_atomically(
             &run_dir.join(INIT_FILE),
             serde_json::to_string_pretty(self)?.as_bytes(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_says_where_the_weights_came_from_and_what_was_left() {
+        let mut report = InitReport {
+            source: PathBuf::from("runs/s9/model.safetensors"),
+            notes: vec!["the table was resized".into()],
+            unexpected: Vec::new(),
+        };
+        assert_eq!(
+            report.summary(),
+            "initialised from runs/s9/model.safetensors\nnote: the table was resized\n"
+        );
+        report.unexpected = vec!["a".into(), "b".into()];
+        assert!(report.summary().ends_with("\nnote: 2 tensors were not used: a, b\n"));
     }
 }

@@ -8,7 +8,8 @@
 //!   backward, gradients summed over ranks, [`step::Optimizers`]).
 //! - [`distributed`]: data-parallel training over ranks: batch split, weight broadcast,
 //!   shared evaluation, carry gathering.
-//! - [`collective`]: the communication between ranks (one, threads); `nccl`: GPUs with NCCL.
+//! - [`collective`]: the communication between ranks (one, threads); [`nccl`]: one process
+//!   per GPU, its rank from flags or the environment, NCCL between them (feature `nccl`).
 //! - [`eval`]: evaluation on a test split, test-time recursion, per-step accuracy.
 //! - [`solve`]: answering new puzzles (no labels): the [`solve::Task`] of Sudoku, mazes and
 //!   ARC, batches, supervision steps, halting.
@@ -33,7 +34,6 @@ pub mod ema;
 pub mod eval;
 pub mod generated;
 pub mod init;
-#[cfg(feature = "nccl")]
 pub mod nccl;
 pub mod optim;
 pub mod path_labels;

@@ -12,6 +12,7 @@ pub mod arc;
 pub mod maze;
 pub mod sudoku;
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Result};
@@ -148,6 +149,23 @@ impl Answer {
     }
 }
 
+/// Rows in the batch that answers row `index` of `count` rows answered `batch_size` at a
+/// time (the last batch may be short).
+pub fn batch_len(index: usize, count: usize, batch_size: usize) -> usize {
+    batch_size.min(count - index / batch_size * batch_size)
+}
+
+/// Where the picture of puzzle `k` (from 0) of `count` goes: `out` for a single puzzle, else
+/// `out` with `-k` (from 1) before its extension: `maze.png` -> `maze-2.png`.
+pub fn picture_path(out: &Path, k: usize, count: usize) -> PathBuf {
+    if count == 1 {
+        return out.to_path_buf();
+    }
+    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let ext = out.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    out.with_file_name(format!("{stem}-{}{ext}", k + 1))
+}
+
 /// A batch of same-length input rows, with their puzzle identifiers and no labels.
 pub fn unlabelled_batch(rows: &[Row]) -> Result<Batch> {
     ensure!(!rows.is_empty(), "a batch needs at least one row");
@@ -266,6 +284,14 @@ mod tests {
             }
         }
         assert!(solve(&model, &Rows, &[], &opts).unwrap().is_empty());
+    }
+
+    #[test]
+    fn batches_and_pictures_are_numbered() {
+        assert_eq!((0..5).map(|k| batch_len(k, 5, 2)).collect::<Vec<_>>(), [2, 2, 2, 2, 1]);
+        assert_eq!(batch_len(0, 3, 256), 3);
+        assert_eq!(picture_path(Path::new("out/m.png"), 1, 3), PathBuf::from("out/m-2.png"));
+        assert_eq!(picture_path(Path::new("out/m.png"), 0, 1), PathBuf::from("out/m.png"));
     }
 
     #[test]

@@ -110,6 +110,8 @@ pub enum Event<'a> {
         train_examples: usize,
         /// Examples in the test split (0 without one).
         test_examples: usize,
+        /// The dtype the model computes in (`f32`, `bf16`).
+        dtype: &'static str,
     },
     /// A training line was appended to `metrics.jsonl` (every `log_interval` steps).
     Step(&'a MetricsLine),
@@ -124,6 +126,46 @@ pub enum Event<'a> {
     Eval(&'a MetricsLine),
     /// A checkpoint was written at this path.
     Checkpoint(&'a Path),
+}
+
+impl Event<'_> {
+    /// What a person is told of the event: the run's sizes when it starts, a training line's
+    /// figures (for beside a progress bar), the evaluation's progress and its results, the
+    /// checkpoint written.
+    pub fn message(&self) -> String {
+        match self {
+            Event::Started {
+                total_steps,
+                num_params,
+                train_examples,
+                test_examples,
+                dtype,
+                ..
+            } => {
+                format!("{num_params} parameters, computing in {dtype}; {train_examples} training examples, {test_examples} test examples; {total_steps} steps")
+            }
+            Event::Step(m) => format!(
+                "epoch {:.1} loss {:.4} exact {:.3} steps {:.1} {:.0} ex/s",
+                m.epoch,
+                m.lm_loss.unwrap_or(f64::NAN),
+                m.exact_accuracy,
+                m.steps,
+                m.examples_per_s.unwrap_or(0.0)
+            ),
+            Event::EvalProgress { done, total } => format!("evaluating {done}/{total}"),
+            Event::Eval(m) => {
+                let solved = m
+                    .solved_accuracy
+                    .map(|a| format!(", solved (any shortest path) {a:.4}"))
+                    .unwrap_or_default();
+                format!(
+                    "eval at step {}: exact accuracy {:.4}{solved}, token accuracy {:.4}, q_halt accuracy {:.4} over {} examples ({:.0}s)",
+                    m.step, m.exact_accuracy, m.accuracy, m.q_halt_accuracy, m.count, m.elapsed_s
+                )
+            }
+            Event::Checkpoint(path) => format!("checkpoint {}", path.display()),
+        }
+    }
 }
 
 /// The run being trained: model, optimizers, EMA, carry, sampler position, RNG.
@@ -487,6 +529,7 @@ impl Trainer {
             num_params: self.model.num_params(),
             train_examples: self.train.num_examples(),
             test_examples: self.test.as_ref().map_or(0, Split::num_examples),
+            dtype: self.model.compute_dtype().as_str(),
         });
         let stop_at = stop_after.map(|n| self.step + n);
         let mut window = Window::default();
@@ -983,5 +1026,59 @@ impl Window {
             examples_per_s: Some(self.rows as f64 / seconds.max(1e-9)),
             solved_accuracy: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(split: &'static str) -> MetricsLine {
+        MetricsLine {
+            split,
+            step: 40,
+            epoch: 2.26,
+            elapsed_s: 12.4,
+            lr: Some(1e-3),
+            lm_loss: Some(0.123456),
+            q_halt_loss: Some(0.01),
+            q_continue_loss: None,
+            accuracy: 0.875,
+            exact_accuracy: 0.5,
+            q_halt_accuracy: 0.75,
+            steps: 3.3,
+            count: 64,
+            examples_per_s: Some(321.4),
+            solved_accuracy: None,
+        }
+    }
+
+    #[test]
+    fn events_say_what_happened() {
+        let started = Event::Started {
+            total_steps: 90,
+            start_step: 0,
+            num_params: 1234,
+            train_examples: 800,
+            test_examples: 100,
+            dtype: "f32",
+        };
+        assert_eq!(
+            started.message(),
+            "1234 parameters, computing in f32; 800 training examples, 100 test examples; 90 steps"
+        );
+        let train = line("train");
+        assert_eq!(
+            Event::Step(&train).message(),
+            "epoch 2.3 loss 0.1235 exact 0.500 steps 3.3 321 ex/s"
+        );
+        assert_eq!(Event::EvalProgress { done: 3, total: 7 }.message(), "evaluating 3/7");
+        let eval = MetricsLine { solved_accuracy: Some(0.625), ..line("eval") };
+        assert_eq!(
+            Event::Eval(&eval).message(),
+            "eval at step 40: exact accuracy 0.5000, solved (any shortest path) 0.6250, token accuracy 0.8750, q_halt accuracy 0.7500 over 64 examples (12s)"
+        );
+        let path = Path::new("runs/x/checkpoints/step_40.safetensors");
+        assert_eq!(Event::Checkpoint(path).message(), format!("checkpoint {}", path.display()));
     }
 }

@@ -86,6 +86,49 @@ impl ArcScores {
     pub fn pass(&self, k: usize) -> Option<f64> {
         self.pass_at.iter().find(|(kk, _)| *kk == k).map(|&(_, s)| s)
     }
+
+    /// The `"arc"` object of `trm eval --json`: `pass@K` for every K, the counts, and the path
+    /// `submission` was written to (null when none was).
+    pub fn to_json(&self, submission: Option<&Path>) -> serde_json::Value {
+        let mut obj = serde_json::json!({
+            "tasks": self.tasks,
+            "test_inputs": self.test_inputs,
+            "inputs_without_predictions": self.inputs_without_predictions,
+            "rows": self.rows,
+            "submission": submission.map(|p| p.display().to_string()),
+        });
+        for &(k, s) in &self.pass_at {
+            obj[format!("pass@{k}")] = serde_json::json!(s);
+        }
+        obj
+    }
+
+    /// The pass@K table `trm eval` prints after its usual metrics (it starts with an empty
+    /// line), with where `submission` was written.
+    pub fn table(&self, submission: Option<&Path>) -> String {
+        let mut out = format!(
+            "\nARC: {} tasks, {} test inputs, {} predictions voted (official evaluator: de-augment, vote, rank by votes then mean confidence)\n",
+            self.tasks, self.test_inputs, self.rows
+        );
+        out += "     K  pass@K\n";
+        for &(k, s) in &self.pass_at {
+            out += &format!("{k:>6}  {s:.4}\n");
+        }
+        if self.inputs_without_predictions > 0 {
+            out += &format!(
+                "note: {} test inputs got no prediction (--limit?); they count as unsolved\n",
+                self.inputs_without_predictions
+            );
+        }
+        out += &match submission {
+            Some(p) => format!(
+                "submission (top {SUBMISSION_ATTEMPTS} attempts per test input): {}\n",
+                p.display()
+            ),
+            None => "no submission.json written (give --submission FILE)\n".to_string(),
+        };
+        out
+    }
 }
 
 /// Collects predictions and scores them; see the module documentation.
@@ -295,4 +338,44 @@ pub fn write_submission(path: &Path, submission: &Submission) -> Result<()> {
     let text = serde_json::to_string(submission)?;
     std::fs::write(path, text)
         .with_context(|| format!("{}: cannot write submission", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scores(without: usize) -> ArcScores {
+        ArcScores {
+            pass_at: vec![(1, 0.5), (2, 0.75)],
+            per_task: BTreeMap::new(),
+            tasks: 2,
+            test_inputs: 3,
+            inputs_without_predictions: without,
+            rows: 12,
+            submission: Submission::new(),
+        }
+    }
+
+    #[test]
+    fn scores_print_as_json_and_a_table() {
+        let json = scores(0).to_json(Some(Path::new("runs/arc/submission.json")));
+        assert_eq!((json["pass@1"].as_f64(), json["pass@2"].as_f64()), (Some(0.5), Some(0.75)));
+        assert_eq!((json["tasks"].as_u64(), json["rows"].as_u64()), (Some(2), Some(12)));
+        assert_eq!(json["submission"], "runs/arc/submission.json");
+        assert!(scores(0).to_json(None)["submission"].is_null());
+
+        let table = scores(1).table(None);
+        assert!(
+            table.starts_with("\nARC: 2 tasks, 3 test inputs, 12 predictions voted"),
+            "{table}"
+        );
+        assert!(table.contains("     K  pass@K\n     1  0.5000\n     2  0.7500\n"), "{table}");
+        assert!(table.contains("note: 1 test inputs got no prediction"), "{table}");
+        assert!(table.ends_with("no submission.json written (give --submission FILE)\n"));
+        let table = scores(0).table(Some(Path::new("s.json")));
+        assert!(
+            !table.contains("note:") && table.ends_with("per test input): s.json\n"),
+            "{table}"
+        );
+    }
 }

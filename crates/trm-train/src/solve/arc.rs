@@ -13,13 +13,14 @@ use std::collections::BTreeMap;
 use anyhow::{ensure, Result};
 use trm_data::arc::augment::{known_augmentations, Augmentation};
 use trm_data::arc::build::task_augmentations;
+use trm_data::arc::check::verdict;
 use trm_data::arc::encode::Canvas;
 use trm_data::arc::evaluate::{ArcEvaluator, Candidate};
 use trm_data::arc::{self, Grid};
 use trm_data::dataset::BLANK_IDENTIFIER;
 use trm_model::Model;
 
-use super::{Answer, Row, Task, Verdict};
+use super::{Answer, Row, Solved, Task, Verdict};
 
 /// Augmentations drawn for a task the run does not know, when no number is given.
 pub const DEFAULT_NEW_TASK_AUG: usize = 7;
@@ -58,6 +59,69 @@ pub enum Copies {
         /// Whether the model has a puzzle embedding.
         has_embedding: bool,
     },
+}
+
+impl Copies {
+    /// Which copies were answered, in words (`trm solve arc` says it after each task's name).
+    pub fn describe(&self) -> String {
+        match *self {
+            Copies::Learned { used, total } => format!(
+                "in the run's dataset; {used} of its {total} copies with their learned identifiers"
+            ),
+            Copies::Drawn { count, seed, has_embedding } => format!(
+                "{}; {count} copies (the task and {} augmentations, seed {seed}) with the blank identifier 0",
+                if has_embedding {
+                    "not in the run's dataset"
+                } else {
+                    "the model has no puzzle embedding"
+                },
+                count - 1
+            ),
+        }
+    }
+}
+
+/// The heading `trm solve arc` prints before a task's test inputs: its id, its pairs and the
+/// copies answered.
+pub fn task_heading(task: &arc::Task, copies: &Copies) -> String {
+    format!(
+        "== task {} ({} demonstration pairs, {} test inputs): {} ==",
+        task.id,
+        task.train.len(),
+        task.test.len(),
+        copies.describe()
+    )
+}
+
+/// What `trm solve arc` says of the top `attempts` answers to one test input (`truth`: its
+/// output, when the task file gives it): each attempt's votes and mean confidence, checked
+/// against the truth, then the verdict.
+pub fn attempt_lines(s: &Solved<Vec<Candidate>>, truth: Option<&Grid>, attempts: usize) -> String {
+    let votes = s.rows.len();
+    let mut out = String::new();
+    for (j, c) in s.answer.iter().take(attempts).enumerate() {
+        let check = truth.map(|t| format!("   {}", verdict(&c.grid, t))).unwrap_or_default();
+        out += &format!(
+            "attempt {}   {} of {votes} votes, mean confidence {:.3}{check}\n",
+            j + 1,
+            c.votes,
+            c.mean_confidence()
+        );
+    }
+    out + &s.verdict.text + "\n"
+}
+
+/// The closing line of `trm solve arc`: how many of the test inputs with a known output the top
+/// `attempts` answers solved; None when no output is known.
+pub fn summary(
+    inputs: &[TestInput],
+    solved: &[Solved<Vec<Candidate>>],
+    attempts: usize,
+) -> Option<String> {
+    let known = inputs.iter().filter(|i| i.output.is_some()).count();
+    let right = solved.iter().filter(|s| s.verdict.solved).count();
+    (known > 0)
+        .then(|| format!("{right} of {known} test inputs solved by the top {attempts} attempts"))
 }
 
 /// One test input of an ARC task, with the copies of the task it is answered under.
@@ -243,5 +307,61 @@ mod tests {
         let unknown = TestInput { output: None, ..test_input };
         let verdict = task.check(&unknown, &ranked);
         assert!(!verdict.solved && verdict.text.contains("no test output"), "{verdict:?}");
+    }
+
+    #[test]
+    fn copies_attempts_and_tasks_in_words() {
+        let learned = Copies::Learned { used: 4, total: 9 };
+        assert_eq!(
+            learned.describe(),
+            "in the run's dataset; 4 of its 9 copies with their learned identifiers"
+        );
+        let drawn = Copies::Drawn { count: 8, seed: 42, has_embedding: false };
+        assert_eq!(drawn.describe(), "the model has no puzzle embedding; 8 copies (the task and 7 augmentations, seed 42) with the blank identifier 0");
+        let grid = |rows: &[Vec<u8>]| Grid::from_rows(rows).unwrap();
+        let (input, truth) = (grid(&[vec![1, 2]]), grid(&[vec![2, 1]]));
+        let pair = arc::Pair { input: input.clone(), output: truth.clone() };
+        let task = arc::Task {
+            id: "t1".into(),
+            train: vec![pair.clone(); 3],
+            test: vec![pair],
+            solutions_known: true,
+        };
+        assert_eq!(
+            task_heading(&task, &learned),
+            format!("== task t1 (3 demonstration pairs, 1 test inputs): {} ==", learned.describe())
+        );
+
+        let candidate = |grid: &Grid, votes, confidence_sum| Candidate {
+            grid: grid.clone(),
+            votes,
+            confidence_sum,
+        };
+        let answer = vec![candidate(&input, 2, 1.5), candidate(&truth, 1, 0.25)];
+        let verdict = Verdict { solved: true, text: "SOLVED".into(), wrong: Vec::new() };
+        let solved = Solved { answer, verdict, rows: vec![row_answer(vec![]); 3] };
+        assert_eq!(
+            attempt_lines(&solved, Some(&truth), 2),
+            "attempt 1   2 of 3 votes, mean confidence 0.750   wrong (2 of 2 cells differ)\n\
+             attempt 2   1 of 3 votes, mean confidence 0.250   correct\nSOLVED\n"
+        );
+        assert_eq!(
+            attempt_lines(&solved, None, 1),
+            "attempt 1   2 of 3 votes, mean confidence 0.750\nSOLVED\n"
+        );
+
+        let test_input =
+            TestInput { task: "t1".into(), input, output: Some(truth), copies: Vec::new() };
+        let unknown = TestInput { output: None, ..test_input.clone() };
+        let inputs = [test_input, unknown.clone()];
+        let both = [
+            solved.clone(),
+            Solved { verdict: Verdict { solved: false, ..solved.verdict.clone() }, ..solved },
+        ];
+        assert_eq!(
+            summary(&inputs, &both, 2).unwrap(),
+            "1 of 1 test inputs solved by the top 2 attempts"
+        );
+        assert_eq!(summary(&[unknown], &both[1..], 2), None);
     }
 }

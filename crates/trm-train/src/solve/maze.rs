@@ -1,11 +1,12 @@
 //! Mazes as a [`Task`]: one row per maze, its tokens; the answer is the model's tokens and
-//! the path they draw, checked with breadth-first search.
+//! the path they draw, checked with breadth-first search. Also what `trm solve maze` says of
+//! the answers.
 
 use anyhow::Result;
 use trm_data::maze::check::{check_path, PathCheck};
-use trm_data::maze::Maze;
+use trm_data::maze::{Cell, Maze};
 
-use super::{Answer, Row, Task, Verdict};
+use super::{Answer, Row, Solved, Task, Verdict};
 
 /// Mazes of the size the model was trained on, each with one S and one G.
 pub struct MazeTask;
@@ -42,6 +43,40 @@ impl Task for MazeTask {
     }
 }
 
+impl MazeAnswer {
+    /// The answer in the official characters `# SGo`, `?` for a token that is no cell.
+    pub fn line(&self) -> String {
+        let cell = |&t: &u32| u8::try_from(t).ok().and_then(Cell::from_token);
+        self.tokens.iter().map(|t| cell(t).map_or('?', Cell::to_char)).collect()
+    }
+}
+
+/// What `trm solve maze` says of one answer: its characters, the path's verdict, the steps
+/// and q_halt confidence.
+pub fn report(s: &Solved<MazeAnswer>) -> String {
+    let row = &s.rows[0];
+    format!(
+        "answer      \"{}\"\npath        {}\nsteps       {} (q_halt confidence {:.3})\n",
+        s.answer.line(),
+        s.verdict.text,
+        row.steps,
+        row.confidence
+    )
+}
+
+/// The closing line of `trm solve maze` over several mazes: how many answers draw a valid
+/// path, how many of those are shortest, how many are exact.
+pub fn summary(solved: &[Solved<MazeAnswer>]) -> String {
+    let count = |f: &dyn Fn(&Solved<MazeAnswer>) -> bool| solved.iter().filter(|s| f(s)).count();
+    format!(
+        "{} mazes: {} valid paths, {} of them shortest, {} exact (a shortest path and nothing else changed)",
+        solved.len(),
+        count(&|s| s.answer.path.drawn.is_some()),
+        count(&|s| s.answer.path.is_shortest()),
+        count(&|s| s.verdict.solved)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +103,34 @@ mod tests {
         assert_eq!((0..9).filter(|&i| extra.wrong[i]).collect::<Vec<_>>(), [3]);
         let (broken, _) = solve("So \n #o\n  G");
         assert!(!broken.solved && broken.text.starts_with("NOT a valid path"), "{broken:?}");
+    }
+
+    #[test]
+    fn answers_are_reported_and_counted() {
+        let maze = Maze::parse_lines("S  \n # \n  G").unwrap();
+        let solved = |lines: &str| {
+            let tokens: Vec<u32> =
+                Maze::parse_lines(lines).unwrap().tokens().into_iter().map(u32::from).collect();
+            let rows = MazeTask.encode(&maze).unwrap();
+            let answer = MazeTask.decode(&maze, &rows, &[row_answer(tokens)]).unwrap();
+            Solved {
+                verdict: MazeTask.check(&maze, &answer),
+                answer,
+                rows: vec![row_answer(vec![])],
+            }
+        };
+        let exact = solved("Soo\n #o\n  G");
+        assert_eq!(exact.answer.line(), "Soo #o  G");
+        let text = report(&exact);
+        assert!(
+            text.starts_with("answer      \"Soo #o  G\"\npath        valid shortest path"),
+            "{text}"
+        );
+        assert!(text.ends_with("\nsteps       1 (q_halt confidence 0.500)\n"), "{text}");
+        let mut odd = solved("So \n #o\n  G");
+        odd.answer.tokens[2] = 99;
+        assert_eq!(odd.answer.line(), "So? #o  G");
+        let all = [exact, solved("Soo\no#o\n  G"), odd];
+        assert_eq!(summary(&all), "3 mazes: 2 valid paths, 2 of them shortest, 1 exact (a shortest path and nothing else changed)");
     }
 }

@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Result};
 use std::path::PathBuf;
-use trm_model::reference::{check_dir, Tolerances};
+use trm_model::reference::check_dir;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -36,45 +36,12 @@ pub fn run(args: Args) -> Result<()> {
     let mut failed = Vec::new();
     for name in &args.dtype {
         let dtype = super::compute_dtype(name)?;
-        let tol = Tolerances::for_dtype(dtype)?;
         let outcome = check_dir(&args.dir, &device, dtype)?;
-        for (vector, result) in outcome.results {
-            let tolerances = serde_json::json!({
-                "step": tol.step, "loss": tol.loss, "grad": tol.grad, "exact_calls": tol.exact_calls,
-            });
-            match result {
-                Ok(r) => {
-                    if !args.json {
-                        println!("{} {}: {}", args.device, dtype.as_str(), r.line());
-                    }
-                    rows.push(serde_json::json!({
-                        "vector": vector, "dtype": dtype.as_str(), "ok": true,
-                        "step1": r.fresh.err, "teacher_forced": r.forced.err,
-                        "logits": r.by_kind[0], "q_halt_logits": r.by_kind[1],
-                        "z_H": r.by_kind[2], "z_L": r.by_kind[3],
-                        "eval_loss": r.eval_loss.err, "train_loss": r.train_loss.err,
-                        "grad": r.grad.err, "grad_at": r.grad.at,
-                        "trace_equal": r.trace_equal, "trace_calls": r.calls,
-                        "trace_loss": r.trace_loss.err, "step0_identical": r.step0_identical,
-                        "tolerances": tolerances,
-                    }));
-                }
-                Err(e) => {
-                    if !args.json {
-                        println!(
-                            "{} {}: reference {vector} FAILED: {e:#}",
-                            args.device,
-                            dtype.as_str()
-                        );
-                    }
-                    rows.push(serde_json::json!({
-                        "vector": vector, "dtype": dtype.as_str(), "ok": false,
-                        "error": format!("{e:#}"), "tolerances": tolerances,
-                    }));
-                    failed.push(format!("{vector} ({})", dtype.as_str()));
-                }
-            }
+        if !args.json {
+            print!("{}", outcome.lines(&args.device));
         }
+        rows.extend(outcome.json_rows());
+        failed.extend(outcome.failures().iter().map(|v| format!("{v} ({})", dtype.as_str())));
     }
     if args.json {
         let out = serde_json::json!({

@@ -4,15 +4,15 @@
 //! (about 20 to 25 minutes each on two cores).
 
 use anyhow::{Context, Result};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use trm_data::sudoku::Grid;
 use trm_train::config::RunConfig;
 use trm_train::eval::{evaluate, EvalOptions};
 use trm_train::run_dir::RunDir;
-use trm_train::solve::sudoku::SudokuTask;
-use trm_train::solve::{solve, SolveOptions};
 use trm_train::train::{Trainer, CONFIG_FILE};
+
+use super::solve::maze::{solve_maze, MazeArgs};
+use super::solve::sudoku::{solve_sudoku, SudokuArgs};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Task {
@@ -91,21 +91,7 @@ pub fn run(args: Args) -> Result<()> {
     let ema_model = run.load_model(&candle_core::Device::Cpu)?;
     let opts = EvalOptions { batch_size: 256, max_examples: 0, max_steps: None, halt: false };
     let (report, _) = evaluate(&ema_model, &test, &opts, |_, _| {})?;
-    println!(
-        "\nHeld-out puzzles: {} of {} solved exactly ({:.1}%), token accuracy {:.1}%",
-        (report.exact_accuracy * report.count as f64).round(),
-        report.count,
-        100.0 * report.exact_accuracy,
-        100.0 * report.token_accuracy
-    );
-    if let Some(solved) = report.solved_accuracy {
-        println!(
-            "Valid shortest paths (any of the tied ones, not only the label's): {} of {} ({:.1}%)",
-            (solved * report.count as f64).round(),
-            report.count,
-            100.0 * solved
-        );
-    }
+    print!("\n{}", report.held_out_summary());
     ensure_shown(args.show, test.num_examples())?;
     let index = args.show;
     match args.task {
@@ -119,39 +105,17 @@ pub fn run(args: Args) -> Result<()> {
                 .with_context(|| format!("writing {}", file.display()))?;
             let picture = out.join("demo-maze-steps.png");
             println!("\nHeld-out maze {index}, the answer after each supervision step:\n");
-            super::solve::maze::solve_maze(super::solve::maze::MazeArgs::for_demo(
-                out.clone(),
-                file,
-                picture.clone(),
-            ))?;
+            solve_maze(MazeArgs::for_demo(out.clone(), file, picture.clone()))?;
             println!("Picture of every step: {}", picture.display());
         }
         _ => {
+            // Shown as `trm solve sudoku --steps` shows it.
             println!("\nHeld-out puzzle {index}, the answer after each supervision step (changed cells marked):\n");
-            let (input, label) = test.example(index);
-            print_sudoku_steps(&ema_model, input, label)?;
+            let puzzle = Grid::from_tokens(test.example(index).0)?.to_line('.');
+            solve_sudoku(SudokuArgs::for_demo(out.clone(), puzzle))?;
         }
     }
     println!("Run folder: {} (metrics.jsonl, model.safetensors, checkpoints/)", out.display());
-    Ok(())
-}
-
-/// Runs every supervision step on a Sudoku (`input` tokens, `label` its solution) and prints
-/// the answer after each, marking the cells that changed since the previous step.
-pub fn print_sudoku_steps(model: &trm_model::Model, input: &[u8], label: &[u8]) -> Result<()> {
-    let tty = std::io::stdout().is_terminal();
-    let puzzle = Grid::from_tokens(input)?;
-    let solution = Grid::from_tokens(label).ok();
-    println!("puzzle:\n{}", puzzle.render());
-    let opts = SolveOptions {
-        steps: model.config().halt_max_steps,
-        halt: false,
-        batch_size: 1,
-        keep_steps: true,
-    };
-    let solved = solve(model, &SudokuTask, &[puzzle], &opts)?;
-    let steps = solved[0].rows[0].per_step_tokens();
-    print!("{}", trm_viz::terminal::sudoku_steps(&puzzle, steps, solution.as_ref(), tty));
     Ok(())
 }
 

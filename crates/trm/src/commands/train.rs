@@ -138,17 +138,7 @@ fn open_run(
     let (trainer, init) =
         Trainer::create_with_init(cfg, run_dir, device, args.init_from.as_deref())?;
     if let Some(init) = init {
-        eprintln!("initialised from {}", init.source.display());
-        for note in init.notes {
-            eprintln!("note: {note}");
-        }
-        if !init.unexpected.is_empty() {
-            eprintln!(
-                "note: {} tensors were not used: {}",
-                init.unexpected.len(),
-                init.unexpected.join(", ")
-            );
-        }
+        eprint!("{}", init.summary());
     }
     Ok(trainer)
 }
@@ -178,31 +168,16 @@ fn train_rank(
 /// This process as one rank of a run with one process per GPU (NCCL).
 #[cfg(feature = "nccl")]
 fn train_process_rank(args: &Args, given: Option<RunConfig>, init_file: &Path) -> Result<()> {
-    let env = |key: &str| -> Result<Option<usize>> {
-        match std::env::var(key) {
-            Ok(v) => {
-                v.trim().parse().map(Some).with_context(|| format!("${key} is {v:?}, not a number"))
-            }
-            Err(_) => Ok(None),
-        }
-    };
-    let rank = match args.rank {
-        Some(r) => r,
-        None => env("RANK")?.context("--dist-init needs --rank R (or $RANK)")?,
-    };
-    let world = match args.world_size {
-        Some(n) => n,
-        None => env("WORLD_SIZE")?.context("--dist-init needs --world-size N (or $WORLD_SIZE)")?,
-    };
+    let place = trm_train::nccl::ProcessRank::resolve(args.rank, args.world_size)?;
     ensure!(args.out.is_some() || args.resume.is_some(), "with one process per GPU, name the run folder (--out DIR or --resume DIR): every rank opens the same one");
     let device = match args.device.as_str() {
-        "cuda" => super::device(&format!("cuda:{}", env("LOCAL_RANK")?.unwrap_or(rank)))?,
+        "cuda" => super::device(&format!("cuda:{}", place.gpu))?,
         other => super::device(other)?,
     };
     let dist = trm_train::nccl::Nccl::connect(
         &device,
-        rank,
-        world,
+        place.rank,
+        place.world_size,
         init_file,
         std::time::Duration::from_secs(600),
     )?;
@@ -239,45 +214,23 @@ pub fn train_with_progress(trainer: &mut Trainer, stop_after: Option<u64>) -> Re
             .expect("valid template")
             .progress_chars("=> "),
     );
-    let dtype = trainer.model.compute_dtype().as_str();
-    trainer.run(stop_after, |event| match event {
-        Event::Started { total_steps, start_step, num_params, train_examples, test_examples } => {
-            bar.set_length(total_steps);
-            bar.set_position(start_step);
-            bar.reset_eta();
-            bar.println(format!("{num_params} parameters, computing in {dtype}; {train_examples} training examples, {test_examples} test examples; {total_steps} steps"));
-        }
-        Event::Step(m) => {
-            bar.set_position(m.step);
-            bar.set_message(format!(
-                "epoch {:.1} loss {:.4} exact {:.3} steps {:.1} {:.0} ex/s",
-                m.epoch,
-                m.lm_loss.unwrap_or(f64::NAN),
-                m.exact_accuracy,
-                m.steps,
-                m.examples_per_s.unwrap_or(0.0)
-            ));
-        }
-        Event::EvalProgress { done, total } => bar.set_message(format!("evaluating {done}/{total}")),
-        Event::Eval(m) => {
-            let solved = m
-                .solved_accuracy
-                .map(|a| format!(", solved (any shortest path) {a:.4}"))
-                .unwrap_or_default();
-            let line = format!(
-                "eval at step {}: exact accuracy {:.4}{solved}, token accuracy {:.4}, q_halt accuracy {:.4} over {} examples ({:.0}s)",
-                m.step, m.exact_accuracy, m.accuracy, m.q_halt_accuracy, m.count, m.elapsed_s
-            );
-            if tty {
-                bar.println(line);
-            } else {
-                eprintln!("{line}");
+    trainer.run(stop_after, |event| {
+        let text = event.message();
+        match event {
+            Event::Started { total_steps, start_step, .. } => {
+                bar.set_length(total_steps);
+                bar.set_position(start_step);
+                bar.reset_eta();
+                bar.println(text);
             }
-        }
-        Event::Checkpoint(path) => {
-            if tty {
-                bar.println(format!("checkpoint {}", path.display()));
+            Event::Step(m) => {
+                bar.set_position(m.step);
+                bar.set_message(text);
             }
+            Event::EvalProgress { .. } => bar.set_message(text),
+            Event::Eval(_) | Event::Checkpoint(_) if tty => bar.println(text),
+            Event::Eval(_) => eprintln!("{text}"),
+            Event::Checkpoint(_) => {}
         }
     })?;
     bar.finish_and_clear();

@@ -7,11 +7,10 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{bail, ensure, Result};
-use trm_data::arc::check::verdict;
 use trm_data::arc::evaluate::Candidate;
 use trm_data::arc::read_tasks;
 use trm_train::run_dir::RunDir;
-use trm_train::solve::arc::{ArcTask, Copies};
+use trm_train::solve::arc::{attempt_lines, summary, task_heading, ArcTask};
 use trm_train::solve::solve;
 use trm_viz::terminal;
 
@@ -101,87 +100,44 @@ pub fn solve_arc(args: ArcArgs) -> Result<()> {
     let opts = super::options(&run.model, args.max_steps, args.halt, args.batch_size, false);
     let arc = ArcTask { canvas: run.canvas, attempts: args.attempts };
     let solved = solve(&run.model, &arc, &inputs, &opts)?;
-    let (mut first, mut inputs_solved, mut inputs_known) = (0, 0, 0);
+    let colour = std::io::stdout().is_terminal();
+    let mut first = 0;
     for (task, copies) in tasks.iter().zip(copies) {
-        let how = match copies {
-            Copies::Learned { used, total } => format!(
-                "in the run's dataset; {used} of its {total} copies with their learned identifiers"
-            ),
-            Copies::Drawn { count, seed, has_embedding } => format!(
-                "{}; {count} copies (the task and {} augmentations, seed {seed}) with the blank identifier 0",
-                if has_embedding {
-                    "not in the run's dataset"
-                } else {
-                    "the model has no puzzle embedding"
-                },
-                count - 1
-            ),
-        };
-        println!(
-            "== task {} ({} demonstration pairs, {} test inputs): {how} ==",
-            task.id,
-            task.train.len(),
-            task.test.len()
-        );
+        println!("{}", task_heading(task, &copies));
         let answers = &solved[first..first + task.test.len()];
         first += task.test.len();
         let mut attempts = Vec::with_capacity(task.test.len());
         for (i, (pair, s)) in task.test.iter().zip(answers).enumerate() {
             let top: Vec<&Candidate> = s.answer.iter().take(args.attempts).collect();
-            let votes = s.rows.len();
             println!(
-                "\ntest input {} of {}: {} distinct answers from {votes} rows",
+                "\ntest input {} of {}: {} distinct answers from {} rows",
                 i + 1,
                 task.test.len(),
                 s.answer.len(),
+                s.rows.len()
             );
             let mut panels = vec![(format!("input {}", pair.input.dims()), &pair.input)];
             for (j, c) in top.iter().enumerate() {
                 panels.push((format!("attempt {} {}", j + 1, c.grid.dims()), &c.grid));
             }
-            if task.solutions_known {
-                panels.push((format!("truth {}", pair.output.dims()), &pair.output));
+            let truth = task.solutions_known.then_some(&pair.output);
+            if let Some(truth) = truth {
+                panels.push((format!("truth {}", truth.dims()), truth));
             }
-            print!("{}", terminal::arc_grids(&panels, std::io::stdout().is_terminal()));
-            for (j, c) in top.iter().enumerate() {
-                let verdict = if task.solutions_known {
-                    format!("   {}", verdict(&c.grid, &pair.output))
-                } else {
-                    String::new()
-                };
-                println!(
-                    "attempt {}   {} of {votes} votes, mean confidence {:.3}{verdict}",
-                    j + 1,
-                    c.votes,
-                    c.mean_confidence()
-                );
-            }
-            println!("{}", s.verdict.text);
-            inputs_known += task.solutions_known as usize;
-            inputs_solved += s.verdict.solved as usize;
-            attempts.push(
-                top.iter()
-                    .filter(|c| c.grid.rows() > 0)
-                    .map(|c| trm_viz::Grid::from(&c.grid))
-                    .collect::<Vec<_>>(),
-            );
+            print!("{}", terminal::arc_grids(&panels, colour));
+            print!("{}", attempt_lines(s, truth, args.attempts));
+            let drawn = top.iter().filter(|c| c.grid.rows() > 0);
+            attempts.push(drawn.map(|c| trm_viz::Grid::from(&c.grid)).collect::<Vec<_>>());
         }
         println!();
         if let Some(path) = &args.picture {
-            let scene = trm_viz::arc::task_picture(
-                &trm_viz::arc::Task::from(task),
-                &attempts,
-                Some(&task.id),
-            )?;
-            scene.save(path)?;
+            let drawn = trm_viz::arc::Task::from(task);
+            trm_viz::arc::task_picture(&drawn, &attempts, Some(&task.id))?.save(path)?;
             println!("wrote {}", path.display());
         }
     }
-    if inputs_known > 0 {
-        println!(
-            "{inputs_solved} of {inputs_known} test inputs solved by the top {} attempts",
-            args.attempts
-        );
+    if let Some(line) = summary(&inputs, &solved, args.attempts) {
+        println!("{line}");
     }
     Ok(())
 }

@@ -9,12 +9,10 @@ use anyhow::{Context, Result};
 use trm_data::maze::file::{parse_maze_file, read_maze_file, NamedMaze as Named};
 use trm_data::maze::Maze;
 use trm_train::run_dir::RunDir;
-use trm_train::solve::maze::{MazeAnswer, MazeTask};
-use trm_train::solve::{solve, Solved};
+use trm_train::solve::maze::{report, summary, MazeAnswer, MazeTask};
+use trm_train::solve::{picture_path, solve, Solved};
 use trm_viz::terminal::{self, side_by_side, Panel};
 use trm_viz::{Grid, Kind, Mark, Marks, StripOptions};
-
-use super::picture_path;
 
 /// Shown after the options of the command's `--help`.
 const HELP: &str = "\
@@ -88,43 +86,27 @@ pub fn solve_maze(args: MazeArgs) -> Result<()> {
     let questions: Vec<Maze> = mazes.iter().map(|m| m.maze.clone()).collect();
     let solved = solve(&model, &MazeTask, &questions, &opts)?;
     let colour = std::io::stdout().is_terminal();
-    let mut counts = [0usize; 3];
     for (k, (m, s)) in mazes.iter().zip(&solved).enumerate() {
-        let (tokens, check, row) = (&s.answer.tokens, &s.answer.path, &s.rows[0]);
         println!("== {} ==", m.name);
         if args.steps {
             print!("{}", side_by_side(&[Panel::maze("maze", &m.maze)]));
-            print!("{}", terminal::maze_steps(&m.maze, row.per_step_tokens(), colour));
+            print!("{}", terminal::maze_steps(&m.maze, s.rows[0].per_step_tokens(), colour));
         } else {
             let (rows, cols) = (m.maze.rows(), m.maze.cols());
-            let drawn = Panel::maze_tokens("model answer", rows, cols, tokens);
+            let drawn = Panel::maze_tokens("model answer", rows, cols, &s.answer.tokens);
             print!("{}", side_by_side(&[Panel::maze("maze", &m.maze), drawn]));
         }
-        println!(
-            "answer      \"{}\"",
-            tokens.iter().map(|&t| terminal::maze_char(t)).collect::<String>()
-        );
-        println!("path        {}", s.verdict.text);
-        println!("steps       {} (q_halt confidence {:.3})", row.steps, row.confidence);
+        print!("{}", report(s));
         if let Some(out) = &args.picture {
             let path = picture_path(out, k, mazes.len());
-            let title = format!("maze {} of {}: {}", k + 1, mazes.len(), check.summary());
+            let title = format!("maze {} of {}: {}", k + 1, mazes.len(), s.answer.path.summary());
             picture(m, s, &title)?.save(&path)?;
             println!("picture     {}", path.display());
         }
         println!();
-        counts[0] += check.drawn.is_some() as usize;
-        counts[1] += check.is_shortest() as usize;
-        counts[2] += s.verdict.solved as usize;
     }
     if mazes.len() > 1 {
-        println!(
-            "{} mazes: {} valid paths, {} of them shortest, {} exact (a shortest path and nothing else changed)",
-            mazes.len(),
-            counts[0],
-            counts[1],
-            counts[2]
-        );
+        println!("{}", summary(&solved));
     }
     Ok(())
 }

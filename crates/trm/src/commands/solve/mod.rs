@@ -2,8 +2,6 @@
 //! Each reads its puzzles, answers them with `trm_train::solve::solve` (batching, the model,
 //! decoding, checking: the task's `trm_train::solve::Task`) and prints.
 
-use std::path::{Path, PathBuf};
-
 use anyhow::{ensure, Result};
 use trm_model::Model;
 use trm_train::solve::SolveOptions;
@@ -57,27 +55,5 @@ fn options(
         halt,
         batch_size: if steps { 1 } else { batch_size },
         keep_steps: steps,
-    }
-}
-
-/// Where the picture of puzzle `k` (from 0) of `count` goes: `out` for a single puzzle, else
-/// `out` with `-k` (from 1) before its extension: `maze.png` -> `maze-2.png`.
-fn picture_path(out: &Path, k: usize, count: usize) -> PathBuf {
-    if count == 1 {
-        return out.to_path_buf();
-    }
-    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let ext = out.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
-    out.with_file_name(format!("{stem}-{}{ext}", k + 1))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbered_pictures() {
-        assert_eq!(picture_path(Path::new("out/m.png"), 1, 3), PathBuf::from("out/m-2.png"));
-        assert_eq!(picture_path(Path::new("out/m.png"), 0, 1), PathBuf::from("out/m.png"));
     }
 }

@@ -5,16 +5,15 @@
 use anyhow::{ensure, Context, Result};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 use trm_data::sudoku::build::{self, named_puzzles, NamedPuzzle as Named};
 use trm_data::sudoku::check::answer_grid;
-use trm_data::sudoku::{solver, Grid};
+use trm_data::sudoku::Grid;
 use trm_train::run_dir::RunDir;
-use trm_train::solve::sudoku::SudokuTask;
-use trm_train::solve::{solve, Solved};
+use trm_train::solve::sudoku::{
+    classic_summary, model_summary, report, steps_title, Classic, SudokuTask,
+};
+use trm_train::solve::{batch_len, picture_path, solve, Solved};
 use trm_viz::terminal;
-
-use super::picture_path;
 
 #[derive(clap::Args)]
 pub struct SudokuArgs {
@@ -26,7 +25,8 @@ pub struct SudokuArgs {
     /// stdin, or a file of puzzles (one per line, or the Sudoku-Extreme CSV).
     #[arg(value_name = "PUZZLE")]
     puzzle: String,
-    /// Print the answer after every supervision step, marking the cells that changed.
+    /// Print the answer after every supervision step, marking the cells that changed; a step
+    /// whose answer is the exact solver's solution says so.
     #[arg(long, requires = "model")]
     steps: bool,
     /// Supervision steps (default: the training value; more is test-time recursion).
@@ -50,6 +50,23 @@ pub struct SudokuArgs {
     device: String,
 }
 
+impl SudokuArgs {
+    /// `trm solve sudoku --model RUN PUZZLE --steps`, as `trm demo` runs it.
+    pub fn for_demo(model: PathBuf, puzzle: String) -> SudokuArgs {
+        SudokuArgs {
+            model: Some(model),
+            puzzle,
+            steps: true,
+            max_steps: None,
+            halt: false,
+            classic: false,
+            picture: None,
+            batch_size: 1,
+            device: "cpu".into(),
+        }
+    }
+}
+
 pub fn solve_sudoku(args: SudokuArgs) -> Result<()> {
     super::check_flags(args.batch_size, args.max_steps)?;
     let puzzles = read_puzzles(&args.puzzle)?;
@@ -70,27 +87,28 @@ pub fn solve_sudoku(args: SudokuArgs) -> Result<()> {
     let solved = solve(&model, &SudokuTask, &grids, &opts)?;
     let colour = std::io::stdout().is_terminal();
     for (k, (p, s)) in puzzles.iter().zip(&solved).enumerate() {
-        if !args.steps {
+        // With --steps, each step that is the exact solver's solution says so.
+        let classic = (args.classic || args.steps).then(|| Classic::solve(&p.puzzle));
+        let solution = classic.as_ref().and_then(Classic::grid);
+        if args.steps {
+            println!("== {} ==\npuzzle:\n{}", p.name, p.puzzle.render());
+            let steps = s.rows[0].per_step_tokens();
+            print!("{}", terminal::sudoku_steps(&p.puzzle, steps, solution, colour));
+        } else {
             println!("== {} ==", p.name);
-            let batch_len =
-                opts.batch_size.min(puzzles.len() - k / opts.batch_size * opts.batch_size);
-            report(p, s, args.classic, true, batch_len);
-            continue;
+            let grids = [("puzzle", &p.puzzle), ("model answer", &s.answer)];
+            print!("{}", terminal::sudoku_grids(&grids));
         }
-        println!("== {} ==\npuzzle:\n{}", p.name, p.puzzle.render());
-        print!("{}", terminal::sudoku_steps(&p.puzzle, s.rows[0].per_step_tokens(), None, colour));
-        report(p, s, args.classic, false, 1);
+        let compared = if args.classic { classic.as_ref() } else { None };
+        print!("{}", report(s, compared, batch_len(k, puzzles.len(), opts.batch_size)));
         if let Some(out) = &args.picture {
             let path = picture_path(out, k, puzzles.len());
-            steps_picture(p, s)?.save(&path)?;
+            steps_picture(p, s, solution)?.save(&path)?;
             println!("picture     {}\n", path.display());
         }
     }
-
     if puzzles.len() > 1 {
-        let count = solved.iter().filter(|s| s.verdict.solved).count();
-        let model_time: Duration = solved.iter().map(|s| s.rows[0].time).sum();
-        println!("{} puzzles: {count} solved by the model (valid and consistent with the givens); model time {}", puzzles.len(), ms(model_time));
+        println!("{}", model_summary(&solved));
     }
     Ok(())
 }
@@ -98,99 +116,39 @@ pub fn solve_sudoku(args: SudokuArgs) -> Result<()> {
 /// `--classic` without a model: the exact solver's solution of every puzzle, its guesses and
 /// time; fails when a puzzle has no solution.
 fn solve_classic(puzzles: &[Named]) -> Result<()> {
-    let mut unsolvable = Vec::new();
-    let mut total = Duration::ZERO;
+    let mut results = Vec::with_capacity(puzzles.len());
     for p in puzzles {
-        let start = Instant::now();
-        let solved = solver::solve(&p.puzzle);
-        let time = start.elapsed();
-        total += time;
+        let c = Classic::solve(&p.puzzle);
         println!("== {} ==", p.name);
-        match solved {
-            Some((solution, guesses)) => {
-                print!(
-                    "{}",
-                    terminal::sudoku_grids(&[("puzzle", &p.puzzle), ("solution", &solution)])
-                );
-                println!("answer      {}", solution.to_line('.'));
-                println!("classic     {guesses} guesses, {}\n", ms(time));
-            }
-            None => {
-                println!("classic     no solution exists\n");
-                unsolvable.push(p.name.clone());
-            }
+        if let Some(solution) = c.grid() {
+            print!("{}", terminal::sudoku_grids(&[("puzzle", &p.puzzle), ("solution", solution)]));
         }
+        print!("{}", c.report());
+        results.push(c);
     }
     if puzzles.len() > 1 {
-        let n = puzzles.len();
-        println!(
-            "{n} puzzles: {} solved by the exact solver in {}",
-            n - unsolvable.len(),
-            ms(total)
-        );
+        println!("{}", classic_summary(&results));
     }
+    let unsolvable: Vec<&str> = (puzzles.iter().zip(&results))
+        .filter(|(_, c)| c.solution.is_none())
+        .map(|(p, _)| p.name.as_str())
+        .collect();
     ensure!(unsolvable.is_empty(), "no solution exists for {}", unsolvable.join(", "));
     Ok(())
 }
 
-/// Prints one puzzle's result: the answer (grids side by side unless the steps were shown),
-/// whether it solves the puzzle, the steps and q-halt confidence, and with `classic` the
-/// exact solver's result and both times.
-fn report(p: &Named, s: &Solved<Grid>, classic: bool, show_grids: bool, batch_len: usize) {
-    let (grid, row) = (&s.answer, &s.rows[0]);
-    if show_grids {
-        print!("{}", terminal::sudoku_grids(&[("puzzle", &p.puzzle), ("model answer", grid)]));
-    }
-    println!("answer      {}", grid.to_line('.'));
-    println!("check       {}", s.verdict.text);
-    println!("steps       {} (q_halt confidence {:.3})", row.steps, row.confidence);
-    if classic {
-        let start = Instant::now();
-        let solved = solver::solve(&p.puzzle);
-        let solver_time = start.elapsed();
-        match solved {
-            Some((solution, guesses)) => println!(
-                "classic     {} ({guesses} guesses); the model's answer is {}",
-                solution.to_line('.'),
-                if solution == *grid { "the same" } else { "different" }
-            ),
-            None => println!("classic     no solution exists"),
-        }
-        let share = if batch_len > 1 {
-            format!(" (its share of a batch of {batch_len})")
-        } else {
-            String::new()
-        };
-        println!("time        model {}{share}, exact solver {}", ms(row.time), ms(solver_time));
-    }
-    println!();
-}
-
 /// The puzzle, the answer after every step and, when the puzzle has one, the exact solver's
-/// solution (cells of a step that differ from it are marked wrong).
-fn steps_picture(p: &Named, s: &Solved<Grid>) -> Result<trm_viz::Scene> {
-    let (size, row) = (p.puzzle.size(), &s.rows[0]);
-    let steps: Vec<trm_viz::Grid> = row
-        .per_step
-        .iter()
-        .map(|step| trm_viz::Grid::from(&answer_grid(&step.tokens, size)))
-        .collect();
-    let solved = solver::solve(&p.puzzle).map(|(solution, _)| solution);
-    let verdict = match &solved {
-        Some(solution) if *solution == s.answer => "solved",
-        Some(_) => "not solved",
-        None => "the puzzle has no solution",
-    };
+/// `solution` (cells of a step that differ from it are marked wrong).
+fn steps_picture(p: &Named, s: &Solved<Grid>, solution: Option<&Grid>) -> Result<trm_viz::Scene> {
+    let size = p.puzzle.size();
+    let grid = |tokens: &[u32]| trm_viz::Grid::from(&answer_grid(tokens, size));
     let opts = trm_viz::StripOptions {
         input: Some(trm_viz::Grid::from(&p.puzzle)),
-        truth: solved.as_ref().map(trm_viz::Grid::from),
-        title: Some(format!(
-            "the answer after each supervision step: {verdict} after {} step{}",
-            row.steps,
-            if row.steps == 1 { "" } else { "s" }
-        )),
+        truth: solution.map(trm_viz::Grid::from),
+        title: Some(steps_title(s, solution)),
         ..trm_viz::StripOptions::default()
     };
+    let steps: Vec<trm_viz::Grid> = s.rows[0].per_step.iter().map(|st| grid(&st.tokens)).collect();
     trm_viz::step_strip(trm_viz::Kind::Sudoku, &steps, &opts)
 }
 
@@ -207,8 +165,4 @@ fn read_puzzles(arg: &str) -> Result<Vec<Named>> {
     let puzzle = Grid::parse(arg).with_context(|| format!("puzzle {arg:?} (not a file either)"))?;
     puzzle.check_consistent().with_context(|| format!("puzzle {arg}: conflicting givens"))?;
     Ok(vec![Named { name: format!("puzzle {}", puzzle.to_line('.')), puzzle }])
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }

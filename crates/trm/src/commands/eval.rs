@@ -1,13 +1,12 @@
-//! `trm eval`: evaluate a trained model on a dataset's test split.
+//! `trm eval`: evaluate a trained model on a dataset's test split (`trm_train::eval`). On an
+//! ARC dataset (built by `trm data arc`) the predictions are also voted over augmentations into
+//! pass@K and an ARC Prize `submission.json` (`trm_train::eval::arc_scores`, design 5.3).
 
 use anyhow::{bail, Context, Result};
-use serde_json::json;
 use std::path::PathBuf;
 use trm_data::arc::evaluate::{is_arc_dataset, write_submission};
-use trm_train::eval::{arc_scores, evaluate, EvalOptions, EvalReport};
+use trm_train::eval::{arc_scores, evaluate, submission_path, EvalOptions};
 use trm_train::run_dir::{load_weights_for_eval, read_model_config, RunDir};
-
-pub mod arc;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -102,7 +101,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let arc = if is_arc {
         let scores = arc_scores(&data, &test, &predictions)?;
-        let written = arc::submission_path(args.submission.as_deref(), args.model.as_deref());
+        let written = submission_path(args.submission.as_deref(), args.model.as_deref());
         if let Some(path) = &written {
             write_submission(path, &scores.submission)?;
         }
@@ -110,65 +109,22 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         None
     };
-    match (&arc, args.json) {
-        (Some((scores, written)), true) => {
-            let mut obj = report_json(&report, args.per_step);
-            obj["arc"] = arc::to_json(scores, written.as_deref());
-            println!("{obj}");
+    if args.json {
+        let mut obj = report.to_json(args.per_step);
+        if let Some((scores, written)) = &arc {
+            obj["arc"] = scores.to_json(written.as_deref());
         }
-        (Some((scores, written)), false) => {
-            print_report(&report, false, args.per_step);
-            arc::print_table(scores, written.as_deref());
+        println!("{obj}");
+    } else {
+        print!("{}", report.table(args.per_step));
+        if let Some((scores, written)) = &arc {
+            print!("{}", scores.table(written.as_deref()));
         }
-        (None, _) => print_report(&report, args.json, args.per_step),
     }
     if let Some(path) = &args.plot {
-        let points: Vec<(usize, f64)> =
-            report.exact_accuracy_per_step.iter().enumerate().map(|(k, &a)| (k + 1, a)).collect();
-        // Mark the training N_sup only when the curve goes past it (at the right edge it says nothing).
-        let trained = model.config().halt_max_steps;
-        trm_viz::curves::accuracy_vs_steps(&points, (points.len() > trained).then_some(trained))?
-            .save(path)?;
+        let (points, mark) = report.per_step_curve(model.config().halt_max_steps);
+        trm_viz::curves::accuracy_vs_steps(&points, mark)?.save(path)?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())
-}
-
-/// The metrics as the JSON object `--json` prints.
-pub fn report_json(r: &EvalReport, per_step: bool) -> serde_json::Value {
-    let mut obj = json!({
-        "exact_accuracy": r.exact_accuracy,
-        "token_accuracy": r.token_accuracy,
-        "q_halt_accuracy": r.q_halt_accuracy,
-        "count": r.count,
-        "mean_steps": r.mean_steps,
-    });
-    if let Some(solved) = r.solved_accuracy {
-        obj["solved_accuracy"] = json!(solved);
-    }
-    if per_step {
-        obj["exact_accuracy_per_step"] = json!(r.exact_accuracy_per_step);
-    }
-    obj
-}
-
-pub fn print_report(r: &EvalReport, as_json: bool, per_step: bool) {
-    if as_json {
-        println!("{}", report_json(r, per_step));
-        return;
-    }
-    println!("examples         {}", r.count);
-    println!("exact accuracy   {:.4}", r.exact_accuracy);
-    if let Some(solved) = r.solved_accuracy {
-        println!("solved accuracy  {solved:.4} (answers that are a valid shortest path)");
-    }
-    println!("token accuracy   {:.4}", r.token_accuracy);
-    println!("q_halt accuracy  {:.4}", r.q_halt_accuracy);
-    println!("mean steps       {:.2}", r.mean_steps);
-    if per_step {
-        println!("\nstep  exact accuracy");
-        for (k, a) in r.exact_accuracy_per_step.iter().enumerate() {
-            println!("{:>4}  {a:.4}", k + 1);
-        }
-    }
 }
