@@ -265,7 +265,9 @@ impl std::str::FromStr for Grid {
 pub fn read_grid_arg(arg: &str, what: &str) -> Result<Grid> {
     let (text, name) = crate::text::read_text_arg(arg)?;
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    Grid::parse(&compact).with_context(|| format!("{what} {name}"))
+    let is_text = arg != "-" && !std::path::Path::new(arg).is_file();
+    let hint = if is_text { " (not a file either)" } else { "" };
+    Grid::parse(&compact).with_context(|| format!("{what} {name}{hint}"))
 }
 
 /// Accepts 4 and 9, the sizes with a square box whose digits are single characters.
@@ -312,7 +314,10 @@ mod tests {
         let grid = read_grid_arg(file.to_str().unwrap(), "puzzle").unwrap();
         assert_eq!(grid, Grid::parse("1.3...1..1..4.2.").unwrap());
         let e = format!("{:#}", read_grid_arg("1.3", "solution").unwrap_err());
-        assert_eq!(e, "solution \"1.3\": 3 characters, expected 81 (9x9) or 16 (4x4)");
+        assert_eq!(
+            e,
+            "solution \"1.3\" (not a file either): 3 characters, expected 81 (9x9) or 16 (4x4)"
+        );
     }
 
     #[test]

@@ -158,6 +158,9 @@ impl Maze {
     /// 30x30).
     pub fn parse_text(text: &str) -> Result<Maze> {
         let body = text.trim_end_matches(['\n', '\r']);
+        if let Some(i) = body.lines().position(str::is_empty) {
+            bail!("line {} is empty: this reads one maze, but an empty line separates mazes (a row of open cells is a line of spaces); give a file with one maze", i + 1);
+        }
         if body.contains('\n') {
             return Maze::parse_lines(body);
         }
@@ -422,6 +425,8 @@ mod tests {
     fn text_is_rows_or_one_square_line() {
         assert_eq!(Maze::parse_text("S #G\n").unwrap(), Maze::parse_lines("S \n#G").unwrap());
         assert_eq!(Maze::parse_text(SMALL).unwrap(), Maze::parse_lines(SMALL).unwrap());
+        let two = Maze::parse_text("S \n#G\n\nS \n#G\n").unwrap_err().to_string();
+        assert!(two.starts_with("line 3 is empty") && two.contains("one maze"), "{two}");
         let err = Maze::parse_text("S G").unwrap_err().to_string();
         assert!(err.contains("square number of characters"), "{err}");
     }
