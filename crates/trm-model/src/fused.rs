@@ -216,10 +216,9 @@ const MIN_ROWS: usize = 8;
 const PIECE: usize = 1 << 12;
 
 /// Runs `f` compiled for AVX2 and FMA where the CPU has them, so that the element loops
-/// inlined into it use 8-wide vectors (the default x86-64 target has only SSE2). `f` is told
-/// whether fused multiply-adds are single instructions there (see [`madd`]).
+/// inlined into it use 8-wide vectors (the default x86-64 target has only SSE2).
 #[inline(always)]
-fn with_simd<R>(f: impl FnOnce(bool) -> R) -> R {
+fn with_simd<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
         /// Runs `f` with AVX2 and FMA enabled.
@@ -228,28 +227,15 @@ fn with_simd<R>(f: impl FnOnce(bool) -> R) -> R {
         ///
         /// The CPU must support AVX2 and FMA.
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn wide<R>(f: impl FnOnce(bool) -> R) -> R {
-            f(true)
+        unsafe fn wide<R>(f: impl FnOnce() -> R) -> R {
+            f()
         }
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             // SAFETY: the features were detected on this CPU.
             return unsafe { wide(f) };
         }
     }
-    f(cfg!(any(target_feature = "fma", target_arch = "aarch64")))
-}
-
-/// `a b + c`: one fused multiply-add where `fma` says the CPU has the instruction (6 of them
-/// in [`exp`] made the SwiGLU pass 1.7x faster), else a product and a sum: without it
-/// `mul_add` is a call to libm's software `fmaf`. Callers pass a constant, so the branch
-/// disappears once inlined.
-#[inline(always)]
-fn madd(a: f32, b: f32, c: f32, fma: bool) -> f32 {
-    if fma {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
+    f()
 }
 
 /// `e^x` in f32 without a libm call, so that loops over it vectorise: Cephes `expf`
@@ -257,7 +243,7 @@ fn madd(a: f32, b: f32, c: f32, fma: bool) -> f32 {
 /// bits); within 2 ulp of libm for |x| <= 87, and x is clamped to that range (silu's
 /// sigmoid saturates long before).
 #[inline(always)]
-fn exp(x: f32, fma: bool) -> f32 {
+fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
@@ -265,14 +251,16 @@ fn exp(x: f32, fma: bool) -> f32 {
     // of the sum (its ulp is 1): bits(ROUND + k) = bits(ROUND) + k for |k| < 2^22.
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 87.0);
-    let rounded = madd(x, LOG2E, ROUND, fma);
+    let rounded = x * LOG2E + ROUND;
     let k = rounded - ROUND;
-    let r = madd(k, -LN2_LO, madd(k, -LN2_HI, x, fma), fma);
-    let mut p = 1.987_569_1e-4;
-    for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5e-1] {
-        p = madd(p, r, c, fma);
-    }
-    let e = madd(p * r, r, r + 1.0, fma);
+    let r = x - k * LN2_HI - k * LN2_LO;
+    let p = 1.987_569_1e-4;
+    let p = p * r + 1.398_199_9e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    let p = p * r + 5e-1;
+    let e = p * r * r + r + 1.0;
     // 2^k from k's bits (|k| <= 126) with integer lanes: Rust's saturating `k as i32` does not
     // vectorise (one scalar conversion and two compares per element).
     e * f32::from_bits(rounded.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23)
@@ -280,8 +268,8 @@ fn exp(x: f32, fma: bool) -> f32 {
 
 /// (sigmoid(g), silu(g) = g sigmoid(g)).
 #[inline(always)]
-fn silu_parts(g: f32, fma: bool) -> (f32, f32) {
-    let s = 1.0 / (1.0 + exp(-g, fma));
+fn silu_parts(g: f32) -> (f32, f32) {
+    let s = 1.0 / (1.0 + exp(-g));
     (s, g * s)
 }
 
@@ -302,9 +290,9 @@ fn swiglu_forward(gu: &[f32], inter: usize, width: usize) -> Vec<f32> {
             let (g, u) = gu.split_at(block);
             a.par_chunks_mut(PIECE).zip(g.par_chunks(PIECE).zip(u.par_chunks(PIECE))).for_each(
                 |(a, (g, u))| {
-                    with_simd(|fma| {
+                    with_simd(|| {
                         for ((a, g), u) in a.iter_mut().zip(g).zip(u) {
-                            a.write(silu_parts(*g, fma).1 * u);
+                            a.write(silu_parts(*g).1 * u);
                         }
                     })
                 },
@@ -323,9 +311,9 @@ fn swiglu_backward(gu: &mut [f32], da: &[f32], inter: usize, width: usize) {
         let (g, u) = gu.split_at_mut(block);
         g.par_chunks_mut(PIECE).zip(u.par_chunks_mut(PIECE).zip(da.par_chunks(PIECE))).for_each(
             |(g, (u, da))| {
-                with_simd(|fma| {
+                with_simd(|| {
                     for ((g, u), da) in g.iter_mut().zip(u.iter_mut()).zip(da) {
-                        let (s, silu) = silu_parts(*g, fma);
+                        let (s, silu) = silu_parts(*g);
                         let dg = da * *u * (s + silu * (1.0 - s));
                         *u = da * silu;
                         *g = dg;
@@ -472,9 +460,9 @@ fn swiglu_here<'a>(
         // The zip below stops at the shortest slice: every element of `out` is written only if
         // the row is as wide as `out` (set_len below rests on it).
         assert!(g.len() >= width && u.len() >= width, "row {i} narrower than {width}");
-        with_simd(|fma| {
+        with_simd(|| {
             for ((o, g), u) in out.iter_mut().zip(g).zip(u) {
-                o.write(silu_parts(*g, fma).1 * u);
+                o.write(silu_parts(*g).1 * u);
             }
         });
     }
@@ -632,9 +620,9 @@ fn token_forward_chunked(
 /// Overwrites one row of gates `g` and ups `u` with their gradients given `da`, the gradient
 /// of `silu(g) * u` (as [`swiglu_backward`], on this thread), writing them to `dg`, `du`.
 fn swiglu_backward_row(g: &[f32], u: &[f32], da: &[f32], dg: &mut [f32], du: &mut [f32]) {
-    with_simd(|fma| {
+    with_simd(|| {
         for ((((g, u), da), dg), du) in g.iter().zip(u).zip(da).zip(dg).zip(du) {
-            let (s, silu) = silu_parts(*g, fma);
+            let (s, silu) = silu_parts(*g);
             *dg = da * u * (s + silu * (1.0 - s));
             *du = da * silu;
         }
@@ -1347,17 +1335,12 @@ mod tests {
         let mut worst = 0f64;
         for i in 0..=200_000 {
             let x = -87.0 + 174.0 * i as f32 / 200_000.0;
-            for fma in [false, true] {
-                let (got, want) = (exp(x, fma) as f64, (x as f64).exp());
-                worst = worst.max((got - want).abs() / want);
-            }
+            let (got, want) = (exp(x) as f64, (x as f64).exp());
+            worst = worst.max((got - want).abs() / want);
         }
         assert!(worst < 2.5e-7, "worst relative error {worst}");
-        for fma in [false, true] {
-            assert!(exp(f32::NAN, fma).is_nan());
-            assert!(exp(-1e4, fma) == exp(-87.0, fma) && exp(1e4, fma) == exp(87.0, fma));
-            assert!(silu_parts(1e4, fma).0 == 1.0 && silu_parts(-1e4, fma).1.abs() < 1e-30);
-        }
+        assert!(exp(f32::NAN).is_nan());
+        assert!(silu_parts(1e4).0 == 1.0 && silu_parts(-1e4).1.abs() < 1e-30);
     }
 
     #[test]
