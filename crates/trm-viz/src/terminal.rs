@@ -48,7 +48,7 @@ impl Panel {
 
     /// A `rows x cols` maze answer (model tokens) in the official characters.
     pub fn maze_tokens(title: &str, rows: usize, cols: usize, tokens: &[u32]) -> Panel {
-        Panel::framed(title, rows, cols, |i| maze_char(tokens[i]).to_string())
+        Panel::framed(title, rows, cols, |i| Cell::char_of_token(tokens[i]).to_string())
     }
 }
 
@@ -71,11 +71,6 @@ pub fn side_by_side(panels: &[Panel]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// The character of a maze answer token; `?` for tokens that are no maze cell (padding).
-pub fn maze_char(token: u32) -> char {
-    u8::try_from(token).ok().and_then(Cell::from_token).map_or('?', Cell::to_char)
 }
 
 /// ARC grids side by side under their captions, one digit per cell; with `colour`, each cell
@@ -236,7 +231,7 @@ pub fn maze_steps<'a>(
             halt_confidence(q)
         ));
         let drawn = Panel::framed("answer", rows, cols, |i| {
-            let c = maze_char(tokens[i]);
+            let c = Cell::char_of_token(tokens[i]);
             if changed[i] && colour {
                 format!("\x1b[1;30;43m{c}\x1b[0m")
             } else {
@@ -245,7 +240,7 @@ pub fn maze_steps<'a>(
         });
         let marks = Panel::framed("changed", rows, cols, |i| {
             if changed[i] {
-                maze_char(tokens[i]).to_string()
+                Cell::char_of_token(tokens[i]).to_string()
             } else {
                 ".".into()
             }

@@ -253,8 +253,11 @@ impl MazeSplits {
     /// `out`: the `wrote` line and a Markdown table of the splits with their path lengths.
     pub fn dataset_summary(&self, out: &Path, dataset: &Dataset) -> String {
         let (rows, cols) = self.size;
-        let mut text =
-            format!("wrote {} ({rows}x{cols}, vocab 6, seq_len {})\n", out.display(), rows * cols);
+        let mut text = format!(
+            "wrote {} ({rows}x{cols}, vocab {VOCAB_SIZE}, seq_len {})\n",
+            out.display(),
+            rows * cols
+        );
         text += "| split | mazes | puzzles | examples | path cells min / mean / max |\n|---|---:|---:|---:|---|\n";
         let pairs = [&self.train, &self.test].into_iter().flatten();
         for ((name, split), pairs) in dataset.splits().zip(pairs) {

@@ -76,6 +76,12 @@ impl Cell {
         CHARSET.chars().nth((token as usize).checked_sub(1)?).and_then(Cell::from_char)
     }
 
+    /// The character of a model's answer token: the cell's in `# SGo`, `?` for a token that
+    /// is no cell (padding, or outside 1..=5).
+    pub fn char_of_token(token: u32) -> char {
+        u8::try_from(token).ok().and_then(Cell::from_token).map_or('?', Cell::to_char)
+    }
+
     /// Whether a path may pass through this cell.
     pub fn is_passable(self) -> bool {
         self != Cell::Wall
@@ -383,6 +389,12 @@ mod tests {
     use super::*;
 
     const SMALL: &str = "S  #\n## #\nG   \n";
+
+    #[test]
+    fn answer_tokens_read_as_cells_or_a_question_mark() {
+        let chars: String = [0, 1, 2, 3, 4, 5, 6, 300].map(Cell::char_of_token).iter().collect();
+        assert_eq!(chars, "?# SGo??");
+    }
 
     #[test]
     fn tokens_follow_the_official_charset() {

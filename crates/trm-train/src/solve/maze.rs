@@ -46,8 +46,7 @@ impl Task for MazeTask {
 impl MazeAnswer {
     /// The answer in the official characters `# SGo`, `?` for a token that is no cell.
     pub fn line(&self) -> String {
-        let cell = |&t: &u32| u8::try_from(t).ok().and_then(Cell::from_token);
-        self.tokens.iter().map(|t| cell(t).map_or('?', Cell::to_char)).collect()
+        self.tokens.iter().map(|&t| Cell::char_of_token(t)).collect()
     }
 }
 
