@@ -148,12 +148,21 @@ fn matmul_into_here(dst: &mut [f32], dst_rs: usize, lhs: Mat, rhs: Mat, accumula
 
 /// A new row-major `[lhs.rows, rhs.cols]` matrix `lhs rhs`, written once (no zero fill).
 fn matmul(lhs: Mat, rhs: Mat) -> Vec<f32> {
+    new_product(lhs, rhs, threads())
+}
+
+/// [`matmul`] on the calling thread only.
+fn matmul_here(lhs: Mat, rhs: Mat) -> Vec<f32> {
+    new_product(lhs, rhs, 1)
+}
+
+fn new_product(lhs: Mat, rhs: Mat, threads: usize) -> Vec<f32> {
     let len = lhs.rows * rhs.cols;
     let mut dst = Vec::<f32>::with_capacity(len);
     // SAFETY: the capacity holds `len` elements; without `accumulate` gemm writes every
     // element of its [rows, cols] output and reads none, so all are initialised before `set_len`.
     unsafe {
-        gemm_raw(dst.as_mut_ptr(), len, rhs.cols, lhs, rhs, false, threads());
+        gemm_raw(dst.as_mut_ptr(), len, rhs.cols, lhs, rhs, false, threads);
         dst.set_len(len);
     }
     dst
@@ -304,23 +313,26 @@ fn swiglu_forward(gu: &[f32], inter: usize, width: usize) -> Vec<f32> {
     a
 }
 
-/// Overwrites `[g | u]` with its gradient given `da`, the gradient of `silu(g) * u`.
-fn swiglu_backward(gu: &mut [f32], da: &[f32], inter: usize, width: usize) {
+/// Overwrites `[g | u]` with its gradient given `da`, the gradient of `a = silu(g) * u`, and
+/// `da` with `a` itself (the down projection's weight gradient needs it), so that the backward
+/// pass takes one exponential per element.
+fn swiglu_backward(gu: &mut [f32], da: &mut [f32], inter: usize, width: usize) {
     let block = inter * width;
-    gu.par_chunks_mut(2 * block).zip(da.par_chunks(block)).for_each(|(gu, da)| {
+    gu.par_chunks_mut(2 * block).zip(da.par_chunks_mut(block)).for_each(|(gu, da)| {
         let (g, u) = gu.split_at_mut(block);
-        g.par_chunks_mut(PIECE).zip(u.par_chunks_mut(PIECE).zip(da.par_chunks(PIECE))).for_each(
-            |(g, (u, da))| {
+        g.par_chunks_mut(PIECE)
+            .zip(u.par_chunks_mut(PIECE).zip(da.par_chunks_mut(PIECE)))
+            .for_each(|(g, (u, da))| {
                 with_simd(|| {
-                    for ((g, u), da) in g.iter_mut().zip(u.iter_mut()).zip(da) {
+                    for ((g, u), da) in g.iter_mut().zip(u.iter_mut()).zip(da.iter_mut()) {
                         let (s, silu) = silu_parts(*g);
-                        let dg = da * *u * (s + silu * (1.0 - s));
-                        *u = da * silu;
-                        *g = dg;
+                        let grad = *da;
+                        *da = silu * *u;
+                        *g = grad * *u * (s + silu * (1.0 - s));
+                        *u = grad * silu;
                     }
                 })
-            },
-        );
+            });
     });
 }
 
@@ -617,14 +629,25 @@ fn token_forward_chunked(
     (y, keep.then_some(gu), r)
 }
 
-/// Overwrites one row of gates `g` and ups `u` with their gradients given `da`, the gradient
-/// of `silu(g) * u` (as [`swiglu_backward`], on this thread), writing them to `dg`, `du`.
-fn swiglu_backward_row(g: &[f32], u: &[f32], da: &[f32], dg: &mut [f32], du: &mut [f32]) {
+/// [`swiglu_backward`] of one row on this thread: from gates `g`, ups `u` and `da`, writes
+/// their gradients to `dg`, `du` and overwrites `da` with `a = silu(g) * u`.
+fn swiglu_backward_row(
+    g: &[f32],
+    u: &[f32],
+    da: &mut [f32],
+    dg: &mut [MaybeUninit<f32>],
+    du: &mut [MaybeUninit<f32>],
+) {
+    // The zip below stops at the shortest slice; callers rely on every dg and du being written.
+    let n = da.len();
+    assert!(g.len() == n && u.len() == n && dg.len() == n && du.len() == n, "row lengths differ");
     with_simd(|| {
-        for ((((g, u), da), dg), du) in g.iter().zip(u).zip(da).zip(dg).zip(du) {
+        for ((((g, u), da), dg), du) in g.iter().zip(u).zip(da.iter_mut()).zip(dg).zip(du) {
             let (s, silu) = silu_parts(*g);
-            *dg = da * u * (s + silu * (1.0 - s));
-            *du = da * silu;
+            let grad = *da;
+            *da = silu * u;
+            dg.write(grad * u * (s + silu * (1.0 - s)));
+            du.write(grad * silu);
         }
     })
 }
@@ -678,20 +701,18 @@ fn channel_backward_chunked(
                         *dx = r * (g - y * mean);
                     }
                 }
-                let mut a = Vec::new();
-                let row = |i: usize| {
-                    (&guc[i * 2 * inter..][..inter], &guc[i * 2 * inter + inter..][..inter])
-                };
-                swiglu_here(row, &mut a, m, inter);
-                matmul_into_here(&mut d_down, inter, mat(dx, m, d).t(), mat(&a, m, inter), true);
-                // a's buffer now takes its gradient.
-                matmul_into_here(&mut a, inter, mat(dx, m, d), mat(wd, d, inter), false);
-                let mut dgu = vec![0f32; m * 2 * inter];
-                for (i, dgu) in dgu.chunks_exact_mut(2 * inter).enumerate() {
+                // da = dx down, which the SwiGLU's backward overwrites with a.
+                let mut a = matmul_here(mat(dx, m, d), mat(wd, d, inter));
+                let mut dgu = Vec::with_capacity(m * 2 * inter);
+                let rows = dgu.spare_capacity_mut()[..m * 2 * inter].chunks_exact_mut(2 * inter);
+                for (i, (dgu, a)) in rows.zip(a.chunks_exact_mut(inter)).enumerate() {
                     let (dg, du) = dgu.split_at_mut(inter);
-                    let (gi, ui) = row(i);
-                    swiglu_backward_row(gi, ui, &a[i * inter..][..inter], dg, du);
+                    let gu = &guc[i * 2 * inter..][..2 * inter];
+                    swiglu_backward_row(&gu[..inter], &gu[inter..], a, dg, du);
                 }
+                // SAFETY: the m rows above wrote every dg and du (swiglu_backward_row writes all).
+                unsafe { dgu.set_len(m * 2 * inter) };
+                matmul_into_here(&mut d_down, inter, mat(dx, m, d).t(), mat(&a, m, inter), true);
                 let dgu_m = mat(&dgu, m, 2 * inter);
                 matmul_into_here(&mut d_gate_up, d, dgu_m.t(), mat(hc, m, d), true);
                 matmul_into_here(dx, d, dgu_m, mat(wgu, 2 * inter, d), true);
@@ -774,8 +795,17 @@ fn token_backward_chunked(
                 let row = |i: usize| {
                     (&gu[i * cols + col0..][..kc], &gu[(inter + i) * cols + col0..][..kc])
                 };
-                let mut a = Vec::new();
-                swiglu_here(row, &mut a, inter, kc);
+                // da = down^T dr, which the SwiGLU's backward overwrites with a.
+                let mut a = matmul_here(mat(wd, s, inter).t(), mat(&drt, s, kc));
+                let mut dgu = Vec::with_capacity(2 * inter * kc);
+                let (dg, du) = dgu.spare_capacity_mut()[..2 * inter * kc].split_at_mut(inter * kc);
+                let rows = dg.chunks_exact_mut(kc).zip(du.chunks_exact_mut(kc));
+                for (i, ((dg, du), a)) in rows.zip(a.chunks_exact_mut(kc)).enumerate() {
+                    let (gi, ui) = row(i);
+                    swiglu_backward_row(gi, ui, a, dg, du);
+                }
+                // SAFETY: the I rows above wrote every dg and du (swiglu_backward_row writes all).
+                unsafe { dgu.set_len(2 * inter * kc) };
                 matmul_into_here(
                     &mut d_down,
                     inter,
@@ -783,16 +813,6 @@ fn token_backward_chunked(
                     mat(&a, inter, kc).t(),
                     true,
                 );
-                // a's buffer now takes its gradient, down^T dr.
-                matmul_into_here(&mut a, kc, mat(wd, s, inter).t(), mat(&drt, s, kc), false);
-                let mut dgu = vec![0f32; 2 * inter * kc];
-                let (dg, du) = dgu.split_at_mut(inter * kc);
-                for (i, (dg, du)) in
-                    dg.chunks_exact_mut(kc).zip(du.chunks_exact_mut(kc)).enumerate()
-                {
-                    let (gi, ui) = row(i);
-                    swiglu_backward_row(gi, ui, &a[i * kc..][..kc], dg, du);
-                }
                 let ht = token_major_here(hc, s, d);
                 let dgu_m = mat(&dgu, 2 * inter, kc);
                 matmul_into_here(&mut d_gate_up, s, dgu_m, mat(&ht, s, kc).t(), true);
@@ -991,11 +1011,10 @@ fn channel_backward_whole(
     let n = h.len() / d.max(1);
     // dx starts as the gradient at the residual sum h + m.
     let mut dx = norm_rows_backward(g, y, r, d);
-    let mut a = swiglu_forward(&gu, inter, 1);
+    // da = dx down, which the SwiGLU's backward overwrites with a.
+    let mut a = matmul(mat(&dx, n, d), mat(wd, d, inter));
+    swiglu_backward(&mut gu, &mut a, inter, 1);
     let d_down = matmul(mat(&dx, n, d).t(), mat(&a, n, inter));
-    // a's buffer now takes its gradient.
-    matmul_into(&mut a, mat(&dx, n, d), mat(wd, d, inter), false);
-    swiglu_backward(&mut gu, &a, inter, 1);
     let d_gate_up = matmul(mat(&gu, n, 2 * inter).t(), mat(h, n, d));
     matmul_into(&mut dx, mat(&gu, n, 2 * inter), mat(wgu, 2 * inter, d), true);
     [dx, d_gate_up, d_down]
@@ -1153,11 +1172,10 @@ fn token_backward_whole(
     // dx starts as the gradient at the residual sum; its token-major copy feeds the products.
     let mut dx = norm_tokens_backward(g, y, r, s, d);
     let drt = to_token_major(&dx, s, d);
-    let mut a = swiglu_forward(&gu, inter, cols);
+    // da = down^T dr, which the SwiGLU's backward overwrites with a.
+    let mut a = matmul(mat(wd, s, inter).t(), mat(&drt, s, cols));
+    swiglu_backward(&mut gu, &mut a, inter, cols);
     let d_down = matmul(mat(&drt, s, cols), mat(&a, inter, cols).t());
-    // a's buffer now takes its gradient, down^T dr.
-    matmul_into(&mut a, mat(wd, s, inter).t(), mat(&drt, s, cols), false);
-    swiglu_backward(&mut gu, &a, inter, cols);
     let ht = to_token_major(h, s, d);
     let d_gate_up = matmul(mat(&gu, 2 * inter, cols), mat(&ht, s, cols).t());
     let dxt = matmul(mat(wgu, 2 * inter, s).t(), mat(&gu, 2 * inter, cols));
