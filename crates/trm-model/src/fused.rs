@@ -652,20 +652,35 @@ fn swiglu_backward_row(
     })
 }
 
-/// The weight gradients of a chunked backward pass: each task adds its chunk's products to
-/// its own pair, and the pairs are summed at the end.
+/// `acc += lhs rhs` on this thread, where an empty `acc` (a task's first chunk) takes the
+/// product itself: no task zero-fills its weight gradients.
+fn add_product_here(acc: &mut Vec<f32>, lhs: Mat, rhs: Mat) {
+    if acc.is_empty() {
+        *acc = matmul_here(lhs, rhs);
+    } else {
+        matmul_into_here(acc, rhs.cols, lhs, rhs, true);
+    }
+}
+
+/// The weight gradients of a chunked backward pass: each task adds its chunks' products to
+/// its own pair (empty until its first chunk, see [`add_product_here`]), and the pairs are
+/// summed at the end.
 fn sum_weight_grads(
     pairs: impl ParallelIterator<Item = (Vec<f32>, Vec<f32>)>,
     lens: (usize, usize),
 ) -> (Vec<f32>, Vec<f32>) {
-    pairs.reduce(
-        || (vec![0f32; lens.0], vec![0f32; lens.1]),
-        |(mut a0, mut a1), (b0, b1)| {
-            a0.iter_mut().zip(&b0).for_each(|(a, b)| *a += b);
-            a1.iter_mut().zip(&b1).for_each(|(a, b)| *a += b);
-            (a0, a1)
-        },
-    )
+    fn sum(mut a: Vec<f32>, b: Vec<f32>) -> Vec<f32> {
+        if a.is_empty() {
+            return b;
+        }
+        a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+        a
+    }
+    let (d0, d1) =
+        pairs.reduce(|| (Vec::new(), Vec::new()), |(a0, a1), (b0, b1)| (sum(a0, b0), sum(a1, b1)));
+    // Empty only without any chunk: zero gradients then.
+    let whole = |v: Vec<f32>, len: usize| if v.is_empty() { vec![0f32; len] } else { v };
+    (whole(d0, lens.0), whole(d1, lens.1))
 }
 
 /// Channel backward chunk by chunk, `rows` rows per chunk: `[dh, d gate_up, d down]` from
@@ -686,7 +701,7 @@ fn channel_backward_chunked(
     let mut dx = vec![0f32; h.len()];
     let (d_down, d_gate_up) = sum_weight_grads(
         dx.par_chunks_mut(rows * d).zip(r.par_chunks(rows)).enumerate().fold(
-            || (vec![0f32; d * inter], vec![0f32; 2 * inter * d]),
+            || (Vec::new(), Vec::new()),
             |(mut d_down, mut d_gate_up), (c, (dx, r))| {
                 let m = r.len();
                 let at = c * rows * d;
@@ -712,9 +727,9 @@ fn channel_backward_chunked(
                 }
                 // SAFETY: the m rows above wrote every dg and du (swiglu_backward_row writes all).
                 unsafe { dgu.set_len(m * 2 * inter) };
-                matmul_into_here(&mut d_down, inter, mat(dx, m, d).t(), mat(&a, m, inter), true);
+                add_product_here(&mut d_down, mat(dx, m, d).t(), mat(&a, m, inter));
                 let dgu_m = mat(&dgu, m, 2 * inter);
-                matmul_into_here(&mut d_gate_up, d, dgu_m.t(), mat(hc, m, d), true);
+                add_product_here(&mut d_gate_up, dgu_m.t(), mat(hc, m, d));
                 matmul_into_here(dx, d, dgu_m, mat(wgu, 2 * inter, d), true);
                 (d_down, d_gate_up)
             },
@@ -768,7 +783,7 @@ fn token_backward_chunked(
     let mut dx = vec![0f32; h.len()];
     let (d_down, d_gate_up) = sum_weight_grads(
         dx.par_chunks_mut(k * s * d).zip(r.par_chunks(k * d)).enumerate().fold(
-            || (vec![0f32; s * inter], vec![0f32; 2 * inter * s]),
+            || (Vec::new(), Vec::new()),
             |(mut d_down, mut d_gate_up), (c, (dx, r))| {
                 let kc = r.len();
                 let at = c * k * s * d;
@@ -806,16 +821,10 @@ fn token_backward_chunked(
                 }
                 // SAFETY: the I rows above wrote every dg and du (swiglu_backward_row writes all).
                 unsafe { dgu.set_len(2 * inter * kc) };
-                matmul_into_here(
-                    &mut d_down,
-                    inter,
-                    mat(&drt, s, kc),
-                    mat(&a, inter, kc).t(),
-                    true,
-                );
+                add_product_here(&mut d_down, mat(&drt, s, kc), mat(&a, inter, kc).t());
                 let ht = token_major_here(hc, s, d);
                 let dgu_m = mat(&dgu, 2 * inter, kc);
-                matmul_into_here(&mut d_gate_up, s, dgu_m, mat(&ht, s, kc).t(), true);
+                add_product_here(&mut d_gate_up, dgu_m, mat(&ht, s, kc).t());
                 // dh from the products, token-major [S, k D], added to dx.
                 let mut dxt = ht;
                 matmul_into_here(&mut dxt, kc, mat(wgu, 2 * inter, s).t(), dgu_m, false);
