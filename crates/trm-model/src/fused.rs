@@ -239,6 +239,24 @@ fn with_simd<R>(f: impl FnOnce() -> R) -> R {
         unsafe fn wide<R>(f: impl FnOnce() -> R) -> R {
             f()
         }
+        /// Runs `f` with AVX-512 enabled.
+        ///
+        /// # Safety
+        ///
+        /// The CPU must support AVX-512 F, BW, DQ, VL, AVX2 and FMA.
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+        unsafe fn widest<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the features were detected on this CPU.
+            return unsafe { widest(f) };
+        }
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             // SAFETY: the features were detected on this CPU.
             return unsafe { wide(f) };
