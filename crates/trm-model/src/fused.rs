@@ -29,6 +29,7 @@ use candle_core::{
 use rayon::prelude::*;
 
 use crate::ops::f32_contiguous;
+use crate::simd::with_simd;
 
 /// Whether the fused sub-layers apply: CPU f32 tensors (other devices and dtypes take the
 /// composite path of `layers.rs`, which computes the same function).
@@ -223,47 +224,6 @@ const MIN_ROWS: usize = 8;
 
 /// Elements per parallel piece of the SwiGLU passes.
 const PIECE: usize = 1 << 12;
-
-/// Runs `f` compiled for AVX2 and FMA where the CPU has them, so that the element loops
-/// inlined into it use 8-wide vectors (the default x86-64 target has only SSE2).
-#[inline(always)]
-fn with_simd<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        /// Runs `f` with AVX2 and FMA enabled.
-        ///
-        /// # Safety
-        ///
-        /// The CPU must support AVX2 and FMA.
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn wide<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        /// Runs `f` with AVX-512 enabled.
-        ///
-        /// # Safety
-        ///
-        /// The CPU must support AVX-512 F, BW, DQ, VL, AVX2 and FMA.
-        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-        unsafe fn widest<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        if is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512bw")
-            && is_x86_feature_detected!("avx512dq")
-            && is_x86_feature_detected!("avx512vl")
-            && is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the features were detected on this CPU.
-            return unsafe { widest(f) };
-        }
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            // SAFETY: the features were detected on this CPU.
-            return unsafe { wide(f) };
-        }
-    }
-    f()
-}
 
 /// `e^x` in f32 without a libm call, so that loops over it vectorise: Cephes `expf`
 /// (x = k ln 2 + r, |r| <= ln 2 / 2, a degree-7 polynomial for e^r, 2^k from the exponent

@@ -83,6 +83,7 @@ pub mod loss;
 pub mod model;
 pub mod ops;
 pub mod reference;
+pub mod simd;
 pub mod weights;
 
 pub use carry::{Batch, Carry, IGNORE_LABEL_ID};
