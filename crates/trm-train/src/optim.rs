@@ -447,16 +447,22 @@ mod tests {
         (0..n).map(|_| (rng.random::<f32>() - 0.5) * 2.0 * scale).collect()
     }
 
-    #[test]
-    fn atan2_from_candle_ops_matches_the_host() -> Result<()> {
-        let dev = Device::Cpu;
-        // Every octant boundary and sign, zeros, tiny and huge values, random magnitudes.
+    /// Every octant boundary and sign, zeros, tiny and huge values, random magnitudes: the
+    /// `(y, x)` pairs both atan2s are checked on.
+    fn atan2_cases() -> (Vec<f32>, Vec<f32>) {
         let mut ys =
             vec![0.0f32, -0.0, 1.0, -1.0, 0.4142, 0.4143, 2.414, 1e-30, -1e-30, 3e38, -7.5];
         let mut xs = vec![0.0f32, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1e-30, 1.0, 0.0];
         let r = random(4000, 1, 10.0);
         ys.extend(r.iter().map(|v| v * v.abs()));
         xs.extend(random(4000, 2, 3.0).iter().map(|v| v.abs()));
+        (ys, xs)
+    }
+
+    #[test]
+    fn atan2_from_candle_ops_matches_the_host() -> Result<()> {
+        let dev = Device::Cpu;
+        let (ys, xs) = atan2_cases();
         let got =
             atan2_nonneg(&Tensor::new(ys.as_slice(), &dev)?, &Tensor::new(xs.as_slice(), &dev)?)?
                 .to_vec1::<f32>()?;
@@ -470,21 +476,14 @@ mod tests {
 
     #[test]
     fn atan2_on_one_float_matches_the_host() {
-        // Every octant boundary and sign, zeros, tiny and huge values, random magnitudes.
-        let mut ys =
-            vec![0.0f32, -0.0, 1.0, -1.0, 0.4142, 0.4143, 2.414, 1e-30, -1e-30, 3e38, -7.5];
-        let mut xs = vec![0.0f32, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1e-30, 1.0, 0.0];
-        let r = random(4000, 1, 10.0);
-        ys.extend(r.iter().map(|v| v * v.abs()));
-        xs.extend(random(4000, 2, 3.0).iter().map(|v| v.abs()));
+        let (ys, xs) = atan2_cases();
         for (y, x) in ys.iter().zip(&xs) {
             let (got, want) = (atan2_nonneg_f32(*y, *x), y.atan2(*x));
             assert!((got - want).abs() <= 2e-7, "atan2({y}, {x}) = {got}, host {want}");
         }
         assert_eq!(atan2_nonneg_f32(0.0, 0.0), 0.0);
-        assert!(
-            atan2_nonneg_f32(f32::NAN, 1.0).is_nan() && atan2_nonneg_f32(1.0, f32::NAN).is_nan()
-        );
+        let nan = f32::NAN;
+        assert!(atan2_nonneg_f32(nan, 1.0).is_nan() && atan2_nonneg_f32(1.0, nan).is_nan());
     }
 
     /// The candle-op update (what a GPU runs) follows the host update step after step.
