@@ -619,15 +619,25 @@ fn swiglu_backward_row(
     // The zip below stops at the shortest slice; callers rely on every dg and du being written.
     let n = da.len();
     assert!(g.len() == n && u.len() == n && dg.len() == n && du.len() == n, "row lengths differ");
-    with_simd(|| {
-        for ((((g, u), da), dg), du) in g.iter().zip(u).zip(da.iter_mut()).zip(dg).zip(du) {
-            let (s, silu) = silu_parts(*g);
-            let grad = *da;
-            *da = silu * u;
-            dg.write(grad * u * (s + silu * (1.0 - s)));
-            du.write(grad * silu);
-        }
-    })
+    with_simd(|| swiglu_backward_loop(g, u, da, dg, du))
+}
+
+/// The loop of [`swiglu_backward_row`], at the vector width of its caller.
+#[inline(always)]
+fn swiglu_backward_loop(
+    g: &[f32],
+    u: &[f32],
+    da: &mut [f32],
+    dg: &mut [MaybeUninit<f32>],
+    du: &mut [MaybeUninit<f32>],
+) {
+    for ((((g, u), da), dg), du) in g.iter().zip(u).zip(da.iter_mut()).zip(dg).zip(du) {
+        let (s, silu) = silu_parts(*g);
+        let grad = *da;
+        *da = silu * u;
+        dg.write(grad * u * (s + silu * (1.0 - s)));
+        du.write(grad * silu);
+    }
 }
 
 /// `acc += lhs rhs` on this thread, where an empty `acc` (a task's first chunk) takes the
@@ -1346,6 +1356,53 @@ mod tests {
         assert!(worst < 2.5e-7, "worst relative error {worst}");
         assert!(exp(f32::NAN).is_nan());
         assert!(silu_parts(1e4).0 == 1.0 && silu_parts(-1e4).1.abs() < 1e-30);
+    }
+
+    /// `exp` and the SwiGLU's backward loop over rows of `[g | u]`, as a kernel so that it
+    /// compiles inside the function of each width.
+    struct ElementPasses<'a> {
+        gu: &'a [f32],
+        da: &'a [f32],
+        inter: usize,
+    }
+
+    impl crate::simd::Kernel for ElementPasses<'_> {
+        type Output = Vec<u32>;
+        #[inline(always)]
+        fn run(self) -> Vec<u32> {
+            let (gu, inter) = (self.gu, self.inter);
+            let mut out = Vec::new();
+            for (gu, da) in gu.chunks_exact(2 * inter).zip(self.da.chunks_exact(inter)) {
+                let (g, u) = gu.split_at(inter);
+                let mut a = da.to_vec();
+                let (mut dg, mut du) = (Vec::with_capacity(inter), Vec::with_capacity(inter));
+                out.extend(g.iter().map(|g| exp(*g)));
+                let (dgs, dus) =
+                    (&mut dg.spare_capacity_mut()[..inter], &mut du.spare_capacity_mut()[..inter]);
+                swiglu_backward_loop(g, u, &mut a, dgs, dus);
+                // SAFETY: swiglu_backward_loop wrote all `inter` values of each.
+                unsafe { (dg.set_len(inter), du.set_len(inter)) };
+                out.extend(a.iter().chain(&dg).chain(&du));
+            }
+            out.iter().map(|v| v.to_bits()).collect()
+        }
+    }
+
+    /// The element passes give the same bits at every vector width this CPU runs (the
+    /// narrower paths are otherwise untested on a CPU with AVX-512).
+    #[test]
+    fn element_passes_agree_at_every_width() {
+        use crate::simd::{with_width, Width};
+        let inter = 40;
+        let mut gu = values(7 * 2 * inter, 5, 3.0);
+        gu[..6].copy_from_slice(&[0.0, -0.0, 100.0, -100.0, 1e-30, 88.5]);
+        let da = values(7 * inter, 6, 1.0);
+        let widths = Width::available();
+        let first = with_width(widths[0], ElementPasses { gu: &gu, da: &da, inter });
+        for w in &widths[1..] {
+            let got = with_width(*w, ElementPasses { gu: &gu, da: &da, inter });
+            assert!(got == first, "{w:?} differs from {:?}", widths[0]);
+        }
     }
 
     #[test]
