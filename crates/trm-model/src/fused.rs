@@ -414,17 +414,31 @@ const CHUNK_FLOATS: usize = 1 << 17;
 /// weights: every chunk's product packs the weight again (at the official widths, 6 MB per
 /// chunk, chunks measured 1.6x slower).
 fn by_chunks(chunks: usize, weights: usize) -> bool {
-    chunks >= 4 * threads() && weights <= CHUNK_FLOATS
+    threads() > 1 && chunks >= threads() && weights <= CHUNK_FLOATS
 }
 
-/// Rows per chunk of the channel sub-layer with `inter` hidden units.
-fn channel_chunk_rows(inter: usize) -> usize {
-    (CHUNK_FLOATS / (2 * inter).max(1)).max(16)
+/// Units (rows, or batch rows) per chunk for `n` units at most `most` per chunk. Few chunks
+/// are evened out to a multiple of the threads, at least one per thread where `n` allows, so
+/// that no thread waits on a lone last chunk (with one puzzle, each sub-layer is then one
+/// hand-off between the threads instead of one per product and pass).
+fn chunk_units(n: usize, most: usize) -> usize {
+    let t = threads();
+    let chunks = n.div_ceil(most.max(1));
+    if chunks >= 4 * t {
+        return most;
+    }
+    n.div_ceil(chunks.div_ceil(t).max(1) * t).max(1)
 }
 
-/// Batch rows per chunk of the token sub-layer, `D = d`, `inter` hidden units.
-fn token_chunk_rows(d: usize, inter: usize) -> usize {
-    (CHUNK_FLOATS / (2 * inter * d).max(1)).max(1)
+/// Rows per chunk of the channel sub-layer over `n` rows with `inter` hidden units.
+fn channel_chunk_rows(inter: usize, n: usize) -> usize {
+    chunk_units(n, (CHUNK_FLOATS / (2 * inter).max(1)).max(16))
+}
+
+/// Batch rows per chunk of the token sub-layer over `b` batch rows, `D = d`, `inter` hidden
+/// units.
+fn token_chunk_rows(b: usize, d: usize, inter: usize) -> usize {
+    chunk_units(b, (CHUNK_FLOATS / (2 * inter * d).max(1)).max(1))
 }
 
 /// A pointer that tasks share to write disjoint parts of one buffer.
@@ -598,6 +612,87 @@ fn token_forward_chunked(
                 let row = &mut y[(j * s + t) * d..][..d];
                 row.iter_mut().zip(r.iter()).for_each(|(v, r)| *v *= r);
             }
+        }
+    });
+    if keep {
+        // SAFETY: the chunks' products wrote every column of every row, 2I B D values.
+        unsafe { gu.set_len(2 * inter * cols) };
+    }
+    (y, keep.then_some(gu), r)
+}
+
+/// Token forward in column chunks, for fewer batch rows than threads: each chunk takes
+/// `D / pieces` columns (channels) of one batch row, whose `[S, D]` block is already
+/// token-major, through both products, the SwiGLU and the token-axis norm on one thread.
+/// With `keep`, `[g | u]` is written token-major `[2I, B D]` as by [`token_forward_chunked`].
+#[allow(clippy::too_many_arguments)]
+fn token_forward_columns(
+    h: &[f32],
+    wgu: &[f32],
+    wd: &[f32],
+    s: usize,
+    d: usize,
+    inter: usize,
+    eps: f32,
+    pieces: usize,
+    keep: bool,
+) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
+    let b = h.len() / (s * d);
+    let (cols, width) = (b * d, d.div_ceil(pieces));
+    let mut y = h.to_vec();
+    let mut r = vec![0f32; cols];
+    let mut gu: Vec<f32> = Vec::with_capacity(if keep { 2 * inter * cols } else { 0 });
+    let (y_out, r_out, gu_out) =
+        (SharedOut(y.as_mut_ptr()), SharedOut(r.as_mut_ptr()), SharedOut(gu.as_mut_ptr()));
+    (0..b * pieces).into_par_iter().for_each(|c| {
+        let (j, c0) = (c / pieces, (c % pieces) * width);
+        let wc = width.min(d.saturating_sub(c0));
+        if wc == 0 {
+            return;
+        }
+        // Batch row j's tokens, columns c0..c0 + wc: [S, wc] with rows d apart.
+        let x = &h[j * s * d + c0..][..(s - 1) * d + wc];
+        let x = Mat { data: x, rows: s, cols: wc, rs: d as isize, cs: 1 };
+        let lhs = mat(wgu, 2 * inter, s);
+        let mut local = Vec::new();
+        // [g | u] of this chunk: row i at g(i), stride `rs`.
+        let (gu_ptr, rs) = if keep {
+            // SAFETY: the buffer holds 2I rows of `cols`; this chunk's columns j D + c0 ..
+            // + wc of every row lie inside it and no other chunk writes them; the product
+            // writes them before they are read.
+            let base = { gu_out }.0.wrapping_add(j * d + c0);
+            unsafe { gemm_raw(base, (2 * inter - 1) * cols + wc, cols, lhs, x, false, 1) };
+            (base.cast_const(), cols)
+        } else {
+            local.reserve(2 * inter * wc);
+            let gu = matmul_uninit_here(&mut local.spare_capacity_mut()[..2 * inter * wc], lhs, x);
+            (gu.as_ptr(), wc)
+        };
+        // SAFETY: rows i < 2I of `wc` values from gu_ptr, `rs` apart, were written above.
+        let row = |i: usize| unsafe {
+            let (g, u) = (gu_ptr.add(i * rs), gu_ptr.add((inter + i) * rs));
+            (std::slice::from_raw_parts(g, wc), std::slice::from_raw_parts(u, wc))
+        };
+        let mut a = Vec::new();
+        swiglu_here(row, &mut a, inter, wc);
+        // y[j, :, c0..] += down_t a, then the norm of each column over the tokens.
+        let yj = { y_out }.0.wrapping_add(j * s * d + c0);
+        // SAFETY: the block of s rows d apart, wc wide, from yj lies inside y (batch row j,
+        // columns c0..c0 + wc <= d) and only this chunk touches it; gemm reads and writes
+        // just that block.
+        unsafe {
+            gemm_raw(yj, (s - 1) * d + wc, d, mat(wd, s, inter), mat(&a, inter, wc), true, 1)
+        };
+        // SAFETY: as above, one row of the block at a time.
+        let y_row = |t: usize| unsafe { std::slice::from_raw_parts_mut(yj.add(t * d), wc) };
+        // SAFETY: r's entries j D + c0 .. + wc belong to this chunk alone.
+        let rc = unsafe { std::slice::from_raw_parts_mut({ r_out }.0.add(j * d + c0), wc) };
+        for t in 0..s {
+            rc.iter_mut().zip(y_row(t).iter()).for_each(|(acc, v)| *acc += v * v);
+        }
+        rc.iter_mut().for_each(|acc| *acc = 1.0 / (*acc / s as f32 + eps).sqrt());
+        for t in 0..s {
+            y_row(t).iter_mut().zip(rc.iter()).for_each(|(v, r)| *v *= r);
         }
     });
     if keep {
@@ -891,7 +986,7 @@ fn channel_forward(
 ) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
     let (d, inter) = (gate_up_t.rows, down_t.rows);
     let n = h.len() / d.max(1);
-    let rows = channel_chunk_rows(inter);
+    let rows = channel_chunk_rows(inter, n);
     if d > 0 && by_chunks(n.div_ceil(rows), 2 * inter * d) {
         return channel_forward_chunked(h, gate_up_t, down_t, eps, rows, keep);
     }
@@ -981,7 +1076,7 @@ impl CustomOp3 for ChannelMlp {
                 let (_, gu, r) = channel_forward(h, gut, dnt, self.eps, true);
                 (gu.expect("kept"), r)
             });
-            let rows = channel_chunk_rows(inter);
+            let rows = channel_chunk_rows(inter, n);
             if d > 0 && by_chunks(n.div_ceil(rows), 2 * inter * d) {
                 return channel_backward_chunked(h, wgu, wd, y, g, &gu, &r, d, inter, rows);
             }
@@ -1060,10 +1155,15 @@ fn token_forward(
     eps: f32,
     keep: bool,
 ) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
-    let cols = h.len() / s.max(1);
-    let k = token_chunk_rows(d, inter);
-    if s > 0 && d > 0 && by_chunks((cols / d).div_ceil(k), 2 * inter * s) {
+    let b = h.len() / (s * d).max(1);
+    let k = token_chunk_rows(b, d, inter);
+    if s > 0 && d > 0 && by_chunks(b.div_ceil(k), 2 * inter * s) {
         return token_forward_chunked(h, wgu, wd, s, d, inter, eps, k, keep);
+    }
+    // Fewer batch rows than threads (one puzzle): chunks of columns instead.
+    let pieces = threads().div_ceil(b.max(1));
+    if s > 0 && d >= pieces && by_chunks(b * pieces, 2 * inter * s) {
+        return token_forward_columns(h, wgu, wd, s, d, inter, eps, pieces, keep);
     }
     token_forward_whole(h, wgu, wd, s, d, inter, eps)
 }
@@ -1141,7 +1241,7 @@ impl CustomOp3 for TokenMlp {
                 let (_, gu, r) = token_forward(h, wgu, wd, s, d, inter, self.eps, true);
                 (gu.expect("kept"), r)
             });
-            let k = token_chunk_rows(d, inter);
+            let k = token_chunk_rows(b, d, inter);
             if s > 0 && d > 0 && by_chunks(b.div_ceil(k), 2 * inter * s) {
                 return token_backward_chunked(h, wgu, wd, y, g, &gu, &r, s, d, inter, k);
             }
@@ -1305,6 +1405,16 @@ mod tests {
             assert_eq!(gu2.is_some(), keep);
             if let Some(gu2) = gu2 {
                 assert!(max_diff(gu.as_ref().unwrap(), &gu2) < 1e-5, "k {k}");
+            }
+        }
+        // Column chunks, some not dividing D (10 = 4 + 4 + 2; 7 pieces of 2 leave 2 empty).
+        for (pieces, keep) in [(1, true), (2, false), (3, true), (7, true), (10, false)] {
+            let (y2, gu2, r2) =
+                token_forward_columns(&h, &wgu, &wd, s, d, inter, 1e-5, pieces, keep);
+            assert!(max_diff(&y, &y2) < 1e-5 && max_diff(&r, &r2) < 1e-5, "pieces {pieces}");
+            assert_eq!(gu2.is_some(), keep);
+            if let Some(gu2) = gu2 {
+                assert!(max_diff(gu.as_ref().unwrap(), &gu2) < 1e-5, "pieces {pieces}");
             }
         }
     }
