@@ -410,11 +410,11 @@ const CHUNK_FLOATS: usize = 1 << 17;
 /// chunk: each chunk is a task that takes every product (on its own thread) and element pass
 /// of its rows, instead of each product and pass spreading over every thread in turn. At
 /// small widths (the CPU presets) a step is mostly hand-offs between threads and passes over
-/// memory, which chunks avoid. It needs enough chunks to keep every thread busy, and small
-/// weights: every chunk's product packs the weight again (at the official widths, 6 MB per
-/// chunk, chunks measured 1.6x slower).
+/// memory, which chunks avoid. It needs a chunk for every thread (see [`chunk_units`]), and
+/// small weights: every chunk's product packs the weight again (at the official widths, 6 MB
+/// per chunk, chunks measured 1.6x slower).
 fn by_chunks(chunks: usize, weights: usize) -> bool {
-    threads() > 1 && chunks >= threads() && weights <= CHUNK_FLOATS
+    chunks >= threads() && weights <= CHUNK_FLOATS
 }
 
 /// Units (rows, or batch rows) per chunk for `n` units at most `most` per chunk. Few chunks
