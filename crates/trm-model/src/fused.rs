@@ -496,7 +496,7 @@ fn channel_forward_chunked(
     eps: f32,
     rows: usize,
     keep: bool,
-) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
+) -> Forward {
     let (d, inter) = (gate_up_t.rows, down_t.rows);
     let n = h.len() / d;
     let mut y = h.to_vec();
@@ -542,21 +542,27 @@ fn norm_rows_here(y: &mut [f32], r: &mut [f32], d: usize, eps: f32) {
     }
 }
 
-/// Token forward chunk by chunk (see [`by_chunks`]), `k` batch rows per chunk: each chunk
-/// makes its own token-major copy `[S, k D]`, takes both products and the token-axis norm.
-/// With `keep`, `[g | u]` is written token-major `[2I, B D]` for the backward pass.
-#[allow(clippy::too_many_arguments)]
-fn token_forward_chunked(
-    h: &[f32],
-    wgu: &[f32],
-    wd: &[f32],
+/// What a forward pass gives: `y`, `[g | u]` (kept for the backward pass) and `1 / rms`.
+type Forward = (Vec<f32>, Option<Vec<f32>>, Vec<f32>);
+
+/// The token sub-layer's inputs: `h [B, S, D]`, `gate_up [2I, S]` (`wgu`), `down [S, I]`
+/// (`wd`), `I = inter`, and the norm's `eps`.
+#[derive(Clone, Copy)]
+struct TokenIn<'a> {
+    h: &'a [f32],
+    wgu: &'a [f32],
+    wd: &'a [f32],
     s: usize,
     d: usize,
     inter: usize,
     eps: f32,
-    k: usize,
-    keep: bool,
-) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
+}
+
+/// Token forward chunk by chunk (see [`by_chunks`]), `k` batch rows per chunk: each chunk
+/// makes its own token-major copy `[S, k D]`, takes both products and the token-axis norm.
+/// With `keep`, `[g | u]` is written token-major `[2I, B D]` for the backward pass.
+fn token_forward_chunked(x: TokenIn, k: usize, keep: bool) -> Forward {
+    let TokenIn { h, wgu, wd, s, d, inter, eps } = x;
     let b = h.len() / (s * d);
     let cols = b * d;
     let mut y = h.to_vec();
@@ -602,16 +608,9 @@ fn token_forward_chunked(
         add_token_major_here(y, &ht, s, d);
         // Norm over the tokens of every column (batch row j, channel e).
         for (j, r) in r.chunks_exact_mut(d).enumerate() {
-            r.iter_mut().for_each(|r| *r = 0.0);
-            for t in 0..s {
-                let row = &y[(j * s + t) * d..][..d];
-                r.iter_mut().zip(row).for_each(|(acc, v)| *acc += v * v);
-            }
-            r.iter_mut().for_each(|acc| *acc = 1.0 / (*acc / s as f32 + eps).sqrt());
-            for t in 0..s {
-                let row = &mut y[(j * s + t) * d..][..d];
-                row.iter_mut().zip(r.iter()).for_each(|(v, r)| *v *= r);
-            }
+            let block = &mut y[j * s * d..][..s * d];
+            // SAFETY: batch row j's s rows of d values lie in `block`, borrowed here alone.
+            unsafe { norm_token_block(block.as_mut_ptr(), d, r, s, eps) };
         }
     });
     if keep {
@@ -621,22 +620,33 @@ fn token_forward_chunked(
     (y, keep.then_some(gu), r)
 }
 
+/// Normalises a block of `s` token rows `stride` apart, each `r.len()` wide, over the tokens
+/// of each column, and writes `1 / rms` per column into `r`.
+///
+/// # Safety
+///
+/// The block (from `y`, rows `t stride .. t stride + r.len()` for `t < s`) must be valid for
+/// reads and writes, and nothing else may touch it meanwhile.
+unsafe fn norm_token_block(y: *mut f32, stride: usize, r: &mut [f32], s: usize, eps: f32) {
+    let w = r.len();
+    // SAFETY: row t lies in the block (the caller's guarantee); one row is borrowed at a time.
+    let row = |t: usize| unsafe { std::slice::from_raw_parts_mut(y.add(t * stride), w) };
+    r.iter_mut().for_each(|r| *r = 0.0);
+    for t in 0..s {
+        r.iter_mut().zip(row(t).iter()).for_each(|(acc, v)| *acc += v * v);
+    }
+    r.iter_mut().for_each(|acc| *acc = 1.0 / (*acc / s as f32 + eps).sqrt());
+    for t in 0..s {
+        row(t).iter_mut().zip(r.iter()).for_each(|(v, r)| *v *= r);
+    }
+}
+
 /// Token forward in column chunks, for fewer batch rows than threads: each chunk takes
 /// `D / pieces` columns (channels) of one batch row, whose `[S, D]` block is already
 /// token-major, through both products, the SwiGLU and the token-axis norm on one thread.
 /// With `keep`, `[g | u]` is written token-major `[2I, B D]` as by [`token_forward_chunked`].
-#[allow(clippy::too_many_arguments)]
-fn token_forward_columns(
-    h: &[f32],
-    wgu: &[f32],
-    wd: &[f32],
-    s: usize,
-    d: usize,
-    inter: usize,
-    eps: f32,
-    pieces: usize,
-    keep: bool,
-) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
+fn token_forward_columns(x: TokenIn, pieces: usize, keep: bool) -> Forward {
+    let TokenIn { h, wgu, wd, s, d, inter, eps } = x;
     let b = h.len() / (s * d);
     let (cols, width) = (b * d, d.div_ceil(pieces));
     let mut y = h.to_vec();
@@ -683,17 +693,10 @@ fn token_forward_columns(
         unsafe {
             gemm_raw(yj, (s - 1) * d + wc, d, mat(wd, s, inter), mat(&a, inter, wc), true, 1)
         };
-        // SAFETY: as above, one row of the block at a time.
-        let y_row = |t: usize| unsafe { std::slice::from_raw_parts_mut(yj.add(t * d), wc) };
         // SAFETY: r's entries j D + c0 .. + wc belong to this chunk alone.
         let rc = unsafe { std::slice::from_raw_parts_mut({ r_out }.0.add(j * d + c0), wc) };
-        for t in 0..s {
-            rc.iter_mut().zip(y_row(t).iter()).for_each(|(acc, v)| *acc += v * v);
-        }
-        rc.iter_mut().for_each(|acc| *acc = 1.0 / (*acc / s as f32 + eps).sqrt());
-        for t in 0..s {
-            y_row(t).iter_mut().zip(rc.iter()).for_each(|(v, r)| *v *= r);
-        }
+        // SAFETY: the block from yj, as above, is this chunk's alone.
+        unsafe { norm_token_block(yj, d, rc, s, eps) };
     });
     if keep {
         // SAFETY: the chunks' products wrote every column of every row, 2I B D values.
@@ -977,13 +980,7 @@ fn swiglu_inter(gate_up: &Layout, down: &Layout, k: usize, m: usize, op: &str) -
 /// Forward of the channel sub-layer on `h [n, d]` given `gate_up^T` (`[d, 2I]`) and
 /// `down^T` (`[I, d]`) as views: (`y`, `[g | u]`, `1 / rms`); `[g | u]` may be left out
 /// unless `keep`.
-fn channel_forward(
-    h: &[f32],
-    gate_up_t: Mat,
-    down_t: Mat,
-    eps: f32,
-    keep: bool,
-) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
+fn channel_forward(h: &[f32], gate_up_t: Mat, down_t: Mat, eps: f32, keep: bool) -> Forward {
     let (d, inter) = (gate_up_t.rows, down_t.rows);
     let n = h.len() / d.max(1);
     let rows = channel_chunk_rows(inter, n);
@@ -994,12 +991,7 @@ fn channel_forward(
 }
 
 /// [`channel_forward`] product by product, each on every thread.
-fn channel_forward_whole(
-    h: &[f32],
-    gate_up_t: Mat,
-    down_t: Mat,
-    eps: f32,
-) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
+fn channel_forward_whole(h: &[f32], gate_up_t: Mat, down_t: Mat, eps: f32) -> Forward {
     let (d, inter) = (gate_up_t.rows, down_t.rows);
     let n = h.len() / d.max(1);
     let gu = matmul(mat(h, n, d), gate_up_t);
@@ -1144,40 +1136,24 @@ fn add_token_major(dst: &mut [f32], src: &[f32], s: usize, d: usize) {
 
 /// Forward of the token sub-layer on `h [b, s, d]`: (`y`, `[g | u]` token-major as
 /// `[2I, B D]`, `1 / rms` as `[b, d]`); `[g | u]` may be left out unless `keep`.
-#[allow(clippy::too_many_arguments)]
-fn token_forward(
-    h: &[f32],
-    wgu: &[f32],
-    wd: &[f32],
-    s: usize,
-    d: usize,
-    inter: usize,
-    eps: f32,
-    keep: bool,
-) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
+fn token_forward(x: TokenIn, keep: bool) -> Forward {
+    let TokenIn { h, s, d, inter, .. } = x;
     let b = h.len() / (s * d).max(1);
     let k = token_chunk_rows(b, d, inter);
     if s > 0 && d > 0 && by_chunks(b.div_ceil(k), 2 * inter * s) {
-        return token_forward_chunked(h, wgu, wd, s, d, inter, eps, k, keep);
+        return token_forward_chunked(x, k, keep);
     }
     // Fewer batch rows than threads (one puzzle): chunks of columns instead.
     let pieces = threads().div_ceil(b.max(1));
     if s > 0 && d >= pieces && by_chunks(b * pieces, 2 * inter * s) {
-        return token_forward_columns(h, wgu, wd, s, d, inter, eps, pieces, keep);
+        return token_forward_columns(x, pieces, keep);
     }
-    token_forward_whole(h, wgu, wd, s, d, inter, eps)
+    token_forward_whole(x)
 }
 
 /// [`token_forward`] product by product, each on every thread.
-fn token_forward_whole(
-    h: &[f32],
-    wgu: &[f32],
-    wd: &[f32],
-    s: usize,
-    d: usize,
-    inter: usize,
-    eps: f32,
-) -> (Vec<f32>, Option<Vec<f32>>, Vec<f32>) {
+fn token_forward_whole(x: TokenIn) -> Forward {
+    let TokenIn { h, wgu, wd, s, d, inter, eps } = x;
     let cols = h.len() / s.max(1);
     let ht = to_token_major(h, s, d);
     let gu = matmul(mat(wgu, 2 * inter, s), mat(&ht, s, cols));
@@ -1218,7 +1194,8 @@ impl CustomOp3 for TokenMlp {
             bail!("{op}: expected [B, S, D], got {:?}", l1.dims())
         };
         let inter = swiglu_inter(l2, l3, s, s, op)?;
-        let (y, gu, r) = token_forward(h, wgu, wd, s, d, inter, self.eps, self.keep);
+        let (y, gu, r) =
+            token_forward(TokenIn { h, wgu, wd, s, d, inter, eps: self.eps }, self.keep);
         if self.keep {
             *self.saved.lock().unwrap() = gu.map(|gu| (gu, r));
         }
@@ -1238,7 +1215,8 @@ impl CustomOp3 for TokenMlp {
         sublayer_backward(self.name(), [h_t, gate_up, down, res, grad], |[h, wgu, wd, y, g]| {
             let saved = self.saved.lock().unwrap().take();
             let (gu, r) = saved.unwrap_or_else(|| {
-                let (_, gu, r) = token_forward(h, wgu, wd, s, d, inter, self.eps, true);
+                let (_, gu, r) =
+                    token_forward(TokenIn { h, wgu, wd, s, d, inter, eps: self.eps }, true);
                 (gu.expect("kept"), r)
             });
             let k = token_chunk_rows(b, d, inter);
@@ -1398,9 +1376,10 @@ mod tests {
         let (b, s, d, inter) = (7, 13, 10, 9);
         let (h, wgu, wd) =
             (values(b * s * d, 4, 1.0), values(2 * inter * s, 5, 0.3), values(s * inter, 6, 0.3));
-        let (y, gu, r) = token_forward_whole(&h, &wgu, &wd, s, d, inter, 1e-5);
+        let x = TokenIn { h: &h, wgu: &wgu, wd: &wd, s, d, inter, eps: 1e-5 };
+        let (y, gu, r) = token_forward_whole(x);
         for (k, keep) in [(1, true), (3, false), (3, true), (b, true)] {
-            let (y2, gu2, r2) = token_forward_chunked(&h, &wgu, &wd, s, d, inter, 1e-5, k, keep);
+            let (y2, gu2, r2) = token_forward_chunked(x, k, keep);
             assert!(max_diff(&y, &y2) < 1e-5 && max_diff(&r, &r2) < 1e-5, "k {k}");
             assert_eq!(gu2.is_some(), keep);
             if let Some(gu2) = gu2 {
@@ -1409,8 +1388,7 @@ mod tests {
         }
         // Column chunks, some not dividing D (10 = 4 + 4 + 2; 7 pieces of 2 leave 2 empty).
         for (pieces, keep) in [(1, true), (2, false), (3, true), (7, true), (10, false)] {
-            let (y2, gu2, r2) =
-                token_forward_columns(&h, &wgu, &wd, s, d, inter, 1e-5, pieces, keep);
+            let (y2, gu2, r2) = token_forward_columns(x, pieces, keep);
             assert!(max_diff(&y, &y2) < 1e-5 && max_diff(&r, &r2) < 1e-5, "pieces {pieces}");
             assert_eq!(gu2.is_some(), keep);
             if let Some(gu2) = gu2 {
@@ -1446,7 +1424,8 @@ mod tests {
         let (b, s, d, inter) = (7, 13, 10, 9);
         let (h, wgu, wd) =
             (values(b * s * d, 5, 1.0), values(2 * inter * s, 6, 0.3), values(s * inter, 7, 0.3));
-        let (y, gu, r) = token_forward_whole(&h, &wgu, &wd, s, d, inter, 1e-5);
+        let (y, gu, r) =
+            token_forward_whole(TokenIn { h: &h, wgu: &wgu, wd: &wd, s, d, inter, eps: 1e-5 });
         let (gu, dy) = (gu.unwrap(), values(b * s * d, 8, 1.0));
         let want = token_backward_whole(&h, &wgu, &wd, &y, &dy, gu.clone(), &r, s, d, inter);
         for k in [1, 3, b] {
