@@ -54,7 +54,12 @@ fn inner(width: usize) -> usize {
 
 fn main() {
     let threads: usize = std::env::args().nth(1).map_or(2, |s| s.parse().expect("threads"));
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().expect("thread pool");
+    // This thread is worker 0, as in `trm` (`trm_model::settle_thread_counts`).
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .use_current_thread()
+        .build_global()
+        .expect("thread pool");
     // (name, batch, S = puzzle_emb_len + seq_len, D, network applications per eval step)
     let cases = [
         ("maze-cpu", 64, 82, 64, 2 * (2 + 1)),

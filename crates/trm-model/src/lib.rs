@@ -94,22 +94,32 @@ pub use model::{
 };
 pub use weights::{read_state_file, LoadOptions, LoadReport, PuzzleRowsPolicy};
 
-/// Fixes the thread counts once; call it at the start of `main`, before any other thread
-/// exists. Unless `RAYON_NUM_THREADS` is set, candle works out its thread count at every op,
-/// and on Linux machines that name no preferred CPUs that means reading and parsing
-/// `/proc/cpuinfo` each time (`num_cpus::get_physical`): 853 reads in one short `trm bench`
-/// run, half of a batch-1 step on a noisy machine (docs/benchmarks.md). This sets the
-/// variable to the count candle would pick, so candle's answer becomes a lookup, and builds
-/// rayon's global pool with the size it has without the variable (the logical CPUs): no
-/// count changes. Does nothing when the variable is set.
+/// Fixes the thread counts once and makes the calling thread one of rayon's workers; call it
+/// at the start of `main`, before any other thread exists.
+///
+/// - Unless `RAYON_NUM_THREADS` is set, candle works out its thread count at every op, and on
+///   Linux machines that name no preferred CPUs that means reading and parsing
+///   `/proc/cpuinfo` each time (`num_cpus::get_physical`): 853 reads in one short `trm bench`
+///   run, half of a batch-1 step on a noisy machine (docs/benchmarks.md). This sets the
+///   variable to the count candle would pick, so candle's answer becomes a lookup, and sizes
+///   rayon's global pool as it is without the variable (the logical CPUs): no count changes.
+///   A variable already set is kept, and sizes the pool.
+/// - The calling thread becomes the pool's worker 0 (rayon's `use_current_thread`), one
+///   thread fewer is started. A parallel loop called from a thread outside the pool is
+///   queued for the workers while the caller sleeps until they are done: two wake-ups across
+///   threads per loop, which at batch 1 (a loop every few tens of microseconds) was a tenth
+///   of one puzzle's time. From worker 0 the loop starts at once on this thread and the
+///   other workers take what they can.
 pub fn settle_thread_counts() {
-    if std::env::var_os("RAYON_NUM_THREADS").is_some() {
-        return;
+    let mut pool = rayon::ThreadPoolBuilder::new().use_current_thread();
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let candle = candle_core::utils::get_num_threads();
+        let logical = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // The caller is single-threaded (documented above): nothing reads the environment
+        // meanwhile.
+        std::env::set_var("RAYON_NUM_THREADS", candle.to_string());
+        pool = pool.num_threads(logical);
     }
-    let candle = candle_core::utils::get_num_threads();
-    let logical = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // The caller is single-threaded (documented above): nothing reads the environment meanwhile.
-    std::env::set_var("RAYON_NUM_THREADS", candle.to_string());
-    // Fails only when the pool exists already; it keeps its size then.
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(logical).build_global();
+    // Fails only when the pool exists already (or this thread is in one): it stays as it is.
+    let _ = pool.build_global();
 }

@@ -275,38 +275,42 @@ impl Collective for ThreadGroup {
 }
 
 /// Runs `rank_main` on `world_size` threads, each with its [`ThreadGroup`] handle, and returns
-/// their results in rank order. A rank that fails aborts the group so the others stop too;
+/// their results in rank order. Rank 0 runs on the calling thread (which is rayon's worker 0
+/// after [`trm_model::settle_thread_counts`], so its parallel loops start on it at once), the
+/// others on threads of their own. A rank that fails aborts the group so the others stop too;
 /// the error returned is the first rank's own failure (not a consequence of another's).
 pub fn run_ranks<T: Send>(
     world_size: usize,
     rank_main: impl Fn(ThreadGroup) -> Result<T> + Sync,
 ) -> Result<Vec<T>> {
-    let groups = ThreadGroup::new(world_size)?;
+    let mut groups = ThreadGroup::new(world_size)?.into_iter();
+    let first = groups.next().expect("ThreadGroup::new makes at least one rank");
     let rank_main = &rank_main;
+    let run_rank = move |group: ThreadGroup| {
+        let (rank, shared) = (group.rank, group.shared.clone());
+        let result = rank_main(group);
+        if let Err(e) = &result {
+            shared.abort(&format!("rank {rank} failed: {e:#}"));
+        }
+        result
+    };
     let results: Vec<Result<T>> = std::thread::scope(|scope| {
         let handles: Vec<_> = groups
-            .into_iter()
             .map(|group| {
                 std::thread::Builder::new()
                     .name(format!("rank-{}", group.rank))
-                    .spawn_scoped(scope, move || {
-                        let (rank, shared) = (group.rank, group.shared.clone());
-                        let result = rank_main(group);
-                        if let Err(e) = &result {
-                            shared.abort(&format!("rank {rank} failed: {e:#}"));
-                        }
-                        result
-                    })
+                    .spawn_scoped(scope, move || run_rank(group))
                     .expect("spawning a rank thread")
             })
             .collect();
-        handles
-            .into_iter()
-            .enumerate()
-            .map(|(rank, h)| {
-                h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("rank {rank} panicked")))
-            })
-            .collect()
+        // A panic of rank 0 becomes its error, as one on a rank thread does through `join`
+        // (its handle, dropped while unwinding, has made the others' collectives fail).
+        let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_rank(first)));
+        let mut results = vec![first.unwrap_or_else(|_| Err(anyhow::anyhow!("rank 0 panicked")))];
+        results.extend(handles.into_iter().enumerate().map(|(i, h)| {
+            h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("rank {} panicked", i + 1)))
+        }));
+        results
     });
     let mut first_err = None;
     let mut out = Vec::with_capacity(world_size);
@@ -413,6 +417,24 @@ mod tests {
         })
         .expect_err("the group fails");
         assert_eq!(format!("{err:#}"), "rank one could not read its data");
+    }
+
+    #[test]
+    fn rank_zero_runs_on_the_calling_thread_and_its_panic_is_its_error() {
+        let caller = std::thread::current().id();
+        let threads = run_ranks(3, |g| Ok(std::thread::current().id())).unwrap();
+        assert_eq!(threads[0], caller);
+        assert!(threads[1] != caller && threads[2] != caller && threads[1] != threads[2]);
+        let err = run_ranks(2, |g| {
+            if g.rank() == 0 {
+                panic!("rank zero fails");
+            }
+            let mut v = [1.0f32];
+            g.all_reduce_sum(&mut v)?;
+            Ok(())
+        })
+        .expect_err("the group fails");
+        assert_eq!(format!("{err:#}"), "rank 0 panicked");
     }
 
     #[test]
