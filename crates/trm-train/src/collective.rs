@@ -422,7 +422,7 @@ mod tests {
     #[test]
     fn rank_zero_runs_on_the_calling_thread_and_its_panic_is_its_error() {
         let caller = std::thread::current().id();
-        let threads = run_ranks(3, |g| Ok(std::thread::current().id())).unwrap();
+        let threads = run_ranks(3, |_| Ok(std::thread::current().id())).unwrap();
         assert_eq!(threads[0], caller);
         assert!(threads[1] != caller && threads[2] != caller && threads[1] != threads[2]);
         let err = run_ranks(2, |g| {
