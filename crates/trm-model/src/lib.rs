@@ -69,7 +69,8 @@
 //! writes the same names.
 //!
 //! # Threads
-//! A program calls [`settle_thread_counts`] first thing in `main` (the `trm` binary does).
+//! A program calls [`settle_thread_counts`] first thing in `main` (the `trm` binary does);
+//! [`threads::with_workers_awake`] keeps rayon's workers awake through a step.
 
 #![warn(missing_docs)]
 
@@ -84,6 +85,7 @@ pub mod model;
 pub mod ops;
 pub mod reference;
 pub mod simd;
+pub mod threads;
 pub mod weights;
 
 pub use carry::{Batch, Carry, IGNORE_LABEL_ID};
@@ -92,34 +94,5 @@ pub use loss::{act_loss, act_loss_on, LossOutput, Metrics};
 pub use model::{
     default_compute_dtype, names, tensor_specs, Model, PuzzleRows, StepOutput, TensorSpec,
 };
+pub use threads::settle_thread_counts;
 pub use weights::{read_state_file, LoadOptions, LoadReport, PuzzleRowsPolicy};
-
-/// Fixes the thread counts once and makes the calling thread one of rayon's workers; call it
-/// at the start of `main`, before any other thread exists.
-///
-/// - Unless `RAYON_NUM_THREADS` is set, candle works out its thread count at every op, and on
-///   Linux machines that name no preferred CPUs that means reading and parsing
-///   `/proc/cpuinfo` each time (`num_cpus::get_physical`): 853 reads in one short `trm bench`
-///   run, half of a batch-1 step on a noisy machine (docs/benchmarks.md). This sets the
-///   variable to the count candle would pick, so candle's answer becomes a lookup, and sizes
-///   rayon's global pool as it is without the variable (the logical CPUs): no count changes.
-///   A variable already set is kept, and sizes the pool.
-/// - The calling thread becomes the pool's worker 0 (rayon's `use_current_thread`), one
-///   thread fewer is started. A parallel loop called from a thread outside the pool is
-///   queued for the workers while the caller sleeps until they are done: two wake-ups across
-///   threads per loop, which at batch 1 (a loop every few tens of microseconds) was a tenth
-///   of one puzzle's time. From worker 0 the loop starts at once on this thread and the
-///   other workers take what they can.
-pub fn settle_thread_counts() {
-    let mut pool = rayon::ThreadPoolBuilder::new().use_current_thread();
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        let candle = candle_core::utils::get_num_threads();
-        let logical = std::thread::available_parallelism().map_or(1, |n| n.get());
-        // The caller is single-threaded (documented above): nothing reads the environment
-        // meanwhile.
-        std::env::set_var("RAYON_NUM_THREADS", candle.to_string());
-        pool = pool.num_threads(logical);
-    }
-    // Fails only when the pool exists already (or this thread is in one): it stays as it is.
-    let _ = pool.build_global();
-}

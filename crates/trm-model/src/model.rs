@@ -604,6 +604,16 @@ impl Model {
         rng: Option<&mut dyn RngCore>,
         net: Option<&Net>,
     ) -> Result<StepOutput> {
+        crate::threads::with_workers_awake(|| self.step_awake(carry, batch, rng, net))
+    }
+
+    fn step_awake(
+        &self,
+        carry: &mut Carry,
+        batch: &Batch,
+        rng: Option<&mut dyn RngCore>,
+        net: Option<&Net>,
+    ) -> Result<StepOutput> {
         let cfg = &self.config;
         let b = carry.batch_size();
         if batch.batch_size() != b {

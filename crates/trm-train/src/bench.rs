@@ -338,9 +338,13 @@ pub fn train_stepper<'a>(
         let loss = act_loss(model.config().loss_type, &out, &carry)?;
         let _total: f64 = loss.total.to_dtype(DType::F64)?.to_scalar()?;
         let forward = Instant::now();
-        let grads = (&loss.total / batch.batch_size() as f64)?.backward()?;
-        let backward = Instant::now();
-        apply_updates(model, &grads, out.puzzle_rows.as_ref(), &mut opt, rates)?;
+        let (grads, backward) = trm_model::threads::with_workers_awake(|| {
+            let grads = (&loss.total / batch.batch_size() as f64)?.backward()?;
+            anyhow::Ok((grads, Instant::now()))
+        })?;
+        trm_model::threads::with_workers_awake(|| {
+            apply_updates(model, &grads, out.puzzle_rows.as_ref(), &mut opt, rates)
+        })?;
         let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
         Ok(Phases {
             forward: ms(start, forward),
