@@ -7,12 +7,14 @@ use rayon::prelude::*;
 fn the_caller_becomes_rayon_worker_zero_and_the_counts_are_fixed() {
     assert_eq!(rayon::current_thread_index(), None, "the test thread is outside any pool");
     std::env::remove_var("RAYON_NUM_THREADS");
+    std::env::remove_var("CANDLE_BARRIER_POOL_SPIN_LIMIT");
     let candle = candle_core::utils::get_num_threads();
     trm_model::settle_thread_counts();
     assert_eq!(rayon::current_thread_index(), Some(0));
     let logical = std::thread::available_parallelism().map_or(1, |n| n.get());
     assert_eq!(rayon::current_num_threads(), logical);
     assert_eq!(std::env::var("RAYON_NUM_THREADS").unwrap(), candle.to_string());
+    assert_eq!(std::env::var("CANDLE_BARRIER_POOL_SPIN_LIMIT").unwrap(), "0");
     // Parallel loops from worker 0 run, across the workers, to the same result.
     let sum: u64 = (0..100_000u64).into_par_iter().map(|i| i * i).sum();
     assert_eq!(sum, (0..100_000u64).map(|i| i * i).sum::<u64>());
