@@ -234,13 +234,13 @@ pub fn backward_and_update(
     opt: &mut Optimizers,
     rates: UpdateRates,
 ) -> Result<()> {
+    let backward = || (&step.loss.total / global_batch_size as f64)?.backward();
     if dist.world_size() == 1 {
         return trm_model::threads::with_workers_awake(|| {
-            let grads = (&step.loss.total / global_batch_size as f64)?.backward()?;
-            apply_updates(model, &grads, step.out.puzzle_rows.as_ref(), opt, rates)
+            apply_updates(model, &backward()?, step.out.puzzle_rows.as_ref(), opt, rates)
         });
     }
-    let grads = (&step.loss.total / global_batch_size as f64)?.backward()?;
+    let grads = backward()?;
     let reduced = reduce_gradients(model, &grads, step.out.puzzle_rows.as_ref(), dist)?;
     let puzzle = reduced.puzzle.as_ref().map(|(ids, rows)| (ids.as_slice(), rows));
     apply_reduced_updates(model, reduced.dense, puzzle, opt, rates)
