@@ -59,8 +59,9 @@ const IDLE_LIMIT: Duration = Duration::from_millis(2);
 /// spin, and the next loop waits for a futex wake-up before its second half starts: 34
 /// sleeps in one puzzle's 16 steps. Here each other worker runs one job that polls for rayon
 /// work (`rayon::yield_now`) and yields its core to the OS while there is none, until `f`
-/// returns or it has found nothing for 2 ms. One puzzle of maze-cpu: 9.3-10.1 -> 8.8-9.2 ms;
-/// larger batches unchanged (docs/benchmarks.md).
+/// returns or it has found nothing for 2 ms. One puzzle of maze-cpu: 9.3-10.1 -> 8.8-9.2 ms on
+/// an Intel Ice Lake machine, 9.3-9.4 -> 9.2-9.3 ms on an AMD Zen 4 one; larger batches
+/// unchanged (docs/benchmarks.md).
 ///
 /// Called from outside rayon's pool, or with one thread, it just runs `f`. `f` always runs on
 /// the calling thread and its result is returned as is.
