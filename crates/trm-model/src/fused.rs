@@ -449,6 +449,32 @@ unsafe impl Send for SharedOut {}
 // SAFETY: as above.
 unsafe impl Sync for SharedOut {}
 
+/// An output of `len` values for tasks that each write a part in full: its storage, not yet
+/// initialised (see [`zeroed`] and [`copied`]; the caller sets the length when every part is
+/// written). A serial `vec![0; len]` or `to_vec` would leave the other threads waiting.
+fn uninit_output(len: usize) -> Vec<f32> {
+    Vec::with_capacity(len)
+}
+
+/// A task's part of an [`uninit_output`], zero-filled (on the task's thread, into its cache).
+fn zeroed(part: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+    part.iter_mut().for_each(|v| {
+        v.write(0.0);
+    });
+    // SAFETY: every element was written just above.
+    unsafe { &mut *(part as *mut [MaybeUninit<f32>] as *mut [f32]) }
+}
+
+/// A task's part of an [`uninit_output`], holding a copy of `src` (of the same length).
+fn copied<'a>(part: &'a mut [MaybeUninit<f32>], src: &[f32]) -> &'a mut [f32] {
+    assert_eq!(part.len(), src.len(), "copied: lengths differ");
+    part.iter_mut().zip(src).for_each(|(v, s)| {
+        v.write(*s);
+    });
+    // SAFETY: the zip wrote every element (the lengths are equal, asserted).
+    unsafe { &mut *(part as *mut [MaybeUninit<f32>] as *mut [f32]) }
+}
+
 /// `a = silu(g) * u` for one chunk, on this thread: `n` rows of `width`, `rows(i)` giving
 /// row `i`'s gates and ups, into `a` (`[n, width]`).
 fn swiglu_here<'a>(
@@ -499,19 +525,24 @@ fn channel_forward_chunked(
 ) -> Forward {
     let (d, inter) = (gate_up_t.rows, down_t.rows);
     let n = h.len() / d;
-    let mut y = h.to_vec();
+    let mut y = uninit_output(h.len());
     let mut r = vec![0f32; n];
-    let work = |c: usize, y: &mut [f32], r: &mut [f32], gu: &mut [MaybeUninit<f32>]| {
-        let m = r.len();
-        let hc = &h[c * rows * d..][..m * d];
-        let gu = matmul_uninit_here(&mut gu[..m * 2 * inter], mat(hc, m, d), gate_up_t);
-        let mut a = Vec::new();
-        let row = |i: usize| (&gu[i * 2 * inter..][..inter], &gu[i * 2 * inter + inter..][..inter]);
-        swiglu_here(row, &mut a, m, inter);
-        matmul_into_here(y, d, mat(&a, m, inter), down_t, true);
-        norm_rows_here(y, r, d, eps);
-    };
-    let (yc, rc) = (y.par_chunks_mut(rows * d), r.par_chunks_mut(rows));
+    let work =
+        |c: usize, y: &mut [MaybeUninit<f32>], r: &mut [f32], gu: &mut [MaybeUninit<f32>]| {
+            let m = r.len();
+            let hc = &h[c * rows * d..][..m * d];
+            // y starts as h: the second product adds the residual branch to it.
+            let y = copied(y, hc);
+            let gu = matmul_uninit_here(&mut gu[..m * 2 * inter], mat(hc, m, d), gate_up_t);
+            let mut a = Vec::new();
+            let row =
+                |i: usize| (&gu[i * 2 * inter..][..inter], &gu[i * 2 * inter + inter..][..inter]);
+            swiglu_here(row, &mut a, m, inter);
+            matmul_into_here(y, d, mat(&a, m, inter), down_t, true);
+            norm_rows_here(y, r, d, eps);
+        };
+    let (yc, rc) =
+        (y.spare_capacity_mut()[..h.len()].par_chunks_mut(rows * d), r.par_chunks_mut(rows));
     let mut gu = Vec::new();
     if keep {
         gu.reserve(n * 2 * inter);
@@ -531,15 +562,19 @@ fn channel_forward_chunked(
             work(c, y, r, local.spare_capacity_mut())
         });
     }
+    // SAFETY: the chunks cover all h.len() values of y and each was written (`copied`).
+    unsafe { y.set_len(h.len()) };
     (y, keep.then_some(gu), r)
 }
 
 /// [`norm_rows`] of one chunk on this thread, `1 / rms` into `r`.
 fn norm_rows_here(y: &mut [f32], r: &mut [f32], d: usize, eps: f32) {
-    for (y, r) in y.chunks_exact_mut(d).zip(r.iter_mut()) {
-        *r = 1.0 / (y.iter().map(|v| v * v).sum::<f32>() / d as f32 + eps).sqrt();
-        y.iter_mut().for_each(|v| *v *= *r);
-    }
+    with_simd(|| {
+        for (y, r) in y.chunks_exact_mut(d).zip(r.iter_mut()) {
+            *r = 1.0 / (y.iter().map(|v| v * v).sum::<f32>() / d as f32 + eps).sqrt();
+            y.iter_mut().for_each(|v| *v *= *r);
+        }
+    })
 }
 
 /// What a forward pass gives: `y`, `[g | u]` (kept for the backward pass) and `1 / rms`.
@@ -565,15 +600,16 @@ fn token_forward_chunked(x: TokenIn, k: usize, keep: bool) -> Forward {
     let TokenIn { h, wgu, wd, s, d, inter, eps } = x;
     let b = h.len() / (s * d);
     let cols = b * d;
-    let mut y = h.to_vec();
+    let mut y = uninit_output(h.len());
     let mut r = vec![0f32; b * d];
     let mut gu: Vec<f32> = Vec::with_capacity(if keep { 2 * inter * cols } else { 0 });
     let shared = SharedOut(gu.as_mut_ptr());
-    let chunks = y.par_chunks_mut(k * s * d).zip(r.par_chunks_mut(k * d));
-    chunks.enumerate().for_each(|(c, (y, r))| {
+    let parts = y.spare_capacity_mut()[..h.len()].par_chunks_mut(k * s * d);
+    parts.zip(r.par_chunks_mut(k * d)).enumerate().for_each(|(c, (y, r))| {
         // This chunk's columns (its batch rows times D), and its token-major copy [S, k D]:
-        // column j D + e is (batch row j, channel e).
+        // column j D + e is (batch row j, channel e). y starts as h (the residual).
         let kc = r.len();
+        let y = copied(y, &h[c * k * s * d..][..s * kc]);
         let mut ht = token_major_here(y, s, d);
         let (lhs, rhs) = (mat(wgu, 2 * inter, s), mat(&ht, s, kc));
         let mut local = Vec::new();
@@ -617,6 +653,8 @@ fn token_forward_chunked(x: TokenIn, k: usize, keep: bool) -> Forward {
         // SAFETY: the chunks' products wrote every column of every row, 2I B D values.
         unsafe { gu.set_len(2 * inter * cols) };
     }
+    // SAFETY: the chunks cover all h.len() values of y and each was written (`copied`).
+    unsafe { y.set_len(h.len()) };
     (y, keep.then_some(gu), r)
 }
 
@@ -631,14 +669,16 @@ unsafe fn norm_token_block(y: *mut f32, stride: usize, r: &mut [f32], s: usize, 
     let w = r.len();
     // SAFETY: row t lies in the block (the caller's guarantee); one row is borrowed at a time.
     let row = |t: usize| unsafe { std::slice::from_raw_parts_mut(y.add(t * stride), w) };
-    r.iter_mut().for_each(|r| *r = 0.0);
-    for t in 0..s {
-        r.iter_mut().zip(row(t).iter()).for_each(|(acc, v)| *acc += v * v);
-    }
-    r.iter_mut().for_each(|acc| *acc = 1.0 / (*acc / s as f32 + eps).sqrt());
-    for t in 0..s {
-        row(t).iter_mut().zip(r.iter()).for_each(|(v, r)| *v *= r);
-    }
+    with_simd(|| {
+        r.iter_mut().for_each(|r| *r = 0.0);
+        for t in 0..s {
+            r.iter_mut().zip(row(t).iter()).for_each(|(acc, v)| *acc += v * v);
+        }
+        r.iter_mut().for_each(|acc| *acc = 1.0 / (*acc / s as f32 + eps).sqrt());
+        for t in 0..s {
+            row(t).iter_mut().zip(r.iter()).for_each(|(v, r)| *v *= r);
+        }
+    })
 }
 
 /// Token forward in column chunks, for fewer batch rows than threads: each chunk takes
@@ -784,24 +824,27 @@ fn channel_backward_chunked(
     inter: usize,
     rows: usize,
 ) -> [Vec<f32>; 3] {
-    let mut dx = vec![0f32; h.len()];
+    let mut dx = uninit_output(h.len());
+    let parts = dx.spare_capacity_mut()[..h.len()].par_chunks_mut(rows * d);
     let (d_down, d_gate_up) = sum_weight_grads(
-        dx.par_chunks_mut(rows * d).zip(r.par_chunks(rows)).enumerate().fold(
+        parts.zip(r.par_chunks(rows)).enumerate().fold(
             || (Vec::new(), Vec::new()),
             |(mut d_down, mut d_gate_up), (c, (dx, r))| {
+                let dx = zeroed(dx);
                 let m = r.len();
                 let at = c * rows * d;
                 let (hc, yc, gc) = (&h[at..][..m * d], &y[at..][..m * d], &g[at..][..m * d]);
                 let guc = &gu[c * rows * 2 * inter..][..m * 2 * inter];
                 // dx starts as the gradient at the residual sum h + m.
-                for (((dx, g), y), r) in
-                    dx.chunks_exact_mut(d).zip(gc.chunks_exact(d)).zip(yc.chunks_exact(d)).zip(r)
-                {
-                    let mean = g.iter().zip(y).map(|(g, y)| g * y).sum::<f32>() / d as f32;
-                    for ((dx, g), y) in dx.iter_mut().zip(g).zip(y) {
-                        *dx = r * (g - y * mean);
+                with_simd(|| {
+                    let rows = dx.chunks_exact_mut(d).zip(gc.chunks_exact(d));
+                    for ((dx, g), (y, r)) in rows.zip(yc.chunks_exact(d).zip(r)) {
+                        let mean = g.iter().zip(y).map(|(g, y)| g * y).sum::<f32>() / d as f32;
+                        for ((dx, g), y) in dx.iter_mut().zip(g).zip(y) {
+                            *dx = r * (g - y * mean);
+                        }
                     }
-                }
+                });
                 // da = dx down, which the SwiGLU's backward overwrites with a.
                 let mut a = matmul_here(mat(dx, m, d), mat(wd, d, inter));
                 let mut dgu = Vec::with_capacity(m * 2 * inter);
@@ -822,6 +865,8 @@ fn channel_backward_chunked(
         ),
         (d * inter, 2 * inter * d),
     );
+    // SAFETY: the chunks cover all h.len() values and each was zero-filled (`zeroed`).
+    unsafe { dx.set_len(h.len()) };
     [dx, d_gate_up, d_down]
 }
 
@@ -841,12 +886,25 @@ fn token_major_here(x: &[f32], s: usize, d: usize) -> Vec<f32> {
 /// token-major `src` (`[S, k D]`).
 fn add_token_major_here(x: &mut [f32], src: &[f32], s: usize, d: usize) {
     let kc = x.len() / s;
-    for j in 0..kc / d {
-        for t in 0..s {
-            let (row, m) = (&mut x[(j * s + t) * d..][..d], &src[t * kc + j * d..][..d]);
-            row.iter_mut().zip(m).for_each(|(v, m)| *v += m);
+    with_simd(|| {
+        for j in 0..kc / d {
+            for t in 0..s {
+                let (row, m) = (&mut x[(j * s + t) * d..][..d], &src[t * kc + j * d..][..d]);
+                row.iter_mut().zip(m).for_each(|(v, m)| *v += m);
+            }
+        }
+    })
+}
+
+/// The `[cols, rows]` transpose of a row-major `[rows, cols]` matrix.
+fn transpose(x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0f32; x.len()];
+    for (i, row) in x.chunks_exact(cols).enumerate().take(rows) {
+        for (j, v) in row.iter().enumerate() {
+            out[j * rows + i] = *v;
         }
     }
+    out
 }
 
 /// Token backward chunk by chunk, `k` batch rows per chunk: as [`channel_backward_chunked`]
@@ -866,31 +924,35 @@ fn token_backward_chunked(
     k: usize,
 ) -> [Vec<f32>; 3] {
     let cols = h.len() / s;
-    let mut dx = vec![0f32; h.len()];
-    let (d_down, d_gate_up) = sum_weight_grads(
-        dx.par_chunks_mut(k * s * d).zip(r.par_chunks(k * d)).enumerate().fold(
+    let mut dx = uninit_output(h.len());
+    let parts = dx.spare_capacity_mut()[..h.len()].par_chunks_mut(k * s * d);
+    let (d_down_t, d_gate_up) = sum_weight_grads(
+        parts.zip(r.par_chunks(k * d)).enumerate().fold(
             || (Vec::new(), Vec::new()),
-            |(mut d_down, mut d_gate_up), (c, (dx, r))| {
+            |(mut d_down_t, mut d_gate_up), (c, (dx, r))| {
+                let dx = zeroed(dx);
                 let kc = r.len();
                 let at = c * k * s * d;
                 let (hc, yc, gc) = (&h[at..][..s * kc], &y[at..][..s * kc], &g[at..][..s * kc]);
                 // dx starts as the gradient at the residual sum: per column (batch row j,
                 // channel e), r (g - y mean_tokens(g y)).
-                for (j, r) in r.chunks_exact(d).enumerate() {
-                    let mut mean = vec![0f32; d];
-                    for t in 0..s {
-                        let q = (j * s + t) * d;
-                        for ((m, g), y) in mean.iter_mut().zip(&gc[q..q + d]).zip(&yc[q..q + d]) {
-                            *m += g * y;
+                let mut mean = vec![0f32; d];
+                with_simd(|| {
+                    let blocks = dx.chunks_exact_mut(s * d).zip(gc.chunks_exact(s * d));
+                    for ((dx, gc), (yc, r)) in blocks.zip(yc.chunks_exact(s * d).zip(r.chunks(d))) {
+                        mean.iter_mut().for_each(|m| *m = 0.0);
+                        for (g, y) in gc.chunks_exact(d).zip(yc.chunks_exact(d)) {
+                            mean.iter_mut().zip(g).zip(y).for_each(|((m, g), y)| *m += g * y);
+                        }
+                        let rows = dx.chunks_exact_mut(d).zip(gc.chunks_exact(d));
+                        for ((dx, g), y) in rows.zip(yc.chunks_exact(d)) {
+                            let terms = dx.iter_mut().zip(g).zip(y).zip(r.iter().zip(&mean));
+                            for (((dx, g), y), (r, m)) in terms {
+                                *dx = r * (g - y * m / s as f32);
+                            }
                         }
                     }
-                    for t in 0..s {
-                        let q = (j * s + t) * d;
-                        for e in 0..d {
-                            dx[q + e] = r[e] * (gc[q + e] - yc[q + e] * mean[e] / s as f32);
-                        }
-                    }
-                }
+                });
                 let drt = token_major_here(dx, s, d);
                 let col0 = c * k * d;
                 let row = |i: usize| {
@@ -907,7 +969,9 @@ fn token_backward_chunked(
                 }
                 // SAFETY: the I rows above wrote every dg and du (swiglu_backward_row writes all).
                 unsafe { dgu.set_len(2 * inter * kc) };
-                add_product_here(&mut d_down, mat(&drt, s, kc), mat(&a, inter, kc).t());
+                // d down^T += a dr^T: as d down += dr a^T, gemm would copy all of `a` into
+                // its packed layout first; this way it copies `dr`, a third of the size.
+                add_product_here(&mut d_down_t, mat(&a, inter, kc), mat(&drt, s, kc).t());
                 let ht = token_major_here(hc, s, d);
                 let dgu_m = mat(&dgu, 2 * inter, kc);
                 add_product_here(&mut d_gate_up, dgu_m, mat(&ht, s, kc).t());
@@ -915,12 +979,14 @@ fn token_backward_chunked(
                 let mut dxt = ht;
                 matmul_into_here(&mut dxt, kc, mat(wgu, 2 * inter, s).t(), dgu_m, false);
                 add_token_major_here(dx, &dxt, s, d);
-                (d_down, d_gate_up)
+                (d_down_t, d_gate_up)
             },
         ),
         (s * inter, 2 * inter * s),
     );
-    [dx, d_gate_up, d_down]
+    // SAFETY: the chunks cover all h.len() values and each was zero-filled (`zeroed`).
+    unsafe { dx.set_len(h.len()) };
+    [dx, d_gate_up, transpose(&d_down_t, inter, s)]
 }
 
 // ---------------------------------------------------------------------------------------

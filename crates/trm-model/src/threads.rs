@@ -42,6 +42,8 @@ pub fn settle_thread_counts() {
     }
     // Fails only when the pool exists already (or this thread is in one): it stays as it is.
     let _ = pool.build_global();
+    // Single-threaded products (the chunked sub-layers') use lhs operands in place.
+    gemm::set_lhs_packing_threshold_single_thread(256);
 }
 
 /// Candle's setting of how long its element-wise pool spins before it parks.
