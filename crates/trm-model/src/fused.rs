@@ -924,6 +924,9 @@ fn token_backward_chunked(
     k: usize,
 ) -> [Vec<f32>; 3] {
     let cols = h.len() / s;
+    // down^T and gate_up^T as row-major copies for the products that take them as left
+    // operands: gemm would otherwise pack the weight anew for every chunk.
+    let (wd_t, wgu_t) = (transpose(wd, s, inter), transpose(wgu, 2 * inter, s));
     let mut dx = uninit_output(h.len());
     let parts = dx.spare_capacity_mut()[..h.len()].par_chunks_mut(k * s * d);
     let (d_down_t, d_gate_up) = sum_weight_grads(
@@ -959,7 +962,7 @@ fn token_backward_chunked(
                     (&gu[i * cols + col0..][..kc], &gu[(inter + i) * cols + col0..][..kc])
                 };
                 // da = down^T dr, which the SwiGLU's backward overwrites with a.
-                let mut a = matmul_here(mat(wd, s, inter).t(), mat(&drt, s, kc));
+                let mut a = matmul_here(mat(&wd_t, inter, s), mat(&drt, s, kc));
                 let mut dgu = Vec::with_capacity(2 * inter * kc);
                 let (dg, du) = dgu.spare_capacity_mut()[..2 * inter * kc].split_at_mut(inter * kc);
                 let rows = dg.chunks_exact_mut(kc).zip(du.chunks_exact_mut(kc));
@@ -977,7 +980,7 @@ fn token_backward_chunked(
                 add_product_here(&mut d_gate_up, dgu_m, mat(&ht, s, kc).t());
                 // dh from the products, token-major [S, k D], added to dx.
                 let mut dxt = ht;
-                matmul_into_here(&mut dxt, kc, mat(wgu, 2 * inter, s).t(), dgu_m, false);
+                matmul_into_here(&mut dxt, kc, mat(&wgu_t, s, 2 * inter), dgu_m, false);
                 add_token_major_here(dx, &dxt, s, d);
                 (d_down_t, d_gate_up)
             },
