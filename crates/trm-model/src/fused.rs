@@ -873,10 +873,11 @@ fn channel_backward_chunked(
 /// `[S, k D]` token-major copy of `k` batch rows `x` (`[k, S, D]`).
 fn token_major_here(x: &[f32], s: usize, d: usize) -> Vec<f32> {
     let kc = x.len() / s;
-    let mut out = vec![0f32; x.len()];
-    for j in 0..kc / d {
-        for t in 0..s {
-            out[t * kc + j * d..][..d].copy_from_slice(&x[(j * s + t) * d..][..d]);
+    // Written in order, row t of the copy after row t - 1 (no zero fill first).
+    let mut out = Vec::with_capacity(x.len());
+    for t in 0..s {
+        for j in 0..kc / d {
+            out.extend_from_slice(&x[(j * s + t) * d..][..d]);
         }
     }
     out
