@@ -482,6 +482,8 @@ impl Model {
     }
 
     /// One TRM latent recursion: n updates `z_L <- net(z_L, z_H + x)`, then `z_H <- net(z_H, z_L)`.
+    /// `z_H + x` is the same in all n updates and is added once (the official code adds it
+    /// in each; the values are the same to the bit, and autograd keeps one node instead of n).
     fn trm_recursion(
         &self,
         ctx: &BlockContext,
@@ -490,8 +492,9 @@ impl Model {
         z_h: Tensor,
         mut z_l: Tensor,
     ) -> Result<(Tensor, Tensor)> {
+        let injection = (&z_h + x)?;
         for _ in 0..self.config.l_cycles {
-            z_l = level(ctx, &net.l_level, &z_l, &(&z_h + x)?)?;
+            z_l = level(ctx, &net.l_level, &z_l, &injection)?;
         }
         let z_h = level(ctx, &net.l_level, &z_h, &z_l)?;
         Ok((z_h, z_l))
@@ -523,9 +526,11 @@ impl Model {
                 // All but the last L update and the last H update without gradient.
                 for c in 0..cfg.h_cycles {
                     let last_cycle = c + 1 == cfg.h_cycles;
+                    // z_H + x, the same for the cycle's L updates (see trm_recursion).
+                    let injection = (&z_h + &x0)?;
                     for k in 0..cfg.l_cycles {
                         if !(last_cycle && k + 1 == cfg.l_cycles) {
-                            z_l = level(&ctx, &nograd.l_level, &z_l, &(&z_h + &x0)?)?;
+                            z_l = level(&ctx, &nograd.l_level, &z_l, &injection)?;
                         }
                     }
                     if !last_cycle {

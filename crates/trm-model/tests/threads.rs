@@ -15,6 +15,11 @@ fn the_caller_becomes_rayon_worker_zero_and_the_counts_are_fixed() {
     assert_eq!(rayon::current_num_threads(), logical);
     assert_eq!(std::env::var("RAYON_NUM_THREADS").unwrap(), candle.to_string());
     assert_eq!(std::env::var("CANDLE_BARRIER_POOL_SPIN_LIMIT").unwrap(), "0");
+    assert_eq!(
+        gemm::get_lhs_packing_threshold_single_thread(),
+        256,
+        "gemm packs in-place operands"
+    );
     // Parallel loops from worker 0 run, across the workers, to the same result.
     let sum: u64 = (0..100_000u64).into_par_iter().map(|i| i * i).sum();
     assert_eq!(sum, (0..100_000u64).map(|i| i * i).sum::<u64>());
