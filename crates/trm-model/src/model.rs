@@ -483,7 +483,9 @@ impl Model {
 
     /// One TRM latent recursion: n updates `z_L <- net(z_L, z_H + x)`, then `z_H <- net(z_H, z_L)`.
     /// `z_H + x` is the same in all n updates and is added once (the official code adds it
-    /// in each; the values are the same to the bit, and autograd keeps one node instead of n).
+    /// in each): the forward values are the same to the bit, and autograd keeps one node
+    /// instead of n (its gradients then add up in another order, so trained weights differ
+    /// from a per-update sum in the last bits).
     fn trm_recursion(
         &self,
         ctx: &BlockContext,
